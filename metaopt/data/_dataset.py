@@ -1,0 +1,71 @@
+"""The one in-memory form of a task that every later stage consumes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import pandas as pd
+
+TaskKind = Literal["binary", "multiclass", "regression"]
+TASK_KINDS: tuple[str, ...] = ("binary", "multiclass", "regression")
+
+
+@dataclass
+class Dataset:
+    """A supervised tabular task, as produced by :func:`metaopt.load_data`.
+
+    Attributes
+    ----------
+    X : pandas.DataFrame
+        Features. Numeric columns are ``float64`` (NaN = missing; inf kept as
+        given), nominal columns are pandas ``category`` (NaN = missing), datetime
+        columns already turned into numeric features. Unique, string column
+        names.
+    y : pandas.Series
+        Target without missing values: ``category`` for classification,
+        ``float64`` for regression. Same index as ``X``.
+    kind : {"binary", "multiclass", "regression"}
+        Task kind, inferred or given.
+    name : str
+        Short name (file stem, OpenML name, ...).
+    target : str
+        Name of the target column.
+    dropped : dict
+        Columns removed from the features, mapped to the reason
+        (``"id-like"``, ``"all-missing"``, ...).
+    notes : list of str
+        Human-readable remarks about the loading (constant columns found, rows
+        with a missing target dropped, datetime columns expanded, ...).
+    source : str or None
+        Where the data came from (path, ``openml:<id>``, ``"DataFrame"``).
+    openml_data_id, openml_task_id : int or None
+        OpenML identifiers where known.
+    """
+
+    X: pd.DataFrame
+    y: pd.Series
+    kind: TaskKind
+    name: str = "data"
+    target: str = "target"
+    dropped: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    source: str | None = None
+    openml_data_id: int | None = None
+    openml_task_id: int | None = None
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.X.shape[0])
+
+    @property
+    def n_features(self) -> int:
+        return int(self.X.shape[1])
+
+    @property
+    def categorical_columns(self) -> list[str]:
+        return [c for c in self.X.columns if isinstance(self.X[c].dtype, pd.CategoricalDtype)]
+
+    @property
+    def numeric_columns(self) -> list[str]:
+        return [c for c in self.X.columns if not isinstance(self.X[c].dtype, pd.CategoricalDtype)]
