@@ -1,0 +1,67 @@
+"""The ``metaopt`` command line.
+
+Each subcommand lives in its own ``_<name>.py`` module exposing
+``register(subparsers)``, which adds its parser and sets ``func`` to a handler
+``handler(args) -> int``. Errors derived from :class:`MetaoptError` (and a few
+plain I/O errors) become one line on stderr and exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from metaopt._version import __version__
+from metaopt.exceptions import MetaoptError
+
+# Subcommand modules, in the order they appear in --help.
+_COMMAND_MODULES = ("metaopt.cli._features", "metaopt.cli._kb")
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
+        self.exit(2, f"metaopt: error: {message}\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    import importlib
+
+    parser = _Parser(prog="metaopt", description="Meta-learned warm starts for hyperparameter optimisation.")
+    parser.add_argument("--version", action="version", version=f"metaopt {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    for name in _COMMAND_MODULES:
+        try:
+            module = importlib.import_module(name)
+        except ModuleNotFoundError as exc:  # a subcommand not written yet
+            if exc.name != name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``metaopt`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except MetaoptError as exc:
+        print(f"metaopt: error: {exc}", file=sys.stderr)
+        return 2
+    except (FileNotFoundError, IsADirectoryError, PermissionError) as exc:
+        print(f"metaopt: error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("metaopt: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
