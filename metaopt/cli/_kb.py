@@ -1,0 +1,174 @@
+"""``metaopt kb ...``: inspect and extend the knowledge base.
+
+* ``metaopt kb info [--path DIR] [--json]`` - counts, coverage, sources and licences;
+* ``metaopt kb import --tabrepo DIR --pimp DIR --out DIR`` - (re)build the imported part;
+* ``metaopt kb add-study --storage URL --study NAME --data FILE --target COL`` - add a
+  user's Optuna study;
+* ``metaopt kb build ...`` - from :mod:`metaopt.cli._kb_build` where present.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+import time
+
+
+def register(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("kb", help="inspect, import into and extend the knowledge base",
+                       description="Inspect, import into and extend the knowledge base of past evaluations.")
+    kb_sub = p.add_subparsers(dest="kb_command", metavar="KB_COMMAND", parser_class=type(p))
+    p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
+
+    info = kb_sub.add_parser("info", help="counts, coverage and sources of a knowledge base")
+    info.add_argument("--path", help="knowledge-base directory (default: the shipped one or $METAOPT_KB)")
+    info.add_argument("--json", action="store_true", help="print one JSON object")
+    info.set_defaults(func=run_info)
+
+    imp = kb_sub.add_parser("import", help="(re)build a KB from existing histories (TabRepo, openml-pimp)",
+                            description="Import existing hyperparameter histories into a knowledge base "
+                                        "written to --out (replacing the imported files there).")
+    imp.add_argument("--tabrepo", metavar="DIR", help="TabRepo LightGBM directory (histories/tabrepo_lightgbm)")
+    imp.add_argument("--pimp", metavar="DIR", help="openml-pimp directory (histories/openml_pimp)")
+    imp.add_argument("--merge", metavar="DIR", action="append", default=[],
+                     help="also merge an existing KB directory (repeatable), e.g. a corpus build")
+    imp.add_argument("--out", required=True, metavar="DIR", help="output KB directory")
+    imp.set_defaults(func=run_import)
+
+    add = kb_sub.add_parser("add-study", help="add a completed Optuna study on your own data to a KB",
+                            description="Add the completed trials of an Optuna study (RDB/SQLite or journal "
+                                        "storage) to a knowledge base, with the dataset's meta-features.")
+    add.add_argument("--storage", required=True, help="Optuna storage URL (sqlite:///x.db, postgresql://..., "
+                                                      "or a journal file path / journal:///path)")
+    add.add_argument("--study", required=True, help="study name")
+    add.add_argument("--data", required=True, help="the dataset the study tuned on (CSV/ARFF/Parquet)")
+    add.add_argument("--target", required=True, help="target column")
+    add.add_argument("--learner", default="lightgbm", help="learner the trial parameters belong to "
+                                                           "(default lightgbm)")
+    add.add_argument("--metric", required=True,
+                     choices=["roc_auc", "log_loss", "accuracy", "rmse", "r2"],
+                     help="the metric the study's objective value is")
+    add.add_argument("--kind", choices=["binary", "multiclass", "regression"], help="override the task kind")
+    add.add_argument("--name", help="task name (default: the data file's stem)")
+    add.add_argument("--n-folds", type=int, help="folds of the study's cross-validation, if any")
+    add.add_argument("--kb", metavar="PATH", help="KB directory to extend (default: the shipped one)")
+    add.add_argument("--out", metavar="PATH", help="write the result here instead of in place")
+    add.set_defaults(func=run_add_study)
+
+    import importlib
+
+    try:
+        _kb_build = importlib.import_module("metaopt.cli._kb_build")
+    except ModuleNotFoundError as exc:
+        if exc.name != "metaopt.cli._kb_build":
+            raise
+    else:
+        _kb_build.register(kb_sub)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def info_dict(kb, load_time_s: float | None = None) -> dict:
+    """What ``kb info --json`` prints."""
+    counts = kb.counts()
+    m = kb.manifest
+    out = {
+        "path": str(kb.path) if kb.path else None,
+        "schema_version": m.get("schema_version"),
+        "metaopt_version": m.get("metaopt_version"),
+        "created_at": m.get("created_at"),
+        "counts": {k: counts[k] for k in ("tasks", "configs", "evaluations")},
+        "per_learner": counts["per_learner"],
+        "per_kind": counts["per_kind"],
+        "evaluations_per_source": counts["evaluations_per_source"],
+        "tasks_per_source": {str(k): int(v) for k, v in kb.tasks["source"].value_counts().sort_index().items()},
+        "n_meta_features": len(kb.meta_feature_names()),
+        "sources": [{k: s.get(k) for k in ("name", "description", "licence", "origin", "commit") if s.get(k)}
+                    for s in kb.sources],
+        "command": m.get("command"),
+    }
+    if load_time_s is not None:
+        out["load_time_s"] = round(load_time_s, 4)
+    return out
+
+
+def _share(ok: int, n: int) -> str:
+    return f"{100.0 * ok / n:5.1f}%" if n else "    -"
+
+
+def run_info(args: argparse.Namespace) -> int:
+    from metaopt.kb import KnowledgeBase
+
+    t0 = time.perf_counter()
+    kb = KnowledgeBase.load(args.path)
+    dt = time.perf_counter() - t0
+    d = info_dict(kb, dt)
+    if args.json:
+        json.dump(d, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+        return 0
+    c = d["counts"]
+    print(f"knowledge base {d['path']} (schema v{d['schema_version']}, created {d['created_at']} "
+          f"by metaopt {d['metaopt_version']}; loaded in {dt:.2f} s)")
+    print(f"  {c['tasks']} tasks, {c['configs']} configurations, {c['evaluations']} evaluations, "
+          f"{d['n_meta_features']} meta-features")
+    print("\nper learner:")
+    print(f"  {'learner':<16}{'tasks':>8}{'configs':>10}{'evals':>10}{'ok':>8}")
+    for learner, v in d["per_learner"].items():
+        print(f"  {learner:<16}{v['tasks']:>8}{v['configs']:>10}{v['evaluations']:>10}"
+              f"{_share(v['ok'], v['evaluations']):>8}")
+    print("\nper task kind:")
+    print(f"  {'kind':<16}{'tasks':>8}{'evals':>10}{'ok':>8}")
+    for kind, v in d["per_kind"].items():
+        print(f"  {kind:<16}{v['tasks']:>8}{v['evaluations']:>10}{_share(v['ok'], v['evaluations']):>8}")
+    print("\nevaluations per source: " + ", ".join(f"{k} {v}" for k, v in d["evaluations_per_source"].items()))
+    print("\nsources:")
+    for s in d["sources"]:
+        print(f"  - {s.get('name')}: {s.get('licence', 'licence unknown')}")
+        if s.get("origin"):
+            print(f"      {s['origin']}" + (f" @ {s['commit']}" if s.get("commit") else ""))
+    if d.get("command"):
+        print(f"\nrebuild: {d['command']}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    from metaopt.exceptions import ConfigError
+    from metaopt.kb import KnowledgeBase
+
+    if not (args.tabrepo or args.pimp or args.merge):
+        raise ConfigError("nothing to import: give --tabrepo DIR and/or --pimp DIR (or --merge DIR)")
+    kb = KnowledgeBase.empty()
+    if args.tabrepo:
+        from metaopt.kb import import_tabrepo
+
+        kb = kb.merge(import_tabrepo(args.tabrepo))
+    if args.pimp:
+        from metaopt.kb import import_pimp
+
+        kb = kb.merge(import_pimp(args.pimp, tabrepo_dir=args.tabrepo))
+    for other in args.merge:
+        kb = kb.merge(KnowledgeBase.load(other))
+    command = "metaopt kb import " + " ".join(
+        [f"--tabrepo {shlex.quote(args.tabrepo)}"] * bool(args.tabrepo)
+        + [f"--pimp {shlex.quote(args.pimp)}"] * bool(args.pimp)
+        + [f"--merge {shlex.quote(m)}" for m in args.merge]
+        + [f"--out {shlex.quote(args.out)}"])
+    path = kb.save(args.out, command=command)
+    c = kb.counts()
+    print(f"wrote {path}: {c['tasks']} tasks, {c['configs']} configurations, {c['evaluations']} evaluations")
+    return 0
+
+
+def run_add_study(args: argparse.Namespace) -> int:
+    from metaopt.kb import import_optuna_study
+
+    res = import_optuna_study(storage=args.storage, study_name=args.study, data=args.data, target=args.target,
+                              learner=args.learner, metric=args.metric, kind=args.kind, name=args.name,
+                              n_folds=args.n_folds, kb_path=args.kb, out=args.out)
+    print(f"added task {res['task_id']} with {res['n_trials']} trials ({args.learner}, {args.metric}) "
+          f"to {res['path']}")
+    return 0

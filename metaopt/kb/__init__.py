@@ -1,0 +1,49 @@
+"""The knowledge base: past hyperparameter evaluations of learners on tasks.
+
+``KnowledgeBase.load()`` reads the shipped KB (see :mod:`metaopt.kb._store` for
+where it is looked up); importers turn existing histories into KB rows:
+
+* :func:`import_tabrepo` - TabRepo's LightGBM matrix,
+* :func:`import_pimp` - openml-pimp's RandomForest runs (van Rijn & Hutter 2018),
+* :func:`import_openml_runs` - any OpenML flow's runs through openml-python,
+* :func:`import_optuna_study` - a user's Optuna study on their own data.
+
+See ``docs/knowledge_base.md`` for the schema and every mapping decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from metaopt.kb._schema import METRICS, SCHEMA_VERSION, TASK_KINDS
+from metaopt.kb._store import KnowledgeBase, compile_parts, default_kb_path, load_kb
+
+__all__ = [
+    "KnowledgeBase",
+    "SCHEMA_VERSION",
+    "METRICS",
+    "TASK_KINDS",
+    "compile_parts",
+    "default_kb_path",
+    "load_kb",
+    "import_tabrepo",
+    "import_pimp",
+    "import_openml_runs",
+    "import_optuna_study",
+]
+
+_LAZY = {
+    "import_tabrepo": "metaopt.kb._import_tabrepo",
+    "import_pimp": "metaopt.kb._import_pimp",
+    "import_openml_runs": "metaopt.kb._import_openml",
+    "import_optuna_study": "metaopt.kb._import_study",
+}
+
+
+def __getattr__(name: str) -> Any:  # lazy: importers pull in openml / optuna only when used
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metaopt.kb' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,236 @@
+"""Add a user's Optuna study on their own data to a knowledge base.
+
+The study's completed trials become configurations (``origin=optuna_study``) and
+evaluations whose metric value is the trial's objective value; the dataset becomes a
+task (``source=optuna_study``) with its meta-features and a content hash. See
+``docs/knowledge_base.md`` for the mapping rules.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metaopt.exceptions import ConfigError, KnowledgeBaseError
+from metaopt.kb import _schema as S
+from metaopt.kb._store import KnowledgeBase
+
+SOURCE = "optuna_study"
+
+#: LightGBM native names / aliases (as used in Optuna's LightGBM examples) -> scikit-learn API names
+LIGHTGBM_ALIASES = {
+    "lambda_l1": "reg_alpha", "reg_alpha": "reg_alpha", "lambda_l2": "reg_lambda", "reg_lambda": "reg_lambda",
+    "feature_fraction": "colsample_bytree", "colsample_bytree": "colsample_bytree",
+    "bagging_fraction": "subsample", "subsample": "subsample",
+    "bagging_freq": "subsample_freq", "subsample_freq": "subsample_freq",
+    "min_data_in_leaf": "min_child_samples", "min_child_samples": "min_child_samples",
+    "min_sum_hessian_in_leaf": "min_child_weight", "min_gain_to_split": "min_split_gain",
+    "eta": "learning_rate", "num_iterations": "n_estimators", "num_boost_round": "n_estimators",
+    "n_estimators": "n_estimators", "num_leaves": "num_leaves", "learning_rate": "learning_rate",
+    "max_depth": "max_depth", "extra_trees": "extra_trees", "max_bin": "max_bin",
+}
+_ALIASES = {"lightgbm": LIGHTGBM_ALIASES}
+
+
+def _redact(url: str) -> str:
+    return re.sub(r"//([^/@:]+):[^/@]*@", r"//\1:***@", url)
+
+
+def open_storage(storage: str) -> Any:
+    """An Optuna storage from a URL (``sqlite:///``, ``postgresql://``, ...) or a journal file."""
+    import optuna
+
+    if "://" in storage and not storage.startswith(("journal://", "file://")):
+        return storage  # RDB URL: optuna opens it
+    path = re.sub(r"^(journal|file)://", "", storage)
+    if not Path(path).is_file():
+        raise ConfigError(f"Optuna storage {storage!r}: no such journal file {path}")
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(path))
+
+
+def data_hash(dataset) -> str:
+    """Content hash of a :class:`~metaopt.data.Dataset`: sha256 over column names, kind and values.
+
+    Independent of file format and row index; depends on column order and row order.
+    """
+    h = hashlib.sha256()
+    h.update(json.dumps({"columns": [str(c) for c in dataset.X.columns], "target": str(dataset.target),
+                         "kind": dataset.kind}).encode())
+    frame = dataset.X.copy()
+    frame["__target__"] = dataset.y
+    for col in frame.columns:
+        s = frame[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            s = s.astype(object).where(s.notna(), None).astype(str)
+        h.update(pd.util.hash_pandas_object(s, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def _normalised_name(name: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "", name.lower()) or "data"
+
+
+def map_trial_params(params: dict[str, Any], learner: str, param_map: dict[str, str] | None = None,
+                     kind: str | None = None) -> dict[str, Any]:
+    """Map an Optuna trial's parameter names onto ``learner``'s; raise listing the unknown ones."""
+    from metaopt.learners import get_learner
+
+    lrn = get_learner(learner)
+    known = set(lrn.param_specs())
+    aliases = {**{k: k for k in known}, **_ALIASES.get(lrn.name, {}), **(param_map or {})}
+    mapped: dict[str, Any] = {}
+    unknown = []
+    for k, v in params.items():
+        ours = aliases.get(k)
+        if ours is None or ours not in known:
+            unknown.append(k)
+            continue
+        if ours in mapped:
+            raise ConfigError(f"trial parameters {k!r} and another name both map to {ours!r}")
+        mapped[ours] = v
+    if unknown:
+        raise ConfigError(
+            f"study parameters not known to learner {lrn.name!r}: {sorted(unknown)}; known names: "
+            f"{', '.join(sorted(known))} (pass --learner or a param_map)")
+    return lrn.validate_params(mapped, kind)
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, (np.floating,)):
+        return float(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def study_to_kb(study, dataset, *, learner: str = "lightgbm", metric: str, name: str | None = None,
+                n_folds: int | None = None, param_map: dict[str, str] | None = None,
+                storage_label: str = "", meta_features: dict[str, float] | None = None) -> KnowledgeBase:
+    """A KB holding one task (``dataset``) and the completed trials of ``study``."""
+    import optuna
+
+    if metric not in S.METRICS:
+        raise ConfigError(f"unknown metric {metric!r}; choose from {', '.join(S.METRIC_NAMES)}")
+    if len(study.directions) != 1:
+        raise ConfigError(f"study {study.study_name!r} is multi-objective; only single-objective studies "
+                          "can be added")
+    higher = S.METRICS[metric][2]
+    want = optuna.study.StudyDirection.MAXIMIZE if higher else optuna.study.StudyDirection.MINIMIZE
+    if study.direction != want:
+        raise ConfigError(
+            f"study {study.study_name!r} direction is {study.direction.name.lower()} but {metric} is "
+            f"{'maximised' if higher else 'minimised'}: is the objective really {metric}?")
+    trials = study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+    trials = [t for t in trials if t.value is not None and math.isfinite(t.value)]
+    if not trials:
+        raise ConfigError(f"study {study.study_name!r} has no completed trials with a finite value")
+
+    from metaopt.learners import get_learner
+
+    lrn = get_learner(learner)
+    lrn.check_kind(dataset.kind)
+    h = data_hash(dataset)
+    task_name = name or dataset.name
+    task_id = f"user/{task_name}-{h[:8]}"
+    if meta_features is None:
+        from metaopt.features import extract_meta_features
+
+        meta_features = dict(extract_meta_features(dataset).values)
+    task = {
+        "task_id": task_id, "name": task_name, "source": SOURCE,
+        "dataset_key": f"name/{_normalised_name(task_name)}", "openml_data_id": dataset.openml_data_id,
+        "openml_task_id": dataset.openml_task_id, "kind": dataset.kind,
+        "licence": "user-provided data (not redistributed by metaopt)", "data_hash": h,
+        "n_rows": dataset.n_rows, "n_features": dataset.n_features,
+    }
+    for k, v in meta_features.items():
+        if k in S.TASK_COLUMNS:
+            continue
+        try:
+            task[k] = float(v) if v is not None else np.nan
+        except (TypeError, ValueError):
+            continue
+    cfg_rows, ev_rows = [], []
+    for t in trials:
+        params = map_trial_params(t.params, lrn.name, param_map, dataset.kind)
+        cid = f"optuna/{study.study_name}/{t.number}"
+        cfg_rows.append({"learner": lrn.name, "config_id": cid,
+                         "params": json.dumps({k: _jsonable(v) for k, v in sorted(params.items())}),
+                         "origin": SOURCE,
+                         "native_params": json.dumps({k: _jsonable(v) for k, v in sorted(t.params.items())})})
+        row = {"task_id": task_id, "learner": lrn.name, "config_id": cid, "source": SOURCE,
+               "protocol": f"optuna-study:{study.study_name}", "n_folds": n_folds, "n_train_rows": None,
+               "status": "ok", "error": None,
+               "fit_time_s": t.duration.total_seconds() if t.duration is not None else np.nan,
+               "predict_time_s": np.nan, "n_estimators_used": np.nan}
+        for m in S.METRIC_NAMES:
+            row[m] = float(t.value) if m == metric else np.nan
+            row[f"{m}_folds"] = None
+        ev_rows.append(row)
+    source = {
+        "name": f"{SOURCE}:{study.study_name}",
+        "description": f"Optuna study {study.study_name!r} ({len(trials)} completed trials, {lrn.name}, "
+                       f"objective = {metric}) on user data {task_name!r}",
+        "licence": "user-provided",
+        "origin": storage_label,
+    }
+    return KnowledgeBase.from_frames(pd.DataFrame([task]), pd.DataFrame(cfg_rows), pd.DataFrame(ev_rows),
+                                     [source])
+
+
+def import_optuna_study(storage: str, study_name: str, data: Any, target: str | None = None, *,
+                        learner: str = "lightgbm", metric: str, kind: str | None = None,
+                        name: str | None = None, n_folds: int | None = None,
+                        param_map: dict[str, str] | None = None, kb_path: str | Path | None = None,
+                        out: str | Path | None = None, save: bool = True) -> dict:
+    """Add study ``study_name`` from ``storage`` (tuned on ``data``) to the KB at ``kb_path``.
+
+    The result is written atomically to ``out`` (default: ``kb_path``; default of that:
+    the shipped KB). A missing ``kb_path`` directory starts a new KB. Returns a dict
+    with ``task_id``, ``n_trials``, ``path`` and the merged ``kb``.
+    """
+    import optuna
+
+    from metaopt.data import load_data
+
+    st = open_storage(storage)
+    try:
+        study = optuna.load_study(study_name=study_name, storage=st)
+    except KeyError:
+        try:
+            names = optuna.get_all_study_names(storage=st)
+        except Exception:  # noqa: BLE001
+            names = []
+        raise ConfigError(f"no study {study_name!r} in {_redact(storage)}"
+                          + (f" (studies: {', '.join(names[:10])})" if names else "")) from None
+    ds = load_data(data, target=target, kind=kind)
+    new = study_to_kb(study, ds, learner=learner, metric=metric, name=name or Path(str(data)).stem,
+                      n_folds=n_folds, param_map=param_map, storage_label=_redact(storage))
+    if kb_path is None:
+        from metaopt.kb._store import default_kb_path
+
+        kb_path = default_kb_path()
+    kb_path = Path(kb_path)
+    if kb_path.exists() and (kb_path / S.MANIFEST_FILE).exists():
+        base = KnowledgeBase.load(kb_path)
+    elif kb_path.exists() and any(kb_path.iterdir()):
+        raise KnowledgeBaseError(f"{kb_path} exists but is not a knowledge base (no {S.MANIFEST_FILE})")
+    else:
+        base = KnowledgeBase.empty()
+    merged = base.merge(new)
+    target_path = Path(out) if out is not None else kb_path
+    if save:
+        merged.save(target_path)
+    return {"task_id": new.tasks["task_id"].iloc[0], "n_trials": len(new.evaluations), "path": target_path,
+            "kb": merged}

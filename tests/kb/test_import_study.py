@@ -1,0 +1,126 @@
+"""``metaopt kb add-study``: a real SQLite Optuna study with a LightGBM objective."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import make_small_kb
+
+from metaopt.cli import main
+from metaopt.exceptions import ConfigError
+from metaopt.kb import KnowledgeBase
+
+optuna = pytest.importorskip("optuna")
+
+
+@pytest.fixture(scope="module")
+def study_db(tmp_path_factory, request):
+    from conftest import shared_data_dir
+
+    data = shared_data_dir() / "corpus" / "diabetes.arff"
+    if not data.is_file():
+        pytest.skip("corpus data not available")
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from metaopt.data import load_data
+    from metaopt.learners import get_learner
+
+    ds = load_data(data, target="class")
+    X_tr, X_te, y_tr, y_te = train_test_split(ds.X, ds.y, test_size=0.3, random_state=0, stratify=ds.y)
+    lgbm = get_learner("lightgbm")
+
+    def objective(trial):
+        params = {"learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3, log=True),
+                  "num_leaves": trial.suggest_int("num_leaves", 4, 64, log=True),
+                  "lambda_l1": trial.suggest_float("lambda_l1", 1e-3, 1.0, log=True),
+                  "n_estimators": 50}
+        mapped = {("reg_alpha" if k == "lambda_l1" else k): v for k, v in params.items()}
+        model = lgbm.fit(X_tr, y_tr, mapped, ds.kind)
+        proba = model.predict_proba(X_te)
+        pos = list(model.classes_).index(ds.y.cat.categories[1])
+        return roc_auc_score((y_te == ds.y.cat.categories[1]).to_numpy(), proba[:, pos])
+
+    path = tmp_path_factory.mktemp("study") / "study.db"
+    url = f"sqlite:///{path}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name="diab", storage=url, direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=4)
+    study.optimize(lambda t: (_ for _ in ()).throw(optuna.TrialPruned()), n_trials=1)  # a pruned trial
+    optuna.create_study(study_name="diab_min", storage=url, direction="minimize").enqueue_trial({})
+    return url, data, study
+
+
+def test_add_study_api(tmp_path, study_db):
+    from metaopt.kb import import_optuna_study
+
+    url, data, study = study_db
+    make_small_kb().save(tmp_path / "kb")
+    res = import_optuna_study(url, "diab", data, "class", metric="roc_auc", kb_path=tmp_path / "kb")
+    assert res["n_trials"] == 4
+    kb = KnowledgeBase.load(tmp_path / "kb")
+    kb.validate()
+    task = kb.tasks.set_index("task_id").loc[res["task_id"]]
+    assert task["source"] == "optuna_study" and task["kind"] == "binary" and task["n_rows"] == 768
+    assert isinstance(task["data_hash"], str) and len(task["data_hash"]) == 64
+    assert task["NumberOfInstances"] == 768  # meta-features computed
+    ev = kb.evaluations[kb.evaluations["source"] == "optuna_study"]
+    assert len(ev) == 4 and ev["roc_auc"].max() == pytest.approx(study.best_value)
+    cfg = kb.configs[kb.configs["origin"] == "optuna_study"]
+    p = json.loads(cfg["params"].iloc[0])
+    assert set(p) == {"learning_rate", "num_leaves", "reg_alpha"}
+    assert "lambda_l1" in json.loads(cfg["native_params"].iloc[0])
+    assert len(kb.evaluations) == 4 + 4  # the old rows are kept
+    # adding the same study again changes nothing
+    import_optuna_study(url, "diab", data, "class", metric="roc_auc", kb_path=tmp_path / "kb")
+    assert len(KnowledgeBase.load(tmp_path / "kb").evaluations) == 8
+
+
+def test_add_study_direction_and_names_checked(tmp_path, study_db):
+    from metaopt.kb import import_optuna_study
+
+    url, data, _ = study_db
+    with pytest.raises(ConfigError, match="direction is maximize but log_loss is minimised"):
+        import_optuna_study(url, "diab", data, "class", metric="log_loss", kb_path=tmp_path / "new")
+    with pytest.raises(ConfigError, match=r"not known to learner 'random_forest': \['lambda_l1', "
+                                          r"'learning_rate', 'num_leaves'\]"):
+        import_optuna_study(url, "diab", data, "class", metric="roc_auc", learner="random_forest",
+                            kb_path=tmp_path / "new")
+    with pytest.raises(ConfigError, match="no study 'nope'.*diab"):
+        import_optuna_study(url, "nope", data, "class", metric="roc_auc", kb_path=tmp_path / "new")
+    with pytest.raises(ConfigError, match="no completed trials"):
+        import_optuna_study(url, "diab_min", data, "class", metric="log_loss", kb_path=tmp_path / "new")
+    assert not (tmp_path / "new").exists()
+
+
+def test_add_study_cli_new_kb(tmp_path, study_db, capsys):
+    url, data, _ = study_db
+    rc = main(["kb", "add-study", "--storage", url, "--study", "diab", "--data", str(data), "--target", "class",
+               "--metric", "roc_auc", "--kb", str(tmp_path / "fresh"), "--n-folds", "1"])
+    assert rc == 0, capsys.readouterr().err
+    assert "with 4 trials" in capsys.readouterr().out
+    kb = KnowledgeBase.load(tmp_path / "fresh")
+    assert (len(kb.tasks), len(kb.configs), len(kb.evaluations)) == (1, 4, 4)
+    assert kb.evaluations["n_folds"].eq(1).all() and kb.sources[0]["name"] == "optuna_study:diab"
+    rc = main(["kb", "add-study", "--storage", url, "--study", "diab", "--data", str(data), "--target", "class",
+               "--metric", "rmse", "--kb", str(tmp_path / "fresh")])
+    assert rc == 2 and "direction" in capsys.readouterr().err
+
+
+def test_journal_storage(tmp_path):
+    from optuna.storages.journal import JournalFileBackend
+
+    from metaopt.kb._import_study import open_storage
+
+    path = tmp_path / "j.log"
+    st = optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    s = optuna.create_study(study_name="j", storage=st)
+    s.optimize(lambda t: t.suggest_float("learning_rate", 0.01, 0.1), n_trials=2)
+    loaded = optuna.load_study(study_name="j", storage=open_storage(f"journal://{path}"))
+    assert len(loaded.trials) == 2
+    with pytest.raises(ConfigError, match="no such journal file"):
+        open_storage(str(tmp_path / "missing.log"))
+    assert np.isfinite(loaded.best_value)
