@@ -37,6 +37,8 @@ class Context:
     y_num: np.ndarray | None         # float64 (m,) target (regression) else None
     class_labels: list[str] = field(default_factory=list)
     n_classes: int = 0
+    max_rows: int = 100_000          # the row budget the sample was drawn under
+    cache: dict = field(default_factory=dict, repr=False)  # per-extraction scratch (column profiles)
 
     @property
     def n_sample(self) -> int:
@@ -99,4 +101,4 @@ def prepare(dataset: Dataset, random_state: int = 0, max_rows: int = 100_000) ->
         y_num, k = None, len(labels)
     return Context(dataset=dataset, kind=dataset.kind, random_state=random_state, n_rows=n, rows=rows,
                    num=num, num_names=num_names, cat=cat, cat_names=cat_names, cat_levels=cat_levels,
-                   y_codes=y_codes, y_num=y_num, class_labels=labels, n_classes=k)
+                   y_codes=y_codes, y_num=y_num, class_labels=labels, n_classes=k, max_rows=max_rows)
