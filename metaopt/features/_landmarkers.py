@@ -219,7 +219,8 @@ class _Data:
         cat = _cap_levels(cat, MAX_LEVELS)
         if cat.shape[1]:
             cat = cat[:, cat.max(axis=0) > 0]
-        self.num = np.ascontiguousarray(num, dtype=np.float64)
+        # scikit-learn's trees work in float32: keep huge finite values inside its range
+        self.num = np.clip(np.ascontiguousarray(num, dtype=np.float64), -1e30, 1e30)
         self.cat = np.ascontiguousarray(cat, dtype=np.int32)
         self.n_levels = (self.cat.max(axis=0) + 1 if self.cat.shape[1] else np.zeros(0, int)).astype(int)
         self.classification = ctx.y_codes is not None

@@ -324,3 +324,16 @@ def test_folds_are_stratified_and_keep_singletons():
         counts = np.bincount(f[y == c], minlength=2)
         assert abs(counts[0] - counts[1]) <= 1
     assert set(np.unique(f)) == {0, 1}
+
+
+def test_huge_finite_values_do_not_crash_sklearn_float32():
+    """Values beyond float32's range (found by hypothesis) must not reach scikit-learn's trees."""
+    import pandas as pd
+
+    from metaopt.features import extract_meta_features
+
+    X = pd.DataFrame({"a": [-1e300, 1e300, 0.0, np.inf] * 10, "b": np.arange(40.0)})
+    mf = extract_meta_features(X, pd.Series([0, 1] * 20), kind="binary")
+    vals = np.array(list(mf.values.values()), dtype=float)
+    assert not np.isinf(vals).any()
+    assert np.isfinite(mf.values["DecisionStumpErrRate"])
