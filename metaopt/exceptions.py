@@ -30,3 +30,47 @@ class KnowledgeBaseError(MetaoptError):
 
 class ConfigError(MetaoptError, ValueError):
     """A learner, parameter or configuration is invalid."""
+
+
+# --- data-loading errors (all DataError, so the CLI maps them to exit code 2) -------------
+
+
+class MissingFileError(DataFileError):
+    """The data file does not exist."""
+
+
+class EmptyDataError(DataFileError):
+    """The file or table holds no data: 0 bytes, a header only, or no rows."""
+
+
+class NotTabularError(DataFileError):
+    """The file is not a table: binary junk, an image, JSON, or undetectable columns."""
+
+
+class DuplicateColumnError(DataError):
+    """Two or more columns share a name."""
+
+
+class UnknownTargetError(TargetError):
+    """The requested target column does not exist."""
+
+
+class TargetMissingError(TargetError):
+    """Every value of the target is missing."""
+
+
+class SingleClassError(TargetError):
+    """The target has a single distinct value (nothing to learn)."""
+
+
+class TooFewRowsError(DataError):
+    """Fewer rows with a target than the configured minimum."""
+
+
+class NoFeaturesError(DataError):
+    """No usable feature column is left (e.g. only an identifier and the target)."""
+
+
+class OpenMLDataError(DataFileError):
+    """An OpenML dataset or task is not in the local cache and cannot be downloaded, or its
+    cached files are damaged."""

@@ -1,6 +1,20 @@
-"""Data loading: every input (file, frame, array, OpenML id) becomes a :class:`Dataset`."""
+"""Data loading: every input (file, frame, array, OpenML id) becomes a :class:`Dataset`.
+
+* :func:`load_data` -- files (CSV/TSV, ARFF, Parquet, ``.gz``), ``openml:<data id>``,
+  ``openml-task:<task id>``, DataFrames, arrays;
+* :func:`as_dataset` -- in-memory ``X``/``y`` (or a frame plus ``target``);
+* :func:`read_frame` -- a file's raw table, without target handling;
+* :func:`content_hash` -- a stable digest of a dataset's content.
+
+The rules (target, task kind, feature types, ID-like columns, datetimes) are
+documented in :mod:`metaopt.data._loader`; file formats in
+:mod:`metaopt.data._readers`; OpenML caching in :mod:`metaopt.data._openml`.
+"""
 
 from metaopt.data._dataset import TASK_KINDS, Dataset, TaskKind
-from metaopt.data._loader import as_dataset, load_data
+from metaopt.data._loader import DEFAULT_MIN_ROWS, as_dataset, content_hash, infer_kind, load_data
+from metaopt.data._openml import openml_cache_dir, set_openml_cache
+from metaopt.data._readers import read_frame
 
-__all__ = ["Dataset", "TaskKind", "TASK_KINDS", "load_data", "as_dataset"]
+__all__ = ["Dataset", "TaskKind", "TASK_KINDS", "load_data", "as_dataset", "read_frame",
+           "content_hash", "infer_kind", "DEFAULT_MIN_ROWS", "openml_cache_dir", "set_openml_cache"]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
@@ -32,8 +32,9 @@ class Dataset:
     target : str
         Name of the target column.
     dropped : dict
-        Columns removed from the features, mapped to the reason
-        (``"id-like"``, ``"all-missing"``, ...).
+        Columns removed from the features, mapped to the reason: ``"id-like"``
+        (see :mod:`metaopt.data._loader`), ``"openml-row-id"``, ``"openml-ignore"``.
+        Constant and all-missing columns are kept (listed in ``notes``/``meta``).
     notes : list of str
         Human-readable remarks about the loading (constant columns found, rows
         with a missing target dropped, datetime columns expanded, ...).
@@ -41,6 +42,11 @@ class Dataset:
         Where the data came from (path, ``openml:<id>``, ``"DataFrame"``).
     openml_data_id, openml_task_id : int or None
         OpenML identifiers where known.
+    meta : dict
+        Machine-readable loading facts (all optional): ``format`` (file format),
+        ``n_rows_raw`` (rows before dropping missing targets), ``n_missing_target``,
+        ``constant_columns``, ``all_missing_columns``, ``datetime_columns``
+        (original column -> generated columns), ``bool_columns``.
     """
 
     X: pd.DataFrame
@@ -53,6 +59,7 @@ class Dataset:
     source: str | None = None
     openml_data_id: int | None = None
     openml_task_id: int | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
 
     @property
     def n_rows(self) -> int:
