@@ -1,0 +1,240 @@
+"""The fixed evaluation protocol of metaopt's own knowledge-base evaluations.
+
+Protocol (``Protocol().name`` = ``"cv5-s0-max10000"`` by default):
+
+1. Subsampling: data with more than ``max_rows`` rows are reduced to
+   ``max_rows`` rows, stratified by class for classification, with seed
+   ``seed`` (recorded in the protocol string and in ``n_train_rows``).
+2. Cross-validation: ``StratifiedKFold`` (classification) or ``KFold``
+   (regression) with ``n_folds`` folds, ``shuffle=True``, ``random_state=seed``.
+   Every configuration of a task sees exactly the same folds.
+3. Per fold the learner's preprocessing (encoding, imputation) is fitted on
+   the training rows only; the estimator gets ``random_state = seed + fold``
+   and one thread.  Early stopping (LightGBM configurations without
+   ``n_estimators``) uses an inner split of the *training* rows, never the test
+   fold.
+4. Metrics on the test fold: binary ``roc_auc``, ``log_loss``, ``accuracy``;
+   multiclass ``log_loss``, ``accuracy``, ``roc_auc`` (one-vs-rest, weighted by
+   prevalence; NaN in folds that miss a class); regression ``rmse``, ``r2``.
+   Probabilities are aligned to all classes of the task (a class absent from a
+   training fold gets probability 0) and clipped to [1e-15, 1] before the log
+   loss.  The stored value is the mean over folds; per-fold values are kept.
+5. Time limit per fit (``time_limit_s``): LightGBM stops boosting past the limit
+   (a callback); forests stop adding trees.  Such a configuration is marked
+   ``timeout``, the remaining folds are skipped and the metrics are the means
+   over the folds done.  Any exception marks the configuration ``failed`` with
+   its error text; it never stops a build.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import traceback
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+METRICS: dict[str, tuple[str, ...]] = {
+    "binary": ("roc_auc", "log_loss", "accuracy"),
+    "multiclass": ("log_loss", "accuracy", "roc_auc"),
+    "regression": ("rmse", "r2"),
+}
+ALL_METRICS: tuple[str, ...] = ("roc_auc", "log_loss", "accuracy", "rmse", "r2")
+#: metric optimised by default per kind, and whether larger is better
+PRIMARY: dict[str, str] = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
+GREATER_IS_BETTER: dict[str, bool] = {"roc_auc": True, "log_loss": False, "accuracy": True, "rmse": False, "r2": True}
+
+
+@dataclass(frozen=True)
+class Protocol:
+    n_folds: int = 5
+    seed: int = 0
+    max_rows: int | None = 10_000
+    time_limit_s: float | None = 300.0
+
+    @property
+    def name(self) -> str:
+        cap = f"max{self.max_rows}" if self.max_rows else "full"
+        return f"cv{self.n_folds}-s{self.seed}-{cap}"
+
+    # ------------------------------------------------------------------ rows and folds
+    def subsample(self, y: pd.Series, kind: str) -> np.ndarray:
+        """Positions of the rows used (all rows when within ``max_rows``)."""
+        n = len(y)
+        if not self.max_rows or n <= self.max_rows:
+            return np.arange(n)
+        from sklearn.model_selection import train_test_split
+
+        idx = np.arange(n)
+        strat = None
+        if kind != "regression":
+            codes = _codes(y)
+            if np.bincount(codes).min() >= 2:
+                strat = codes
+        try:
+            keep, _ = train_test_split(idx, train_size=self.max_rows, random_state=self.seed, stratify=strat)
+        except ValueError:  # too many tiny classes for a stratified draw
+            keep, _ = train_test_split(idx, train_size=self.max_rows, random_state=self.seed)
+        return np.sort(keep)
+
+    def folds(self, y: pd.Series, kind: str) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(train, test)`` positions into ``y`` for each fold."""
+        from sklearn.model_selection import KFold, StratifiedKFold
+
+        n = len(y)
+        k = min(self.n_folds, n)
+        if kind == "regression":
+            splitter: Any = KFold(k, shuffle=True, random_state=self.seed)
+            return list(splitter.split(np.zeros(n)))
+        codes = _codes(y)
+        counts = np.bincount(codes)
+        if counts[counts > 0].max() < k:  # every class smaller than k: plain k-fold
+            return list(KFold(k, shuffle=True, random_state=self.seed).split(np.zeros(n)))
+        import warnings
+
+        with warnings.catch_warnings():  # "least populated class has fewer members than n_splits"
+            warnings.simplefilter("ignore", UserWarning)
+            return list(StratifiedKFold(k, shuffle=True, random_state=self.seed).split(np.zeros(n), codes))
+
+    # ------------------------------------------------------------------ evaluation
+    def prepare(self, dataset: Any) -> PreparedTask:
+        """Subsample and split once per task; reuse for every configuration."""
+        rows = self.subsample(dataset.y, dataset.kind)
+        X = dataset.X.iloc[rows]
+        y = dataset.y.iloc[rows]
+        return PreparedTask(X=X, y=y, kind=dataset.kind, folds=self.folds(y, dataset.kind),
+                            labels=_labels(dataset.y, dataset.kind))
+
+    def evaluate(self, learner: Any, params: dict[str, Any], task: Any) -> dict[str, Any]:
+        """Cross-validate one configuration; returns the evaluation fields of the KB schema.
+
+        ``task`` is a :class:`PreparedTask` or a :class:`~metaopt.data.Dataset`.
+        Never raises for a failing configuration (``status="failed"``).
+        """
+        from metaopt.learners import get_learner
+
+        if not isinstance(task, PreparedTask):
+            task = self.prepare(task)
+        learner = get_learner(learner)
+        row: dict[str, Any] = {"protocol": self.name, "status": "ok", "error": None}
+        fold_metrics: dict[str, list[float]] = {m: [] for m in METRICS[task.kind]}
+        fit_times: list[float] = []
+        pred_times: list[float] = []
+        used: list[float] = []
+        train_rows: list[int] = []
+        try:
+            params = learner.validate_params(params, task.kind)
+            for i, (tr, te) in enumerate(task.folds):
+                t0 = time.perf_counter()
+                model = learner.fit(task.X.iloc[tr], task.y.iloc[tr], params, task.kind,
+                                    random_state=self.seed + i, time_limit_s=self.time_limit_s)
+                fit_times.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                scores = _score(model, task.X.iloc[te], task.y.iloc[te], task.kind, task.labels)
+                pred_times.append(time.perf_counter() - t0)
+                for m, v in scores.items():
+                    fold_metrics[m].append(v)
+                train_rows.append(len(tr))
+                if model.n_estimators_used is not None:
+                    used.append(float(model.n_estimators_used))
+                if model.timed_out or (self.time_limit_s is not None and fit_times[-1] > self.time_limit_s):
+                    row["status"] = "timeout"
+                    row["error"] = f"fit of fold {i} took {fit_times[-1]:.1f} s > limit {self.time_limit_s:g} s"
+                    break
+        except Exception as exc:  # a failing configuration is data, not a crash
+            row["status"] = "failed"
+            msg = f"{type(exc).__name__}: {exc}".strip()
+            tb = traceback.extract_tb(exc.__traceback__)
+            where = f" [{tb[-1].filename.rsplit('/', 1)[-1]}:{tb[-1].lineno}]" if tb else ""
+            row["error"] = (msg[:900] + where)
+            fold_metrics = {m: [] for m in fold_metrics}
+        row["n_folds"] = len(fit_times) if row["status"] != "failed" and fit_times else None
+        row["n_train_rows"] = int(round(np.mean(train_rows))) if train_rows else None
+        row["fit_time_s"] = float(np.mean(fit_times)) if fit_times else None
+        row["predict_time_s"] = float(np.mean(pred_times)) if pred_times else None
+        row["n_estimators_used"] = float(np.mean(used)) if used and row["status"] != "failed" else None
+        for m in ALL_METRICS:
+            vals = fold_metrics.get(m) or []
+            finite = [v for v in vals if v is not None and math.isfinite(v)]
+            row[m] = float(np.mean(finite)) if finite else None
+            row[f"{m}_folds"] = [float(v) for v in vals] if vals else None
+        return row
+
+
+@dataclass
+class PreparedTask:
+    X: pd.DataFrame
+    y: pd.Series
+    kind: str
+    folds: list[tuple[np.ndarray, np.ndarray]]
+    labels: np.ndarray | None
+
+    @property
+    def n_rows(self) -> int:
+        return len(self.y)
+
+
+def _codes(y: pd.Series) -> np.ndarray:
+    s = y if isinstance(y.dtype, pd.CategoricalDtype) else y.astype("category")
+    codes = s.cat.codes.to_numpy(dtype="int64")
+    # re-index the present codes densely (unused categories would give zero counts)
+    _, dense = np.unique(codes, return_inverse=True)
+    return dense
+
+
+def _labels(y: pd.Series, kind: str) -> np.ndarray | None:
+    if kind == "regression":
+        return None
+    s = y if isinstance(y.dtype, pd.CategoricalDtype) else y.astype("category")
+    present = set(s.dropna().unique().tolist())
+    return np.asarray([c for c in s.cat.categories if c in present], dtype=object)
+
+
+def aligned_proba(model: Any, X: pd.DataFrame, labels: np.ndarray) -> np.ndarray:
+    """``predict_proba`` with one column per task label (absent classes: 0), rows summing to 1."""
+    raw = model.predict_proba(X)
+    out = np.zeros((raw.shape[0], len(labels)))
+    pos = {lab: j for j, lab in enumerate(labels.tolist())}
+    for k, lab in enumerate(np.asarray(model.classes_).tolist()):
+        if lab in pos:
+            out[:, pos[lab]] = raw[:, k]
+    s = out.sum(axis=1, keepdims=True)
+    s[s == 0] = 1.0
+    return out / s
+
+
+def _score(model: Any, X: pd.DataFrame, y: pd.Series, kind: str, labels: np.ndarray | None) -> dict[str, float]:
+    from sklearn import metrics as skm
+
+    if kind == "regression":
+        pred = model.predict(X)
+        yt = y.to_numpy(dtype="float64")
+        rmse = float(np.sqrt(np.mean((yt - pred) ** 2)))
+        r2 = float(skm.r2_score(yt, pred)) if len(yt) > 1 and np.var(yt) > 0 else float("nan")
+        return {"rmse": rmse, "r2": r2}
+    proba = aligned_proba(model, X, labels)
+    pos = {lab: j for j, lab in enumerate(labels.tolist())}
+    yt = np.asarray([pos[v] for v in y.astype(object).tolist()], dtype="int64")
+    k = len(labels)
+    clipped = np.clip(proba, 1e-15, 1.0)
+    clipped /= clipped.sum(axis=1, keepdims=True)
+    out = {
+        "log_loss": float(skm.log_loss(yt, clipped, labels=np.arange(k))),
+        "accuracy": float(np.mean(np.argmax(proba, axis=1) == yt)),
+    }
+    try:
+        if kind == "binary" or k == 2:
+            out["roc_auc"] = float(skm.roc_auc_score(yt, proba[:, 1])) if len(np.unique(yt)) == 2 else float("nan")
+        else:
+            present = np.unique(yt)
+            if len(present) < k:
+                out["roc_auc"] = float("nan")
+            else:
+                out["roc_auc"] = float(skm.roc_auc_score(yt, proba, multi_class="ovr", average="weighted",
+                                                         labels=np.arange(k)))
+    except ValueError:
+        out["roc_auc"] = float("nan")
+    return out

@@ -1,0 +1,376 @@
+"""The :class:`Learner` interface and the pieces every learner shares.
+
+A learner bundles everything metaopt needs to know about one model family:
+its search space (Optuna distributions in the estimator's own parameter
+names), its library defaults, parameter validation, the estimator
+constructor, the preprocessing it needs and how to fit it (early stopping,
+time limit).  Everything else in metaopt looks learners up in the registry
+(:func:`metaopt.learners.get_learner`) instead of importing model libraries.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metaopt.exceptions import ConfigError
+
+KINDS: tuple[str, ...] = ("binary", "multiclass", "regression")
+
+
+# --------------------------------------------------------------------------- parameter specs
+@dataclass(frozen=True)
+class Param:
+    """What values one constructor parameter accepts (used by ``validate_params``).
+
+    ``type`` is ``"float"``, ``"int"``, ``"bool"`` or ``"choice"``; bounds are
+    the hard limits the library accepts (wider than the search space).
+    """
+
+    type: str
+    low: float | None = None
+    high: float | None = None
+    low_open: bool = False          # low itself not allowed
+    choices: tuple[Any, ...] = ()
+    allow_none: bool = False
+    kinds: tuple[str, ...] = KINDS  # task kinds where the value set applies (choices)
+    choices_by_kind: dict[str, tuple[Any, ...]] = field(default_factory=dict)
+
+    def check(self, name: str, value: Any, kind: str | None) -> Any:
+        if value is None:
+            if self.allow_none:
+                return None
+            raise ConfigError(f"parameter {name!r} must not be None")
+        if self.type == "bool":
+            if isinstance(value, (bool, np.bool_)):
+                return bool(value)
+            raise ConfigError(f"parameter {name!r} must be true or false, got {value!r}")
+        if self.type == "choice":
+            choices = self.choices_by_kind.get(kind, self.choices) if kind else self.choices
+            if kind is None and self.choices_by_kind:
+                choices = tuple(dict.fromkeys(sum(self.choices_by_kind.values(), ()) + self.choices))
+            if isinstance(value, (float, np.floating)) and any(
+                isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices
+            ):
+                value = float(value)
+            if value not in choices:
+                extra = f" for {kind} tasks" if kind else ""
+                raise ConfigError(f"parameter {name!r} must be one of {list(choices)}{extra}, got {value!r}")
+            return value
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+            raise ConfigError(f"parameter {name!r} must be a number, got {value!r}")
+        value = float(value)
+        if not math.isfinite(value):
+            raise ConfigError(f"parameter {name!r} must be finite, got {value!r}")
+        if self.type == "int":
+            if value != int(value):
+                raise ConfigError(f"parameter {name!r} must be an integer, got {value!r}")
+            value = int(value)
+        if self.low is not None and (value < self.low or (self.low_open and value == self.low)):
+            op = ">" if self.low_open else ">="
+            raise ConfigError(f"parameter {name!r} must be {op} {self.low:g}, got {value!r}")
+        if self.high is not None and value > self.high:
+            raise ConfigError(f"parameter {name!r} must be <= {self.high:g}, got {value!r}")
+        return value
+
+
+# --------------------------------------------------------------------------- preprocessing
+def _is_cat(s: pd.Series) -> bool:
+    return isinstance(s.dtype, pd.CategoricalDtype)
+
+
+def _as_frame(X: Any) -> pd.DataFrame:
+    if isinstance(X, pd.DataFrame):
+        return X
+    return pd.DataFrame(np.asarray(X))
+
+
+class NativePreprocessor:
+    """For LightGBM: keeps pandas categoricals, renames columns to ``f0..fn``.
+
+    LightGBM rejects feature names containing JSON special characters, so the
+    columns get neutral names; categorical columns are re-based on the
+    categories seen at fit time (unseen values become missing), numeric
+    columns become float64 with +-inf turned into missing.
+    """
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> NativePreprocessor:
+        X = _as_frame(X)
+        self.columns_ = list(X.columns)
+        self.categories_ = {c: X[c].cat.categories for c in X.columns if _is_cat(X[c])}
+        return self
+
+    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
+        X = _as_frame(X)
+        missing = [c for c in self.columns_ if c not in X.columns]
+        if missing:
+            raise ConfigError(f"columns missing at predict time: {missing[:5]}")
+        out = {}
+        for i, c in enumerate(self.columns_):
+            s = X[c]
+            if c in self.categories_:
+                cats = self.categories_[c]
+                if not _is_cat(s):
+                    s = s.astype("category")
+                if not s.cat.categories.equals(cats):
+                    obj = s.astype(object)
+                    obj = obj.where(obj.isin(list(cats)), None)  # unseen levels -> missing
+                    s = pd.Categorical(obj, categories=cats)
+                out[f"f{i}"] = pd.Series(s, index=X.index)
+            else:
+                v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+                v = np.where(np.isinf(v), np.nan, v)
+                out[f"f{i}"] = pd.Series(v, index=X.index)
+        return pd.DataFrame(out, index=X.index)
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
+        return self.fit(X, y).transform(X)
+
+
+class EncodingPreprocessor:
+    """For scikit-learn models: numeric median imputation, categorical encoding.
+
+    Fitted on the training rows only.  Numeric columns: +-inf -> missing ->
+    training median (0 where a column is all missing).  Nominal columns with at
+    most ``max_onehot`` levels seen in training get one indicator column per
+    level (plus one for "missing" when training has missing values; unseen
+    levels encode as all zeros); columns with more levels are ordinal-encoded
+    by training frequency rank (missing/unseen -> -1).  Output: dense float64.
+    """
+
+    def __init__(self, max_onehot: int = 10):
+        self.max_onehot = max_onehot
+
+    def fit(self, X: pd.DataFrame, y: Any = None) -> EncodingPreprocessor:
+        X = _as_frame(X)
+        self.columns_ = list(X.columns)
+        self.plan_: list[tuple[str, str, Any]] = []
+        for c in self.columns_:
+            s = X[c]
+            if _is_cat(s) or not pd.api.types.is_numeric_dtype(s):
+                vals = s.astype(object).where(s.notna(), None)
+                counts = pd.Series(vals.dropna()).value_counts(sort=True)
+                levels = [str(v) for v in counts.index]
+                has_missing = bool(s.isna().any())
+                if len(levels) <= self.max_onehot:
+                    self.plan_.append((c, "onehot", (levels, has_missing)))
+                else:
+                    self.plan_.append((c, "ordinal", {lv: float(i) for i, lv in enumerate(levels)}))
+            else:
+                v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+                v = np.where(np.isinf(v), np.nan, v)
+                med = float(np.nanmedian(v)) if np.isfinite(v).any() else 0.0
+                self.plan_.append((c, "numeric", med))
+        return self
+
+    def transform(self, X: pd.DataFrame) -> np.ndarray:
+        X = _as_frame(X)
+        blocks: list[np.ndarray] = []
+        n = len(X)
+        for c, how, info in self.plan_:
+            if c not in X.columns:
+                raise ConfigError(f"column {c!r} missing at predict time")
+            s = X[c]
+            if how == "numeric":
+                v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+                v = np.where(np.isfinite(v), v, info)
+                blocks.append(v.reshape(n, 1))
+            else:
+                strs = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v))
+                if how == "onehot":
+                    levels, has_missing = info
+                    cols = [(strs == lv).to_numpy(dtype="float64") for lv in levels]
+                    if has_missing:
+                        cols.append(strs.isna().to_numpy(dtype="float64"))
+                    if cols:
+                        blocks.append(np.column_stack(cols))
+                else:
+                    blocks.append(strs.map(lambda v: info.get(v, -1.0) if v is not None else -1.0)
+                                  .to_numpy(dtype="float64").reshape(n, 1))
+        if not blocks:
+            return np.zeros((n, 0))
+        return np.hstack(blocks)
+
+    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> np.ndarray:
+        return self.fit(X, y).transform(X)
+
+
+# --------------------------------------------------------------------------- fitted model
+@dataclass
+class FittedModel:
+    """A fitted learner: preprocessing + estimator, predicting original labels.
+
+    ``classes_`` are the class labels (in the order of ``predict_proba``'s
+    columns; only the classes seen in training).  ``n_estimators_used`` is the
+    number of boosting rounds / trees actually used (best iteration under early
+    stopping), ``timed_out`` whether the fit was cut by the time limit.
+    """
+
+    learner: str
+    kind: str
+    preprocessor: Any
+    estimator: Any
+    classes_: np.ndarray | None
+    n_estimators_used: float | None = None
+    timed_out: bool = False
+    fit_time_s: float = 0.0
+    early_stopping: bool = False
+
+    def predict(self, X: pd.DataFrame) -> np.ndarray:
+        Z = self.preprocessor.transform(X)
+        if self.kind == "regression":
+            return np.asarray(self.estimator.predict(Z), dtype="float64")
+        proba = self.predict_proba(X, _Z=Z)
+        return np.asarray(self.classes_)[np.argmax(proba, axis=1)]
+
+    def predict_proba(self, X: pd.DataFrame, _Z: Any = None) -> np.ndarray:
+        if self.kind == "regression":
+            raise ConfigError("predict_proba is only defined for classification")
+        Z = self.preprocessor.transform(X) if _Z is None else _Z
+        return np.asarray(self.estimator.predict_proba(Z), dtype="float64")
+
+
+def encode_target(y: Any, kind: str) -> tuple[np.ndarray, np.ndarray | None]:
+    """Classification: (integer codes, labels); regression: (float64 values, None)."""
+    if kind == "regression":
+        return np.asarray(pd.to_numeric(pd.Series(y), errors="coerce"), dtype="float64"), None
+    s = pd.Series(y)
+    if not _is_cat(s):
+        s = s.astype("category")
+    return s.cat.codes.to_numpy(dtype="int64"), np.asarray(s.cat.categories)
+
+
+def holdout_fraction(n_rows: int) -> float:
+    """Inner validation share for early stopping (AutoGluon's ``default_holdout_frac``).
+
+    ``max(0.1, min(0.2, 500 / n))`` below 5,000 rows, else
+    ``max(0.01, min(0.1, 2500 / n))``.
+    """
+    if n_rows < 5000:
+        return max(0.1, min(0.2, 500.0 / max(n_rows, 1)))
+    return max(0.01, min(0.1, 2500.0 / n_rows))
+
+
+def inner_split(y_codes: np.ndarray, kind: str, fraction: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
+    """Split row positions into (train, valid), stratified for classification when possible."""
+    from sklearn.model_selection import train_test_split
+
+    idx = np.arange(len(y_codes))
+    n_valid = max(1, int(round(fraction * len(idx))))
+    strat = None
+    if kind != "regression":
+        counts = np.bincount(y_codes[y_codes >= 0]) if len(y_codes) else np.array([])
+        present = counts[counts > 0]
+        if len(present) and present.min() >= 2 and n_valid >= len(present) and len(idx) - n_valid >= len(present):
+            strat = y_codes
+    tr, va = train_test_split(idx, test_size=n_valid, random_state=random_state, stratify=strat)
+    return np.sort(tr), np.sort(va)
+
+
+class Learner:
+    """Base class; subclasses fill in the model-specific parts."""
+
+    name: str = ""
+    id_prefix: str = ""
+    kinds: tuple[str, ...] = KINDS
+    #: parameters metaopt sets itself and a configuration may not contain
+    reserved: tuple[str, ...] = ("n_jobs", "random_state", "verbose", "verbosity")
+
+    # -- to override -------------------------------------------------------
+    def param_specs(self) -> dict[str, Param]:
+        raise NotImplementedError
+
+    def search_space(self, kind: str | None = None) -> dict[str, Any]:
+        """Optuna distributions keyed by the estimator's own parameter names."""
+        raise NotImplementedError
+
+    def default_params(self, kind: str | None = None) -> dict[str, Any]:
+        """The library's default values of the search-space parameters (explicitly)."""
+        raise NotImplementedError
+
+    def make_estimator(self, params: dict[str, Any], kind: str, random_state: int = 0) -> Any:
+        raise NotImplementedError
+
+    def preprocess(self) -> Any:
+        """A fresh, unfitted transformer with ``fit``/``transform`` (fit it on training rows)."""
+        raise NotImplementedError
+
+    def _fit_estimator(self, est: Any, Z: Any, y: np.ndarray, params: dict[str, Any], kind: str,
+                       Z_valid: Any, y_valid: np.ndarray | None, time_limit_s: float | None,
+                       random_state: int) -> tuple[Any, float | None, bool, bool]:
+        """Fit ``est``; returns (estimator, n_estimators_used, timed_out, early_stopping)."""
+        raise NotImplementedError
+
+    # -- shared ------------------------------------------------------------
+    def check_kind(self, kind: str) -> None:
+        if kind not in self.kinds:
+            raise ConfigError(f"learner {self.name!r} does not support {kind!r} tasks (supports {list(self.kinds)})")
+
+    def validate_params(self, params: dict[str, Any] | None, kind: str | None = None) -> dict[str, Any]:
+        """Check names and values; returns a cleaned copy (ints as int, bools as bool).
+
+        Raises :class:`~metaopt.exceptions.ConfigError` on an unknown or reserved
+        name or a value the estimator would not accept.
+        """
+        if params is None:
+            return {}
+        if not isinstance(params, dict):
+            raise ConfigError(f"parameters of {self.name!r} must be a dict, got {type(params).__name__}")
+        specs = self.param_specs()
+        out: dict[str, Any] = {}
+        for key, value in params.items():
+            if key in self.reserved:
+                raise ConfigError(f"parameter {key!r} of {self.name!r} is set by metaopt and may not be given")
+            if key not in specs:
+                known = ", ".join(sorted(specs))
+                raise ConfigError(f"unknown parameter {key!r} for learner {self.name!r} (known: {known})")
+            out[key] = specs[key].check(key, value, kind)
+        return out
+
+    def fit(self, X: pd.DataFrame, y: Any, params: dict[str, Any] | None, kind: str,
+            X_valid: pd.DataFrame | None = None, y_valid: Any = None, *, random_state: int = 0,
+            time_limit_s: float | None = None) -> FittedModel:
+        """Preprocess (fitted on ``X``), build and fit the estimator.
+
+        Early stopping (where the learner uses it) monitors ``X_valid``/``y_valid``
+        when given, else an inner split of ``X``.  ``time_limit_s`` stops training
+        past the limit where the library allows it (``FittedModel.timed_out``).
+        """
+        self.check_kind(kind)
+        params = self.validate_params(params, kind)
+        t0 = time.perf_counter()
+        y_enc, labels = encode_target(y, kind)
+        if labels is not None and y_valid is not None:
+            # valid labels must use the training label coding
+            ys = pd.Series(y_valid).astype(object)
+            lut = {lab: i for i, lab in enumerate(labels)}
+            y_valid_enc: np.ndarray | None = ys.map(lambda v: lut.get(v, -1)).to_numpy(dtype="int64")
+        elif y_valid is not None:
+            y_valid_enc = encode_target(y_valid, kind)[0]
+        else:
+            y_valid_enc = None
+        pre = self.preprocess()
+        Z = pre.fit_transform(X, y_enc)
+        Z_valid = pre.transform(X_valid) if X_valid is not None else None
+        if y_valid_enc is not None and labels is not None:
+            keep = y_valid_enc >= 0
+            if not keep.all():
+                Z_valid = Z_valid[keep] if isinstance(Z_valid, np.ndarray) else Z_valid.iloc[keep]
+                y_valid_enc = y_valid_enc[keep]
+        est = self.make_estimator(params, kind, random_state)
+        est, used, timed_out, es = self._fit_estimator(
+            est, Z, y_enc, params, kind, Z_valid, y_valid_enc, time_limit_s, random_state)
+        classes = None
+        if labels is not None:
+            classes = np.asarray(labels)[np.asarray(est.classes_, dtype="int64")]
+        return FittedModel(learner=self.name, kind=kind, preprocessor=pre, estimator=est, classes_=classes,
+                           n_estimators_used=used, timed_out=timed_out,
+                           fit_time_s=time.perf_counter() - t0, early_stopping=es)
+
+    def __repr__(self) -> str:
+        return f"<Learner {self.name!r} kinds={list(self.kinds)}>"

@@ -1,0 +1,144 @@
+"""LightGBM (``LGBMClassifier`` / ``LGBMRegressor``), metaopt's primary learner.
+
+Boosting rounds: a configuration *without* ``n_estimators`` is fitted with
+early stopping (patience :data:`ES_PATIENCE` on the validation data, or on an
+inner split of the training rows, up to :data:`MAX_ROUNDS` rounds); a
+configuration *with* ``n_estimators`` is fitted for exactly that many rounds
+(this is how the library default is reproduced).  The search space does not
+contain ``n_estimators``; see ``docs/learners.md`` for the measurement behind
+that choice.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+from metaopt.learners._base import (
+    Learner,
+    NativePreprocessor,
+    Param,
+    holdout_fraction,
+    inner_split,
+)
+
+#: upper bound on boosting rounds under early stopping
+MAX_ROUNDS = 2000
+#: early-stopping patience (rounds without improvement of the validation loss)
+ES_PATIENCE = 50
+
+
+def _time_limit_callback(limit_s: float, start: float, state: dict[str, Any]):
+    import lightgbm
+
+    def _callback(env: Any) -> None:
+        if time.perf_counter() - start > limit_s:
+            state["timed_out"] = True
+            raise lightgbm.callback.EarlyStopException(env.iteration, env.evaluation_result_list or [])
+
+    _callback.order = 100  # after early stopping
+    return _callback
+
+
+class LightGBMLearner(Learner):
+    name = "lightgbm"
+    id_prefix = "lgbm"
+    max_rounds = MAX_ROUNDS
+    es_patience = ES_PATIENCE
+    reserved = ("n_jobs", "random_state", "verbose", "verbosity", "objective", "num_threads",
+                "seed", "num_class", "early_stopping_round", "early_stopping_rounds")
+
+    def param_specs(self) -> dict[str, Param]:
+        return {
+            "n_estimators": Param("int", 1, 100_000),
+            "learning_rate": Param("float", 0.0, 10.0, low_open=True),
+            "num_leaves": Param("int", 2, 131_072),
+            "max_depth": Param("int", -1, 1000),
+            "min_child_samples": Param("int", 1, 1_000_000),
+            "min_child_weight": Param("float", 0.0),
+            "min_split_gain": Param("float", 0.0),
+            "colsample_bytree": Param("float", 0.0, 1.0, low_open=True),
+            "subsample": Param("float", 0.0, 1.0, low_open=True),
+            "subsample_freq": Param("int", 0, 1_000_000),
+            "reg_alpha": Param("float", 0.0),
+            "reg_lambda": Param("float", 0.0),
+            "extra_trees": Param("bool"),
+            "max_bin": Param("int", 2, 100_000),
+            "path_smooth": Param("float", 0.0),
+            "cat_smooth": Param("float", 0.0),
+            "cat_l2": Param("float", 0.0),
+            "max_cat_threshold": Param("int", 1, 100_000),
+            "min_data_per_group": Param("int", 1, 1_000_000),
+            "boosting_type": Param("choice", choices=("gbdt",)),
+            "class_weight": Param("choice", choices=("balanced",), allow_none=True),
+        }
+
+    def search_space(self, kind: str | None = None) -> dict[str, Any]:
+        return {
+            "learning_rate": FloatDistribution(0.005, 0.3, log=True),
+            "num_leaves": IntDistribution(4, 256, log=True),
+            "min_child_samples": IntDistribution(2, 100, log=True),
+            "colsample_bytree": FloatDistribution(0.3, 1.0),
+            "subsample": FloatDistribution(0.5, 1.0),
+            "reg_alpha": FloatDistribution(1e-3, 10.0, log=True),
+            "reg_lambda": FloatDistribution(1e-3, 10.0, log=True),
+            "extra_trees": CategoricalDistribution([False, True]),
+        }
+
+    def default_params(self, kind: str | None = None) -> dict[str, Any]:
+        # LightGBM 4.x defaults, written out (100 rounds, no early stopping)
+        return {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
+                "colsample_bytree": 1.0, "subsample": 1.0, "reg_alpha": 0.0, "reg_lambda": 0.0,
+                "extra_trees": False}
+
+    def preprocess(self) -> NativePreprocessor:
+        return NativePreprocessor()
+
+    def make_estimator(self, params: dict[str, Any], kind: str, random_state: int = 0) -> Any:
+        import lightgbm
+
+        self.check_kind(kind)
+        params = dict(self.validate_params(params, kind))
+        if params.get("subsample", 1.0) < 1.0 and "subsample_freq" not in params:
+            params["subsample_freq"] = 1  # bagging is inactive in LightGBM without a frequency
+        params.setdefault("n_estimators", self.max_rounds)
+        cls = lightgbm.LGBMRegressor if kind == "regression" else lightgbm.LGBMClassifier
+        return cls(**params, random_state=random_state, n_jobs=1, verbose=-1)
+
+    def _fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
+        import lightgbm
+
+        early = "n_estimators" not in params
+        callbacks = []
+        state: dict[str, Any] = {"timed_out": False}
+        if time_limit_s is not None:
+            callbacks.append(_time_limit_callback(float(time_limit_s), time.perf_counter(), state))
+        fit_kw: dict[str, Any] = {}
+        if early:
+            if Z_valid is None or y_valid is None or len(y_valid) == 0:
+                tr, va = inner_split(y, kind, holdout_fraction(len(y)), random_state)
+                Z, Z_valid = Z.iloc[tr], Z.iloc[va]
+                y, y_valid = y[tr], y[va]
+            if kind != "regression":  # the validation labels must be a subset of the training labels
+                keep = np.isin(y_valid, np.unique(y))
+                if not keep.all():
+                    Z_valid, y_valid = Z_valid.iloc[np.flatnonzero(keep)], y_valid[keep]
+            callbacks.append(lightgbm.early_stopping(self.es_patience, first_metric_only=True, verbose=False))
+            fit_kw = _eval_kwargs(Z_valid, y_valid)
+        est.fit(Z, y, callbacks=callbacks or None, **fit_kw)
+        best = getattr(est, "best_iteration_", None)
+        used = float(best) if best else float(est.booster_.current_iteration())
+        return est, used, bool(state["timed_out"]), early
+
+
+def _eval_kwargs(Z_valid: Any, y_valid: np.ndarray) -> dict[str, Any]:
+    import inspect
+
+    import lightgbm
+
+    if "eval_X" in inspect.signature(lightgbm.LGBMModel.fit).parameters:  # lightgbm >= 4.7
+        return {"eval_X": (Z_valid,), "eval_y": (y_valid,)}
+    return {"eval_set": [(Z_valid, y_valid)]}

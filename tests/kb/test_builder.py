@@ -1,0 +1,204 @@
+"""``metaopt kb build``: end to end, kill + resume, Dask, failures, inputs."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metaopt.exceptions import ConfigError, KnowledgeBaseError
+from metaopt.kb._builder import build, compile_kb, read_kb_tables, resolve_inputs, write_part
+
+
+def _shared_data() -> Path:
+    env = os.environ.get("METAOPT_SHARED_DATA")
+    return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
+
+
+CORPUS = _shared_data() / "corpus"
+needs_corpus = pytest.mark.skipif(not (CORPUS / "catalog.csv").is_file(), reason="shared corpus data absent")
+SMALL = ["iris", "prnn_synth", "vinnie"]  # multiclass 150, binary 250, regression 380 rows
+METRIC_COLS = ["status", "roc_auc", "log_loss", "accuracy", "rmse", "r2", "n_estimators_used", "n_folds"]
+
+
+def _key_frame(ev: pd.DataFrame) -> pd.DataFrame:
+    keep = ["task_id", "learner", "config_id", "source"] + METRIC_COLS
+    return ev[keep].sort_values(["task_id", "learner", "config_id"]).reset_index(drop=True)
+
+
+@needs_corpus
+def test_build_end_to_end(tmp_path):
+    out = tmp_path / "kb"
+    s = build(CORPUS, out, learners=("lightgbm", "random_forest"), pool_size=4, folds=3, tasks=SMALL,
+              progress=False)
+    assert s["units_failed"] == 0 and s["errors"] == []
+    t = read_kb_tables(out)
+    tasks, configs, ev = t["tasks"], t["configs"], t["evaluations"]
+    assert sorted(tasks["task_id"]) == sorted(f"corpus/{n}" for n in SMALL)
+    assert set(tasks["kind"]) == {"binary", "multiclass", "regression"}
+    assert tasks.set_index("name").loc["iris", "n_rows"] == 150
+    assert tasks["data_hash"].notna().all() and tasks["dataset_key"].str.startswith(("openml-data/", "name/")).all()
+    # lightgbm: one pool for all kinds; forests: one per kind group
+    assert (configs["learner"] == "lightgbm").sum() == 4
+    assert (configs["learner"] == "random_forest").sum() == 8
+    assert set(configs.loc[configs["learner"] == "lightgbm", "origin"]) == {"default", "known-good"}
+    assert len(ev) == 3 * 4 * 2
+    assert not ev.duplicated(["task_id", "learner", "config_id", "source"]).any()
+    assert (ev["status"] == "ok").all() and (ev["protocol"] == "cv3-s0-max10000").all()
+    assert (ev["n_folds"] == 3).all()
+    kinds = tasks.set_index("task_id")["kind"]
+    for _, r in ev.iterrows():
+        kind = kinds[r["task_id"]]
+        if kind == "binary":
+            assert 0.8 < r["roc_auc"] <= 1 and 0 < r["log_loss"] < 0.6 and len(r["roc_auc_folds"]) == 3
+        elif kind == "multiclass":
+            assert 0.85 < r["accuracy"] <= 1 and 0 < r["log_loss"] < 0.6
+        else:
+            assert 0 < r["rmse"] < 5 and 0.3 < r["r2"] <= 1 and pd.isna(r["roc_auc"])
+    # pool ids in evaluations are all in configs
+    assert set(zip(ev["learner"], ev["config_id"])) <= set(zip(configs["learner"], configs["config_id"]))
+    # a rerun does nothing and gives the same KB
+    s2 = build(CORPUS, out, learners=("lightgbm", "random_forest"), pool_size=4, folds=3, tasks=SMALL,
+               progress=False)
+    assert s2["units_run"] == 0 and s2["units_skipped"] == s["units_run"]
+    pd.testing.assert_frame_equal(_key_frame(read_kb_tables(out)["evaluations"]), _key_frame(ev))
+    # a larger pool re-uses nothing wrongly: every (task, config) still exactly once
+    build(CORPUS, out, learners=("lightgbm",), pool_size=6, folds=3, tasks=SMALL, progress=False)
+    ev3 = read_kb_tables(out)["evaluations"]
+    lg = ev3[ev3["learner"] == "lightgbm"]
+    assert len(lg) == 3 * 6 and not lg.duplicated(["task_id", "config_id"]).any()
+
+
+_KILL_SCRIPT = textwrap.dedent("""
+    import sys
+    from metaopt.kb._builder import build
+    build(sys.argv[1], sys.argv[2], learners=("lightgbm",), pool_size=8, folds=3, tasks=sys.argv[3].split(","),
+          chunk_size=1, progress=False)
+""")
+
+
+@needs_corpus
+def test_kill_and_resume_equals_uninterrupted(tmp_path):
+    killed, clean = tmp_path / "killed", tmp_path / "clean"
+    proc = subprocess.Popen([sys.executable, "-c", _KILL_SCRIPT, str(CORPUS), str(killed), ",".join(SMALL)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.time() + 120
+    n_parts = 0
+    while time.time() < deadline and proc.poll() is None:
+        n_parts = len(list((killed / "parts").glob("*/lightgbm-*.parquet"))) if (killed / "parts").exists() else 0
+        if n_parts >= 4:
+            break
+        time.sleep(0.02)
+    finished_early = proc.poll() is not None
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(30)
+    if finished_early:
+        pytest.skip("the build finished before it could be killed")
+    total_units = 3 * 8
+    done_before = len(list((killed / "parts").glob("*/lightgbm-*.parquet")))
+    assert 4 <= done_before < total_units
+    assert not (killed / "evaluations.parquet").exists()
+    s = build(CORPUS, killed, learners=("lightgbm",), pool_size=8, folds=3, tasks=SMALL, chunk_size=1,
+              progress=False)
+    assert s["units_skipped"] >= done_before and s["units_failed"] == 0
+    build(CORPUS, clean, learners=("lightgbm",), pool_size=8, folds=3, tasks=SMALL, chunk_size=1, progress=False)
+    a, b = read_kb_tables(killed)["evaluations"], read_kb_tables(clean)["evaluations"]
+    assert len(a) == total_units
+    assert not a.duplicated(["task_id", "learner", "config_id"]).any()
+    pd.testing.assert_frame_equal(_key_frame(a), _key_frame(b))
+    for col in ("roc_auc_folds", "rmse_folds", "log_loss_folds"):
+        aa = _key_frame(a.assign(x=a[col].map(lambda v: None if v is None else tuple(v))))
+        bb = _key_frame(b.assign(x=b[col].map(lambda v: None if v is None else tuple(v))))
+        assert aa.equals(bb)
+
+
+@needs_corpus
+def test_dask_local_cluster_build(tmp_path):
+    distributed = pytest.importorskip("dask.distributed")
+    serial = tmp_path / "serial"
+    build(CORPUS, serial, pool_size=3, folds=3, tasks=SMALL[:2], progress=False)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl:
+        s = build(CORPUS, tmp_path / "dask", pool_size=3, folds=3, tasks=SMALL[:2], progress=False,
+                  scheduler=cl.scheduler_address)
+    assert s["units_failed"] == 0
+    pd.testing.assert_frame_equal(_key_frame(read_kb_tables(tmp_path / "dask")["evaluations"]),
+                                  _key_frame(read_kb_tables(serial)["evaluations"]))
+
+
+@needs_corpus
+def test_joblib_workers_build(tmp_path):
+    s = build(CORPUS, tmp_path / "par", pool_size=3, folds=3, tasks=SMALL[:2], progress=False, n_jobs=2,
+              chunk_size=1)
+    assert s["units_failed"] == 0
+    ev = read_kb_tables(tmp_path / "par")["evaluations"]
+    assert len(ev) == 2 * 3 and (ev["status"] == "ok").all()
+
+
+@needs_corpus
+def test_failing_configuration_recorded(tmp_path):
+    s = build(CORPUS, tmp_path / "kb", pool_size=1, folds=3, tasks=SMALL[:1], progress=False,
+              extra_configs={"lightgbm": [{"num_leaves": 1}, {"learning_rate": -1.0}]})
+    assert s["units_failed"] == 0
+    ev = read_kb_tables(tmp_path / "kb")["evaluations"]
+    assert len(ev) == 3
+    bad = ev[ev["status"] == "failed"]
+    assert len(bad) == 2 and bad["error"].str.contains("num_leaves|learning_rate").all()
+    assert bad["log_loss"].isna().all()
+    assert (ev["status"] == "ok").sum() == 1
+
+
+def test_data_file_inputs_and_tpe(tmp_path):
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=150), "b": rng.choice(["p", "q"], size=150)})
+    df["label"] = np.where(df["a"] + (df["b"] == "p") > 0.5, "y", "n")
+    path = tmp_path / "toy data.csv"
+    df.to_csv(path, index=False)
+    specs = resolve_inputs([f"{path}:label", "openml-task:31"])
+    assert [s.task_id for s in specs] == ["user/toy data", "openml-task/31"]
+    assert specs[0].target == "label" and specs[1].openml_task_id == 31
+    s = build([f"{path}:label"], tmp_path / "kb", pool_size=2, folds=3, progress=False, tpe_trials=3)
+    assert s["units_failed"] == 0
+    t = read_kb_tables(tmp_path / "kb")
+    assert t["tasks"]["source"].tolist() == ["user"] and t["tasks"]["kind"].tolist() == ["binary"]
+    assert (t["configs"]["origin"] == "tpe").sum() == 3
+    assert len(t["evaluations"]) == 5
+    assert list((tmp_path / "kb" / "parts").glob("*/lightgbm-tpe3-*.configs.parquet"))
+
+
+def test_resolve_inputs_errors(tmp_path):
+    with pytest.raises(Exception, match="not a corpus directory"):
+        resolve_inputs([str(tmp_path / "missing.csv")])
+    if (CORPUS / "catalog.csv").is_file():
+        with pytest.raises(ConfigError, match="unknown task"):
+            resolve_inputs(CORPUS, tasks=["no-such-dataset"])
+        with pytest.raises(ConfigError, match="hold-out"):
+            resolve_inputs(CORPUS, tasks=["vote"], exclude=["vote"])
+        assert len(resolve_inputs(CORPUS, limit=5)) == 5
+        assert "corpus/vote" not in {s.task_id for s in resolve_inputs(CORPUS, exclude=["vote"])}
+
+
+def test_compile_fails_loudly_on_conflicting_duplicates(tmp_path):
+    parts = tmp_path / "kb" / "parts"
+    row = {"task_id": "user/x", "learner": "lightgbm", "config_id": "lgbm-0", "source": "metaopt",
+           "protocol": "cv5-s0-max10000", "n_folds": 5, "status": "ok", "roc_auc": 0.9}
+    write_part(parts / "user__x" / "a.parquet", "evaluations", [row])
+    write_part(parts / "user__x" / "b.parquet", "evaluations", [{**row, "roc_auc": 0.8}])
+    with pytest.raises(KnowledgeBaseError, match="conflicting"):
+        compile_kb(tmp_path / "kb")
+
+
+def test_cli_build_errors(capsys):
+    from metaopt.cli import main
+
+    assert main(["kb", "build", "--out", "/tmp/nowhere-metaopt"]) == 2
+    assert "give --corpus" in capsys.readouterr().err
+    assert main(["kb", "build", "--data", "x.csv", "--out", "/tmp/nowhere-metaopt", "--folds", "1"]) == 2
+    assert "--folds must be >= 2" in capsys.readouterr().err
