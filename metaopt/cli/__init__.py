@@ -16,7 +16,8 @@ from metaopt._version import __version__
 from metaopt.exceptions import MetaoptError
 
 # Subcommand modules, in the order they appear in --help.
-_COMMAND_MODULES = ("metaopt.cli._features", "metaopt.cli._kb")
+_COMMAND_MODULES = ("metaopt.cli._features", "metaopt.cli._kb", "metaopt.cli._recommend",
+                    "metaopt.cli._tune", "metaopt.cli._benchmark")
 
 
 class _Parser(argparse.ArgumentParser):

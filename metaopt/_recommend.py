@@ -1,0 +1,243 @@
+"""``metaopt.recommend``: which learner and configurations to try first on a new dataset.
+
+>>> recs = metaopt.recommend(df, target="class", k=5)          # doctest: +SKIP
+>>> recs[0].learner, recs[0].params, recs[0].predicted_score   # doctest: +SKIP
+
+Fitted meta-models are cached per knowledge base (keyed by the KB object, or by
+its directory and manifest checksums), so only the first call per KB pays for
+fitting; later calls cost the meta-features plus a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import numbers
+import threading
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metaopt.exceptions import ConfigError, KnowledgeBaseError
+
+#: meta-feature groups computed for a new task (landmarkers are too slow for an interactive call)
+QUERY_GROUPS = ("general", "statistical", "info-theory")
+
+
+@dataclass
+class Recommendation:
+    """One configuration to try, with what metaopt expects of it and why."""
+
+    rank: int
+    learner: str
+    config_id: str
+    params: dict[str, Any]
+    predicted_score: float
+    predicted_score_std: float
+    predicted_fit_time_s: float | None
+    similar_tasks: list[dict[str, Any]] = field(default_factory=list)
+    rationale: str = ""
+    far_from_kb: bool = False
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        for key in ("predicted_score", "predicted_score_std", "predicted_fit_time_s"):
+            v = d[key]
+            d[key] = None if v is None or not np.isfinite(v) else round(float(v), 6)
+        return d
+
+
+class Recommender:
+    """A fitted meta-model for one KB and learner choice (see :func:`recommend`)."""
+
+    def __init__(self, kb, learner: str = "auto"):
+        from metaopt.metamodel._normalise import build_score_matrix
+        from metaopt.metamodel._select import FitTimeModel, MetaoptModel
+
+        learners = kb.learners
+        if not learners:
+            raise KnowledgeBaseError("the knowledge base holds no configurations")
+        if learner != "auto" and learner not in learners:
+            raise ConfigError(f"the knowledge base has no configurations of learner {learner!r} "
+                              f"(has: {', '.join(learners)}; or use learner='auto')")
+        if learner == "auto":
+            dense = [lr for lr in learners if _has_dense_pool(kb, lr)]
+            learners = dense or learners
+        else:
+            learners = [learner]
+        sm = build_score_matrix(kb, learners)
+        if sm.pool:
+            pool_cols = sorted({c for cols in sm.pool.values() for c in cols})
+            sm = sm.subset(sm.norm.index[sm.norm[pool_cols].notna().any(axis=1)])
+        self.learner = learner
+        self.learners = learners
+        self.sm = sm
+        self.model = MetaoptModel().fit(sm)
+        self.fit_time = FitTimeModel().fit(sm)
+
+    def recommend(self, kind: str, meta: dict[str, float], n_rows: int, n_features: int, n_classes: int,
+                  k: int = 5, time_budget: float | None = None) -> list[Recommendation]:
+        from metaopt.metamodel._base import Query, candidates
+
+        query = Query(kind, meta)
+        try:
+            cand = candidates(self.sm, kind)
+        except KnowledgeBaseError:
+            raise KnowledgeBaseError(f"the knowledge base has no {kind} tasks for "
+                                     f"{', '.join(self.learners)}; cannot recommend") from None
+        far = self.model.is_far(query)
+        dist = self.model.nearest_distance(query)
+        ranked = self.model.rank(query, len(cand) if time_budget is not None else k)
+        times = self.fit_time.predict(ranked, n_rows, n_features, n_classes)
+        note = ""
+        if time_budget is not None:
+            fits = [key for key in ranked if not np.isfinite(times[key]) or times[key] <= time_budget]
+            if fits:
+                ranked = fits
+            else:
+                ranked = list(times.sort_values().index)
+                note = (f" No configuration is predicted to fit within {time_budget:g} s; these are the "
+                        "fastest ones.")
+        ranked = ranked[:k]
+        mean, std = self.model.predict(query)
+        similar = [{"task_id": t, "name": n, "distance": round(d, 4)}
+                   for t, n, d in self.model.nn_.nearest(query, 3)]
+        sim_text = ", ".join(f"{s['name']} ({s['distance']:.2f})" for s in similar) or "none"
+        out = []
+        for i, key in enumerate(ranked):
+            cfg = self.sm.configs.loc[key]
+            learner = str(cfg["learner"])
+            params = _ready_params(learner, dict(cfg["params"]), kind)
+            if far:
+                why = (f"New task is far from the knowledge base (nearest-task distance {dist:.2f} > "
+                       f"{self.model.far_threshold_:.2f}, the 95% quantile of KB tasks' own nearest distances "
+                       f"x1.25): falling back to the static portfolio, position {i + 1}.")
+            elif i == 0:
+                why = (f"Best expected normalised score on the most similar KB tasks ({sim_text}) "
+                       f"blended with the surrogate's prediction.")
+            else:
+                why = "Chosen greedily to do well where the configurations above it are weak on similar tasks."
+            t = times.get(key, np.nan)
+            out.append(Recommendation(
+                rank=i + 1, learner=learner, config_id=str(cfg["config_id"]), params=params,
+                predicted_score=float(mean.get(key, np.nan)), predicted_score_std=float(std.get(key, np.nan)),
+                predicted_fit_time_s=None if not np.isfinite(t) else float(t), similar_tasks=similar,
+                rationale=why + note, far_from_kb=far))
+        return out
+
+
+def _has_dense_pool(kb, learner: str, min_coverage: float = 0.5, min_pool: int = 5) -> bool:
+    """Cheap check (no pivot) that some kind has >= ``min_pool`` configs on >= ``min_coverage`` of its tasks."""
+    e = kb.evaluations
+    e = e[(e["learner"] == learner) & (e["status"] == "ok")]
+    if e.empty:
+        return False
+    kind = e["task_id"].map(kb.tasks.set_index("task_id")["kind"])
+    for _, sub in e.groupby(kind):
+        n_tasks = sub["task_id"].nunique()
+        cov = sub.groupby("config_id")["task_id"].nunique() / n_tasks
+        if (cov >= min_coverage).sum() >= min_pool:
+            return True
+    return False
+
+
+def _ready_params(learner: str, params: dict, kind: str) -> dict:
+    try:
+        from metaopt.learners import get_learner
+        return get_learner(learner).validate_params(params, kind)
+    except ConfigError:
+        return params
+    except ImportError:  # learner registry not available
+        return params
+
+
+_CACHE: dict[tuple, Recommender] = {}
+_LOCK = threading.Lock()
+
+
+def _kb_key(kb) -> tuple:
+    files = (kb.manifest or {}).get("files") or {}
+    digest = tuple(sorted((f, v.get("sha256")) for f, v in files.items())) if files else None
+    if kb.path is not None and digest:
+        return ("path", str(kb.path), digest)
+    return ("object", id(kb))
+
+
+def get_recommender(kb=None, learner: str = "auto") -> Recommender:
+    """The cached :class:`Recommender` of ``kb`` (default: the shipped KB) and ``learner``."""
+    from metaopt.kb import KnowledgeBase
+
+    if kb is None:
+        kb = KnowledgeBase.load()
+    elif isinstance(kb, (str,)) or hasattr(kb, "__fspath__"):
+        kb = KnowledgeBase.load(kb)
+    elif not isinstance(kb, KnowledgeBase):
+        raise ConfigError(f"kb must be a KnowledgeBase, a directory or None, got {type(kb).__name__}")
+    key = (_kb_key(kb), learner)
+    with _LOCK:
+        rec = _CACHE.get(key)
+        if rec is None:
+            rec = Recommender(kb, learner)
+            if key[0][0] == "object":  # keep the KB alive so its id is not reused
+                rec._kb = kb
+            _CACHE[key] = rec
+        return rec
+
+
+def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = "auto", k: int = 5,
+              time_budget: float | None = None, kb: Any = None, *, meta_features: dict | None = None
+              ) -> list[Recommendation]:
+    """Learner and configurations to try first on a dataset, best first.
+
+    Parameters
+    ----------
+    data_or_X
+        A file path, DataFrame (with ``target``), array/frame of features (with
+        ``y``) or :class:`~metaopt.data.Dataset`.
+    y, target
+        The target values, or the name of the target column.
+    learner
+        ``"auto"`` (choose among every learner with a shared pool in the KB) or a
+        learner name.
+    k
+        Number of configurations (positive integer).
+    time_budget
+        Seconds one fit may take; configurations predicted to take longer are skipped.
+    kb
+        A :class:`~metaopt.kb.KnowledgeBase`, a KB directory, or None (the shipped one).
+    meta_features
+        Precomputed meta-features of the dataset (skips their extraction).
+
+    Raises
+    ------
+    ConfigError
+        Bad ``k``, ``learner``, ``time_budget`` or ``kb``.
+    DataError
+        Unusable data (see :func:`metaopt.load_data`).
+    KnowledgeBaseError
+        The KB has nothing to learn from for this learner and task kind.
+    """
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
+        raise ConfigError(f"k must be a positive integer, got {k!r}")
+    if not isinstance(learner, str) or not learner:
+        raise ConfigError(f"learner must be a learner name or 'auto', got {learner!r}")
+    if time_budget is not None:
+        if isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real) \
+                or not np.isfinite(time_budget) or time_budget <= 0:
+            raise ConfigError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
+    from metaopt.data import load_data
+
+    ds = load_data(data_or_X, target=target, y=y)
+    rec = get_recommender(kb, learner)
+    if meta_features is None:
+        from metaopt.features import extract_meta_features
+        meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
+    n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
+    return rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, int(k),
+                         None if time_budget is None else float(time_budget))
+
+
+def recommendations_frame(recs: list[Recommendation]) -> pd.DataFrame:
+    """The recommendations as a table (one row each)."""
+    return pd.DataFrame([r.to_dict() for r in recs])

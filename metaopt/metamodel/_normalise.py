@@ -1,0 +1,250 @@
+"""Per-task normalisation of scores, and the learner's score matrix built from a KB.
+
+Every metric is turned, per task and metric, into a normalised score in [0, 1]
+where 1 is the best configuration evaluated on that task and 0 the worst
+(direction-aware: for ``log_loss``/``rmse`` lower raw values map to higher
+scores)::
+
+    s_norm = (s - worst) / (best - worst)
+
+Why min-max per task: it is the scale of the regret metric the literature and
+our LODO benchmark report (HPO-B, TabRepo's ``loss_rescaled``), it is free of
+units (RMSE in target units becomes comparable with ROC AUC), and it needs no
+distributional assumption.  Its weakness is outliers: one diverging
+configuration (a log loss of 30) squeezes all others towards 1.  The
+alternatives, selectable with ``method``, are
+
+* ``"rank"`` - the percentile rank of the configuration on the task (ties
+  averaged; robust, but throws away how much better a configuration is);
+* ``"clipped"`` - min-max against the 10% quantile instead of the worst value,
+  clipped to [0, 1] (robust to a few diverging configurations).
+
+``docs/metamodel.md`` gives the LODO comparison that chose the default.
+
+Which metric a task uses: the first one in :data:`METRIC_PREFERENCE` for its
+kind that has values for the learner(s) (TabRepo binary tasks only have
+``roc_auc``, multiclass only ``log_loss``, openml-pimp only ``accuracy``).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Iterable
+
+import numpy as np
+import pandas as pd
+
+from metaopt.exceptions import ConfigError, KnowledgeBaseError
+
+#: metric -> higher is better
+HIGHER_IS_BETTER: dict[str, bool] = {"roc_auc": True, "log_loss": False, "accuracy": True,
+                                     "rmse": False, "r2": True}
+METRIC_PREFERENCE: dict[str, tuple[str, ...]] = {
+    "binary": ("roc_auc", "log_loss", "accuracy"),
+    "multiclass": ("log_loss", "accuracy", "roc_auc"),
+    "regression": ("rmse", "r2"),
+}
+METHODS = ("minmax", "rank", "clipped")
+#: key separating learner and config id in a joint column name
+SEP = "::"
+
+
+def normalise_scores(raw: pd.DataFrame | np.ndarray, higher_is_better: bool | Iterable[bool] = True,
+                     method: str = "minmax") -> np.ndarray:
+    """Row-wise normalisation of a (task x config) score array to [0, 1], 1 = best.
+
+    NaN stays NaN. A row whose evaluated configurations all score the same gets 1
+    everywhere (no configuration is worse than another). ``higher_is_better`` may be
+    one bool or one per row.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"unknown normalisation {method!r}; choose from {', '.join(METHODS)}")
+    a = np.array(raw, dtype="float64", copy=True)
+    if a.ndim == 1:
+        a = a[None, :]
+    hib = np.broadcast_to(np.asarray(list(higher_is_better) if not isinstance(higher_is_better, (bool, np.bool_))
+                                     else [higher_is_better], dtype=bool), (a.shape[0],))
+    a[~hib] = -a[~hib]
+    out = np.full_like(a, np.nan)
+    for i, row in enumerate(a):
+        ok = np.isfinite(row)
+        if not ok.any():
+            continue
+        v = row[ok]
+        if method == "rank":
+            r = pd.Series(v).rank(method="average").to_numpy()
+            out[i, ok] = (r - 1) / (len(v) - 1) if len(v) > 1 else 1.0
+            continue
+        best = v.max()
+        worst = np.quantile(v, 0.10) if method == "clipped" else v.min()
+        span = best - worst
+        out[i, ok] = 1.0 if span <= 0 else np.clip((v - worst) / span, 0.0, 1.0)
+    return out
+
+
+def config_key(learner: str, config_id: str) -> str:
+    """The joint column name of one configuration: ``learner::config_id``."""
+    return f"{learner}{SEP}{config_id}"
+
+
+def split_key(key: str) -> tuple[str, str]:
+    learner, _, cid = key.partition(SEP)
+    return learner, cid
+
+
+@dataclass
+class ScoreMatrix:
+    """Normalised scores of the configurations of one or more learners on KB tasks.
+
+    Attributes
+    ----------
+    norm : DataFrame
+        task_id x ``learner::config_id``, normalised per task (NaN = not evaluated).
+    raw : DataFrame
+        Same shape, the raw metric values.
+    metric : Series
+        task_id -> metric used for that task.
+    tasks : DataFrame
+        The KB's task rows (index task_id): kind, dataset_key, name, n_rows, ...
+    meta : DataFrame
+        task_id x meta-feature (float, NaN where unknown).
+    configs : DataFrame
+        index ``learner::config_id``: learner, config_id, params (dict), origin.
+    fit_time : DataFrame
+        task_id x config key, fit_time_s (NaN where unknown).
+    n_train_rows : DataFrame
+        task_id x config key (NaN where unknown).
+    pool : dict
+        kind -> list of config keys forming the dense shared pool of that kind.
+    """
+
+    norm: pd.DataFrame
+    raw: pd.DataFrame
+    metric: pd.Series
+    tasks: pd.DataFrame
+    meta: pd.DataFrame
+    configs: pd.DataFrame
+    fit_time: pd.DataFrame
+    n_train_rows: pd.DataFrame
+    pool: dict[str, list[str]] = field(default_factory=dict)
+    method: str = "minmax"
+
+    @property
+    def task_ids(self) -> list[str]:
+        return list(self.norm.index)
+
+    @property
+    def learners(self) -> list[str]:
+        return sorted(set(self.configs["learner"]))
+
+    def subset(self, task_ids: Iterable[str]) -> ScoreMatrix:
+        """The same matrix restricted to ``task_ids`` (configs and pools kept)."""
+        ids = [t for t in task_ids if t in self.norm.index]
+        return ScoreMatrix(self.norm.loc[ids], self.raw.loc[ids], self.metric.loc[ids], self.tasks.loc[ids],
+                           self.meta.loc[ids], self.configs, self.fit_time.loc[ids], self.n_train_rows.loc[ids],
+                           dict(self.pool), self.method)
+
+    def dense_tasks(self, kind: str | None = None, min_coverage: float = 0.9) -> list[str]:
+        """Tasks (of ``kind``) on which at least ``min_coverage`` of that kind's pool is evaluated."""
+        out = []
+        for t in self.norm.index:
+            k = self.tasks.at[t, "kind"]
+            if kind is not None and k != kind:
+                continue
+            cols = self.pool.get(k, [])
+            if cols and self.norm.loc[t, cols].notna().mean() >= min_coverage:
+                out.append(t)
+        return out
+
+
+def _parse(params: str | dict | None) -> dict:
+    if isinstance(params, dict):
+        return params
+    if params is None or (isinstance(params, float) and np.isnan(params)):
+        return {}
+    return json.loads(params)
+
+
+def build_score_matrix(kb, learners: str | Iterable[str] | None = None, method: str = "minmax",
+                       min_coverage: float = 0.5, min_pool: int = 5) -> ScoreMatrix:
+    """The :class:`ScoreMatrix` of ``learners`` (default: every learner in ``kb``).
+
+    Per task one metric (first of :data:`METRIC_PREFERENCE` with values for all of
+    the learners' rows) is normalised jointly over every configuration of the
+    chosen learners evaluated on that task, so that with several learners the
+    scores compare learners too.  ``pool[kind]``: configurations evaluated on at
+    least ``min_coverage`` of the tasks of that kind that have any evaluation
+    (the dense shared pool); a kind with fewer than ``min_pool`` such
+    configurations gets no pool (sparse histories such as openml-pimp, where
+    every run is its own configuration).
+    """
+    if isinstance(learners, str):
+        learners = [learners]
+    all_learners = sorted(set(kb.configs["learner"].dropna()))
+    learners = list(learners) if learners is not None else all_learners
+    unknown = [lr for lr in learners if lr not in all_learners]
+    if unknown:
+        raise KnowledgeBaseError(f"the knowledge base has no configurations of {unknown} "
+                                 f"(has: {', '.join(all_learners) or 'none'})")
+    e = kb.evaluations
+    e = e[e["learner"].isin(learners) & (e["status"] == "ok")]
+    tasks = kb.tasks.set_index("task_id")
+    e = e[e["task_id"].isin(tasks.index)]
+    if e.empty:
+        raise KnowledgeBaseError(f"the knowledge base has no successful evaluations of {learners}")
+    kinds = e["task_id"].map(tasks["kind"])
+    metric_col = pd.Series(np.nan, index=e.index, dtype="float64")
+    metric_name = pd.Series(None, index=e.index, dtype=object)
+    # choose one metric per task: the first preferred one that is present on every row of the task
+    per_task_metric: dict[str, str] = {}
+    for kind, pref in METRIC_PREFERENCE.items():
+        sel = kinds == kind
+        if not sel.any():
+            continue
+        sub = e.loc[sel]
+        avail = {m: sub[m].notna().groupby(sub["task_id"]).mean() for m in pref if m in sub.columns}
+        for t in sub["task_id"].unique():
+            best_m, best_cov = None, 0.0
+            for m in pref:
+                cov = float(avail[m].get(t, 0.0)) if m in avail else 0.0
+                if cov >= 0.999:
+                    best_m = m
+                    break
+                if cov > best_cov:
+                    best_m, best_cov = m, cov
+            if best_m is not None:
+                per_task_metric[t] = best_m
+    tm = e["task_id"].map(per_task_metric)
+    for m in HIGHER_IS_BETTER:
+        sel = tm == m
+        if sel.any() and m in e.columns:
+            metric_col[sel] = e.loc[sel, m].astype("float64")
+            metric_name[sel] = m
+    e = e.assign(_key=e["learner"] + SEP + e["config_id"], _score=metric_col)
+    e = e[np.isfinite(e["_score"])]
+    # several sources on one pair: mean (as KnowledgeBase.scores does)
+    raw = e.pivot_table(index="task_id", columns="_key", values="_score", aggfunc="mean")
+    fit_time = e.pivot_table(index="task_id", columns="_key", values="fit_time_s", aggfunc="mean") \
+        .reindex(index=raw.index, columns=raw.columns)
+    ntr = e.assign(_n=e["n_train_rows"].astype("float64")).pivot_table(
+        index="task_id", columns="_key", values="_n", aggfunc="mean").reindex(index=raw.index, columns=raw.columns)
+    metric = pd.Series({t: per_task_metric[t] for t in raw.index}, dtype=object)
+    hib = [HIGHER_IS_BETTER[metric[t]] for t in raw.index]
+    norm = pd.DataFrame(normalise_scores(raw.to_numpy(), hib, method), index=raw.index, columns=raw.columns)
+    cfg = kb.configs[kb.configs["learner"].isin(learners)].copy()
+    cfg["key"] = cfg["learner"] + SEP + cfg["config_id"]
+    cfg = cfg.set_index("key").reindex(raw.columns)
+    cfg["params"] = [_parse(p) for p in cfg["params"]]
+    task_rows = tasks.reindex(raw.index)
+    meta = kb.meta_features().reindex(raw.index)
+    pool: dict[str, list[str]] = {}
+    for kind in METRIC_PREFERENCE:
+        rows = task_rows.index[task_rows["kind"] == kind]
+        if len(rows) == 0:
+            continue
+        cov = raw.loc[rows].notna().mean(axis=0)
+        cols = list(cov.index[cov >= min_coverage])
+        if len(cols) >= min_pool:
+            pool[kind] = cols
+    return ScoreMatrix(norm, raw, metric, task_rows, meta, cfg, fit_time, ntr, pool, method)

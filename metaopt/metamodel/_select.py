@@ -1,0 +1,184 @@
+"""The meta-model metaopt uses, learner selection and fit-time prediction.
+
+:class:`MetaoptModel` (chosen by the LODO comparison in ``docs/metamodel.md``):
+
+1. weights every KB task of the new task's kind by its similarity
+   (:class:`NearestTasks` kernel on the 30 nearest tasks, 70% of the weight;
+   30% spread evenly over all tasks as a prior);
+2. first pick: the configuration with the best blend of its weighted mean
+   normalised score on those tasks (0.7) and the surrogate's prediction (0.3);
+3. further picks: greedy set selection on the weighted tasks (each next
+   configuration covers what the chosen ones miss), skipping near-duplicates
+   (identical parameters, or scores correlating >= 0.995 across KB tasks);
+4. far from the KB (nearest-task distance above the 95% quantile of the KB
+   tasks' own leave-one-dataset-out nearest distances, times 1.25): the
+   static greedy portfolio instead.
+
+``learner="auto"``: the score matrix spans every learner with a dense pool,
+normalised jointly per task, so the same model ranks (learner, configuration)
+pairs - algorithm selection and configuration in one step.
+
+:class:`FitTimeModel`: log fit time = linear in log rows, log features and log
+classes, plus a per-configuration offset (the mean residual of that
+configuration, shrunk towards 0).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from metaopt.metamodel._base import MetaModel, Query, candidates, greedy_portfolio
+from metaopt.metamodel._neighbours import NearestTasks
+from metaopt.metamodel._normalise import ScoreMatrix
+from metaopt.metamodel._portfolio import StaticPortfolio
+from metaopt.metamodel._surrogate import Surrogate
+
+FAR_QUANTILE = 0.95
+FAR_FACTOR = 1.25
+DUPLICATE_CORR = 0.995
+
+
+class MetaoptModel(MetaModel):
+    name = "metaopt"
+
+    def __init__(self, n_neighbours: int = 30, prior: float = 0.3, alpha: float = 0.3,
+                 n_models: int = 5, fallback: bool = True, random_state: int = 0):
+        self.n_neighbours = n_neighbours
+        self.prior = prior
+        self.alpha = alpha
+        self.n_models = n_models
+        self.fallback = fallback
+        self.random_state = random_state
+
+    def fit(self, sm: ScoreMatrix) -> MetaoptModel:
+        super().fit(sm)
+        self.nn_ = NearestTasks(n_neighbours=self.n_neighbours, same_kind=True).fit(sm)
+        self.static_ = StaticPortfolio().fit(sm)
+        self.surrogate_ = Surrogate(n_models=self.n_models, n_estimators=150,
+                                    random_state=self.random_state).fit(sm) if self.alpha > 0 else None
+        ref = self.nn_.reference_distances_
+        self.far_threshold_ = float(np.quantile(ref, FAR_QUANTILE) * FAR_FACTOR) if len(ref) else np.inf
+        cand = sorted({c for kind in sm.tasks["kind"].unique() for c in candidates(sm, kind)})
+        norm = sm.norm[cand]
+        norm = norm.fillna(norm.mean())
+        # score correlation across KB tasks; only meaningful (and affordable) for a dense pool
+        self.corr_ = norm.corr().fillna(0.0) if len(norm) > 2 and sm.pool and len(cand) <= 3000 \
+            else pd.DataFrame()
+        return self
+
+    # -- pieces the recommendation reports ------------------------------------------------
+    def nearest_distance(self, query: Query) -> float:
+        d = self.nn_.distances(query)
+        return float(np.min(d)) if len(d) else np.inf
+
+    def is_far(self, query: Query) -> bool:
+        return bool(self.fallback and self.nearest_distance(query) > self.far_threshold_)
+
+    def weights(self, query: Query) -> np.ndarray:
+        w = self.nn_.task_weights(query)
+        n = len(w)
+        return (1 - self.prior) * w / max(w.sum(), 1e-12) + self.prior / n
+
+    def predict(self, query: Query):
+        """Blend of the similarity-weighted KB mean and the surrogate; uncertainty from both."""
+        cand = candidates(self.sm_, query.kind)
+        nn_mean, nn_std = self.nn_.predict(query)
+        if self.surrogate_ is None:
+            return nn_mean.reindex(cand), nn_std.reindex(cand)
+        s_mean, s_std = self.surrogate_.predict(query)
+        mean = (1 - self.alpha) * nn_mean.reindex(cand) + self.alpha * s_mean.reindex(cand)
+        # spread of the neighbours' scores plus the ensemble's disagreement
+        std = np.sqrt(((1 - self.alpha) * nn_std.reindex(cand)) ** 2 + (self.alpha * s_std.reindex(cand)) ** 2
+                      + (nn_mean.reindex(cand) - s_mean.reindex(cand)) ** 2 * self.alpha * (1 - self.alpha))
+        return mean, std
+
+    def _duplicate(self, key: str, chosen: list[str]) -> bool:
+        params = self.sm_.configs.at[key, "params"]
+        for c in chosen:
+            if self.sm_.configs.at[c, "params"] == params:
+                return True
+            if key in self.corr_.index and c in self.corr_.index and self.corr_.at[key, c] >= DUPLICATE_CORR:
+                return True
+        return False
+
+    def rank(self, query: Query, k: int) -> list[str]:
+        if self.is_far(query):
+            out: list[str] = []
+            for key in self.static_.rank(query, len(candidates(self.sm_, query.kind))):
+                if not self._duplicate(key, out):
+                    out.append(key)
+                if len(out) >= k:
+                    break
+            return out
+        cand = candidates(self.sm_, query.kind)
+        p = self.sm_.norm[cand].to_numpy()
+        known = np.isfinite(p).any(axis=1)
+        p, w = p[known], self.weights(query)[known]
+        colmean = np.nan_to_num(np.nanmean(np.where(np.isfinite(p), p, np.nan), axis=0)) if len(p) else \
+            np.zeros(len(cand))
+        p = np.where(np.isfinite(p), p, colmean[None, :])
+        w = w / w.sum()
+        first_score = w @ p
+        if self.surrogate_ is not None:
+            s_mean, _ = self.surrogate_.predict(query)
+            first_score = (1 - self.alpha) * first_score + self.alpha * s_mean.reindex(cand).to_numpy()
+        chosen = [int(np.argmax(first_score))]
+        current = p[:, chosen[0]].copy()
+        blocked = np.zeros(len(cand), dtype=bool)
+        blocked[chosen[0]] = True
+        while len(chosen) < min(k, len(cand)):
+            gain = w @ np.maximum(current[:, None], p)
+            gain[blocked] = -np.inf
+            if not np.isfinite(gain).any():
+                break
+            j = int(np.argmax(gain))
+            blocked[j] = True
+            if self._duplicate(cand[j], [cand[i] for i in chosen]):
+                continue
+            chosen.append(j)
+            current = np.maximum(current, p[:, j])
+        return [cand[i] for i in chosen]
+
+
+class FitTimeModel:
+    """Predicted fit time (seconds) of a configuration on a task of a given size."""
+
+    def fit(self, sm: ScoreMatrix, shrink: float = 5.0) -> FitTimeModel:
+        ft = sm.fit_time.stack().rename("t").reset_index()
+        ft.columns = ["task_id", "key", "t"]
+        ft = ft[np.isfinite(ft["t"]) & (ft["t"] > 0)]
+        self.keys_ = list(sm.configs.index)
+        if ft.empty:
+            self.coef_ = None
+            return self
+        ntr = sm.n_train_rows.stack().rename("n").reset_index()
+        ntr.columns = ["task_id", "key", "n"]
+        ft = ft.merge(ntr, on=["task_id", "key"], how="left")
+        rows = sm.tasks["n_rows"].astype("float64").fillna(sm.meta.get("NumberOfInstances", np.nan))
+        ft["n"] = ft["n"].fillna(ft["task_id"].map(rows))
+        feats = sm.tasks["n_features"].astype("float64")
+        ft["f"] = ft["task_id"].map(feats)
+        ncls = sm.meta["NumberOfClasses"] if "NumberOfClasses" in sm.meta else pd.Series(np.nan, index=sm.meta.index)
+        ft["c"] = ft["task_id"].map(ncls).fillna(0.0)
+        ft = ft.dropna(subset=["n", "f"])
+        X = self._design(ft["n"].to_numpy(), ft["f"].to_numpy(), ft["c"].to_numpy())
+        y = np.log(ft["t"].to_numpy())
+        self.coef_, *_ = np.linalg.lstsq(X, y, rcond=None)
+        resid = y - X @ self.coef_
+        g = pd.DataFrame({"key": ft["key"].to_numpy(), "r": resid}).groupby("key")["r"]
+        self.offset_ = (g.sum() / (g.count() + shrink)).to_dict()
+        self.sigma_ = float(np.std(resid)) if len(resid) > 1 else 1.0
+        return self
+
+    @staticmethod
+    def _design(n, f, c) -> np.ndarray:
+        n, f, c = (np.asarray(a, dtype="float64") for a in (n, f, c))
+        return np.column_stack([np.ones_like(n), np.log1p(n), np.log1p(f), np.log1p(np.maximum(c, 0))])
+
+    def predict(self, keys: list[str], n_rows: int, n_features: int, n_classes: int = 0) -> pd.Series:
+        """Median predicted seconds of one fit (NaN where the KB has no timings)."""
+        if self.coef_ is None:
+            return pd.Series(np.nan, index=keys)
+        base = float((self._design([n_rows], [n_features], [n_classes]) @ self.coef_)[0])
+        return pd.Series([float(np.exp(base + self.offset_.get(k, 0.0))) for k in keys], index=keys)

@@ -1,0 +1,101 @@
+"""A surrogate: LightGBM predicting a configuration's normalised score from task
+meta-features and configuration parameters, with a bootstrap ensemble for uncertainty.
+
+Training rows are the (task, configuration) pairs of the KB with a normalised
+score; features are the scaled meta-features of :class:`MetaFeatureSpace`, the
+task kind and the configuration's parameters (numbers as is, booleans 0/1,
+strings as codes, the learner as a code). ``n_models`` regressors are fitted on
+bootstrap resamples of the *tasks* (not rows: rows of one task are not
+independent); the prediction is their mean and the uncertainty their standard
+deviation - the spread a new task of a kind we have seen before could show.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from metaopt.metamodel._base import MetaModel, Query, candidates
+from metaopt.metamodel._normalise import ScoreMatrix
+from metaopt.metamodel._space import MetaFeatureSpace
+
+_KINDS = {"binary": 0.0, "multiclass": 1.0, "regression": 2.0}
+
+
+def encode_params(configs: pd.DataFrame) -> pd.DataFrame:
+    """Numeric encoding (configs x parameters) of the ``params`` dicts and the learner."""
+    rows = []
+    for key, params in configs["params"].items():
+        rows.append({f"p_{n}": v for n, v in (params or {}).items()})
+    df = pd.DataFrame(rows, index=configs.index)
+    out = pd.DataFrame(index=configs.index)
+    for c in sorted(df.columns):
+        s = df[c]
+        vals = s.dropna()
+        if vals.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+            out[c] = s.map(lambda v: np.nan if v is None or (isinstance(v, float) and np.isnan(v)) else float(v))
+        elif vals.map(lambda v: isinstance(v, (int, float, np.integer, np.floating))
+                      and not isinstance(v, bool)).all():
+            out[c] = pd.to_numeric(s, errors="coerce").astype("float64")
+        else:  # strings or mixed: codes in sorted order of the text
+            text = s.map(lambda v: None if v is None or (isinstance(v, float) and np.isnan(v)) else str(v))
+            levels = sorted(set(text.dropna()))
+            out[c] = text.map({v: float(i) for i, v in enumerate(levels)}).astype("float64")
+    learners = sorted(set(configs["learner"]))
+    out["learner"] = configs["learner"].map({lr: float(i) for i, lr in enumerate(learners)}).astype("float64")
+    return out
+
+
+class Surrogate(MetaModel):
+    name = "surrogate"
+
+    def __init__(self, n_models: int = 5, n_estimators: int = 200, max_rows: int = 60_000,
+                 random_state: int = 0, space: MetaFeatureSpace | None = None):
+        self.n_models = n_models
+        self.n_estimators = n_estimators
+        self.max_rows = max_rows
+        self.random_state = random_state
+        self.space = space
+
+    def fit(self, sm: ScoreMatrix) -> Surrogate:
+        import lightgbm as lgb
+
+        super().fit(sm)
+        sp = self.space if self.space is not None else MetaFeatureSpace()
+        self.space_ = MetaFeatureSpace(sp.features, sp.min_coverage, sp.log_counts).fit(sm.meta)
+        self.params_ = encode_params(sm.configs)
+        xt = self.space_.transform(sm.meta)
+        kinds = sm.tasks["kind"].map(_KINDS).to_numpy(dtype="float64")
+        p = sm.norm.to_numpy()
+        ti, ci = np.nonzero(np.isfinite(p))
+        rng = np.random.default_rng(self.random_state)
+        if len(ti) > self.max_rows:
+            keep = np.sort(rng.choice(len(ti), self.max_rows, replace=False))
+            ti, ci = ti[keep], ci[keep]
+        X = np.hstack([xt[ti], kinds[ti, None], self.params_.to_numpy()[ci]])
+        y = p[ti, ci]
+        n_tasks = p.shape[0]
+        self.models_ = []
+        for m in range(self.n_models):
+            if self.n_models == 1:
+                rows = np.arange(len(ti))
+            else:
+                boot = rng.integers(0, n_tasks, n_tasks)
+                counts = np.bincount(boot, minlength=n_tasks)
+                rows = np.repeat(np.arange(len(ti)), counts[ti])
+            model = lgb.LGBMRegressor(n_estimators=self.n_estimators, learning_rate=0.05, num_leaves=15,
+                                      min_child_samples=20, subsample=0.8, subsample_freq=1,
+                                      colsample_bytree=0.8, random_state=self.random_state + m,
+                                      n_jobs=1, verbose=-1)
+            model.fit(X[rows], y[rows])
+            self.models_.append(model)
+        return self
+
+    def predict(self, query: Query):
+        cand = candidates(self.sm_, query.kind)
+        q = self.space_.transform(query.meta)[0]
+        P = self.params_.loc[cand].to_numpy()
+        X = np.hstack([np.repeat(q[None, :], len(cand), axis=0),
+                       np.full((len(cand), 1), _KINDS.get(query.kind, np.nan)), P])
+        preds = np.vstack([m.predict(X) for m in self.models_])
+        return pd.Series(preds.mean(axis=0), index=cand), pd.Series(preds.std(axis=0), index=cand)

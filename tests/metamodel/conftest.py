@@ -1,0 +1,28 @@
+import pytest
+
+from metaopt.kb import KnowledgeBase
+
+
+def small_kb(per_kind: int = 8, n_configs: int | None = None) -> KnowledgeBase:
+    """A slice of the shipped KB's TabRepo LightGBM matrix: ``per_kind`` tasks of each kind."""
+    kb = KnowledgeBase.load()
+    t = kb.tasks[kb.tasks["source"] == "tabrepo"].sort_values("task_id")
+    t = t.groupby("kind", group_keys=False).head(per_kind)
+    e = kb.evaluations[kb.evaluations["task_id"].isin(t["task_id"]) & (kb.evaluations["learner"] == "lightgbm")]
+    c = kb.configs[kb.configs["learner"] == "lightgbm"]
+    if n_configs is not None:
+        keep = list(c["config_id"].iloc[:n_configs])
+        c = c[c["config_id"].isin(keep)]
+        e = e[e["config_id"].isin(keep)]
+    return KnowledgeBase.from_frames(t, c, e)
+
+
+@pytest.fixture(scope="session")
+def kb_slice():
+    return small_kb()
+
+
+@pytest.fixture(scope="session")
+def sm_slice(kb_slice):
+    from metaopt.metamodel import build_score_matrix
+    return build_score_matrix(kb_slice, "lightgbm")

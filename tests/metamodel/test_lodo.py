@@ -1,0 +1,41 @@
+import itertools
+import math
+
+import numpy as np
+
+from metaopt.metamodel import MetaoptModel, StaticPortfolio, lodo, summarise
+from metaopt.metamodel._lodo import _expected_best_of_random
+from metaopt.metamodel._normalise import build_score_matrix
+
+from .conftest import small_kb
+
+
+def test_expected_random_matches_brute_force():
+    v = np.array([0.1, 0.9, 0.4, 1.0, 0.0])
+    for k in (1, 2, 3):
+        subsets = list(itertools.combinations(v, k))
+        assert math.isclose(_expected_best_of_random(v, k)[0], np.mean([max(s) for s in subsets]))
+
+
+def test_lodo_never_fits_on_held_out_dataset_group():
+    kb = small_kb(per_kind=4, n_configs=20)
+    # two tasks share a dataset: neither may be in the fit when the other is held out
+    ids = list(kb.tasks["task_id"][:2])
+    kb.tasks.loc[kb.tasks["task_id"].isin(ids), "dataset_key"] = "openml-data/shared"
+    sm = build_score_matrix(kb, "lightgbm")
+    fits: dict = {}
+    res = lodo(sm, {"static": StaticPortfolio, "metaopt": lambda: MetaoptModel(n_models=1)}, ks=[1, 3],
+               record_fits=fits)
+    assert set(fits) == set(sm.task_ids)
+    for held, per_method in fits.items():
+        group = sm.tasks.at[held, "dataset_key"]
+        same = set(sm.tasks.index[sm.tasks["dataset_key"] == group])
+        for seen in per_method.values():
+            assert not same & set(seen)
+            assert len(seen) == len(sm.task_ids) - len(same)
+    s = summarise(res)
+    allrows = s[s["kind"] == "all"].set_index("method")
+    assert allrows.at["oracle", 1] == 0.0
+    assert ((res["regret"] >= 0) & (res["regret"] <= 1)).all()
+    # more configurations never hurt
+    assert (allrows[3] <= allrows[1] + 1e-12).all()

@@ -1,0 +1,68 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from metaopt.metamodel import (ConditionedPortfolio, FitTimeModel, FlamlNearest, MetaFeatureSpace, MetaoptModel,
+                               NearestTasks, Query, StaticPortfolio, Surrogate, greedy_portfolio)
+
+
+def test_greedy_portfolio_known_answer():
+    p = np.array([[1.0, 0.0, 0.6], [0.0, 1.0, 0.6], [0.0, 1.0, 0.6]])
+    assert greedy_portfolio(p, 1) == [1]        # best on average
+    assert greedy_portfolio(p, 2) == [1, 0]     # then what covers task 0
+    assert greedy_portfolio(p, 1, weights=[1.0, 0.0, 0.0]) == [0]
+
+
+def test_space_nan_aware_distance():
+    meta = pd.DataFrame({"NumberOfInstances": [100, 1000, 10000, 100000.0],
+                         "NumberOfFeatures": [5, 10, 20, 40.0], "NumberOfClasses": [2, 2, 3, 0.0]})
+    sp = MetaFeatureSpace().fit(meta)
+    x = sp.transform(meta)
+    q = sp.transform({"NumberOfInstances": 1000.0})   # only one known feature + derived NaN
+    assert np.isinf(sp.distances(q, x)).all()          # fewer than 2 shared features
+    q = sp.transform({"NumberOfInstances": 1000.0, "NumberOfFeatures": 10.0})
+    d = sp.distances(q, x)[0]
+    assert np.argmin(d) == 1 and d[1] == pytest.approx(0.0, abs=1e-9)
+
+
+def _query(sm, i=0):
+    return Query.from_task(sm, sm.task_ids[i])
+
+
+@pytest.mark.parametrize("factory", [StaticPortfolio, lambda: StaticPortfolio(per_kind=True), FlamlNearest,
+                                     lambda: NearestTasks(5), lambda: ConditionedPortfolio(10),
+                                     lambda: Surrogate(n_models=2, n_estimators=30),
+                                     lambda: MetaoptModel(n_models=2)])
+def test_each_model_ranks_pool_configs(sm_slice, factory):
+    model = factory().fit(sm_slice)
+    q = _query(sm_slice)
+    ranked = model.rank(q, 5)
+    assert len(ranked) == 5 and len(set(ranked)) == 5
+    assert set(ranked) <= set(sm_slice.pool[q.kind])
+    mean, std = model.predict(q)
+    assert mean.notna().all()
+
+
+def test_nearest_tasks_finds_itself(sm_slice):
+    nn = NearestTasks(3).fit(sm_slice)
+    t = sm_slice.task_ids[3]
+    q = Query.from_task(sm_slice, t)
+    assert nn.nearest(q, 1)[0][0] == t
+    mean, std = nn.predict(q)
+    # with itself as a neighbour its best configuration is predicted near the top
+    best = sm_slice.norm.loc[t].idxmax()
+    assert mean.rank(ascending=False)[best] <= 10
+
+
+def test_surrogate_uncertainty(sm_slice):
+    s = Surrogate(n_models=3, n_estimators=30).fit(sm_slice)
+    mean, std = s.predict(_query(sm_slice))
+    assert (std >= 0).all() and std.max() > 0 and mean.between(-0.5, 1.5).all()
+
+
+def test_fit_time_model(sm_slice):
+    ft = FitTimeModel().fit(sm_slice)
+    keys = sm_slice.pool["binary"][:3]
+    small = ft.predict(keys, 1000, 10, 2)
+    big = ft.predict(keys, 100000, 10, 2)
+    assert (small > 0).all() and (big > small).all()

@@ -1,0 +1,44 @@
+import numpy as np
+import pytest
+
+from metaopt.exceptions import ConfigError, KnowledgeBaseError
+from metaopt.metamodel import build_score_matrix, normalise_scores
+
+
+def test_minmax_direction_and_nan():
+    raw = np.array([[0.9, 0.8, np.nan, 0.7], [1.0, 3.0, 2.0, np.nan]])
+    out = normalise_scores(raw, [True, False])
+    np.testing.assert_allclose(out[0, [0, 1, 3]], [1.0, 0.5, 0.0])
+    assert np.isnan(out[0, 2]) and np.isnan(out[1, 3])
+    np.testing.assert_allclose(out[1, :3], [1.0, 0.0, 0.5])   # lower log loss / rmse is better
+
+
+def test_constant_row_and_methods():
+    assert normalise_scores([[0.5, 0.5, 0.5]], True).tolist() == [[1.0, 1.0, 1.0]]
+    r = normalise_scores([[1.0, 2.0, 3.0, 4.0]], True, "rank")
+    np.testing.assert_allclose(r[0], [0, 1 / 3, 2 / 3, 1])
+    c = normalise_scores([[0.0] + [1.0 + i for i in range(10)]], True, "clipped")
+    assert c.min() == 0.0 and c.max() == 1.0 and c[0, 1] > 0.0 or c[0, 1] == 0.0
+    with pytest.raises(ConfigError):
+        normalise_scores([[1.0]], True, "zscore")
+
+
+def test_score_matrix_on_kb_slice(sm_slice):
+    sm = sm_slice
+    assert sm.norm.shape == (24, 104)
+    v = sm.norm.to_numpy()
+    assert np.nanmin(v) >= 0 and np.nanmax(v) <= 1
+    np.testing.assert_allclose(np.nanmax(v, axis=1), 1.0)
+    kinds = sm.tasks["kind"]
+    assert set(sm.metric[kinds == "binary"]) == {"roc_auc"}
+    assert set(sm.metric[kinds == "multiclass"]) == {"log_loss"}
+    assert set(sm.metric[kinds == "regression"]) == {"rmse"}
+    assert set(sm.pool) == {"binary", "multiclass", "regression"} and len(sm.pool["binary"]) == 104
+    # the best raw log loss gets normalised score 1
+    t = sm.tasks.index[kinds == "multiclass"][0]
+    assert sm.norm.loc[t, sm.raw.loc[t].idxmin()] == 1.0
+
+
+def test_unknown_learner(kb_slice):
+    with pytest.raises(KnowledgeBaseError):
+        build_score_matrix(kb_slice, "svm")
