@@ -3,6 +3,7 @@
 Data flow: data loading -> meta-features -> knowledge base -> meta-model -> Optuna.
 """
 
+from metaopt._recommend import Recommendation, recommend
 from metaopt._version import __version__
 from metaopt.data import Dataset, as_dataset, content_hash, load_data, read_frame
 from metaopt.exceptions import (
@@ -25,6 +26,8 @@ __all__ = [
     "extract_meta_features",
     "MetaFeatures",
     "GROUPS",
+    "recommend",
+    "Recommendation",
     "MetaoptError",
     "DataError",
     "DataFileError",
