@@ -1,0 +1,344 @@
+"""``MetaSampler``: an Optuna sampler that starts from metaopt's recommendations and keeps using the meta-model.
+
+Signature (stable; :mod:`metaopt.tuning` constructs it)::
+
+    MetaSampler(X=None, y=None, *, meta_features=None, kind=None, target=None, learner="lightgbm", k=5,
+                kb=None, seed=None, n_candidates=64, base_sampler=None, recommendations=None,
+                surrogate=None, param_names=None, search_space=None, prior_strength=10.0,
+                n_tpe_candidates=8, warm_start=True)
+
+How it samples
+--------------
+1. **Warm start.**  In ``before_trial`` of the first trial it calls the
+   lock-protected check-and-enqueue of :func:`metaopt.warmstart.warm_start`: the
+   current trial gets the first recommendation as its fixed parameters and the
+   other ``k - 1`` are enqueued - once per study, however many workers share it
+   (a study already warm-started by ``warm_start()`` is left as is).
+2. **Then, every trial** (over the intersection search space of the completed
+   trials, restricted to the parameters the learner knows) a candidate set is
+   built - ``n_tpe_candidates`` proposals of the base sampler (TPE by default;
+   none during its random start-up), ``n_candidates // 8`` neighbours of the best
+   trial so far (Gaussian steps of 0.1 in the unit cube) and random points up to
+   ``n_candidates`` - and the candidate with the best blended score is chosen::
+
+       score(c) = w_n * rank(meta(c)) + (1 - w_n) * rank(own(c)),   w_n = n0 / (n0 + n)
+
+   ``meta(c)``: the surrogate's predicted normalised score of ``c`` for this
+   task's meta-features (mean + 0.5 std, optimistic); ``own(c)``: an
+   extra-trees regressor fitted on the study's own completed trials (from 4
+   on; before that ``w_n = 1``); ranks are scaled to [0, 1] over the
+   candidates; ``n`` is the number of completed trials and ``n0 =
+   prior_strength`` (default 10: the prior and the study's own evidence weigh
+   equally after 10 trials, the prior has 20% after 40, 9% after 100).
+3. **Unknown parameters** (not in the learner's space after the name mapping)
+   are left to the base sampler's ``sample_independent`` (plain TPE), with one
+   warning per sampler.
+
+The surrogate is any object with ``predict(meta_features: dict, params_list:
+list[dict]) -> (mean, std)`` in the learner's parameter names; by default the
+knowledge base's :class:`metaopt.metamodel._surrogate.Surrogate`.  With a seed,
+a sequential study is reproducible.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import warnings
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+from optuna.distributions import BaseDistribution, CategoricalDistribution, FloatDistribution, IntDistribution
+from optuna.samplers import BaseSampler, TPESampler
+from optuna.search_space import IntersectionSearchSpace
+from optuna.study import StudyDirection
+from optuna.trial import FrozenTrial, TrialState
+
+from metaopt.warmstart._space import ParamNameMismatchError, resolve_param_names
+
+__all__ = ["MetaSampler", "KBSurrogate", "default_surrogate"]
+
+_KINDS = {"binary": 0.0, "multiclass": 1.0, "regression": 2.0}
+_SUR_CACHE: dict[tuple[int, str], Any] = {}
+_SUR_LOCK = threading.Lock()
+
+
+class KBSurrogate:
+    """Adapter: ``predict(meta_features, params_list) -> (mean, std)`` over a fitted metamodel ``Surrogate``."""
+
+    def __init__(self, model: Any, kind: str, learner: str = "lightgbm"):
+        self.model = model
+        self.kind = kind
+        learners = sorted(set(model.sm_.configs["learner"]))
+        self.learner_code = float(learners.index(learner)) if learner in learners else math.nan
+        self.columns = list(model.params_.columns)
+
+    def predict(self, meta_features: Mapping[str, float], params_list: Sequence[Mapping[str, Any]]):
+        q = self.model.space_.transform(dict(meta_features))[0]
+        n = len(params_list)
+        P = np.full((n, len(self.columns)), np.nan)
+        for j, c in enumerate(self.columns):
+            if c == "learner":
+                P[:, j] = self.learner_code
+                continue
+            name = c[2:] if c.startswith("p_") else c
+            for i, p in enumerate(params_list):
+                v = p.get(name)
+                if isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)) and v is not None:
+                    P[i, j] = float(v)
+        X = np.hstack([np.repeat(q[None, :], n, axis=0), np.full((n, 1), _KINDS.get(self.kind, np.nan)), P])
+        preds = np.vstack([m.predict(X) for m in self.model.models_])
+        return preds.mean(axis=0), preds.std(axis=0)
+
+
+def default_surrogate(kind: str, learner: str = "lightgbm", kb: Any = None) -> KBSurrogate:
+    """The knowledge base's surrogate for ``learner`` (fitted once per process and KB)."""
+    from metaopt.metamodel._normalise import build_score_matrix
+    from metaopt.metamodel._surrogate import Surrogate
+    from metaopt.warmstart._warm_start import _load_kb
+
+    kb = _load_kb(kb)
+    key = (id(kb), learner)
+    with _SUR_LOCK:
+        model = _SUR_CACHE.get(key)
+        if model is None:
+            model = Surrogate(n_models=5, random_state=0).fit(build_score_matrix(kb, learner))
+            _SUR_CACHE[key] = model
+    return KBSurrogate(model, kind, learner)
+
+
+# --------------------------------------------------------------------------- unit-cube coding
+def _to_unit(value: Any, d: BaseDistribution) -> float:
+    if isinstance(d, CategoricalDistribution):
+        n = len(d.choices)
+        return d.to_internal_repr(value) / (n - 1) if n > 1 else 0.0
+    lo, hi, v = float(d.low), float(d.high), float(value)
+    if d.log:
+        lo, hi, v = math.log(lo), math.log(hi), math.log(max(v, d.low))
+    return 0.0 if hi <= lo else min(max((v - lo) / (hi - lo), 0.0), 1.0)
+
+
+def _from_unit(u: float, d: BaseDistribution) -> Any:
+    u = min(max(float(u), 0.0), 1.0)
+    if isinstance(d, CategoricalDistribution):
+        n = len(d.choices)
+        return d.choices[min(int(round(u * (n - 1))), n - 1)]
+    lo, hi = float(d.low), float(d.high)
+    v = math.exp(math.log(lo) + u * (math.log(hi) - math.log(lo))) if d.log else lo + u * (hi - lo)
+    if isinstance(d, IntDistribution):
+        step = d.step or 1
+        v = d.low + int(round((v - d.low) / step)) * step
+        return int(min(max(v, d.low), d.high))
+    if isinstance(d, FloatDistribution) and d.step is not None:
+        v = d.low + round((v - d.low) / d.step) * d.step
+    return float(min(max(v, lo), hi))
+
+
+def _rank01(x: np.ndarray) -> np.ndarray:
+    x = np.asarray(x, dtype="float64")
+    if len(x) <= 1 or np.allclose(x, x[0]):
+        return np.full(len(x), 0.5)
+    from scipy.stats import rankdata
+
+    return (rankdata(x) - 1.0) / (len(x) - 1.0)
+
+
+class MetaSampler(BaseSampler):
+    """Warm start from metaopt's recommendations, then surrogate-guided TPE (see the module docstring)."""
+
+    def __init__(self, X: Any = None, y: Any = None, *, meta_features: Mapping[str, float] | None = None,
+                 kind: str | None = None, target: Any = None, learner: str = "lightgbm", k: int = 5,
+                 kb: Any = None, seed: int | None = None, n_candidates: int = 64,
+                 base_sampler: BaseSampler | None = None, recommendations: Sequence[Any] | None = None,
+                 surrogate: Any = None, param_names: Mapping[str, str] | None = None,
+                 search_space: Mapping[str, BaseDistribution] | None = None, prior_strength: float = 10.0,
+                 n_tpe_candidates: int = 8, warm_start: bool = True):
+        if X is None and recommendations is None and (meta_features is None or kind is None):
+            from metaopt.exceptions import ConfigError
+
+            raise ConfigError("MetaSampler needs the data (X, y) or kind= and meta_features= "
+                              "(or recommendations= and surrogate=)")
+        self._X, self._y, self._target = X, y, target
+        self._meta_in, self._kind_in = meta_features, kind
+        self.learner = learner
+        self.k = int(k)
+        self._kb = kb
+        self._seed = seed
+        self.n_candidates = max(int(n_candidates), 1)
+        self.n_tpe_candidates = max(int(n_tpe_candidates), 0)
+        self._base = base_sampler if base_sampler is not None else TPESampler(seed=seed)
+        self._recs_in = recommendations
+        self._surrogate_in = surrogate
+        self._param_names = dict(param_names) if param_names is not None else None
+        self._search_space = dict(search_space) if search_space is not None else None
+        self.prior_strength = float(prior_strength)
+        self._do_warm = bool(warm_start)
+        self._rng = np.random.RandomState(seed)
+        self._lock = threading.RLock()
+        self._ready = False
+        self._warm_done: set[tuple[int, str]] = set()
+        self._warned_unknown: set[str] = set()
+        self._intersection = IntersectionSearchSpace(include_pruned=True)
+        self.kind: str | None = kind
+        self.meta_features: dict[str, float] | None = dict(meta_features) if meta_features is not None else None
+        self.recommendations: list[Any] = []
+        self.surrogate: Any = surrogate
+        self.last_weight: float | None = None
+
+    # -- lazy preparation ---------------------------------------------------------------
+    def _prepare(self) -> None:
+        with self._lock:
+            if self._ready:
+                return
+            from metaopt.warmstart._warm_start import as_warm_configs, get_recommendations, task_of
+
+            if self._X is not None and (self.kind is None or self.meta_features is None):
+                self.kind, self.meta_features = task_of(self._X, self._y, target=self._target, kind=self._kind_in,
+                                                        meta_features=self._meta_in)
+            if self._recs_in is not None:
+                self.recommendations = as_warm_configs(self._recs_in, self.learner)[: self.k]
+            elif self._do_warm:
+                self.recommendations = get_recommendations(
+                    self._X, self._y, learner=self.learner, k=self.k, kb=self._kb, target=self._target,
+                    kind=self.kind, meta_features=self.meta_features)
+            if self.surrogate is None and self.kind is not None and self.meta_features is not None:
+                try:
+                    self.surrogate = default_surrogate(self.kind, self.learner, self._kb)
+                except Exception as exc:  # noqa: BLE001 - no KB: plain TPE ranking, said once
+                    warnings.warn(f"MetaSampler: no surrogate ({exc}); candidates are ranked by the study's "
+                                  "own evidence only", RuntimeWarning, stacklevel=3)
+            self._X = self._y = None  # do not keep the data alive in the sampler
+            self._ready = True
+
+    # -- BaseSampler -------------------------------------------------------------------
+    def reseed_rng(self) -> None:
+        self._rng.seed()
+        self._base.reseed_rng()
+
+    def before_trial(self, study: Any, trial: FrozenTrial) -> None:
+        self._base.before_trial(study, trial)
+        if not self._do_warm:
+            return
+        key = (id(study._storage), study.study_name)
+        if key in self._warm_done:
+            return
+        from metaopt.warmstart._warm_start import enqueue_once, is_warm_started, prepare_configs
+
+        if is_warm_started(study):
+            self._warm_done.add(key)
+            return
+        self._prepare()
+        if not self.recommendations:
+            self._warm_done.add(key)
+            return
+        prepared, _ = prepare_configs(self.recommendations, study, learner=self.learner,
+                                      param_names=self._param_names, search_space=self._search_space,
+                                      kind=self.kind)
+        fixed = trial.system_attrs.get("fixed_params")
+        enqueue_once(study, prepared, learner=self.learner,
+                     current_trial=None if fixed or trial.state != TrialState.RUNNING else trial)
+        self._warm_done.add(key)
+
+    def infer_relative_search_space(self, study: Any, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        space = {}
+        for name, d in sorted(self._intersection.calculate(study).items()):
+            if not d.single():
+                space[name] = d
+        if not space:
+            return {}
+        mapping = self._mapping(space)
+        known = {n: d for n, d in space.items() if n in mapping.values()}
+        unknown = sorted(set(space) - set(known))
+        new = [n for n in unknown if n not in self._warned_unknown]
+        if new:
+            self._warned_unknown.update(new)
+            warnings.warn(f"MetaSampler: the meta-model does not know parameter(s) {new} of learner "
+                          f"{self.learner!r}; they are sampled by the base sampler (TPE)", UserWarning,
+                          stacklevel=2)
+        return known
+
+    def _mapping(self, space: Mapping[str, BaseDistribution]) -> dict[str, str]:
+        try:
+            return resolve_param_names(self.learner, self._param_names, list(space), self.kind)
+        except ParamNameMismatchError:
+            if self._param_names is not None:
+                raise
+            return {}
+
+    def sample_relative(self, study: Any, trial: FrozenTrial,
+                        search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
+        if not search_space:
+            return {}
+        self._prepare()
+        names = sorted(search_space)
+        dists = [search_space[n] for n in names]
+        done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+                if all(n in t.params for n in names)]
+        # candidates in the unit cube
+        cands: list[np.ndarray] = []
+        for _ in range(self.n_tpe_candidates):
+            prop = self._base.sample_relative(study, trial, search_space)
+            if not prop or any(n not in prop for n in names):
+                break
+            cands.append(np.array([_to_unit(prop[n], d) for n, d in zip(names, dists)]))
+        sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
+        y_own = np.array([sign * float(t.value) for t in done]) if done else np.zeros(0)
+        X_own = np.array([[_to_unit(t.params[n], d) for n, d in zip(names, dists)] for t in done]) \
+            if done else np.zeros((0, len(names)))
+        if len(done):
+            best = X_own[int(np.argmax(y_own))]
+            for _ in range(max(self.n_candidates // 8, 1)):
+                step = self._rng.normal(0.0, 0.1, len(names))
+                cands.append(np.clip(best + step, 0.0, 1.0))
+        while len(cands) < self.n_candidates:
+            cands.append(self._rng.uniform(0.0, 1.0, len(names)))
+        C = np.vstack(cands)
+        params = [{n: _from_unit(u, d) for n, u, d in zip(names, row, dists)} for row in C]
+        # blended score
+        n = len(done)
+        w = self.prior_strength / (self.prior_strength + n) if self.prior_strength > 0 else 0.0
+        meta_score = self._meta_scores(params, search_space)
+        if meta_score is None:
+            w = 0.0
+        own_score = None
+        if n >= 4:
+            from sklearn.ensemble import ExtraTreesRegressor
+
+            et = ExtraTreesRegressor(n_estimators=50, min_samples_leaf=1,
+                                     random_state=int(self._rng.randint(0, 2**31 - 1)), n_jobs=1)
+            et.fit(X_own, y_own)
+            own_score = et.predict(C)
+        else:
+            w = 1.0 if meta_score is not None else 0.0
+        total = np.zeros(len(C))
+        if meta_score is not None and w > 0:
+            total += w * _rank01(meta_score)
+        if own_score is not None and w < 1:
+            total += (1.0 - w) * _rank01(own_score)
+        if meta_score is None and own_score is None:
+            i = 0  # first TPE proposal (or a random point)
+        else:
+            i = int(np.argmax(total))
+        self.last_weight = w
+        return params[i]
+
+    def _meta_scores(self, params: list[dict[str, Any]], space: Mapping[str, BaseDistribution]) -> np.ndarray | None:
+        if self.surrogate is None or self.meta_features is None:
+            return None
+        mapping = self._mapping(space)
+        inverse = {theirs: ours for ours, theirs in mapping.items()}
+        ours = [{inverse[n]: v for n, v in p.items() if n in inverse} for p in params]
+        if not any(ours):
+            return None
+        mean, std = self.surrogate.predict(self.meta_features, ours)
+        mean = np.asarray(mean, dtype="float64")
+        std = np.zeros_like(mean) if std is None else np.asarray(std, dtype="float64")
+        return mean + 0.5 * std
+
+    def sample_independent(self, study: Any, trial: FrozenTrial, param_name: str,
+                           param_distribution: BaseDistribution) -> Any:
+        return self._base.sample_independent(study, trial, param_name, param_distribution)
+
+    def after_trial(self, study: Any, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
+        self._base.after_trial(study, trial, state, values)

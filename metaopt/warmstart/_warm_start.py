@@ -1,0 +1,437 @@
+"""``warm_start``: enqueue metaopt's recommended configurations into an Optuna study, once.
+
+Signature (stable; :mod:`metaopt.tuning` calls it)::
+
+    warm_start(study, X=None, y=None, *, learner="lightgbm", k=5, kb=None, target=None,
+               recommendations=None, param_names=None, search_space=None, kind=None,
+               meta_features=None, on_out_of_range="clip") -> list[dict]
+
+It returns the enqueued parameter dicts in the study's own names.  It is
+idempotent per study: the first call records what it enqueued in the study's
+user attribute ``metaopt:warm_start`` (``{"learner", "config_ids", "params",
+"version"}``) and every later call - in this process or another worker sharing
+the storage - returns that record's ``params`` and enqueues nothing.  Each
+enqueued trial carries the user attributes ``metaopt:config_id`` and
+``metaopt:source = "warm_start"``.
+
+Atomicity: check-and-enqueue runs under a lock that every worker of the
+storage shares (:func:`storage_lock`):
+
+* PostgreSQL (RDBStorage): ``pg_advisory_xact_lock`` on a key derived from the
+  study name, held by a transaction on the storage's own SQLAlchemy engine;
+  MySQL: ``GET_LOCK``;
+* SQLite (RDBStorage): an ``fcntl.flock`` on ``<database file>.metaopt.lock``
+  (a ``BEGIN IMMEDIATE`` on a second connection would block the storage's own
+  writes inside the lock); ``sqlite:///:memory:`` a threading lock;
+* JournalStorage with :class:`~optuna.storages.journal.JournalFileBackend`: an
+  ``fcntl.flock`` on ``<journal file>.metaopt.lock``;
+* InMemoryStorage (and anything else, with a warning for unknown storages): a
+  threading lock per storage object.
+
+Values: the configurations are written in the learner's names, renamed with
+``param_names={ours: theirs}`` (or automatically, see
+:mod:`metaopt.warmstart._space`) and moved into the study's distributions -
+``search_space`` when given, else the distributions of the study's existing
+trials, else the learner's own search space - clipping out-of-range values
+with a warning (``on_out_of_range="raise"`` raises instead).
+
+Recommendations: ``recommendations=`` (a list of
+:class:`metaopt.Recommendation`-like objects with ``.params``, or plain dicts)
+or, by default, ``metaopt.recommend(X, y, ...)``; where that is not available,
+a meta-feature-conditioned greedy portfolio over the knowledge base.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import threading
+import warnings
+import weakref
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from metaopt.exceptions import ConfigError
+from metaopt.warmstart._space import fit_to_space, learner_space, resolve_param_names, translate
+
+__all__ = ["warm_start", "storage_lock", "get_recommendations", "WarmConfig", "ATTR", "is_warm_started"]
+
+#: study user attribute holding the warm-start record
+ATTR = "metaopt:warm_start"
+CONFIG_ATTR = "metaopt:config_id"
+SOURCE_ATTR = "metaopt:source"
+_RECORD_VERSION = 1
+
+
+# --------------------------------------------------------------------------- recommendations
+@dataclass
+class WarmConfig:
+    """One recommended configuration in the learner's parameter names."""
+
+    config_id: str
+    params: dict[str, Any]
+    learner: str = "lightgbm"
+    score: float | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _config_id(params: Mapping[str, Any]) -> str:
+    text = json.dumps({k: params[k] for k in sorted(params)}, default=str, sort_keys=True)
+    return "cfg-" + hashlib.sha1(text.encode()).hexdigest()[:10]
+
+
+def as_warm_configs(recommendations: Sequence[Any], learner: str = "lightgbm") -> list[WarmConfig]:
+    """Recommendation objects (``.params``, optional ``.config_id``/``.learner``/``.score``) or dicts."""
+    out: list[WarmConfig] = []
+    for rec in recommendations:
+        if isinstance(rec, WarmConfig):
+            out.append(rec)
+            continue
+        if isinstance(rec, Mapping):
+            if "params" in rec and isinstance(rec["params"], Mapping):
+                params, cid = dict(rec["params"]), rec.get("config_id")
+                lr, score = rec.get("learner", learner), rec.get("score")
+            else:
+                params, cid, lr, score = dict(rec), None, learner, None
+        elif hasattr(rec, "params"):
+            params = dict(rec.params)
+            cid = getattr(rec, "config_id", None) or getattr(rec, "id", None)
+            lr, score = getattr(rec, "learner", None) or learner, getattr(rec, "score", None)
+        else:
+            raise ConfigError(f"a recommendation must be a dict or have .params, got {type(rec).__name__}")
+        out.append(WarmConfig(str(cid) if cid else _config_id(params), params, str(lr),
+                              None if score is None else float(score)))
+    return out
+
+
+_FALLBACK_CACHE: dict[tuple[int, str], Any] = {}
+_FALLBACK_LOCK = threading.Lock()
+
+
+def task_of(X: Any, y: Any = None, *, target: Any = None, kind: str | None = None,
+            meta_features: Mapping[str, float] | None = None) -> tuple[str, dict[str, float]]:
+    """(kind, meta-features) of a task given as data, or as ``kind`` + ``meta_features``."""
+    if X is None:
+        if kind is None or meta_features is None:
+            raise ConfigError("give the data (X, y / target) or both kind= and meta_features=")
+        return kind, dict(meta_features)
+    from metaopt.data import as_dataset
+    from metaopt.features import extract_meta_features
+
+    ds = as_dataset(X, y, target=target, kind=kind)
+    if meta_features is None:
+        meta_features = extract_meta_features(ds, groups=("general", "statistical", "info-theory")).to_dict()
+    return ds.kind, dict(meta_features)
+
+
+def _load_kb(kb: Any) -> Any:
+    if kb is not None and not isinstance(kb, (str, os.PathLike)):
+        return kb
+    from metaopt.kb import KnowledgeBase
+
+    return KnowledgeBase.load(kb) if kb is not None else KnowledgeBase.load()
+
+
+def _fallback_recommend(kind: str, meta: Mapping[str, float], learner: str, k: int, kb: Any) -> list[WarmConfig]:
+    """Meta-feature-conditioned greedy portfolio over the KB (used when metaopt.recommend is absent)."""
+    from metaopt.metamodel._base import Query
+    from metaopt.metamodel._normalise import build_score_matrix
+    from metaopt.metamodel._portfolio import ConditionedPortfolio
+
+    kb = _load_kb(kb)
+    key = (id(kb), learner)
+    with _FALLBACK_LOCK:
+        model = _FALLBACK_CACHE.get(key)
+        if model is None:
+            model = ConditionedPortfolio().fit(build_score_matrix(kb, learner))
+            _FALLBACK_CACHE[key] = model
+    keys = model.rank(Query(kind, {k_: float(v) for k_, v in meta.items()}), k)
+    cfg = model.sm_.configs
+    return [WarmConfig(str(cfg.at[c, "config_id"]), dict(cfg.at[c, "params"]), learner) for c in keys]
+
+
+def get_recommendations(X: Any = None, y: Any = None, *, learner: str = "lightgbm", k: int = 5, kb: Any = None,
+                        target: Any = None, kind: str | None = None,
+                        meta_features: Mapping[str, float] | None = None) -> list[WarmConfig]:
+    """The ``k`` configurations to try first (``metaopt.recommend`` where available)."""
+    recommend = None
+    if X is not None:
+        try:
+            from metaopt._recommend import recommend  # type: ignore[no-redef]
+        except ImportError:
+            recommend = None
+    if recommend is not None:
+        import inspect
+
+        extra = {"meta_features": dict(meta_features)} if meta_features is not None and \
+            "meta_features" in inspect.signature(recommend).parameters else {}
+        recs = recommend(X, y, target=target, learner=learner, k=k, kb=kb, **extra)
+        return as_warm_configs(recs, learner)[:k]
+    kind_, meta = task_of(X, y, target=target, kind=kind, meta_features=meta_features)
+    return _fallback_recommend(kind_, meta, learner, k, kb)
+
+
+# --------------------------------------------------------------------------- locks
+_THREAD_LOCKS: weakref.WeakKeyDictionary[Any, threading.RLock] = weakref.WeakKeyDictionary()
+_PATH_LOCKS: dict[str, threading.RLock] = {}
+_GUARD = threading.Lock()
+
+
+def _unwrap(storage: Any) -> Any:
+    from optuna.storages._cached_storage import _CachedStorage
+
+    while isinstance(storage, _CachedStorage):
+        storage = storage._backend
+    return storage
+
+
+def _lock_key(study_name: str) -> int:
+    digest = hashlib.sha256(f"metaopt:warm_start:{study_name}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+@contextlib.contextmanager
+def _flock(path: str) -> Iterator[None]:
+    with _GUARD:
+        tlock = _PATH_LOCKS.setdefault(path, threading.RLock())
+    with tlock:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows: Optuna's portable lock file
+            from optuna.storages.journal import JournalFileOpenLock
+
+            lk = JournalFileOpenLock(path)
+            lk.acquire()
+            try:
+                yield
+            finally:
+                lk.release()
+            return
+        with open(path, "a+") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _thread_lock(obj: Any) -> Iterator[None]:
+    with _GUARD:
+        try:
+            lock = _THREAD_LOCKS.setdefault(obj, threading.RLock())
+        except TypeError:  # not weak-referenceable
+            lock = _PATH_LOCKS.setdefault(f"id:{id(obj)}", threading.RLock())
+    with lock:
+        yield
+
+
+@contextlib.contextmanager
+def storage_lock(storage: Any, study_name: str) -> Iterator[str]:
+    """Hold a lock shared by every worker of ``storage`` for ``study_name``; yields its kind."""
+    from optuna.storages import InMemoryStorage, JournalStorage, RDBStorage
+
+    inner = _unwrap(storage)
+    if isinstance(inner, RDBStorage):
+        engine = inner.engine
+        dialect = engine.dialect.name
+        if dialect == "postgresql":
+            import sqlalchemy
+
+            with engine.connect() as conn, conn.begin():
+                conn.execute(sqlalchemy.text("SELECT pg_advisory_xact_lock(:k)"), {"k": _lock_key(study_name)})
+                yield "postgresql-advisory"
+            return
+        if dialect in ("mysql", "mariadb"):
+            import sqlalchemy
+
+            name = f"metaopt:{_lock_key(study_name)}"
+            with engine.connect() as conn:
+                conn.execute(sqlalchemy.text("SELECT GET_LOCK(:n, -1)"), {"n": name})
+                try:
+                    yield "mysql-get-lock"
+                finally:
+                    conn.execute(sqlalchemy.text("SELECT RELEASE_LOCK(:n)"), {"n": name})
+            return
+        if dialect == "sqlite":
+            db = engine.url.database
+            if db and db != ":memory:" and not db.startswith("file::memory:"):
+                with _flock(os.path.abspath(db) + ".metaopt.lock"):
+                    yield "sqlite-file-lock"
+                return
+            with _thread_lock(inner):
+                yield "thread"
+            return
+        warnings.warn(f"metaopt: no cross-process lock for {dialect!r} storages; the warm start is only "
+                      "guarded within this process", RuntimeWarning, stacklevel=3)
+        with _thread_lock(inner):
+            yield "thread"
+        return
+    if isinstance(inner, JournalStorage):
+        backend = getattr(inner, "_backend", None)
+        path = getattr(backend, "_file_path", None)
+        if path:
+            with _flock(os.path.abspath(path) + ".metaopt.lock"):
+                yield "journal-file-lock"
+            return
+        warnings.warn("metaopt: no cross-process lock for this journal backend; the warm start is only "
+                      "guarded within this process", RuntimeWarning, stacklevel=3)
+    elif not isinstance(inner, InMemoryStorage):
+        warnings.warn(f"metaopt: no cross-process lock for {type(inner).__name__}; the warm start is only "
+                      "guarded within this process", RuntimeWarning, stacklevel=3)
+    with _thread_lock(inner):
+        yield "thread"
+
+
+# --------------------------------------------------------------------------- warm start
+def _record(study: Any) -> dict[str, Any] | None:
+    rec = study._storage.get_study_user_attrs(study._study_id).get(ATTR)
+    return rec if isinstance(rec, dict) else None
+
+
+def is_warm_started(study: Any) -> bool:
+    """Whether the study carries a metaopt warm-start record."""
+    return _record(study) is not None
+
+
+def study_space(study: Any) -> dict[str, Any]:
+    """Distributions of the study's parameters seen so far (latest trial wins)."""
+    space: dict[str, Any] = {}
+    for t in study.get_trials(deepcopy=False):
+        space.update(t.distributions)
+    return space
+
+
+def _defaults(learner: str, kind: str | None, space: Mapping[str, Any]) -> dict[str, Any]:
+    """The learner's defaults of the search-space parameters a configuration leaves out.
+
+    Knowledge-base configurations list only what they changed (TabRepo: five LightGBM
+    parameters); the rest ran at the library default, so the warm-start trial does too
+    (clipped into the study's distribution) instead of a random value.
+    """
+    from metaopt.learners import get_learner
+
+    try:
+        d = get_learner(learner).default_params(kind)
+    except Exception:  # noqa: BLE001 - a learner without defaults: leave them to the sampler
+        return {}
+    return {n: v for n, v in d.items() if n in space}
+
+
+def prepare_configs(configs: Sequence[WarmConfig], study: Any, *, learner: str = "lightgbm",
+                    param_names: Mapping[str, str] | None = None, search_space: Mapping[str, Any] | None = None,
+                    kind: str | None = None, on_out_of_range: str = "clip"
+                    ) -> tuple[list[tuple[WarmConfig, dict[str, Any]]], dict[str, str]]:
+    """Rename and clip ``configs`` into the study's space: ([(config, params)], mapping)."""
+    seen = dict(search_space) if search_space is not None else study_space(study)
+    mapping = resolve_param_names(learner, param_names, list(seen) if seen else None, kind)
+    ours = learner_space(learner, kind)
+    space = {mapping[n]: d for n, d in ours.items() if n in mapping}
+    space.update(seen)
+    defaults = _defaults(learner, kind, ours)
+    out: list[tuple[WarmConfig, dict[str, Any]]] = []
+    notes: list[str] = []
+    seen_params: set[str] = set()
+    for cfg in configs:
+        theirs, n = fit_to_space(translate(cfg.params, mapping), space, on_out_of_range, keep_unknown=not seen)
+        filled, _ = fit_to_space(translate({a: v for a, v in defaults.items() if a not in cfg.params}, mapping),
+                                 space, "clip", keep_unknown=False)  # defaults: clipped silently
+        theirs = {**filled, **theirs}
+        notes += [f"{cfg.config_id}: {x}" for x in n]
+        key = json.dumps(theirs, sort_keys=True, default=str)
+        if not theirs or key in seen_params:
+            continue
+        seen_params.add(key)
+        out.append((cfg, theirs))
+    if notes:
+        warnings.warn("metaopt warm start: recommended values moved into the study's distributions: "
+                      + "; ".join(notes[:10]) + (" ..." if len(notes) > 10 else ""), UserWarning, stacklevel=3)
+    return out, mapping
+
+
+def enqueue_once(study: Any, prepared: Sequence[tuple[WarmConfig, dict[str, Any]]], *, learner: str,
+                 current_trial: Any = None) -> tuple[list[dict[str, Any]], bool]:
+    """Check-and-enqueue under the storage lock: (the recorded params, whether this call enqueued).
+
+    ``current_trial`` (a running, un-fixed :class:`~optuna.trial.FrozenTrial`): the first
+    configuration is given to it as its fixed parameters instead of being
+    enqueued (how :class:`MetaSampler` makes the very first trial the first
+    recommendation).
+    """
+    rec = _record(study)
+    if rec is not None:
+        return list(rec.get("params", [])), False
+    with storage_lock(study._storage, study.study_name):
+        rec = _record(study)
+        if rec is not None:
+            return list(rec.get("params", [])), False
+        storage = study._storage
+        items = list(prepared)
+        if current_trial is not None and items:
+            cfg, params = items[0]
+            fixed = {**params, **current_trial.system_attrs.get("fixed_params", {})}
+            storage.set_trial_system_attr(current_trial._trial_id, "fixed_params", fixed)
+            storage.set_trial_user_attr(current_trial._trial_id, CONFIG_ATTR, cfg.config_id)
+            storage.set_trial_user_attr(current_trial._trial_id, SOURCE_ATTR, "warm_start")
+            current_trial.system_attrs["fixed_params"] = fixed
+            current_trial.user_attrs[CONFIG_ATTR] = cfg.config_id
+            current_trial.user_attrs[SOURCE_ATTR] = "warm_start"
+            items = items[1:]
+        for cfg, params in items:
+            study.enqueue_trial(params, user_attrs={CONFIG_ATTR: cfg.config_id, SOURCE_ATTR: "warm_start"})
+        record = {"version": _RECORD_VERSION, "learner": learner,
+                  "config_ids": [c.config_id for c, _ in prepared], "params": [p for _, p in prepared]}
+        study.set_user_attr(ATTR, record)
+        return [p for _, p in prepared], True
+
+
+def warm_start(study: Any, X: Any = None, y: Any = None, *, learner: str = "lightgbm", k: int = 5, kb: Any = None,
+               target: Any = None, recommendations: Sequence[Any] | None = None,
+               param_names: Mapping[str, str] | None = None, search_space: Mapping[str, Any] | None = None,
+               kind: str | None = None, meta_features: Mapping[str, float] | None = None,
+               on_out_of_range: str = "clip") -> list[dict[str, Any]]:
+    """Enqueue metaopt's ``k`` recommended configurations into ``study``, once per study.
+
+    Parameters
+    ----------
+    study : optuna.Study
+        Any storage; several workers may call this at the same time on one shared study.
+    X, y, target, kind, meta_features
+        The task (data, or ``kind`` + ``meta_features``); not needed with ``recommendations``.
+    learner, k, kb
+        Which learner's configurations, how many, and from which knowledge base.
+    recommendations
+        Use these (``Recommendation`` objects or dicts in the learner's names) instead of asking metaopt.
+    param_names
+        ``{learner's name: study's name}`` when the objective calls its parameters differently.
+    search_space
+        The objective's distributions (study's names); default: those of the study's trials, else
+        the learner's search space.  Values are clipped into it (``on_out_of_range="raise"`` raises).
+
+    Returns
+    -------
+    list of dict
+        The configurations (study's names) enqueued by this or an earlier call.
+
+    Raises
+    ------
+    ParamNameMismatchError
+        When the study's parameter names do not match the learner's and no usable ``param_names`` is given.
+    """
+    rec = _record(study)
+    if rec is not None:
+        return list(rec.get("params", []))
+    if k < 1:
+        raise ConfigError(f"k must be at least 1, got {k}")
+    if recommendations is None:
+        configs = get_recommendations(X, y, learner=learner, k=k, kb=kb, target=target, kind=kind,
+                                      meta_features=meta_features)
+    else:
+        configs = as_warm_configs(recommendations, learner)[:k]
+    prepared, _ = prepare_configs(configs, study, learner=learner, param_names=param_names,
+                                  search_space=search_space, kind=kind, on_out_of_range=on_out_of_range)
+    params, _ = enqueue_once(study, prepared, learner=learner)
+    return params

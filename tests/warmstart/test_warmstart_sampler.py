@@ -1,0 +1,103 @@
+"""MetaSampler on a real LightGBM study: recommendations first, determinism, unknown parameters."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import optuna
+import pytest
+from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import train_test_split
+
+from metaopt.learners import get_learner
+from metaopt.warmstart import ATTR, MetaSampler
+
+optuna.logging.set_verbosity(optuna.logging.WARNING)
+
+
+def _suggest(trial, name, d):
+    if isinstance(d, optuna.distributions.CategoricalDistribution):
+        return trial.suggest_categorical(name, d.choices)
+    if isinstance(d, optuna.distributions.IntDistribution):
+        return trial.suggest_int(name, d.low, d.high, log=d.log)
+    return trial.suggest_float(name, d.low, d.high, log=d.log)
+
+
+def test_real_study_starts_with_recommendations(credit_g):
+    ds = credit_g
+    lgbm = get_learner("lightgbm")
+    space = lgbm.search_space(ds.kind)
+    X_tr, X_va, y_tr, y_va = train_test_split(ds.X, ds.y, test_size=0.25, random_state=0, stratify=ds.y)
+    pos = ds.y.cat.categories[1]
+
+    def objective(trial):
+        m = lgbm.fit(X_tr, y_tr, {n: _suggest(trial, n, d) for n, d in space.items()}, ds.kind)
+        return roc_auc_score(np.asarray(y_va) == pos, m.predict_proba(X_va)[:, 1])
+
+    sampler = MetaSampler(ds.X, ds.y, k=5, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(objective, n_trials=15)
+    assert len(study.trials) == 15 and all(t.state.name == "COMPLETE" for t in study.trials)
+    record = study.user_attrs[ATTR]
+    assert [t.params for t in study.trials[:5]] == record["params"]
+    assert [t.user_attrs["metaopt:config_id"] for t in study.trials[:5]] == record["config_ids"]
+    rec_ids = [r.config_id for r in sampler.recommendations]
+    assert record["config_ids"] == rec_ids
+    for p, rec in zip(record["params"], sampler.recommendations):
+        for name, v in rec.params.items():
+            assert p[name] == pytest.approx(v)  # KB configurations lie inside the learner's space
+    assert "metaopt:config_id" not in study.trials[5].user_attrs
+    assert 0 < sampler.last_weight < 1
+
+
+RECS = [{"config_id": "a", "params": {"learning_rate": 0.05, "num_leaves": 31}},
+        {"config_id": "b", "params": {"learning_rate": 0.02, "num_leaves": 100}}]
+
+
+def _cheap(trial):
+    lr = trial.suggest_float("learning_rate", 0.005, 0.3, log=True)
+    nl = trial.suggest_int("num_leaves", 4, 256, log=True)
+    mcs = trial.suggest_int("min_child_samples", 2, 100, log=True)
+    return -(np.log(lr) - np.log(0.03)) ** 2 - (np.log(nl) - np.log(60)) ** 2 - 0.01 * mcs
+
+
+def _run(seed, n=14):
+    sampler = MetaSampler(kind="binary", meta_features={"NumberOfInstances": 1000.0, "NumberOfFeatures": 21.0,
+                                                        "NumberOfClasses": 2.0},
+                          recommendations=RECS, seed=seed)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+    study.optimize(_cheap, n_trials=n)
+    return [t.params for t in study.trials]
+
+
+def test_deterministic_with_seed():
+    a, b = _run(3), _run(3)
+    assert a == b
+    assert a[0]["learning_rate"] == 0.05 and a[1]["num_leaves"] == 100
+    assert _run(4)[2:] != a[2:]
+
+
+def test_unknown_parameter_falls_back_to_tpe_with_one_warning():
+    sampler = MetaSampler(kind="binary", meta_features={"NumberOfInstances": 500.0}, recommendations=RECS, seed=0)
+    study = optuna.create_study(direction="maximize", sampler=sampler)
+
+    def objective(trial):
+        return _cheap(trial) - (trial.suggest_float("my_own_knob", 0, 1) - 0.3) ** 2
+
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        study.optimize(objective, n_trials=10)
+    msgs = [str(w.message) for w in rec if "does not know" in str(w.message)]
+    assert len(msgs) == 1 and "my_own_knob" in msgs[0]
+    assert len(study.trials) == 10
+    assert all("my_own_knob" in t.params for t in study.trials)
+
+
+def test_mismatched_names_only_use_tpe():
+    sampler = MetaSampler(kind="binary", meta_features={"NumberOfInstances": 500.0}, recommendations=RECS, seed=0)
+    study = optuna.create_study(sampler=sampler)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study.optimize(lambda t: t.suggest_float("x", -1, 1) ** 2, n_trials=8)
+    assert len(study.trials) == 8
