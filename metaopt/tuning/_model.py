@@ -1,0 +1,281 @@
+"""A saved metaopt model: fitted estimator + preprocessing + column schema + metadata.
+
+Model files are Python pickles written with :mod:`joblib`.  **Loading a pickle
+can run arbitrary code: load only model files you created yourself or got from
+a source you trust.**  :func:`load_model` refuses any file that does not carry
+metaopt's model marker after loading, but the marker is checked only once the
+pickle has been read, so it is no protection against a malicious file.
+
+At prediction time the input columns are checked against the training columns
+(the schema): missing and unexpected columns are named, numeric training
+columns holding text are refused; the target column and columns dropped at
+training time (identifier-like columns) may be present and are ignored.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metaopt.exceptions import DataError, MetaoptError
+
+MODEL_MARKER = "metaopt-model"
+MODEL_FORMAT_VERSION = 1
+
+
+class ModelFileError(MetaoptError, ValueError):
+    """A model file is missing, unreadable or not a metaopt model."""
+
+
+class SchemaMismatchError(DataError):
+    """Prediction data whose columns or column types do not match the training data."""
+
+
+def _names(cols: list[str], k: int = 8) -> str:
+    shown = ", ".join(repr(c) for c in cols[:k])
+    return shown + (f" (+{len(cols) - k} more)" if len(cols) > k else "")
+
+
+@dataclass
+class ColumnSchema:
+    """The training columns of a model.
+
+    ``input_columns``: the feature columns of the training input (before
+    datetime expansion and dropping of identifier-like columns), in order.
+    ``features``: the columns the model uses, with ``types`` (``"numeric"`` or
+    ``"category"``) and the training ``categories`` of nominal columns.
+    """
+
+    input_columns: list[str]
+    features: list[str]
+    types: dict[str, str]
+    categories: dict[str, list[str]] = field(default_factory=dict)
+    target: str = "target"
+    dropped: dict[str, str] = field(default_factory=dict)
+    datetime_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    @classmethod
+    def from_dataset(cls, ds: Any) -> ColumnSchema:
+        X = ds.X
+        features = [str(c) for c in X.columns]
+        types: dict[str, str] = {}
+        cats: dict[str, list[str]] = {}
+        for c in features:
+            if isinstance(X[c].dtype, pd.CategoricalDtype):
+                types[c] = "category"
+                cats[c] = [str(v) for v in X[c].cat.categories]
+            else:
+                types[c] = "numeric"
+        dt_cols = {str(k): [str(v) for v in vs] for k, vs in (ds.meta or {}).get("datetime_columns", {}).items()}
+        expanded = {v for vs in dt_cols.values() for v in vs}
+        inputs: list[str] = []
+        for c in features:
+            if c in expanded:
+                orig = next(k for k, vs in dt_cols.items() if c in vs)
+                if orig not in inputs:
+                    inputs.append(orig)
+            else:
+                inputs.append(c)
+        dropped = {str(k): str(v) for k, v in (ds.dropped or {}).items()}
+        return cls(input_columns=inputs, features=features, types=types, categories=cats,
+                   target=str(ds.target), dropped=dropped, datetime_columns=dt_cols)
+
+    # ------------------------------------------------------------------ checking
+    def prepare(self, X: Any) -> pd.DataFrame:
+        """Check ``X`` against the schema and return the model's feature frame.
+
+        Accepts the raw table (as read from a file, with or without the target
+        and dropped columns) or the already processed features.  Raises
+        :class:`SchemaMismatchError` with a one-line message.
+        """
+        if not isinstance(X, pd.DataFrame):
+            arr = np.asarray(X, dtype=object)
+            if arr.ndim == 1:
+                arr = arr.reshape(1, -1)
+            if arr.ndim != 2 or arr.shape[1] != len(self.features):
+                raise SchemaMismatchError(
+                    f"expected {len(self.features)} feature columns, got an array of shape {arr.shape}")
+            X = pd.DataFrame(arr, columns=self.features)
+            return self._coerce(X)
+        cols = [str(c) for c in X.columns]
+        if len(set(cols)) != len(cols):
+            dups = sorted({c for c in cols if cols.count(c) > 1})
+            raise SchemaMismatchError(f"duplicate column names {_names(dups)}")
+        if list(X.columns) != cols:
+            X = X.copy(deep=False)
+            X.columns = cols
+        ignorable = set(self.dropped) | {self.target}
+        present = set(cols) - ignorable
+        if present == set(self.features) - ignorable and set(self.features) != set(self.input_columns):
+            return self._coerce(X[self.features])  # processed features (datetimes already expanded)
+        required = [c for c in self.input_columns if c not in ignorable]
+        missing = [c for c in required if c not in present]
+        extra = [c for c in cols if c not in ignorable and c not in set(self.input_columns)]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing column(s) {_names(missing)}")
+            if extra:
+                parts.append(f"unexpected column(s) {_names(extra)}")
+            raise SchemaMismatchError(
+                "the data's columns do not match the model's training columns: " + "; ".join(parts)
+                + f" (the model expects {len(required)} column(s): {_names(required, 6)})")
+        frame = X[required]
+        if self.datetime_columns:
+            frame = self._expand_dates(frame)
+        return self._coerce(frame)
+
+    def _expand_dates(self, frame: pd.DataFrame) -> pd.DataFrame:
+        from metaopt.data._loader import _normalise_features
+
+        sub = frame[[c for c in self.datetime_columns if c in frame.columns]]
+        norm, _, _, _ = _normalise_features(sub, drop_id_like=False)
+        out = frame.drop(columns=list(sub.columns))
+        for orig, expanded in self.datetime_columns.items():
+            for c in expanded:
+                if c not in norm.columns:
+                    raise SchemaMismatchError(
+                        f"column {orig!r} held dates in the training data but its values here are not "
+                        f"dates (cannot build {c!r})")
+                out[c] = norm[c]
+        return out
+
+    def _coerce(self, frame: pd.DataFrame) -> pd.DataFrame:
+        out: dict[str, pd.Series] = {}
+        for c in self.features:
+            s = frame[c]
+            if self.types.get(c) == "numeric":
+                out[c] = _to_numeric(c, s)
+            else:
+                out[c] = _to_category(s)
+        return pd.DataFrame(out, index=frame.index)
+
+
+def _to_numeric(name: str, s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(s.dtype) \
+            or pd.api.types.is_bool_dtype(s.dtype):
+        obj = s.astype(object)
+        if pd.api.types.is_bool_dtype(s.dtype):
+            return pd.Series(obj.map(lambda v: np.nan if v is None or v is pd.NA else float(v)),
+                             index=s.index, dtype="float64")
+        text = obj.where(obj.notna()).map(lambda v: v if v is None or isinstance(v, float) else str(v).strip())
+        text = text.where(text != "", None)
+        num = pd.to_numeric(text, errors="coerce")
+        bad = text.notna() & num.isna()
+        if bad.any():
+            example = text[bad].iloc[0]
+            raise SchemaMismatchError(
+                f"column {name!r} was numeric in the training data but holds non-numeric values here "
+                f"(e.g. {example!r} in {int(bad.sum())} row(s))")
+        return pd.Series(num.to_numpy(dtype="float64", na_value=np.nan), index=s.index)
+    return pd.Series(s.to_numpy(dtype="float64", na_value=np.nan), index=s.index)
+
+
+def _label(v: Any) -> Any:
+    if v is None or v is pd.NA:
+        return None
+    if isinstance(v, (bool, np.bool_)):
+        return "True" if v else "False"
+    if isinstance(v, (float, np.floating)):
+        if np.isnan(v):
+            return None
+        if float(v).is_integer():
+            return str(int(v))
+    return str(v)
+
+
+def _to_category(s: pd.Series) -> pd.Series:
+    vals = s.astype(object).map(_label)
+    return pd.Series(pd.Categorical(vals), index=s.index)
+
+
+class TunedModel:
+    """A model fitted by :func:`metaopt.tuning.tune` on all training rows.
+
+    ``predict`` / ``predict_proba`` take raw tables (the columns of the training
+    data, checked against :attr:`schema`).  ``metadata`` holds the tuning
+    facts (metric, CV score, default score, versions, creation time).
+    """
+
+    def __init__(self, fitted: Any, schema: ColumnSchema, *, learner: str, kind: str, params: dict[str, Any],
+                 metadata: dict[str, Any] | None = None):
+        self.fitted = fitted
+        self.schema = schema
+        self.learner = learner
+        self.kind = kind
+        self.params = dict(params)
+        self.metadata = dict(metadata or {})
+
+    @property
+    def classes_(self) -> np.ndarray | None:
+        return None if self.kind == "regression" else np.asarray(self.fitted.classes_)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return list(self.schema.input_columns)
+
+    def prepare(self, X: Any) -> pd.DataFrame:
+        return self.schema.prepare(X)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.fitted.predict(self.prepare(X))
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        if self.kind == "regression":
+            raise MetaoptError("predict_proba is only defined for classification models")
+        return self.fitted.predict_proba(self.prepare(X))
+
+    # ------------------------------------------------------------------ files
+    def save(self, path: str | os.PathLike) -> Path:
+        """Write the model to ``path`` (a joblib pickle; see the module warning)."""
+        import joblib
+
+        from metaopt._version import __version__
+
+        path = Path(path)
+        if path.parent and not path.parent.exists():
+            raise ModelFileError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist")
+        payload = {"marker": MODEL_MARKER, "format_version": MODEL_FORMAT_VERSION,
+                   "metaopt_version": __version__,
+                   "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+                   "model": self}
+        joblib.dump(payload, path, compress=3)
+        return path
+
+    def __repr__(self) -> str:
+        return (f"<TunedModel {self.learner} ({self.kind}) on {len(self.schema.features)} features, "
+                f"{self.metadata.get('metric')}={self.metadata.get('cv_score')}>")
+
+
+def load_model(path: str | os.PathLike) -> TunedModel:
+    """Load a model written by :meth:`TunedModel.save`.
+
+    **Security:** model files are pickles; loading one from an untrusted source
+    can run arbitrary code.  Files that are not metaopt models are refused with
+    :class:`ModelFileError` (after unpickling).
+    """
+    import joblib
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelFileError(f"model file {str(path)!r} not found")
+    if path.is_dir():
+        raise ModelFileError(f"{str(path)!r} is a directory, not a model file")
+    try:
+        payload = joblib.load(path)
+    except Exception as exc:  # noqa: BLE001 - any unpickling failure means "not a model file"
+        raise ModelFileError(f"{str(path)!r} is not a metaopt model file (cannot be unpickled: "
+                             f"{type(exc).__name__})") from None
+    if not isinstance(payload, dict) or payload.get("marker") != MODEL_MARKER:
+        raise ModelFileError(f"{str(path)!r} is not a metaopt model file (no metaopt model marker)")
+    version = payload.get("format_version")
+    if version != MODEL_FORMAT_VERSION or not isinstance(payload.get("model"), TunedModel):
+        raise ModelFileError(f"{str(path)!r} has model format {version!r}; this metaopt reads format "
+                             f"{MODEL_FORMAT_VERSION}")
+    return payload["model"]

@@ -1,0 +1,138 @@
+"""The summary of a tuning run: best configuration, the library default, trial counts."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, bool):
+        return str(v)
+    if isinstance(v, float):
+        if math.isnan(v):
+            return "NaN"
+        return f"{v:.6g}"
+    return str(v)
+
+
+@dataclass
+class TuneSummary:
+    """What a :func:`metaopt.tuning.tune` run found.
+
+    Scores are mean cross-validation scores of ``metric`` on the same folds for
+    every trial and for the library default.  ``beaten_after`` is the number of
+    trials (counted in trial order, pruned and failed ones included) after which
+    a trial first scored strictly better than the library default; ``None`` when
+    no trial beat it.  ``best_is_default`` is true when the library default
+    scored better than every completed trial: the final model then uses the
+    default configuration.  Counts cover every trial of the study (a resumed
+    study included); ``n_trials_run`` counts the trials of this call only.
+    """
+
+    dataset: str
+    kind: str
+    target: str
+    n_rows: int
+    n_features: int
+    learner: str
+    metric: str
+    direction: str
+    cv: int
+    best_score: float | None
+    best_params: dict[str, Any]
+    best_trial: int | None
+    best_is_default: bool
+    default_score: float | None
+    default_params: dict[str, Any]
+    default_error: str | None
+    beaten_after: int | None
+    n_trials: int
+    n_trials_run: int
+    n_complete: int
+    n_pruned: int
+    n_failed: int
+    n_warm_started: int
+    best_warm_start_score: float | None
+    warm_start: str
+    sampler: str
+    pruner: str
+    study_name: str
+    storage: str | None
+    search_time_s: float
+    default_time_s: float
+    refit_time_s: float
+    random_state: int
+    errors: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def improvement(self) -> float | None:
+        """Best score minus default score, signed so that positive means better."""
+        if self.best_score is None or self.default_score is None:
+            return None
+        diff = self.best_score - self.default_score
+        return diff if self.direction == "maximize" else -diff
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-serialisable dict (NaN becomes ``None``)."""
+        out = asdict(self)
+        out["improvement"] = self.improvement
+        return _clean(out)
+
+    def __str__(self) -> str:
+        return format_summary(self)
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, dict):
+        return {str(k): _clean(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_clean(v) for v in obj]
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):  # numpy scalar
+        try:
+            return _clean(obj.item())
+        except (TypeError, ValueError):
+            return str(obj)
+    return obj
+
+
+def format_summary(s: TuneSummary) -> str:
+    """The readable multi-line summary printed by ``metaopt tune``."""
+    lines = [
+        f"{s.dataset}: {s.n_rows} rows x {s.n_features} features, target {s.target!r} ({s.kind})",
+        f"learner {s.learner}, metric {s.metric} ({s.direction}), {s.cv}-fold CV, sampler {s.sampler}, "
+        f"warm start: {s.warm_start}",
+        f"trials: {s.n_trials} ({s.n_complete} complete, {s.n_pruned} pruned, {s.n_failed} failed; "
+        f"{s.n_warm_started} warm-started; {s.n_trials_run} run now)",
+    ]
+    where = "library default" if s.best_is_default else (
+        f"trial {s.best_trial}" if s.best_trial is not None else "-")
+    w = max(len(f"best CV {s.metric}:"), len("library default:"), len("best warm start:")) + 1
+    lines.append(f"{'best CV ' + s.metric + ':':<{w}} {_fmt(s.best_score)}  ({where})")
+    if s.default_error:
+        lines.append(f"{'library default:':<{w}} failed ({s.default_error})")
+    else:
+        if s.beaten_after is not None:
+            beat = f"beaten after {s.beaten_after} trial{'s' if s.beaten_after != 1 else ''}"
+        else:
+            beat = "not beaten"
+        lines.append(f"{'library default:':<{w}} {_fmt(s.default_score)}  ({beat})")
+    if s.best_warm_start_score is not None:
+        lines.append(f"{'best warm start:':<{w}} {_fmt(s.best_warm_start_score)}")
+    lines.append("best configuration:")
+    width = max((len(k) for k in s.best_params), default=0)
+    for k, v in s.best_params.items():
+        lines.append(f"  {k:<{width}}  {_fmt(v)}")
+    lines.append(f"time: default {s.default_time_s:.1f} s, search {s.search_time_s:.1f} s, "
+                 f"refit {s.refit_time_s:.1f} s")
+    if s.errors:
+        lines.append(f"errors ({len(s.errors)} distinct): " + " | ".join(s.errors[:3]))
+    for note in s.notes:
+        lines.append(f"note: {note}")
+    return "\n".join(lines)

@@ -1,0 +1,206 @@
+"""``metaopt.tuning.tune``: kinds, summary, failures, pruning, storage resume, argument errors."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from metaopt.exceptions import ConfigError
+from metaopt.tuning import TuneResult, tune
+
+FAST = dict(cv=3, progress=False, random_state=0)
+
+
+def _finished(study):
+    return [t for t in sorted(study.trials, key=lambda t: t.number)
+            if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)]
+
+
+def test_binary_summary_fields(credit_small):
+    res = tune(credit_small, target="class", n_trials=4, **FAST)
+    assert isinstance(res, TuneResult)
+    s = res.summary
+    assert (s.kind, s.metric, s.direction, s.learner, s.cv) == ("binary", "roc_auc", "maximize", "lightgbm", 3)
+    assert s.n_trials == 4 and s.n_trials_run == 4
+    assert s.n_complete + s.n_pruned + s.n_failed == 4
+    assert s.n_warm_started >= 1  # the shipped knowledge base gives recommendations
+    assert 0.5 < s.default_score < 1 and 0.5 < s.best_score < 1
+    trials = _finished(res.study)
+    complete = [t for t in trials if t.state == TrialState.COMPLETE]
+    # best is the best complete trial, or the default when that was better
+    best_trial_value = max(t.value for t in complete)
+    assert s.best_score == pytest.approx(max(best_trial_value, s.default_score))
+    if not s.best_is_default:
+        best = res.study.trials[s.best_trial]
+        assert best.value == pytest.approx(s.best_score)
+        assert s.best_params == best.user_attrs["config"]
+    # beaten_after = position of the first trial strictly better than the default
+    expected = next((i for i, t in enumerate(trials, 1)
+                     if t.state == TrialState.COMPLETE and t.value > s.default_score), None)
+    assert s.beaten_after == expected
+    for t in complete:  # same folds for all: one score per fold, mean = objective
+        folds = t.user_attrs["fold_scores"]
+        assert len(folds) == 3 and t.value == pytest.approx(np.mean(folds))
+    stored_default = res.study.user_attrs["metaopt:default"]
+    assert stored_default["score"] == pytest.approx(s.default_score) and len(stored_default["fold_scores"]) == 3
+    # summary renders and serialises
+    text = str(res)
+    assert "best CV roc_auc" in text and "library default" in text
+    assert ("beaten after" in text) or ("not beaten" in text)
+    d = s.to_dict()
+    assert d["best_params"] == s.best_params and d["improvement"] == pytest.approx(s.best_score - s.default_score)
+    # the refitted model predicts the training labels' classes
+    X = credit_small.drop(columns=["class"])
+    pred = res.model.predict(X)
+    assert pred.shape == (300,) and set(pred) <= {"good", "bad"}
+    proba = res.model.predict_proba(X.head(5))
+    assert proba.shape == (5, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert res.model.metadata["metric"] == "roc_auc" and res.model.metadata["cv_score"] == pytest.approx(s.best_score)
+
+
+def test_multiclass_defaults_to_log_loss(iris_path):
+    res = tune(str(iris_path), n_trials=3, **FAST)
+    s = res.summary
+    assert (s.kind, s.metric, s.direction) == ("multiclass", "log_loss", "minimize")
+    assert s.best_score <= s.default_score or not s.best_is_default
+    assert s.best_score == pytest.approx(min([t.value for t in _finished(res.study)
+                                              if t.state == TrialState.COMPLETE] + [s.default_score]))
+    from metaopt.data import read_frame
+
+    proba = res.model.predict_proba(read_frame(iris_path))  # the target column is ignored
+    assert proba.shape == (150, 3) and np.allclose(proba.sum(axis=1), 1)
+
+
+def test_regression_rmse_and_r2(servo_path):
+    res = tune(str(servo_path), n_trials=3, **FAST)
+    assert (res.summary.metric, res.summary.direction) == ("rmse", "minimize")
+    assert res.summary.best_score > 0
+    r2 = tune(str(servo_path), n_trials=2, metric="r2", learner="random_forest", warm_start=False, sampler="tpe",
+              **FAST)
+    assert (r2.summary.metric, r2.summary.direction, r2.summary.learner) == ("r2", "maximize", "random_forest")
+    assert r2.summary.best_score > 0.3
+    from metaopt.data import read_frame
+
+    pred = r2.model.predict(read_frame(servo_path))
+    assert pred.dtype == np.float64 and pred.shape == (167,)
+
+
+def test_failing_trial_is_recorded_and_skipped(credit_small):
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, study_name="fail", direction="maximize")
+    study.enqueue_trial({"num_leaves": 1})  # LightGBM needs >= 2 leaves: this configuration fails
+    res = tune(credit_small, target="class", n_trials=3, storage=storage, study_name="fail", warm_start=False,
+               sampler="tpe", **FAST)
+    first = res.study.trials[0]
+    assert first.state == TrialState.FAIL
+    assert "num_leaves" in first.user_attrs["error"]
+    assert res.summary.n_failed == 1 and res.summary.n_complete == 2
+    assert any("num_leaves" in e for e in res.summary.errors)
+    assert res.summary.best_trial != 0 and math.isfinite(res.summary.best_score)
+
+
+class _PruneFromThirdTrial(optuna.pruners.BasePruner):
+    def prune(self, study, trial):
+        return trial.number >= 2
+
+
+def test_trials_are_pruned_per_fold(credit_small):
+    res = tune(credit_small, target="class", n_trials=4, pruner=_PruneFromThirdTrial(), warm_start=False,
+               sampler="tpe", **FAST)
+    trials = _finished(res.study)
+    assert [t.state for t in trials] == [TrialState.COMPLETE] * 2 + [TrialState.PRUNED] * 2
+    for t in trials[2:]:
+        assert list(t.intermediate_values) == [0]  # stopped after the first of 3 folds
+        assert len(t.user_attrs["fold_scores"]) == 1
+    assert res.summary.n_pruned == 2 and res.summary.best_trial in (0, 1)
+
+
+def test_default_pruner_stops_a_hopeless_trial(credit_small):
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, study_name="prune", direction="maximize")
+    good = dict(learning_rate=0.05, colsample_bytree=0.8, subsample=1.0, reg_alpha=0.001, reg_lambda=0.001,
+                extra_trees=False)
+    for leaves, mcs in [(8, 10), (16, 20), (12, 15), (24, 8), (10, 12)]:
+        study.enqueue_trial({**good, "num_leaves": leaves, "min_child_samples": mcs})
+    # one leaf node with 100 rows: nearly constant predictions
+    study.enqueue_trial({**good, "num_leaves": 4, "min_child_samples": 100, "colsample_bytree": 0.3,
+                         "learning_rate": 0.005, "extra_trees": True})
+    res = tune(credit_small, target="class", n_trials=6, storage=storage, study_name="prune", warm_start=False,
+               sampler="tpe", **FAST)
+    assert res.summary.pruner.startswith("FoldPruner")
+    last = res.study.trials[5]
+    assert last.state == TrialState.PRUNED and max(last.intermediate_values) < 2
+    assert res.summary.n_pruned == 1 and res.summary.n_complete == 5
+
+
+def test_sqlite_storage_resumes_the_study(credit_small, tmp_path):
+    db = tmp_path / "tune.db"
+    first = tune(credit_small, target="class", n_trials=2, storage=f"sqlite:///{db}", **FAST)
+    name = first.summary.study_name
+    assert name.startswith("metaopt-") and db.exists()
+    second = tune(credit_small, target="class", n_trials=2, storage=str(db), **FAST)  # a path works too
+    s = second.summary
+    assert s.study_name == name
+    assert s.n_trials == 4 and s.n_trials_run == 2
+    assert s.default_score == pytest.approx(first.summary.default_score)
+    # the warm start is not enqueued twice
+    study = optuna.load_study(study_name=name, storage=f"sqlite:///{db}")
+    configs = [tuple(sorted(t.params.items())) for t in study.trials if t.user_attrs.get("metaopt:source")]
+    assert len(configs) == len(set(configs))
+    # the same study under another metric is refused
+    with pytest.raises(ConfigError, match="study"):
+        tune(credit_small, target="class", n_trials=1, storage=str(db), study_name=name, metric="accuracy", **FAST)
+
+
+@pytest.mark.parametrize("kwargs, fragment", [
+    (dict(metric="rmse"), "does not apply to binary"),
+    (dict(n_trials=0), "n_trials"),
+    (dict(n_trials=None), "n_trials or timeout"),
+    (dict(cv=1), "cv"),
+    (dict(learner="xgboost"), "unknown learner"),
+    (dict(sampler="cmaes"), "sampler"),
+    (dict(pruner="median"), "pruner"),
+])
+def test_bad_arguments_raise_config_error(credit_small, kwargs, fragment):
+    args = dict(target="class", n_trials=1, progress=False, warm_start=False, learner="lightgbm")
+    args.update(kwargs)
+    with pytest.raises(ConfigError, match=fragment):
+        tune(credit_small, **args)
+
+
+def test_without_knowledge_base_falls_back_to_plain_lightgbm(credit_small, tmp_path):
+    res = tune(credit_small, target="class", n_trials=2, kb=tmp_path / "no-kb", sampler="tpe", **FAST)
+    s = res.summary
+    assert s.learner == "lightgbm" and s.n_warm_started == 0 and s.warm_start == "none available"
+    assert any("no recommendations" in n for n in s.notes) and s.n_complete == 2
+
+
+def test_timeout_budget(credit_small):
+    res = tune(credit_small, target="class", n_trials=None, timeout=2.0, learner="lightgbm", warm_start=False,
+               sampler="random", **FAST)
+    assert res.summary.n_trials_run >= 1 and res.summary.search_time_s < 30
+
+
+@pytest.mark.parametrize("direction, current, pruned", [
+    ("maximize", 0.70, True), ("maximize", 0.79, False), ("minimize", 0.90, True), ("minimize", 0.30, False),
+])
+def test_fold_pruner_compares_running_means_at_the_same_fold(direction, current, pruned):
+    from optuna.distributions import FloatDistribution
+    from optuna.trial import create_trial
+
+    from metaopt.tuning import FoldPruner
+
+    study = optuna.create_study(direction=direction, pruner=FoldPruner(25.0, n_startup_trials=5))
+    for v in (0.75, 0.76, 0.77, 0.78, 0.80):
+        # a high first fold must not protect a trial: only the value at the current fold counts
+        study.add_trial(create_trial(value=v, params={"x": 0.0}, distributions={"x": FloatDistribution(0, 1)},
+                                     intermediate_values={0: 0.5, 1: v}))
+    trial = study.ask()
+    trial.report(0.99 if direction == "maximize" else 0.01, 0)
+    assert not trial.should_prune()  # fold 0 is warm-up
+    trial.report(current, 1)
+    assert trial.should_prune() is pruned
