@@ -35,3 +35,23 @@ __all__ = [
     "ConfigError",
     "KnowledgeBaseError",
 ]
+
+# Optuna-facing parts import optuna; load them on first use so `import metaopt` stays light.
+_LAZY = {
+    "tune": "metaopt.tuning",
+    "TuneResult": "metaopt.tuning",
+    "warm_start": "metaopt.warmstart",
+    "MetaSampler": "metaopt.warmstart",
+    "MetaTunedClassifier": "metaopt.estimators",
+    "MetaTunedRegressor": "metaopt.estimators",
+}
+__all__ += list(_LAZY)
+
+
+def __getattr__(name: str):
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'metaopt' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

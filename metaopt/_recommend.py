@@ -164,14 +164,37 @@ def _kb_key(kb) -> tuple:
     return ("object", id(kb))
 
 
+_KB_CACHE: dict[tuple, Any] = {}
+
+
+def _load_kb_cached(path: Any = None) -> Any:
+    """Load a KB directory once per process (re-read when its manifest changes)."""
+    from pathlib import Path
+
+    from metaopt.kb import KnowledgeBase, default_kb_path
+
+    root = Path(path) if path is not None else Path(default_kb_path())
+    manifest = root / "manifest.json"
+    try:
+        key = (str(root.resolve()), manifest.stat().st_mtime_ns)
+    except OSError:  # let load() produce its specific error
+        return KnowledgeBase.load(root)
+    with _LOCK:
+        kb = _KB_CACHE.get(key)
+    if kb is None:
+        kb = KnowledgeBase.load(root)
+        with _LOCK:
+            _KB_CACHE.clear()  # one KB version per path is enough
+            _KB_CACHE[key] = kb
+    return kb
+
+
 def get_recommender(kb=None, learner: str = "auto") -> Recommender:
     """The cached :class:`Recommender` of ``kb`` (default: the shipped KB) and ``learner``."""
     from metaopt.kb import KnowledgeBase
 
-    if kb is None:
-        kb = KnowledgeBase.load()
-    elif isinstance(kb, (str,)) or hasattr(kb, "__fspath__"):
-        kb = KnowledgeBase.load(kb)
+    if kb is None or isinstance(kb, str) or hasattr(kb, "__fspath__"):
+        kb = _load_kb_cached(kb)
     elif not isinstance(kb, KnowledgeBase):
         raise ConfigError(f"kb must be a KnowledgeBase, a directory or None, got {type(kb).__name__}")
     key = (_kb_key(kb), learner)
