@@ -7,24 +7,10 @@ it is absent. The OpenML cache builder lives in ``data_openml_cache.py``.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-
-FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def _shared_dir() -> Path:
-    env = os.environ.get("METAOPT_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-SHARED = _shared_dir()
-CORPUS = SHARED / "corpus"
-HAVE_CORPUS = (CORPUS / "catalog.csv").is_file()
+from data_support import CORPUS, FIXTURES, HAVE_CORPUS, SHARED, _shared_dir  # noqa: F401  (re-exported for fixtures below)
 
 
 @pytest.fixture

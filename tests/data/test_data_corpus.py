@@ -7,7 +7,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from conftest import CORPUS, HAVE_CORPUS
+from data_support import CORPUS, HAVE_CORPUS
 from metaopt.data import content_hash, load_data
 
 # identifier columns the catalog README says are best dropped (all must be detected)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import make_small_kb
+from kb_support import make_small_kb
 
 from metaopt.cli import main
 

@@ -13,7 +13,7 @@ import json
 import re
 
 import pytest
-from conftest import FIXTURES
+from kb_support import FIXTURES
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb import KnowledgeBase

@@ -6,7 +6,7 @@ import json
 
 import numpy as np
 import pytest
-from conftest import make_small_kb
+from kb_support import make_small_kb
 
 from metaopt.cli import main
 from metaopt.exceptions import ConfigError
@@ -17,7 +17,7 @@ optuna = pytest.importorskip("optuna")
 
 @pytest.fixture(scope="module")
 def study_db(tmp_path_factory, request):
-    from conftest import shared_data_dir
+    from kb_support import shared_data_dir
 
     data = shared_data_dir() / "corpus" / "diabetes.arff"
     if not data.is_file():

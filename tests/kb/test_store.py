@@ -12,7 +12,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import REPO, _eval_row, make_small_kb
+from kb_support import REPO, _eval_row, make_small_kb
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb import KnowledgeBase, compile_parts

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
 import pytest
+from warmstart_support import CREDIT_G, REPO, worker_env  # noqa: F401  (re-exported for fixtures below)
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-
-REPO = Path(__file__).resolve().parents[2]
-CREDIT_G = REPO / "examples" / "data" / "credit-g.csv"
 
 
 @pytest.fixture(scope="session")
@@ -36,9 +33,3 @@ def credit_g():
     return load_data(str(CREDIT_G))
 
 
-def worker_env() -> dict[str, str]:
-    """Environment of worker processes: single-threaded numerics, the repo importable."""
-    env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-           "PYTHONWARNINGS": "ignore"}
-    env["PYTHONPATH"] = os.pathsep.join([str(REPO), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
-    return env

@@ -15,7 +15,7 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from conftest import CREDIT_G, REPO, worker_env
+from warmstart_support import CREDIT_G, REPO, worker_env
 
 WORKER = REPO / "examples" / "distributed_worker.py"
 

@@ -13,7 +13,7 @@ import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 from optuna.trial import TrialState
 
-from conftest import worker_env
+from warmstart_support import worker_env
 from metaopt.warmstart import ATTR, ParamNameMismatchError, storage_lock, warm_start
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
