@@ -63,6 +63,12 @@ def test_build_end_to_end(tmp_path):
             assert 0.85 < r["accuracy"] <= 1 and 0 < r["log_loss"] < 0.6
         else:
             assert 0 < r["rmse"] < 5 and 0.3 < r["r2"] <= 1 and pd.isna(r["roc_auc"])
+    # the manifest and NOTICE credit the datasets' licences
+    from metaopt.kb import KnowledgeBase
+    kb = KnowledgeBase.load(out)
+    (src,) = kb.manifest["sources"]
+    assert src["name"] == "metaopt_build_corpus" and "tasks)" in src["licence"]
+    assert "metaopt_build_corpus" in (out / "NOTICE").read_text()
     # pool ids in evaluations are all in configs
     assert set(zip(ev["learner"], ev["config_id"])) <= set(zip(configs["learner"], configs["config_id"]))
     # a rerun does nothing and gives the same KB
