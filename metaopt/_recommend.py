@@ -6,13 +6,21 @@
 Fitted meta-models are cached per knowledge base (keyed by the KB object, or by
 its directory and manifest checksums), so only the first call per KB pays for
 fitting; later calls cost the meta-features plus a few milliseconds.
+
+For a KB read from a directory the fitted state is also cached on disk (see
+:mod:`metaopt.metamodel._persist`: JSON, NumPy arrays and LightGBM model text, no
+pickle), keyed by the manifest's file checksums, the metaopt version and source,
+and ``learner``; a new process (``metaopt recommend`` on the command line) then
+reads that entry instead of loading the KB and fitting. Set ``METAOPT_CACHE_DIR``
+to move it (default ``~/.cache/metaopt``, ``XDG_CACHE_HOME`` respected) or to an
+unwritable path to do without; a damaged or stale entry is rebuilt.
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import threading
-import time
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -75,6 +83,38 @@ class Recommender:
         self.sm = sm
         self.model = MetaoptModel().fit(sm)
         self.fit_time = FitTimeModel().fit(sm)
+        self._encoded = self._canonicalise()
+
+    # -- the on-disk cache (metaopt.metamodel._persist) ----------------------------------------
+    _STATE = ("learner", "learners", "sm", "model", "fit_time")
+
+    def _state(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._STATE}
+
+    def _canonicalise(self) -> tuple | None:
+        """Switch to the state as the disk cache stores it (so cached and fresh results are identical).
+
+        Returns the (tree, arrays) encoding for :func:`get_recommender` to store, or
+        None where the state cannot be encoded (then nothing is cached).
+        """
+        from metaopt.metamodel._persist import canonical
+
+        try:
+            state, tree, arrays = canonical(self._state())
+        except Exception:  # noqa: BLE001 - not storable: keep the fitted state, cache nothing
+            return None
+        for name in self._STATE:
+            setattr(self, name, state[name])
+        return tree, arrays
+
+    @classmethod
+    def _from_state(cls, state: Any) -> Recommender | None:
+        if not isinstance(state, dict) or set(state) != set(cls._STATE):
+            return None
+        rec = cls.__new__(cls)
+        for name in cls._STATE:
+            setattr(rec, name, state[name])
+        return rec
 
     def recommend(self, kind: str, meta: dict[str, float], n_rows: int, n_features: int, n_classes: int,
                   k: int = 5, time_budget: float | None = None) -> list[Recommendation]:
@@ -156,9 +196,18 @@ _CACHE: dict[tuple, Recommender] = {}
 _LOCK = threading.Lock()
 
 
+def _digest(manifest: dict | None) -> tuple | None:
+    files = (manifest or {}).get("files") or {}
+    if not isinstance(files, dict) or not files:
+        return None
+    try:
+        return tuple(sorted((str(f), str(v.get("sha256"))) for f, v in files.items()))
+    except AttributeError:  # a malformed manifest: no key (load() reports it)
+        return None
+
+
 def _kb_key(kb) -> tuple:
-    files = (kb.manifest or {}).get("files") or {}
-    digest = tuple(sorted((f, v.get("sha256")) for f, v in files.items())) if files else None
+    digest = _digest(kb.manifest)
     if kb.path is not None and digest:
         return ("path", str(kb.path), digest)
     return ("object", id(kb))
@@ -189,19 +238,102 @@ def _load_kb_cached(path: Any = None) -> Any:
     return kb
 
 
+def _disk_key(digest: tuple, learner: str) -> dict:
+    from metaopt._version import __version__
+    from metaopt.metamodel._persist import FORMAT, code_fingerprint
+
+    return {"what": "Recommender", "format": FORMAT, "metaopt": __version__, "code": code_fingerprint(),
+            "learner": learner, "kb_files": [list(p) for p in digest]}
+
+
+def _disk_load(digest: tuple, learner: str) -> Recommender | None:
+    from metaopt.metamodel._persist import entry_path, load_entry
+
+    try:
+        key = _disk_key(digest, learner)
+        return Recommender._from_state(load_entry(entry_path(key), key))
+    except Exception:  # noqa: BLE001 - no usable cache (e.g. no home directory): fit instead
+        return None
+
+
+def _disk_save(digest: tuple, learner: str, encoded: tuple) -> None:
+    from metaopt.metamodel._persist import entry_path, save_entry
+
+    with contextlib.suppress(Exception):  # a cache that cannot be written is skipped
+        key = _disk_key(digest, learner)
+        save_entry(entry_path(key), key, *encoded)
+
+
+def _files_match(root, digest: tuple) -> bool:
+    """The KB files on disk have the manifest's checksums (what load() would verify)."""
+    import hashlib
+
+    try:
+        for fname, sha in digest:
+            h = hashlib.sha256()
+            with open(root / fname, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            if h.hexdigest() != sha:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _recommender_from_dir(root, learner: str) -> Recommender | None:
+    """The recommender of the KB directory ``root`` from the process or disk cache, without loading the KB.
+
+    None when neither has it (or the directory is not a valid, intact KB: then
+    ``KnowledgeBase.load`` reports why).
+    """
+    from metaopt.kb import KnowledgeBase
+    from metaopt.kb import _schema as S
+
+    try:
+        digest = _digest(KnowledgeBase._read_manifest(root))
+    except Exception:  # noqa: BLE001 - load() gives the specific error
+        return None
+    if digest is None or {f for f, _ in digest} != set(S.TABLE_FILES.values()):
+        return None
+    key = (("path", str(root), digest), learner)
+    with _LOCK:
+        rec = _CACHE.get(key)
+        if rec is not None:
+            return rec
+        if not _files_match(root, digest):
+            return None
+        rec = _disk_load(digest, learner)
+        if rec is not None:
+            _CACHE[key] = rec
+        return rec
+
+
 def get_recommender(kb=None, learner: str = "auto") -> Recommender:
     """The cached :class:`Recommender` of ``kb`` (default: the shipped KB) and ``learner``."""
-    from metaopt.kb import KnowledgeBase
+    from pathlib import Path
+
+    from metaopt.kb import KnowledgeBase, default_kb_path
 
     if kb is None or isinstance(kb, str) or hasattr(kb, "__fspath__"):
-        kb = _load_kb_cached(kb)
+        root = Path(kb).expanduser() if kb is not None else Path(default_kb_path())
+        rec = _recommender_from_dir(root, learner)
+        if rec is not None:
+            return rec
+        kb = _load_kb_cached(root)
     elif not isinstance(kb, KnowledgeBase):
         raise ConfigError(f"kb must be a KnowledgeBase, a directory or None, got {type(kb).__name__}")
     key = (_kb_key(kb), learner)
     with _LOCK:
         rec = _CACHE.get(key)
         if rec is None:
-            rec = Recommender(kb, learner)
+            digest = key[0][2] if key[0][0] == "path" else None
+            rec = _disk_load(digest, learner) if digest else None
+            if rec is None:
+                rec = Recommender(kb, learner)
+                encoded = rec.__dict__.pop("_encoded", None)
+                if digest and encoded is not None:
+                    _disk_save(digest, learner, encoded)
             if key[0][0] == "object":  # keep the KB alive so its id is not reused
                 rec._kb = kb
             _CACHE[key] = rec

@@ -1,14 +1,26 @@
 import json
 
 import numpy as np
-import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
+import metaopt._recommend as _rec
 from metaopt._recommend import Recommendation, get_recommender, recommend
 from metaopt.cli import main
-from metaopt.exceptions import ConfigError, DataError
+from metaopt.exceptions import ConfigError, DataError, KnowledgeBaseError
 from metaopt.kb import KnowledgeBase
+
+
+@pytest.fixture(autouse=True)
+def _cache_dir(tmp_path, monkeypatch):
+    """Keep the meta-model disk cache out of the user's home (a fresh, empty one per test)."""
+    monkeypatch.setenv("METAOPT_CACHE_DIR", str(tmp_path / "metaopt-cache"))
+
+
+def _forget_in_process():
+    """Drop the per-process caches, as if a new process started (the disk cache stays)."""
+    _rec._CACHE.clear()
+    _rec._KB_CACHE.clear()
 
 
 @pytest.fixture(scope="module")
@@ -120,3 +132,120 @@ def test_cli_table_and_json(kb_dir, tmp_path, capsys):
     assert main(["recommend", str(path), "--target", "nope", "--kb", str(kb_dir)]) == 2
     assert "error" in capsys.readouterr().err
     assert main(["recommend", str(path), "--target", "target", "-k", "0", "--kb", str(kb_dir)]) == 2
+
+
+# -- the on-disk cache of the fitted meta-models --------------------------------------------------
+
+
+def _exact(recs):
+    return [(r.rank, r.learner, r.config_id, r.params, r.predicted_score, r.predicted_score_std,
+             r.predicted_fit_time_s, r.similar_tasks, r.rationale, r.far_from_kb) for r in recs]
+
+
+def _no_fit(monkeypatch):
+    def fail(*a, **k):
+        raise AssertionError("fitted the meta-model instead of reading the cache")
+    monkeypatch.setattr(_rec.Recommender, "__init__", fail)
+
+
+def test_disk_cache_gives_identical_results(kb_dir, tmp_path, monkeypatch):
+    df = _frame(load_breast_cancer)
+    cache = tmp_path / "metaopt-cache"
+    _forget_in_process()
+    cold = recommend(df, target="target", k=10, kb=kb_dir)
+    entries = list(cache.glob("recommender-*.npz"))
+    assert len(entries) == 1 and not list(cache.glob("*.tmp"))
+    _forget_in_process()
+    with monkeypatch.context() as m:
+        _no_fit(m)
+        warm = recommend(df, target="target", k=10, kb=kb_dir)
+        warm_budget = recommend(df, target="target", k=5, kb=kb_dir, time_budget=0.5)
+    assert _exact(warm) == _exact(cold)
+    # and without any cache (unwritable cache directory: fitted, nothing stored, no error)
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("")
+    monkeypatch.setenv("METAOPT_CACHE_DIR", str(blocker))
+    _forget_in_process()
+    fresh = recommend(df, target="target", k=10, kb=kb_dir)
+    assert _exact(fresh) == _exact(cold)
+    assert _exact(recommend(df, target="target", k=5, kb=kb_dir, time_budget=0.5)) == _exact(warm_budget)
+    # a KnowledgeBase object loaded from the directory uses the same entry
+    monkeypatch.setenv("METAOPT_CACHE_DIR", str(cache))
+    _forget_in_process()
+    with monkeypatch.context() as m:
+        _no_fit(m)
+        assert _exact(recommend(df, target="target", k=10, kb=KnowledgeBase.load(kb_dir))) == _exact(cold)
+    _forget_in_process()
+
+
+def test_disk_cache_key_has_learner_and_kb_checksums(kb_dir, tmp_path):
+    df = _frame(load_iris)
+    cache = tmp_path / "metaopt-cache"
+    _forget_in_process()
+    recommend(df, target="target", k=2, kb=kb_dir)
+    recommend(df, target="target", k=2, kb=kb_dir, learner="lightgbm")
+    assert len(list(cache.glob("recommender-*.npz"))) == 2
+    # another KB (different checksums) gets its own entry
+    full = KnowledgeBase.load(kb_dir)
+    other = KnowledgeBase.from_frames(full.tasks.iloc[:-1], full.configs,
+                                      full.evaluations[full.evaluations["task_id"].isin(full.tasks["task_id"].iloc[:-1])])
+    other_dir = other.save(tmp_path / "kb2")
+    _forget_in_process()
+    recommend(df, target="target", k=2, kb=other_dir)
+    assert len(list(cache.glob("recommender-*.npz"))) == 3
+    _forget_in_process()
+
+
+def test_corrupt_cache_entry_is_rebuilt(kb_dir, tmp_path):
+    df = _frame(load_breast_cancer)
+    cache = tmp_path / "metaopt-cache"
+    _forget_in_process()
+    first = recommend(df, target="target", k=3, kb=kb_dir)
+    (entry,) = cache.glob("recommender-*.npz")
+    for garbage in (b"garbage", entry.read_bytes()[:1000]):
+        entry.write_bytes(garbage)
+        _forget_in_process()
+        assert _exact(recommend(df, target="target", k=3, kb=kb_dir)) == _exact(first)
+        assert entry.stat().st_size > 10_000  # rewritten
+    _forget_in_process()
+
+
+def test_modified_kb_file_is_still_an_error_with_a_warm_cache(kb_dir, tmp_path):
+    import shutil
+
+    copy = tmp_path / "kb"
+    shutil.copytree(kb_dir, copy)
+    df = _frame(load_breast_cancer)
+    _forget_in_process()
+    recommend(df, target="target", k=2, kb=copy)
+    with open(copy / "evaluations.parquet", "ab") as fh:
+        fh.write(b"\0")
+    _forget_in_process()
+    with pytest.raises(KnowledgeBaseError):  # what load() says, not the cached answer
+        recommend(df, target="target", k=2, kb=copy)
+    _forget_in_process()
+
+
+def test_warm_cli_process_does_not_import_lightgbm(kb_dir, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    path = tmp_path / "bc.csv"
+    _frame(load_breast_cancer).to_csv(path, index=False)
+    repo = str(Path(_rec.__file__).resolve().parent.parent)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
+    code = ("import sys, json\n"
+            "from metaopt.cli import main\n"
+            f"rc = main(['recommend', {str(path)!r}, '--target', 'target', '-k', '3', '--json', '--kb', {str(kb_dir)!r}])\n"
+            "print('LIGHTGBM' if 'lightgbm' in sys.modules else 'NO-LIGHTGBM', file=sys.stderr)\n"
+            "sys.exit(rc)\n")
+    outs = []
+    for _ in range(2):  # cold, then warm
+        res = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                             timeout=300, check=False)
+        assert res.returncode == 0, res.stderr
+        outs.append((json.loads(res.stdout), res.stderr.strip().splitlines()[-1]))
+    assert outs[0][1] == "LIGHTGBM" and outs[1][1] == "NO-LIGHTGBM"
+    assert outs[0][0] == outs[1][0]

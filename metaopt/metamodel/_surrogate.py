@@ -8,6 +8,11 @@ strings as codes, the learner as a code). ``n_models`` regressors are fitted on
 bootstrap resamples of the *tasks* (not rows: rows of one task are not
 independent); the prediction is their mean and the uncertainty their standard
 deviation - the spread a new task of a kind we have seen before could show.
+
+The fitted regressors are kept as :class:`~metaopt.metamodel._trees.TreeEnsemble`
+(their LightGBM model text, evaluated in NumPy with LightGBM's exact
+arithmetic): predictions equal the regressors', the state can be stored without
+pickle, and predicting does not import LightGBM.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import pandas as pd
 from metaopt.metamodel._base import MetaModel, Query, candidates
 from metaopt.metamodel._normalise import ScoreMatrix
 from metaopt.metamodel._space import MetaFeatureSpace
+from metaopt.metamodel._trees import TreeEnsemble
 
 _KINDS = {"binary": 0.0, "multiclass": 1.0, "regression": 2.0}
 
@@ -88,7 +94,7 @@ class Surrogate(MetaModel):
                                       colsample_bytree=0.8, random_state=self.random_state + m,
                                       n_jobs=1, verbose=-1)
             model.fit(X[rows], y[rows])
-            self.models_.append(model)
+            self.models_.append(TreeEnsemble(model.booster_.model_to_string()))
         return self
 
     def predict(self, query: Query):

@@ -26,3 +26,9 @@ def kb_slice():
 def sm_slice(kb_slice):
     from metaopt.metamodel import build_score_matrix
     return build_score_matrix(kb_slice, "lightgbm")
+
+
+@pytest.fixture(autouse=True)
+def _cache_dir(tmp_path, monkeypatch):
+    """Keep the meta-model disk cache (metaopt.metamodel._persist) out of the user's home."""
+    monkeypatch.setenv("METAOPT_CACHE_DIR", str(tmp_path / "metaopt-cache"))
