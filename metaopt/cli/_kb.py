@@ -1,7 +1,7 @@
 """``metaopt kb ...``: inspect and extend the knowledge base.
 
 * ``metaopt kb info [--path DIR] [--json]`` - counts, coverage, sources and licences;
-* ``metaopt kb import --tabrepo DIR --pimp DIR --out DIR`` - (re)build the imported part;
+* ``metaopt kb import --tabrepo DIR --pimp DIR [--lcdb FILE] --out DIR`` - (re)build the imported part;
 * ``metaopt kb add-study --storage URL --study NAME --data FILE --target COL`` - add a
   user's Optuna study;
 * ``metaopt kb build ...`` - from :mod:`metaopt.cli._kb_build` where present.
@@ -32,6 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                                         "written to --out (replacing the imported files there).")
     imp.add_argument("--tabrepo", metavar="DIR", help="TabRepo LightGBM directory (histories/tabrepo_lightgbm)")
     imp.add_argument("--pimp", metavar="DIR", help="openml-pimp directory (histories/openml_pimp)")
+    imp.add_argument("--lcdb", metavar="FILE",
+                     help="LCDB datasets.csv (openml_qualities/lcdb_datasets.csv): fill the imported tasks' "
+                          "missing OpenML qualities by OpenML data id")
     imp.add_argument("--merge", metavar="DIR", action="append", default=[],
                      help="also merge an existing KB directory (repeatable), e.g. a corpus build")
     imp.add_argument("--out", required=True, metavar="DIR", help="output KB directory")
@@ -150,11 +153,20 @@ def run_import(args: argparse.Namespace) -> int:
         from metaopt.kb import import_pimp
 
         kb = kb.merge(import_pimp(args.pimp, tabrepo_dir=args.tabrepo))
+    if args.tabrepo or args.pimp:
+        from metaopt.kb._enrich import enrich_imported
+
+        kb, report = enrich_imported(kb, lcdb=args.lcdb, pimp_dir=args.pimp, tabrepo_dir=args.tabrepo)
+        if report.matched:
+            print(f"meta-features: {report.summary()}", file=sys.stderr)
+    elif args.lcdb:
+        raise ConfigError("--lcdb fills meta-features of imported tasks: give --tabrepo DIR and/or --pimp DIR")
     for other in args.merge:
         kb = kb.merge(KnowledgeBase.load(other))
     command = "metaopt kb import " + " ".join(
         [f"--tabrepo {shlex.quote(args.tabrepo)}"] * bool(args.tabrepo)
         + [f"--pimp {shlex.quote(args.pimp)}"] * bool(args.pimp)
+        + [f"--lcdb {shlex.quote(args.lcdb)}"] * bool(args.lcdb)
         + [f"--merge {shlex.quote(m)}" for m in args.merge]
         + [f"--out {shlex.quote(args.out)}"])
     path = kb.save(args.out, command=command)

@@ -76,6 +76,26 @@ def _native_value(v):
     return v
 
 
+def normalise_class_percentages(q: dict) -> dict:
+    """``q`` with ``MinorityClassPercentage`` / ``MajorityClassPercentage`` in percent.
+
+    ``task_qualities.json`` stores ``MinorityClassPercentage`` as a fraction for all 100 tasks and
+    ``MajorityClassPercentage`` as a fraction for 9 of them (percent for the rest); current OpenML,
+    LCDB and :mod:`metaopt.features` use percent. A value is scaled by 100 only where 100 x value
+    (and not the value itself) equals 100 x ``<...>ClassSize`` / ``NumberOfInstances``.
+    """
+    out = dict(q)
+    n = out.get("NumberOfInstances")
+    for side in ("Minority", "Majority"):
+        v, size = out.get(f"{side}ClassPercentage"), out.get(f"{side}ClassSize")
+        if v is None or size is None or n is None or not all(np.isfinite([v, size, n])) or n <= 0:
+            continue
+        pct = 100.0 * size / n
+        if not np.isclose(v, pct, rtol=1e-4) and np.isclose(100.0 * v, pct, rtol=1e-4):
+            out[f"{side}ClassPercentage"] = 100.0 * v
+    return out
+
+
 def _tid_to_did(tabrepo_dir: Path | None) -> dict[int, tuple[int, str]]:
     """OpenML task id -> (data id, name) from TabRepo's task metadata where available."""
     out: dict[int, tuple[int, str]] = {}
@@ -157,7 +177,7 @@ def import_pimp(path: str | Path, *, tabrepo_dir: str | Path | None = None) -> K
             "n_features": (int(q["NumberOfFeatures"]) - 1
                            if np.isfinite(q.get("NumberOfFeatures", np.nan)) else None),
         }
-        for k, v in q.items():
+        for k, v in normalise_class_percentages(q).items():
             row[k] = float(v) if v is not None else np.nan
         task_rows.append(row)
     tasks = pd.DataFrame(task_rows)
