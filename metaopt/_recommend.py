@@ -25,7 +25,6 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 
@@ -216,8 +215,11 @@ def _kb_key(kb) -> tuple:
 _KB_CACHE: dict[tuple, Any] = {}
 
 
-def _load_kb_cached(path: Any = None) -> Any:
-    """Load a KB directory once per process (re-read when its manifest changes)."""
+def load_kb_cached(path: Any = None) -> Any:
+    """Load a KB directory once per process (re-read when its manifest changes).
+
+    Shared by :func:`recommend` and :mod:`metaopt.warmstart`, whose caches are keyed on the KB object.
+    """
     from pathlib import Path
 
     from metaopt.kb import KnowledgeBase, default_kb_path
@@ -309,7 +311,7 @@ def _recommender_from_dir(root, learner: str) -> Recommender | None:
         return rec
 
 
-def get_recommender(kb=None, learner: str = "auto") -> Recommender:
+def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
     """The cached :class:`Recommender` of ``kb`` (default: the shipped KB) and ``learner``."""
     from pathlib import Path
 
@@ -320,7 +322,7 @@ def get_recommender(kb=None, learner: str = "auto") -> Recommender:
         rec = _recommender_from_dir(root, learner)
         if rec is not None:
             return rec
-        kb = _load_kb_cached(root)
+        kb = load_kb_cached(root)
     elif not isinstance(kb, KnowledgeBase):
         raise ConfigError(f"kb must be a KnowledgeBase, a directory or None, got {type(kb).__name__}")
     key = (_kb_key(kb), learner)
@@ -391,8 +393,3 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
     return rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, int(k),
                          None if time_budget is None else float(time_budget))
-
-
-def recommendations_frame(recs: list[Recommendation]) -> pd.DataFrame:
-    """The recommendations as a table (one row each)."""
-    return pd.DataFrame([r.to_dict() for r in recs])

@@ -5,6 +5,12 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the CLI imports pandas only when a command runs
+    from pathlib import Path
+
+    import pandas as pd
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -52,7 +58,8 @@ def _paired_interval(res, k: int, n_boot: int = 2000) -> tuple[float, float]:
     return float(np.quantile(ratio, 0.05)), float(np.quantile(ratio, 0.95))
 
 
-def render(summary, rank_summary, learner: str, n_tasks: int, seconds: float, res=None) -> str:
+def render(summary: pd.DataFrame, rank_summary: pd.DataFrame, learner: str, n_tasks: int, seconds: float,
+           res: pd.DataFrame | None = None) -> str:
     ks = [c for c in summary.columns if isinstance(c, int)]
     lines = [f"# LODO benchmark: {learner}", "",
              f"{n_tasks} held-out tasks; each with its dataset group removed before fitting; {seconds:.0f} s.",
@@ -86,7 +93,7 @@ def render(summary, rank_summary, learner: str, n_tasks: int, seconds: float, re
     return "\n".join(lines)
 
 
-def plot(summary, path) -> bool:
+def plot(summary: pd.DataFrame, path: str | Path) -> bool:
     try:
         import matplotlib
         matplotlib.use("Agg")

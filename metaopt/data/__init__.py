@@ -4,7 +4,8 @@
   ``openml-task:<task id>``, DataFrames, arrays;
 * :func:`as_dataset` -- in-memory ``X``/``y`` (or a frame plus ``target``);
 * :func:`read_frame` -- a file's raw table, without target handling;
-* :func:`content_hash` -- a stable digest of a dataset's content.
+* :func:`content_hash` -- a stable digest of a dataset's content;
+* :func:`normalise_features` -- the feature-column rules alone (used again at prediction time).
 
 The rules (target, task kind, feature types, ID-like columns, datetimes) are
 documented in :mod:`metaopt.data._loader`; file formats in
@@ -12,9 +13,17 @@ documented in :mod:`metaopt.data._loader`; file formats in
 """
 
 from metaopt.data._dataset import TASK_KINDS, Dataset, TaskKind
-from metaopt.data._loader import DEFAULT_MIN_ROWS, as_dataset, content_hash, infer_kind, load_data
+from metaopt.data._loader import (
+    DEFAULT_MIN_ROWS,
+    as_dataset,
+    content_hash,
+    infer_kind,
+    load_data,
+    normalise_features,
+)
 from metaopt.data._openml import openml_cache_dir, set_openml_cache
 from metaopt.data._readers import read_frame
 
 __all__ = ["Dataset", "TaskKind", "TASK_KINDS", "load_data", "as_dataset", "read_frame",
-           "content_hash", "infer_kind", "DEFAULT_MIN_ROWS", "openml_cache_dir", "set_openml_cache"]
+           "content_hash", "infer_kind", "normalise_features", "DEFAULT_MIN_ROWS", "openml_cache_dir",
+           "set_openml_cache"]

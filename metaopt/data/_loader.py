@@ -400,7 +400,7 @@ def _build(frame: pd.DataFrame, *, target: Any, y: Any, kind: str | None, name: 
                          f"will warn)")
 
     # ---- features
-    X, feat_notes, dropped_now, fmeta = _normalise_features(X, drop_id_like=drop_id_like)
+    X, feat_notes, dropped_now, fmeta = normalise_features(X, drop_id_like=drop_id_like)
     notes.extend(feat_notes)
     dropped.update(dropped_now)
     meta.update(fmeta)
@@ -597,8 +597,16 @@ def _to_nominal_str(s: pd.Series) -> pd.Series:
     return s.astype("str").where(s.notna()).astype("category")
 
 
-def _normalise_features(X: pd.DataFrame, *, drop_id_like: bool
-                        ) -> tuple[pd.DataFrame, list[str], dict[str, str], dict[str, Any]]:
+def normalise_features(X: pd.DataFrame, *, drop_id_like: bool
+                       ) -> tuple[pd.DataFrame, list[str], dict[str, str], dict[str, Any]]:
+    """Apply the **Features** and **ID-like columns** rules of this module to ``X``.
+
+    Public so that prediction-time code (:class:`metaopt.tuning.ColumnSchema`)
+    expands datetimes exactly as training did.  Returns ``(frame, notes,
+    dropped, meta)``: the converted features, human-readable notes, the
+    dropped columns with their reason, and ``meta`` (``constant_columns``,
+    ``all_missing_columns``, ``datetime_columns``, ``bool_columns``).
+    """
     notes: list[str] = []
     dropped: dict[str, str] = {}
     out: dict[str, pd.Series] = {}

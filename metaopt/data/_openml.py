@@ -43,9 +43,11 @@ from the features (reported in ``Dataset.dropped`` as ``"openml-row-id"`` /
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -192,6 +194,19 @@ def _data_file(did_dir: Path, did: int) -> Path | None:
     return None
 
 
+@contextlib.contextmanager
+def _cache_root(cache_dir: str | Path | None) -> Iterator[None]:
+    """openml-python's cache root set to ours while downloading (the user's setting restored after)."""
+    import openml
+
+    old_root = openml.config._root_cache_directory
+    try:
+        openml.config.set_root_cache_directory(_root(cache_dir))
+        yield
+    finally:
+        openml.config.set_root_cache_directory(old_root)
+
+
 def _ensure_dataset_files(did: int, cache_dir: str | Path | None, download: bool | None) -> Path:
     did_dir = openml_cache_dir(cache_dir) / "datasets" / str(did)
     if (did_dir / "description.xml").is_file() and _data_file(did_dir, did) is not None:
@@ -201,18 +216,15 @@ def _ensure_dataset_files(did: int, cache_dir: str | Path | None, download: bool
                               f"populate the cache or allow downloads")
     import openml
 
-    old_root = openml.config._root_cache_directory
     try:
-        openml.config.set_root_cache_directory(_root(cache_dir))
-        openml.datasets.get_dataset(did, download_data=True, download_features_meta_data=True,
-                                    download_qualities=False)
+        with _cache_root(cache_dir):
+            openml.datasets.get_dataset(did, download_data=True, download_features_meta_data=True,
+                                        download_qualities=False)
     except Exception as exc:  # openml-python raises many types (server, connection, hash)
         detail = str(exc).splitlines()[0][:120] if str(exc) else ""
         raise OpenMLDataError(f"OpenML dataset {did} is not in the cache {did_dir} and could not be "
                               f"downloaded ({type(exc).__name__}: {detail}); check the connection or "
                               f"populate the cache") from exc
-    finally:
-        openml.config.set_root_cache_directory(old_root)
     if _data_file(did_dir, did) is None or not (did_dir / "description.xml").is_file():
         raise OpenMLDataError(f"OpenML dataset {did}: download finished but no data file is in {did_dir}")
     return did_dir
@@ -227,16 +239,13 @@ def _ensure_task_file(tid: int, cache_dir: str | Path | None, download: bool | N
                               f"populate the cache or allow downloads")
     import openml
 
-    old_root = openml.config._root_cache_directory
     try:
-        openml.config.set_root_cache_directory(_root(cache_dir))
-        openml.tasks.get_task(tid, download_splits=False, download_data=False)
+        with _cache_root(cache_dir):
+            openml.tasks.get_task(tid, download_splits=False, download_data=False)
     except Exception as exc:
         raise OpenMLDataError(f"OpenML task {tid} is not in the cache {path.parent} and could not be "
                               f"downloaded ({type(exc).__name__}); check the connection or populate "
                               f"the cache") from exc
-    finally:
-        openml.config.set_root_cache_directory(old_root)
     if not path.is_file():
         raise OpenMLDataError(f"OpenML task {tid}: download finished but {path} is missing")
     return path

@@ -37,7 +37,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-METRICS: dict[str, tuple[str, ...]] = {
+#: kind -> metrics computed on its test folds (the first is the default, :data:`PRIMARY`); not to be
+#: confused with :data:`metaopt.kb.METRICS`, the schema's metric -> (low, high, higher_is_better)
+KIND_METRICS: dict[str, tuple[str, ...]] = {
     "binary": ("roc_auc", "log_loss", "accuracy"),
     "multiclass": ("log_loss", "accuracy", "roc_auc"),
     "regression": ("rmse", "r2"),
@@ -120,7 +122,7 @@ class Protocol:
             task = self.prepare(task)
         learner = get_learner(learner)
         row: dict[str, Any] = {"protocol": self.name, "status": "ok", "error": None}
-        fold_metrics: dict[str, list[float]] = {m: [] for m in METRICS[task.kind]}
+        fold_metrics: dict[str, list[float]] = {m: [] for m in KIND_METRICS[task.kind]}
         fit_times: list[float] = []
         pred_times: list[float] = []
         used: list[float] = []
@@ -133,7 +135,7 @@ class Protocol:
                                     random_state=self.seed + i, time_limit_s=self.time_limit_s)
                 fit_times.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                scores = _score(model, task.X.iloc[te], task.y.iloc[te], task.kind, task.labels)
+                scores = score_model(model, task.X.iloc[te], task.y.iloc[te], task.kind, task.labels)
                 pred_times.append(time.perf_counter() - t0)
                 for m, v in scores.items():
                     fold_metrics[m].append(v)
@@ -206,7 +208,14 @@ def aligned_proba(model: Any, X: pd.DataFrame, labels: np.ndarray) -> np.ndarray
     return out / s
 
 
-def _score(model: Any, X: pd.DataFrame, y: pd.Series, kind: str, labels: np.ndarray | None) -> dict[str, float]:
+def score_model(model: Any, X: pd.DataFrame, y: pd.Series, kind: str, labels: np.ndarray | None
+                ) -> dict[str, float]:
+    """The protocol's metrics (step 4 above) of a fitted model on one test fold.
+
+    One definition for the KB build and :func:`metaopt.tuning.tune`, so a tuned
+    score and a KB score of the same configuration are comparable.  ``labels``:
+    the task's classes (``PreparedTask.labels``), ``None`` for regression.
+    """
     from sklearn import metrics as skm
 
     if kind == "regression":

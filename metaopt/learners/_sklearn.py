@@ -24,16 +24,24 @@ _CHUNK = 25
 
 
 class _ForestLearner(Learner):
+    """Everything the two forests share; a subclass names its estimators and default ``bootstrap``."""
+
     classifier: str = ""
     regressor: str = ""
     default_bootstrap: bool = True
+
+    def default_params(self, kind: str | None = None) -> dict[str, Any]:
+        regression = kind == "regression"
+        return {"n_estimators": 100, **({} if regression else {"criterion": "gini"}),
+                "max_features": 1.0 if regression else "sqrt", "min_samples_leaf": 1,
+                "min_samples_split": 2, "bootstrap": self.default_bootstrap}
 
     def param_specs(self) -> dict[str, Param]:
         return {
             "n_estimators": Param("int", 1, 100_000),
             "criterion": Param("choice", choices_by_kind={
                 "binary": _CLS_CRITERIA, "multiclass": _CLS_CRITERIA, "regression": _REG_CRITERIA}),
-            "max_features": Param("float", 0.0, 1.0, low_open=True),
+            "max_features": _MaxFeatures(),
             "min_samples_leaf": Param("int", 1, 1_000_000),
             "min_samples_split": Param("int", 2, 1_000_000),
             "max_depth": Param("int", 1, 100_000, allow_none=True),
@@ -99,17 +107,6 @@ class RandomForestLearner(_ForestLearner):
     regressor = "RandomForestRegressor"
     default_bootstrap = True
 
-    def default_params(self, kind: str | None = None) -> dict[str, Any]:
-        regression = kind == "regression"
-        return {"n_estimators": 100, **({} if regression else {"criterion": "gini"}),
-                "max_features": 1.0 if regression else "sqrt", "min_samples_leaf": 1,
-                "min_samples_split": 2, "bootstrap": True}
-
-    def param_specs(self) -> dict[str, Param]:
-        specs = super().param_specs()
-        specs["max_features"] = _MaxFeatures()
-        return specs
-
 
 class ExtraTreesLearner(_ForestLearner):
     """Extremely randomised trees (random split thresholds; no bootstrap by default)."""
@@ -119,17 +116,6 @@ class ExtraTreesLearner(_ForestLearner):
     classifier = "ExtraTreesClassifier"
     regressor = "ExtraTreesRegressor"
     default_bootstrap = False
-
-    def default_params(self, kind: str | None = None) -> dict[str, Any]:
-        regression = kind == "regression"
-        return {"n_estimators": 100, **({} if regression else {"criterion": "gini"}),
-                "max_features": 1.0 if regression else "sqrt", "min_samples_leaf": 1,
-                "min_samples_split": 2, "bootstrap": False}
-
-    def param_specs(self) -> dict[str, Param]:
-        specs = super().param_specs()
-        specs["max_features"] = _MaxFeatures()
-        return specs
 
 
 class _MaxFeatures(Param):

@@ -76,7 +76,7 @@ class NearestTasks(MetaModel):
         w[near] = 1.0 / (d[near] + self.eps)
         return w
 
-    def predict(self, query: Query):
+    def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         cand = candidates(self.sm_, query.kind)
         p = self.sm_.norm[cand].to_numpy()
         w = self.task_weights(query)
@@ -103,7 +103,7 @@ class FlamlNearest(MetaModel):
                                 space=MetaFeatureSpace(features=FLAML_FEATURES)).fit(sm)
         return self
 
-    def predict(self, query: Query):
+    def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         return self.nn_.predict(query)
 
     def rank(self, query: Query, k: int) -> list[str]:

@@ -30,21 +30,21 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import TYPE_CHECKING, Iterable
 
 import numpy as np
 import pandas as pd
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
+from metaopt.kb._protocol import GREATER_IS_BETTER, KIND_METRICS
 
-#: metric -> higher is better
-HIGHER_IS_BETTER: dict[str, bool] = {"roc_auc": True, "log_loss": False, "accuracy": True,
-                                     "rmse": False, "r2": True}
-METRIC_PREFERENCE: dict[str, tuple[str, ...]] = {
-    "binary": ("roc_auc", "log_loss", "accuracy"),
-    "multiclass": ("log_loss", "accuracy", "roc_auc"),
-    "regression": ("rmse", "r2"),
-}
+if TYPE_CHECKING:
+    from metaopt.kb import KnowledgeBase
+
+#: metric -> higher is better (the evaluation protocol's table)
+HIGHER_IS_BETTER: dict[str, bool] = GREATER_IS_BETTER
+#: kind -> metrics in order of preference: the protocol's order, its primary metric first
+METRIC_PREFERENCE: dict[str, tuple[str, ...]] = KIND_METRICS
 METHODS = ("minmax", "rank", "clipped")
 #: key separating learner and config id in a joint column name
 SEP = "::"
@@ -81,16 +81,6 @@ def normalise_scores(raw: pd.DataFrame | np.ndarray, higher_is_better: bool | It
         span = best - worst
         out[i, ok] = 1.0 if span <= 0 else np.clip((v - worst) / span, 0.0, 1.0)
     return out
-
-
-def config_key(learner: str, config_id: str) -> str:
-    """The joint column name of one configuration: ``learner::config_id``."""
-    return f"{learner}{SEP}{config_id}"
-
-
-def split_key(key: str) -> tuple[str, str]:
-    learner, _, cid = key.partition(SEP)
-    return learner, cid
 
 
 @dataclass
@@ -166,7 +156,7 @@ def _parse(params: str | dict | None) -> dict:
     return json.loads(params)
 
 
-def build_score_matrix(kb, learners: str | Iterable[str] | None = None, method: str = "minmax",
+def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None = None, method: str = "minmax",
                        min_coverage: float = 0.5, min_pool: int = 5) -> ScoreMatrix:
     """The :class:`ScoreMatrix` of ``learners`` (default: every learner in ``kb``).
 

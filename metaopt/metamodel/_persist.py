@@ -306,7 +306,7 @@ def encode(obj: Any) -> tuple[Any, dict[str, np.ndarray]]:
     return tree, enc.arrays
 
 
-def decode(tree: Any, arrays) -> Any:
+def decode(tree: Any, arrays: dict[str, np.ndarray]) -> Any:
     """The object graph of :func:`encode`'s output (``arrays`` are used, not copied)."""
     return _Decoder(arrays)(tree)
 

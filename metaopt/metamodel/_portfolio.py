@@ -35,7 +35,7 @@ class StaticPortfolio(MetaModel):
             self.mean_[kind] = p.mean().fillna(0.0)
         return self
 
-    def predict(self, query: Query):
+    def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         order = self.order_[query.kind]
         n = len(order)
         # a score that sorts in portfolio order; the KB mean is reported as the estimate
@@ -71,7 +71,7 @@ class ConditionedPortfolio(MetaModel):
         w = (1 - self.prior) * w_nn / max(w_nn.sum(), 1e-12) + self.prior / n
         return w, self.sm_.task_ids
 
-    def predict(self, query: Query):
+    def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         return self.nn.predict(query)
 
     def rank(self, query: Query, k: int) -> list[str]:

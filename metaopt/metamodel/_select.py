@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metaopt.metamodel._base import MetaModel, Query, candidates, greedy_portfolio
+from metaopt.metamodel._base import MetaModel, Query, candidates
 from metaopt.metamodel._neighbours import NearestTasks
 from metaopt.metamodel._normalise import ScoreMatrix
 from metaopt.metamodel._portfolio import StaticPortfolio
@@ -80,7 +80,7 @@ class MetaoptModel(MetaModel):
         n = len(w)
         return (1 - self.prior) * w / max(w.sum(), 1e-12) + self.prior / n
 
-    def predict(self, query: Query):
+    def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         """Blend of the similarity-weighted KB mean and the surrogate; uncertainty from both."""
         cand = candidates(self.sm_, query.kind)
         nn_mean, nn_std = self.nn_.predict(query)

@@ -25,7 +25,8 @@ from metaopt.metamodel._normalise import ScoreMatrix
 from metaopt.metamodel._space import MetaFeatureSpace
 from metaopt.metamodel._trees import TreeEnsemble
 
-_KINDS = {"binary": 0.0, "multiclass": 1.0, "regression": 2.0}
+#: the surrogate's numeric task-kind feature (also used by :class:`metaopt.warmstart.KBSurrogate`)
+KIND_CODES = {"binary": 0.0, "multiclass": 1.0, "regression": 2.0}
 
 
 def encode_params(configs: pd.DataFrame) -> pd.DataFrame:
@@ -71,7 +72,7 @@ class Surrogate(MetaModel):
         self.space_ = MetaFeatureSpace(sp.features, sp.min_coverage, sp.log_counts).fit(sm.meta)
         self.params_ = encode_params(sm.configs)
         xt = self.space_.transform(sm.meta)
-        kinds = sm.tasks["kind"].map(_KINDS).to_numpy(dtype="float64")
+        kinds = sm.tasks["kind"].map(KIND_CODES).to_numpy(dtype="float64")
         p = sm.norm.to_numpy()
         ti, ci = np.nonzero(np.isfinite(p))
         rng = np.random.default_rng(self.random_state)
@@ -97,11 +98,11 @@ class Surrogate(MetaModel):
             self.models_.append(TreeEnsemble(model.booster_.model_to_string()))
         return self
 
-    def predict(self, query: Query):
+    def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         cand = candidates(self.sm_, query.kind)
         q = self.space_.transform(query.meta)[0]
         P = self.params_.loc[cand].to_numpy()
         X = np.hstack([np.repeat(q[None, :], len(cand), axis=0),
-                       np.full((len(cand), 1), _KINDS.get(query.kind, np.nan)), P])
+                       np.full((len(cand), 1), KIND_CODES.get(query.kind, np.nan)), P])
         preds = np.vstack([m.predict(X) for m in self.models_])
         return pd.Series(preds.mean(axis=0), index=cand), pd.Series(preds.std(axis=0), index=cand)

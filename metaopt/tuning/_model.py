@@ -132,10 +132,10 @@ class ColumnSchema:
         return self._coerce(frame)
 
     def _expand_dates(self, frame: pd.DataFrame) -> pd.DataFrame:
-        from metaopt.data._loader import _normalise_features
+        from metaopt.data import normalise_features
 
         sub = frame[[c for c in self.datetime_columns if c in frame.columns]]
-        norm, _, _, _ = _normalise_features(sub, drop_id_like=False)
+        norm, _, _, _ = normalise_features(sub, drop_id_like=False)
         out = frame.drop(columns=list(sub.columns))
         for orig, expanded in self.datetime_columns.items():
             for c in expanded:

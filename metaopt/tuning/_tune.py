@@ -380,7 +380,7 @@ class _CV:
         return len(self.task.folds)
 
     def fold_scores(self, params: dict[str, Any], on_fold: Any = None) -> list[float]:
-        from metaopt.kb._protocol import _score
+        from metaopt.kb._protocol import score_model
 
         t = self.task
         params = self.learner.validate_params(params, t.kind)
@@ -391,7 +391,7 @@ class _CV:
                 limit = max(1.0, self.deadline - time.monotonic())
             model = self.learner.fit(t.X.iloc[tr], t.y.iloc[tr], params, t.kind,
                                      random_state=self.seed + i, time_limit_s=limit)
-            value = float(_score(model, t.X.iloc[te], t.y.iloc[te], t.kind, t.labels)[self.metric])
+            value = float(score_model(model, t.X.iloc[te], t.y.iloc[te], t.kind, t.labels)[self.metric])
             scores.append(value)
             if on_fold is not None:
                 on_fold(i, scores)
@@ -465,7 +465,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     import optuna
 
     from metaopt.data import load_data
-    from metaopt.kb._protocol import GREATER_IS_BETTER, METRICS, PRIMARY
+    from metaopt.kb._protocol import GREATER_IS_BETTER, KIND_METRICS, PRIMARY
     from metaopt.learners import get_learner, list_learners
 
     t_start = time.monotonic()
@@ -486,9 +486,9 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     ds = load_data(data_or_X, target=target, y=y, kind=kind)
     if metric is None:
         metric = PRIMARY[ds.kind]
-    if metric not in METRICS[ds.kind]:
+    if metric not in KIND_METRICS[ds.kind]:
         raise ConfigError(f"metric {metric!r} does not apply to {ds.kind} tasks (choose one of "
-                          f"{', '.join(METRICS[ds.kind])})")
+                          f"{', '.join(KIND_METRICS[ds.kind])})")
     maximize = GREATER_IS_BETTER[metric]
     direction = "maximize" if maximize else "minimize"
     notes: list[str] = []

@@ -55,11 +55,11 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
+from metaopt.metamodel._surrogate import KIND_CODES
 from metaopt.warmstart._space import ParamNameMismatchError, resolve_param_names
 
 __all__ = ["MetaSampler", "KBSurrogate", "default_surrogate"]
 
-_KINDS = {"binary": 0.0, "multiclass": 1.0, "regression": 2.0}
 _SUR_CACHE: dict[tuple[int, str], Any] = {}
 _SUR_LOCK = threading.Lock()
 
@@ -74,7 +74,8 @@ class KBSurrogate:
         self.learner_code = float(learners.index(learner)) if learner in learners else math.nan
         self.columns = list(model.params_.columns)
 
-    def predict(self, meta_features: Mapping[str, float], params_list: Sequence[Mapping[str, Any]]):
+    def predict(self, meta_features: Mapping[str, float], params_list: Sequence[Mapping[str, Any]]
+                ) -> tuple[np.ndarray, np.ndarray]:
         q = self.model.space_.transform(dict(meta_features))[0]
         n = len(params_list)
         P = np.full((n, len(self.columns)), np.nan)
@@ -87,7 +88,7 @@ class KBSurrogate:
                 v = p.get(name)
                 if isinstance(v, (bool, np.bool_, int, float, np.integer, np.floating)) and v is not None:
                     P[i, j] = float(v)
-        X = np.hstack([np.repeat(q[None, :], n, axis=0), np.full((n, 1), _KINDS.get(self.kind, np.nan)), P])
+        X = np.hstack([np.repeat(q[None, :], n, axis=0), np.full((n, 1), KIND_CODES.get(self.kind, np.nan)), P])
         preds = np.vstack([m.predict(X) for m in self.model.models_])
         return preds.mean(axis=0), preds.std(axis=0)
 

@@ -128,11 +128,17 @@ def task_of(X: Any, y: Any = None, *, target: Any = None, kind: str | None = Non
 
 
 def _load_kb(kb: Any) -> Any:
+    """``kb`` itself, or the KB at a path (default: the shipped one) loaded once per process.
+
+    Loading once keeps the KB object (and so the ``id(kb)`` keys of the model caches) stable.
+    """
     if kb is not None and not isinstance(kb, (str, os.PathLike)):
         return kb
-    from metaopt.kb import KnowledgeBase
+    from pathlib import Path
 
-    return KnowledgeBase.load(kb) if kb is not None else KnowledgeBase.load()
+    from metaopt._recommend import load_kb_cached
+
+    return load_kb_cached(Path(kb).expanduser() if kb is not None else None)
 
 
 def _fallback_recommend(kind: str, meta: Mapping[str, float], learner: str, k: int, kb: Any) -> list[WarmConfig]:

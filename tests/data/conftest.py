@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from data_support import CORPUS, FIXTURES, HAVE_CORPUS, SHARED, _shared_dir  # noqa: F401  (re-exported for fixtures below)
+from data_support import CORPUS, FIXTURES, HAVE_CORPUS, SHARED  # noqa: F401  (re-exported for fixtures below)
 
 
 @pytest.fixture

@@ -6,20 +6,14 @@ conftest pytest imported last when several test folders have one.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
+
+from shared_support import shared_data_dir
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
-def _shared_dir() -> Path:
-    env = os.environ.get("METAOPT_SHARED_DATA")
-    if env:
-        return Path(env)
-    return Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-SHARED = _shared_dir()
+SHARED = shared_data_dir()
 
 
 CORPUS = SHARED / "corpus"

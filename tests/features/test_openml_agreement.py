@@ -7,13 +7,11 @@ skips otherwise. The comparison itself lives in ``benchmarks/report_openml_agree
 from __future__ import annotations
 
 import importlib.util
-import os
-from pathlib import Path
 
 import pytest
+from shared_support import REPO, shared_data_dir
 
-REPO = Path(__file__).resolve().parents[2]
-DATA = Path(os.environ.get("METAOPT_SHARED_DATA") or REPO.parent / "shared" / "data")
+DATA = shared_data_dir()
 
 pytestmark = pytest.mark.skipif(
     not (DATA / "openml_qualities" / "corpus_overlap.csv").exists(),

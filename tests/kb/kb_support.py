@@ -6,21 +6,16 @@ conftest pytest imported last when several test folders have one.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from shared_support import shared_data_dir  # noqa: F401  (re-exported: the kb tests import it from here)
 
 REPO = Path(__file__).resolve().parents[2]
 
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
-
-
-def shared_data_dir() -> Path:
-    env = os.environ.get("METAOPT_SHARED_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
 
 
 def _eval_row(task_id, learner, config_id, source="corpus", **metrics):

@@ -2,28 +2,21 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from shared_support import shared_data_dir
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb._builder import build, compile_kb, read_kb_tables, resolve_inputs, write_part
 
-
-def _shared_data() -> Path:
-    env = os.environ.get("METAOPT_SHARED_DATA")
-    return Path(env) if env else Path(__file__).resolve().parents[2].parent / "shared" / "data"
-
-
-CORPUS = _shared_data() / "corpus"
+CORPUS = shared_data_dir() / "corpus"
 needs_corpus = pytest.mark.skipif(not (CORPUS / "catalog.csv").is_file(), reason="shared corpus data absent")
 SMALL = ["iris", "prnn_synth", "vinnie"]  # multiclass 150, binary 250, regression 380 rows
 METRIC_COLS = ["status", "roc_auc", "log_loss", "accuracy", "rmse", "r2", "n_estimators_used", "n_folds"]

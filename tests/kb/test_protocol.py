@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from metaopt.data import Dataset
-from metaopt.kb._protocol import ALL_METRICS, METRICS, Protocol, aligned_proba
+from metaopt.kb._protocol import ALL_METRICS, KIND_METRICS, Protocol, aligned_proba
 
 
 def dataset(kind: str, n: int = 300, seed: int = 0) -> Dataset:
@@ -69,7 +69,7 @@ def test_metrics_per_kind(kind):
     assert res["n_folds"] == 3 and res["fit_time_s"] > 0 and res["predict_time_s"] > 0
     assert 1 <= res["n_estimators_used"] < 2000
     for m in ALL_METRICS:
-        if m in METRICS[kind]:
+        if m in KIND_METRICS[kind]:
             assert len(res[f"{m}_folds"]) == 3
             assert res[m] == pytest.approx(np.mean(res[f"{m}_folds"]))
         else:

@@ -7,12 +7,11 @@ import os
 import time
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from kb_support import REPO, _eval_row, make_small_kb
+from kb_support import REPO, _eval_row
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb import KnowledgeBase, compile_parts

@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from shared_support import shared_data_dir
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLE = REPO / "examples" / "data" / "credit-g.csv"
-
-
-def shared_data_dir() -> Path:
-    env = os.environ.get("METAOPT_SHARED_DATA")
-    return Path(env) if env else REPO.parent / "shared" / "data"
 
 
 def corpus_file(name: str) -> Path:
