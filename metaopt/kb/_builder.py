@@ -443,6 +443,26 @@ def _read_task_part(path: Path) -> dict[str, Any] | None:
     return rows[0] if rows else None
 
 
+def _compiled_state(out: Path) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str, str, str]]]:
+    """Tasks and evaluation keys already in the compiled KB of ``out`` (empty if none).
+
+    Only the compiled tables are committed to a repository, not the many small part
+    files, so a rerun on a fresh checkout resumes from them.
+    """
+    import pyarrow.parquet as pq
+
+    tasks_file, evals_file = out / "tasks.parquet", out / "evaluations.parquet"
+    if not (tasks_file.is_file() and evals_file.is_file()):
+        return {}, set()
+    try:
+        trows = pq.read_table(tasks_file, columns=["task_id", "kind", "n_rows"]).to_pylist()
+        ev = pq.read_table(evals_file, columns=["task_id", "learner", "config_id", "protocol"]).to_pylist()
+    except Exception:  # noqa: BLE001 - unreadable: rebuild from parts
+        return {}, set()
+    done = {(r["task_id"], r["learner"], r["config_id"], r["protocol"]) for r in ev}
+    return {r["task_id"]: r for r in trows}, done
+
+
 def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("lightgbm",),
           pool_size: int | None = None, folds: int = 5, max_rows: int | None = 10_000, n_jobs: int = 1,
           scheduler: Any = None, time_limit_s: float | None = DEFAULT_TIME_LIMIT_S, progress: bool = True,
@@ -515,11 +535,14 @@ def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("l
             summary["notes"].append(f"{res.get('unit')}: {res['note']}")
         summary["units_run"] += 1
 
+    # what an earlier, compiled build already holds (e.g. committed without its parts)
+    compiled_tasks, compiled_evals = _compiled_state(out)
+
     # phase 1: task units (kind, meta-features, hash)
     task_units = []
     for s in specs:
         rel = f"{s.dirname}/_task.parquet"
-        if (parts / rel).is_file() and _read_task_part(parts / rel):
+        if s.task_id in compiled_tasks or ((parts / rel).is_file() and _read_task_part(parts / rel)):
             summary["units_skipped"] += 1
         else:
             task_units.append(Unit("task", s, rel, protocol))
@@ -527,7 +550,7 @@ def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("l
     kinds: dict[str, str] = {}
     sizes: dict[str, int] = {}
     for s in specs:
-        row = _read_task_part(parts / f"{s.dirname}/_task.parquet")
+        row = compiled_tasks.get(s.task_id) or _read_task_part(parts / f"{s.dirname}/_task.parquet")
         if row:
             kinds[s.task_id] = row["kind"]
             sizes[s.task_id] = int(row.get("n_rows") or 0)
@@ -559,7 +582,8 @@ def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("l
                 chunk = pool[ci: ci + chunk_size]
                 h = _digest(protocol.name, protocol.time_limit_s, [c.config_id for c in chunk])
                 rel = f"{s.dirname}/{lr}-{ci // chunk_size:03d}-{h}.parquet"
-                if (parts / rel).is_file():
+                if (parts / rel).is_file() or all(
+                        (s.task_id, lr, c.config_id, protocol.name) in compiled_evals for c in chunk):
                     summary["units_skipped"] += 1
                     continue
                 units.append(Unit("eval", s, rel, protocol, learner=lr, configs=chunk))
@@ -596,6 +620,11 @@ def compile_kb(out_dir: str | os.PathLike, command: str | None = None) -> Any:
     if not parts.is_dir():
         raise MetaoptError(f"{out} has no {PARTS_DIR}/ directory (nothing built yet)")
     kb = compile_parts(parts)
+    if (out / "evaluations.parquet").is_file() and (out / "manifest.json").is_file():
+        from metaopt.kb._store import KnowledgeBase
+
+        kb = KnowledgeBase.load(out).merge(kb)  # keep rows whose parts are gone (resumed checkout)
+        kb.manifest["sources"] = []
     if not kb.manifest.get("sources"):
         kb.manifest["sources"] = build_sources(kb.tasks, kb.evaluations)
     kb.save(out, command=command)

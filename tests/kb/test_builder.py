@@ -201,3 +201,28 @@ def test_cli_build_errors(capsys):
     assert "give --corpus" in capsys.readouterr().err
     assert main(["kb", "build", "--data", "x.csv", "--out", "/tmp/nowhere-metaopt", "--folds", "1"]) == 2
     assert "--folds must be >= 2" in capsys.readouterr().err
+
+
+@needs_corpus
+def test_resume_from_compiled_tables_without_parts(tmp_path):
+    """A checkout that kept only the compiled tables (parts are not committed) resumes from them."""
+    import shutil
+
+    out = tmp_path / "kb"
+    first = build(CORPUS, out, learners=("lightgbm",), pool_size=2, folds=3, tasks=SMALL[:2], chunk_size=1,
+                  progress=False)
+    assert first["units_run"] > 0
+    before = read_kb_tables(out)["evaluations"]
+    shutil.rmtree(out / "parts")
+    s = build(CORPUS, out, learners=("lightgbm",), pool_size=3, folds=3, tasks=SMALL[:2], chunk_size=1,
+              progress=False)
+    # only the third configuration of each task is new; tasks are not recomputed
+    assert s["units_run"] == 2 and s["units_skipped"] == 2 + 2 * 2
+    after = read_kb_tables(out)["evaluations"]
+    assert len(after) == 2 * 3 and not after.duplicated(["task_id", "learner", "config_id"]).any()
+    kept = after.merge(before[["task_id", "config_id", "roc_auc", "rmse", "log_loss"]], on=["task_id", "config_id"],
+                       suffixes=("", "_before"))
+    assert len(kept) == len(before)
+    for m in ("roc_auc", "rmse", "log_loss"):
+        a, b = kept[m].to_numpy(float), kept[f"{m}_before"].to_numpy(float)
+        assert ((a == b) | (np.isnan(a) & np.isnan(b))).all()
