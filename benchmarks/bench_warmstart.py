@@ -88,6 +88,44 @@ def score(kind: str, model, X, y) -> float:
     return float(roc_auc_score(y_codes, p, multi_class="ovr", labels=np.arange(len(present))))
 
 
+_KB_CACHE: dict = {}
+
+
+def _norm(name: str) -> str:
+    return "".join(ch for ch in str(name).lower() if ch.isalnum())
+
+
+def kb_without(row: dict):
+    """The shipped KB minus every task on the held-out dataset ``row`` (so no method has seen it).
+
+    A KB task is the same dataset when its OpenML data id, its normalised name, or its
+    (instances, features incl. target, classes) signature matches the corpus file; the
+    signature catches openml-pimp tasks, which are stored under their task id only.
+    """
+    key = row["name"]
+    if key not in _KB_CACHE:
+        from metaopt.kb import KnowledgeBase
+
+        kb = KnowledgeBase.load()
+        t = kb.tasks
+        cat = pd.read_csv(shared_data() / "corpus" / "catalog.csv", dtype=str, keep_default_na=False)
+        c = cat.set_index("name").loc[row["name"]]
+        same = t["name"].map(_norm) == _norm(row["name"])
+        if c["openml_data_id"]:
+            same |= t["openml_data_id"].astype("Float64") == float(c["openml_data_id"])
+        n_cls = float(c["n_classes"]) if c["n_classes"] else 0.0
+        sig = ((t.get("NumberOfInstances") == float(c["n_rows"]))
+               & (t.get("NumberOfFeatures") == float(c["n_features"]) + 1)
+               & (t.get("NumberOfClasses").fillna(0) == n_cls))
+        same |= sig.fillna(False).astype(bool)
+        same = same.fillna(False).astype(bool)
+        drop = set(t.loc[same, "task_id"])
+        keep_ev = ~kb.evaluations["task_id"].isin(drop)
+        _KB_CACHE[key] = (KnowledgeBase.from_frames(t.loc[~same], kb.configs, kb.evaluations.loc[keep_ev],
+                                                    kb.sources), sorted(drop))
+    return _KB_CACHE[key]
+
+
 def run_method(row: dict, method: str, n_trials: int, seed: int = 0) -> dict:
     import optuna
 
@@ -144,17 +182,19 @@ def run_method(row: dict, method: str, n_trials: int, seed: int = 0) -> dict:
 
         from metaopt.warmstart import MetaSampler, warm_start
 
+        kb, dropped = kb_without(row)
+        out["kb_tasks_removed"] = dropped
         if method == "metaopt":
-            sampler = MetaSampler(Xtr, ytr, kind=kind, k=5, seed=seed)
+            sampler = MetaSampler(Xtr, ytr, kind=kind, k=5, seed=seed, kb=kb)
         elif method == "random":
             sampler = optuna.samplers.RandomSampler(seed=seed)
         else:
             sampler = optuna.samplers.TPESampler(seed=seed)
         study = optuna.create_study(direction="maximize", sampler=sampler)
         if method == "enqueue+tpe":
-            warm_start(study, Xtr, ytr, kind=kind, k=5)
+            warm_start(study, Xtr, ytr, kind=kind, k=5, kb=kb)
         elif method == "static+tpe":
-            warm_start(study, recommendations=static_portfolio(kind, 5), kind=kind)
+            warm_start(study, recommendations=static_portfolio(kind, 5, kb, row["name"]), kind=kind)
         study.optimize(objective, n_trials=n_trials)
         trials = study.trials
         out.update(valid=[t.value for t in trials], test=[t.user_attrs.get("test", np.nan) for t in trials])
@@ -165,21 +205,18 @@ def run_method(row: dict, method: str, n_trials: int, seed: int = 0) -> dict:
 _STATIC: dict = {}
 
 
-def static_portfolio(kind: str, k: int) -> list[dict]:
-    """The KB's static greedy portfolio for ``kind`` (no meta-features)."""
-    if kind not in _STATIC:
-        from metaopt.kb import KnowledgeBase
+def static_portfolio(kind: str, k: int, kb, dataset: str) -> list[dict]:
+    """The static greedy portfolio for ``kind`` (no meta-features) of ``kb`` (the KB without ``dataset``)."""
+    if (dataset, kind) not in _STATIC:
         from metaopt.metamodel._base import Query
         from metaopt.metamodel._normalise import build_score_matrix
         from metaopt.metamodel._portfolio import StaticPortfolio
 
-        if "model" not in _STATIC:
-            _STATIC["model"] = StaticPortfolio(per_kind=True).fit(build_score_matrix(KnowledgeBase.load(), "lightgbm"))
-        model = _STATIC["model"]
+        model = StaticPortfolio(per_kind=True).fit(build_score_matrix(kb, "lightgbm"))
         cfg = model.sm_.configs
-        _STATIC[kind] = [{"config_id": cfg.at[c, "config_id"], "params": cfg.at[c, "params"]}
-                         for c in model.rank(Query(kind, {}), k)]
-    return _STATIC[kind][:k]
+        _STATIC[(dataset, kind)] = [{"config_id": cfg.at[c, "config_id"], "params": cfg.at[c, "params"]}
+                                    for c in model.rank(Query(kind, {}), k)]
+    return _STATIC[(dataset, kind)][:k]
 
 
 def anytime(valid: list, test: list, budget: int) -> float:
