@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -45,17 +44,14 @@ def _infotheory(ctx: Context) -> dict[str, float]:
 
 
 def _landmarking(ctx: Context) -> dict[str, float]:
-    from metaopt.features._landmarkers import landmarkers  # written separately; may be absent
+    from metaopt.features._landmarkers import landmarkers
     return landmarkers(ctx)
 
 
 def _metaopt(ctx: Context) -> dict[str, float]:
     from metaopt.features._extra import extras
+    from metaopt.features._landmarkers import gbm_landmarker
     out = extras(ctx)
-    try:
-        from metaopt.features._landmarkers import gbm_landmarker
-    except ImportError:
-        return out
     out.update(gbm_landmarker(ctx))
     return out
 
@@ -187,14 +183,7 @@ def extract_meta_features(X: Any, y: Any = None, kind: str | None = None,
     rows_per_group: dict[str, int] = {}
     for g in selected:
         t = time.perf_counter()
-        try:
-            res = _REGISTRY[g](ctx)
-        except ImportError as exc:
-            if g in ("landmarking",):
-                warnings.warn(f"meta-feature group {g!r} unavailable ({exc}); skipped", RuntimeWarning,
-                              stacklevel=2)
-                continue
-            raise
+        res = _REGISTRY[g](ctx)
         timings[g] = time.perf_counter() - t
         names_by_group[g] = list(res)
         for k, v in res.items():

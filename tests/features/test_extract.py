@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import builtins
 import math
 
 import numpy as np
@@ -17,18 +16,6 @@ from metaopt.features._infotheory import NAMES as INFO_NAMES
 from metaopt.features._statistical import NAMES as STAT_NAMES
 
 CORE = ("general", "statistical", "info-theory")
-
-
-def _no_landmarkers(monkeypatch):
-    """Make ``metaopt.features._landmarkers`` unimportable (it may not exist yet)."""
-    real_import = builtins.__import__
-
-    def fake(name, *args, **kwargs):
-        if name.endswith("_landmarkers"):
-            raise ImportError("simulated absence")
-        return real_import(name, *args, **kwargs)
-
-    monkeypatch.setattr(builtins, "__import__", fake)
 
 
 def test_exports():
@@ -77,12 +64,11 @@ def test_group_validation():
     assert list(mf.groups) == ["general", "sampling"]
 
 
-def test_all_groups_without_landmarker_module(monkeypatch, mixed_dataset):
-    _no_landmarkers(monkeypatch)
-    with pytest.warns(RuntimeWarning, match="landmarking"):
-        mf = extract_meta_features(mixed_dataset, groups="all")
-    assert "landmarking" not in mf.groups
-    assert mf.groups["metaopt"] == list(EXTRA_NAMES)
+def test_all_groups(mixed_dataset):
+    mf = extract_meta_features(mixed_dataset, groups="all")
+    assert {"landmarking", "metaopt"} <= set(mf.groups)
+    assert mf.groups["metaopt"][:len(EXTRA_NAMES)] == list(EXTRA_NAMES)
+    assert "mo_LightGBMAUC" in mf.groups["metaopt"] and "DecisionStumpAUC" in mf.groups["landmarking"]
 
 
 def test_input_forms_agree():
@@ -145,8 +131,7 @@ def test_wide_data_shrinks_row_budget():
     assert mf.sampling["subsampled"]
 
 
-def test_metaopt_extras_values(monkeypatch, make_ds):
-    _no_landmarkers(monkeypatch)
+def test_metaopt_extras_values(make_ds):
     X = pd.DataFrame({
         "a": np.arange(40.0), "b": np.arange(40.0) * 2 + 1, "k": np.ones(40),
         "hc": pd.Categorical([f"v{i}" for i in range(40)]),
