@@ -25,6 +25,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--learner", default="lightgbm", help="learner (default lightgbm)")
     q.add_argument("--k", nargs="+", type=int, default=[1, 3, 5, 10, 25], help="k values (default 1 3 5 10 25)")
     q.add_argument("--kb", metavar="DIR", help="knowledge-base directory (default: the shipped one)")
+    q.add_argument("--source", action="append", metavar="NAME",
+                   help="only evaluations of this KB source (repeatable; e.g. metaopt for our own corpus "
+                        "build, tabrepo); default: all")
     q.add_argument("--quick", action="store_true", help="only metaopt and the baselines (no model ablations)")
     q.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     q.set_defaults(func=run_lodo)
@@ -132,6 +135,8 @@ def run_lodo(args: argparse.Namespace) -> int:
     if any(k < 1 for k in args.k):
         raise ConfigError("--k values must be positive integers")
     kb = KnowledgeBase.load(args.kb)
+    if args.source:
+        kb = kb.only_sources(args.source)
     sm = build_score_matrix(kb, args.learner)
     if not sm.pool:
         raise KnowledgeBaseError(f"learner {args.learner!r} has no dense shared pool in the knowledge base "

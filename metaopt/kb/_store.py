@@ -453,6 +453,19 @@ class KnowledgeBase:
                 kb.manifest[k] = self.manifest[k]
         return kb
 
+    def only_sources(self, sources: Iterable[str]) -> KnowledgeBase:
+        """The sub-KB of the evaluations from ``sources`` (and the tasks and configs they use)."""
+        wanted = set(sources)
+        unknown = wanted - set(self.evaluations["source"].unique())
+        if unknown:
+            raise KnowledgeBaseError(f"no evaluations from source(s) {sorted(unknown)}; the KB has "
+                                     f"{sorted(self.evaluations['source'].unique())}")
+        ev = self.evaluations[self.evaluations["source"].isin(wanted)]
+        tasks = self.tasks[self.tasks["task_id"].isin(ev["task_id"])]
+        keys = set(zip(ev["learner"], ev["config_id"]))
+        cfg = self.configs[[k in keys for k in zip(self.configs["learner"], self.configs["config_id"])]]
+        return KnowledgeBase.from_frames(tasks, cfg, ev, self.sources)
+
     # -- queries --------------------------------------------------------------------------
     def counts(self) -> dict:
         t, c, e = self.tasks, self.configs, self.evaluations

@@ -324,3 +324,17 @@ def test_shipped_metadata_loads_fast():
 def test_default_path_env(monkeypatch, saved):
     monkeypatch.setenv("METAOPT_KB", str(saved))
     assert KnowledgeBase.load().path == saved
+
+
+def test_only_sources_keeps_consistent_subset():
+    from metaopt.exceptions import KnowledgeBaseError
+    from kb_support import make_small_kb
+
+    kb = make_small_kb()
+    src = sorted(kb.evaluations["source"].unique())[0]
+    sub = kb.only_sources([src])
+    assert set(sub.evaluations["source"]) == {src}
+    assert set(sub.evaluations["task_id"]) <= set(sub.tasks["task_id"])
+    sub.validate()
+    with pytest.raises(KnowledgeBaseError, match="no evaluations from source"):
+        kb.only_sources(["nope"])
