@@ -327,8 +327,9 @@ def test_default_path_env(monkeypatch, saved):
 
 
 def test_only_sources_keeps_consistent_subset():
-    from metaopt.exceptions import KnowledgeBaseError
     from kb_support import make_small_kb
+
+    from metaopt.exceptions import KnowledgeBaseError
 
     kb = make_small_kb()
     src = sorted(kb.evaluations["source"].unique())[0]
