@@ -302,7 +302,10 @@ def _recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str]
             chosen = recs[0].learner
             same = [r for r in recs if r.learner == chosen]
             if len(same) < len(recs):
-                same = recommend(ds, learner=chosen, k=k, kb=kb, meta_features=meta)
+                try:
+                    same = recommend(ds, learner=chosen, k=k, kb=kb, meta_features=meta)
+                except (KnowledgeBaseError, ConfigError) as exc:  # keep the auto list's configurations
+                    notes.append(f"only {len(same)} recommendation(s) of {chosen}: {exc}")
             return chosen, list(same), meta
         return None, list(recommend(ds, learner=learner, k=k, kb=kb, meta_features=meta)), meta
     except (KnowledgeBaseError, ConfigError, OSError, MetaoptError) as exc:

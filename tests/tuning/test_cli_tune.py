@@ -40,7 +40,7 @@ def test_tune_end_to_end_prints_summary_and_saves(model_file):
     assert f"model saved to {path}" in out
     assert "trial" in proc.stderr  # the progress bar goes to stderr
     model = load_model(path)
-    assert model.learner == "lightgbm" and model.kind == "binary"
+    assert model.learner in ("lightgbm", "random_forest") and model.kind == "binary"
     assert model.metadata["summary"]["n_trials"] == 3
 
 
