@@ -119,9 +119,9 @@ class Recommender:
                   k: int = 5, time_budget: float | None = None) -> list[Recommendation]:
         from metaopt.metamodel._base import Query, candidates
 
-        query = Query(kind, meta)
+        query = Query(kind, meta, self.sm.pool_for(kind))
         try:
-            cand = candidates(self.sm, kind)
+            cand = candidates(self.sm, kind, query.pool)
         except KnowledgeBaseError:
             raise KnowledgeBaseError(f"the knowledge base has no {kind} tasks for "
                                      f"{', '.join(self.learners)}; cannot recommend") from None
@@ -140,8 +140,10 @@ class Recommender:
                         "fastest ones.")
         ranked = ranked[:k]
         mean, std = self.model.predict(query)
+        # the similar tasks reported are those whose scores on these candidates inform the ranking
+        informed = self.sm.norm[cand].notna().any(axis=1).to_numpy()
         similar = [{"task_id": t, "name": n, "distance": round(d, 4)}
-                   for t, n, d in self.model.nn_.nearest(query, 3)]
+                   for t, n, d in self.model.nn_.nearest(query, 3, informed)]
         sim_text = ", ".join(f"{s['name']} ({s['distance']:.2f})" for s in similar) or "none"
         out = []
         for i, key in enumerate(ranked):
@@ -167,13 +169,18 @@ class Recommender:
 
 
 def _has_dense_pool(kb, learner: str, min_coverage: float = 0.5, min_pool: int = 5) -> bool:
-    """Cheap check (no pivot) that some kind has >= ``min_pool`` configs on >= ``min_coverage`` of its tasks."""
+    """Cheap check (no pivot) that some (kind, source) has >= ``min_pool`` configs on >= ``min_coverage`` of its tasks.
+
+    The same rule as :func:`metaopt.metamodel.build_score_matrix`'s pools.
+    """
     e = kb.evaluations
     e = e[(e["learner"] == learner) & (e["status"] == "ok")]
     if e.empty:
         return False
-    kind = e["task_id"].map(kb.tasks.set_index("task_id")["kind"])
-    for _, sub in e.groupby(kind):
+    tasks = kb.tasks.set_index("task_id")
+    kind = e["task_id"].map(tasks["kind"])
+    source = e["task_id"].map(tasks["source"]).fillna("")
+    for _, sub in e.groupby([kind, source]):
         n_tasks = sub["task_id"].nunique()
         cov = sub.groupby("config_id")["task_id"].nunique() / n_tasks
         if (cov >= min_coverage).sum() >= min_pool:

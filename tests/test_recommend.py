@@ -94,10 +94,32 @@ def test_far_from_kb_falls_back_to_static_portfolio(kb):
     assert all(r.far_from_kb for r in recs)
     assert "far from the knowledge base" in recs[0].rationale
     rec = get_recommender(kb)
-    static = [k.split("::")[1] for k in rec.model.static_.order_["binary"][:3]]
+    static = [k.split("::")[1] for k in rec.model.static_.order_["binary:tabrepo"][:3]]
     assert [r.config_id for r in recs] == static
     near = recommend(df, target="target", k=3, kb=kb)
     assert not near[0].far_from_kb
+
+
+@pytest.mark.parametrize("loader,kind", [(load_breast_cancer, "binary"), (load_iris, "multiclass"),
+                                         (load_diabetes, "regression")])
+def test_shipped_kb_every_learner_and_kind(loader, kind):
+    """The shipped KB recommends each learner for each kind, from our own build's pool."""
+    df = _frame(loader)
+    full = KnowledgeBase.load()
+    ours = set(full.configs.loc[full.configs["origin"].isin(["default", "known-good", "sobol"]), "config_id"])
+    for learner in ("lightgbm", "random_forest"):
+        recs = recommend(df, target="target", k=3, learner=learner)
+        assert [r.learner for r in recs] == [learner] * 3
+        assert {r.config_id for r in recs} <= ours
+        assert {s["task_id"].split("/")[0] for s in recs[0].similar_tasks} == {"corpus"}
+    # auto: one joint ranking of both learners' configurations where our build evaluated both on
+    # most tasks of the kind (random forest: 12 of 25 multiclass tasks so far, below the pool's 50%)
+    rec = get_recommender(None, "auto")
+    pool = rec.sm.pool[rec.sm.pool_for(kind)]
+    both = {"lightgbm", "random_forest"} if kind != "multiclass" else {"lightgbm"}
+    assert {rec.sm.configs.at[c, "learner"] for c in pool} == both
+    recs = recommend(df, target="target", k=5)
+    assert {r.learner for r in recs} <= {"lightgbm", "random_forest"}
 
 
 def test_time_budget(kb):

@@ -22,13 +22,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                                     "group, refit everything on the rest, recommend k configurations and look up "
                                     "their real scores on the held-out task.")
     q.add_argument("--out", metavar="DIR", help="write lodo.md, lodo.csv, lodo_per_task.csv and lodo.png here")
-    q.add_argument("--learner", default="lightgbm", help="learner (default lightgbm)")
+    q.add_argument("--learner", default="lightgbm",
+                   help="learner (default lightgbm), or auto: every learner of the KB's pools ranked jointly "
+                        "(algorithm selection; regret over the joint pool)")
     q.add_argument("--k", nargs="+", type=int, default=[1, 3, 5, 10, 25], help="k values (default 1 3 5 10 25)")
     q.add_argument("--kb", metavar="DIR", help="knowledge-base directory (default: the shipped one)")
     q.add_argument("--source", action="append", metavar="NAME",
                    help="only evaluations of this KB source (repeatable; e.g. metaopt for our own corpus "
                         "build, tabrepo); default: all")
     q.add_argument("--quick", action="store_true", help="only metaopt and the baselines (no model ablations)")
+    q.add_argument("--jobs", type=int, default=1, metavar="N", help="held-out tasks in N processes (default 1)")
     q.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     q.set_defaults(func=run_lodo)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
@@ -44,7 +47,7 @@ def methods(quick: bool = False) -> dict:
             "static portfolio per kind": lambda: StaticPortfolio(per_kind=True),
             "nearest tasks (top-k)": lambda: NearestTasks(n_neighbours=10),
             "surrogate (top-k)": lambda: Surrogate(n_models=5, n_estimators=150),
-            "conditioned portfolio": lambda: ConditionedPortfolio(n_neighbours=30, prior=0.3),
+            "conditioned portfolio": lambda: ConditionedPortfolio(n_neighbours=10, prior=0.3),
         })
     return out
 
@@ -93,6 +96,14 @@ def render(summary: pd.DataFrame, rank_summary: pd.DataFrame, learner: str, n_ta
                          f"{'met' if rs >= 0.15 else 'NOT met'}), {rd:.0%} lower than the library default ({d:.4f}; bar >= 50%: "
                          f"{'met' if rd >= 0.5 else 'NOT met'})")
         lines.append("")
+    if res is not None and "pool" in res and {"metaopt", "static portfolio"} <= set(res["method"]):
+        lines += ["## Per pool (the held-out task's kind and KB source): metaopt / static portfolio", "",
+                  "| pool | tasks | " + " | ".join(f"k={k}" for k in ks) + " |", "|---|---|" + "---|" * len(ks)]
+        for name, sub in res.groupby("pool"):
+            tab = sub.pivot_table(index="method", columns="k", values="regret", aggfunc="mean")
+            lines.append(f"| {name} | {sub['task_id'].nunique()} | " + " | ".join(
+                f"{tab.at['metaopt', k]:.4f} / {tab.at['static portfolio', k]:.4f}" for k in ks) + " |")
+        lines.append("")
     return "\n".join(lines)
 
 
@@ -137,7 +148,7 @@ def run_lodo(args: argparse.Namespace) -> int:
     kb = KnowledgeBase.load(args.kb)
     if args.source:
         kb = kb.only_sources(args.source)
-    sm = build_score_matrix(kb, args.learner)
+    sm = build_score_matrix(kb, None if args.learner == "auto" else args.learner)
     if not sm.pool:
         raise KnowledgeBaseError(f"learner {args.learner!r} has no dense shared pool in the knowledge base "
                                  "(every configuration evaluated on few tasks); LODO needs one")
@@ -145,7 +156,9 @@ def run_lodo(args: argparse.Namespace) -> int:
     sm = sm.subset(sm.norm.index[sm.norm[pool_cols].notna().any(axis=1)])
     t0 = time.perf_counter()
     progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    res = lodo(sm, methods(args.quick), ks=args.k, progress=progress)
+    if args.jobs < 1:
+        raise ConfigError("--jobs must be a positive integer")
+    res = lodo(sm, methods(args.quick), ks=args.k, progress=progress, n_jobs=args.jobs)
     seconds = time.perf_counter() - t0
     summary = summarise(res, "regret")
     ranks = summarise(res, "rank")

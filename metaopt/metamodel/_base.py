@@ -13,26 +13,35 @@ from metaopt.metamodel._normalise import ScoreMatrix
 
 @dataclass
 class Query:
-    """A new task as the meta-models see it: kind and raw meta-features."""
+    """A new task as the meta-models see it: kind, raw meta-features and the pool to choose from.
+
+    ``pool`` (a :class:`ScoreMatrix` pool name) is set where the candidates must come
+    from one pool, as in LODO, where a held-out task's real scores exist only for the
+    pool of its source; None: the kind's preferred pool.
+    """
 
     kind: str
     meta: dict[str, float] = field(default_factory=dict)
+    pool: str | None = None
 
     @classmethod
     def from_task(cls, sm: ScoreMatrix, task_id: str) -> Query:
         row = sm.meta.loc[task_id]
-        return cls(str(sm.tasks.at[task_id, "kind"]), {k: float(v) for k, v in row.items() if pd.notna(v)})
+        return cls(str(sm.tasks.at[task_id, "kind"]), {k: float(v) for k, v in row.items() if pd.notna(v)},
+                   str(sm.task_pool.get(task_id, "")) or None)
 
 
-def candidates(sm: ScoreMatrix, kind: str, per_task: int = 3) -> list[str]:
+def candidates(sm: ScoreMatrix, kind: str, pool: str | None = None, per_task: int = 3) -> list[str]:
     """Configurations that may be recommended for a task of ``kind``.
 
-    The dense shared pool of that kind where there is one; otherwise (sparse
-    histories: every run its own configuration) the ``per_task`` best
-    configurations of each KB task of that kind, as auto-sklearn's warm start does.
+    The dense shared pool (``pool``, else the preferred pool of the kind) where
+    there is one; otherwise (sparse histories: every run its own configuration)
+    the ``per_task`` best configurations of each KB task of that kind, as
+    auto-sklearn's warm start does.
     """
-    if kind in sm.pool:
-        return list(sm.pool[kind])
+    name = sm.pool_for(kind, pool)
+    if name is not None:
+        return list(sm.pool[name])
     rows = sm.norm.loc[sm.tasks["kind"] == kind]
     if rows.empty:
         raise KnowledgeBaseError(f"the knowledge base has no {kind} tasks for "

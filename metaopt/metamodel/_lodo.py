@@ -32,13 +32,13 @@ DEFAULT_KS = (1, 3, 5, 10, 25)
 FALLBACK_DEFAULTS = ("tabrepo/LightGBM_c1",)
 
 
-def default_config(sm: ScoreMatrix, kind: str) -> str | None:
-    """The library-default configuration in the pool of ``kind`` (origin ``default``, else TabRepo's c1)."""
-    pool = candidates(sm, kind)
+def default_config(sm: ScoreMatrix, kind: str, pool_name: str | None = None) -> str | None:
+    """The library-default configuration in a pool of ``kind`` (origin ``default``, else TabRepo's c1)."""
+    pool = candidates(sm, kind, pool_name)
     cfg = sm.configs.loc[pool]
     hits = list(cfg.index[cfg["origin"] == "default"])
-    if hits:
-        return hits[0]
+    if hits:  # a joint pool (learner="auto") has several: LightGBM's is the baseline
+        return sorted(hits, key=lambda key: cfg.at[key, "learner"] != "lightgbm")[0]
     for cid in FALLBACK_DEFAULTS:
         hits = list(cfg.index[cfg["config_id"] == cid])
         if hits:
@@ -58,55 +58,78 @@ def _expected_best_of_random(v: np.ndarray, k: int) -> tuple[float, float]:
     return e_max, float(probs @ ranks)
 
 
+def _held_out(sm: ScoreMatrix, t: str, groups: pd.Series, methods: dict[str, Callable[[], MetaModel]],
+              ks: list[int], baselines: bool) -> tuple[list[dict], dict[str, list[str]]]:
+    """Rows of one held-out task ``t`` (and the task ids each method's fit saw)."""
+    kmax = max(ks)
+    kind = str(sm.tasks.at[t, "kind"])
+    query = Query.from_task(sm, t)
+    pool = candidates(sm, kind, query.pool)
+    raw = sm.raw.loc[t, pool].to_numpy(dtype="float64")
+    truth = pd.Series(normalise_scores(raw, HIGHER_IS_BETTER[sm.metric[t]], "minmax")[0], index=pool)
+    ranks = (-truth).rank(method="average")
+    train = sm.subset([x for x in sm.task_ids if groups[x] != groups[t]])
+    rows: list[dict] = []
+    fits: dict[str, list[str]] = {}
+
+    def add(method: str, chosen: list[str] | None, k: int, regret=None, rank=None):
+        if chosen is not None:
+            vals = truth.reindex(chosen).dropna()
+            regret = 1.0 - float(vals.max()) if len(vals) else 1.0
+            rank = float(ranks.reindex(vals.index).min()) if len(vals) else float(len(pool))
+        rows.append({"task_id": t, "kind": kind, "pool": query.pool, "method": method, "k": k,
+                     "regret": regret, "rank": rank})
+
+    for name, factory in methods.items():
+        model = factory().fit(train)
+        fits[name] = list(model.fitted_tasks_)
+        chosen = model.rank(query, kmax)
+        for k in ks:
+            add(name, chosen[:k], k)
+    if baselines:
+        d = default_config(train, kind, query.pool)
+        for k in ks:
+            if d is not None:
+                add("library default", [d], k)
+            e_max, e_rank = _expected_best_of_random(truth.to_numpy(), k)
+            add("random", None, k, 1.0 - e_max, e_rank)
+            add("oracle", None, k, 0.0, 1.0)
+    return rows, fits
+
+
 def lodo(sm: ScoreMatrix, methods: dict[str, Callable[[], MetaModel]], ks: Sequence[int] = DEFAULT_KS,
          baselines: bool = True, progress: Callable[[str], None] | None = None,
-         record_fits: dict | None = None) -> pd.DataFrame:
+         record_fits: dict | None = None, n_jobs: int = 1) -> pd.DataFrame:
     """Per (task, method, k) regret and rank; see the module doc.
 
-    ``methods`` maps a name to a factory of unfitted meta-models. With
+    ``methods`` maps a name to a factory of unfitted meta-models (with ``n_jobs`` > 1
+    held-out tasks run in that many processes, so the factories must be picklable). With
     ``record_fits`` (a dict), the task ids each fit saw are stored per held-out task.
     """
     ks = sorted(set(int(k) for k in ks))
-    kmax = max(ks)
-    rows = []
-    held_tasks = [t for kind in sorted(sm.pool) for t in sm.dense_tasks(kind)]
+    held_tasks = [t for name in sorted(sm.pool) for t in sm.dense_tasks(name)]
     groups = sm.tasks["dataset_key"].astype(object).fillna(pd.Series(sm.tasks.index, index=sm.tasks.index))
-    for i, t in enumerate(held_tasks):
-        t0 = time.perf_counter()
-        kind = str(sm.tasks.at[t, "kind"])
-        pool = candidates(sm, kind)
-        raw = sm.raw.loc[t, pool].to_numpy(dtype="float64")
-        truth = pd.Series(normalise_scores(raw, HIGHER_IS_BETTER[sm.metric[t]], "minmax")[0], index=pool)
-        ranks = (-truth).rank(method="average")
-        group = groups[t]
-        train_ids = [x for x in sm.task_ids if groups[x] != group]
-        train = sm.subset(train_ids)
-        query = Query.from_task(sm, t)
+    rows: list[dict] = []
 
-        def add(method: str, chosen: list[str] | None, k: int, regret=None, rank=None):
-            if chosen is not None:
-                vals = truth.reindex(chosen).dropna()
-                regret = 1.0 - float(vals.max()) if len(vals) else 1.0
-                rank = float(ranks.reindex(vals.index).min()) if len(vals) else float(len(pool))
-            rows.append({"task_id": t, "kind": kind, "method": method, "k": k, "regret": regret, "rank": rank})
-
-        for name, factory in methods.items():
-            model = factory().fit(train)
-            if record_fits is not None:
-                record_fits.setdefault(t, {})[name] = list(model.fitted_tasks_)
-            chosen = model.rank(query, kmax)
-            for k in ks:
-                add(name, chosen[:k], k)
-        if baselines:
-            d = default_config(train, kind)
-            for k in ks:
-                if d is not None:
-                    add("library default", [d], k)
-                e_max, e_rank = _expected_best_of_random(truth.to_numpy(), k)
-                add("random", None, k, 1.0 - e_max, e_rank)
-                add("oracle", None, k, 0.0, 1.0)
+    def collect(i: int, t: str, part: tuple, seconds: float | None) -> None:
+        rows.extend(part[0])
+        if record_fits is not None:
+            record_fits[t] = part[1]
         if progress is not None:
-            progress(f"[{i + 1}/{len(held_tasks)}] {t} ({kind}) {time.perf_counter() - t0:.1f}s")
+            kind = sm.tasks.at[t, "kind"]
+            progress(f"[{i + 1}/{len(held_tasks)}] {t} ({kind})" + (f" {seconds:.1f}s" if seconds else ""))
+
+    if n_jobs > 1:
+        from joblib import Parallel, delayed
+
+        parts = Parallel(n_jobs=n_jobs, return_as="generator")(
+            delayed(_held_out)(sm, t, groups, methods, ks, baselines) for t in held_tasks)
+        for i, (t, part) in enumerate(zip(held_tasks, parts)):
+            collect(i, t, part, None)
+    else:
+        for i, t in enumerate(held_tasks):
+            t0 = time.perf_counter()
+            collect(i, t, _held_out(sm, t, groups, methods, ks, baselines), time.perf_counter() - t0)
     return pd.DataFrame(rows)
 
 

@@ -60,14 +60,19 @@ class NearestTasks(MetaModel):
             d = np.where(self.kinds_ == query.kind, d, np.inf)
         return d
 
-    def nearest(self, query: Query, n: int = 3) -> list[tuple[str, str, float]]:
-        """(task_id, name, distance) of the ``n`` nearest KB tasks."""
+    def nearest(self, query: Query, n: int = 3, mask: np.ndarray | None = None) -> list[tuple[str, str, float]]:
+        """(task_id, name, distance) of the ``n`` nearest KB tasks (among ``mask``)."""
         d = self.distances(query)
+        if mask is not None:
+            d = np.where(mask, d, np.inf)
         order = np.argsort(d, kind="stable")[:n]
         return [(str(self.ids_[i]), str(self.names_[i]), float(d[i])) for i in order if np.isfinite(d[i])]
 
-    def task_weights(self, query: Query) -> np.ndarray:
+    def task_weights(self, query: Query, mask: np.ndarray | None = None) -> np.ndarray:
+        """Kernel weights 1 / (distance + eps) of the ``n_neighbours`` nearest tasks (among ``mask``), else 0."""
         d = self.distances(query)
+        if mask is not None:
+            d = np.where(mask, d, np.inf)
         w = np.zeros(len(d))
         fin = np.flatnonzero(np.isfinite(d))
         if len(fin) == 0:
@@ -77,10 +82,11 @@ class NearestTasks(MetaModel):
         return w
 
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
-        cand = candidates(self.sm_, query.kind)
+        cand = candidates(self.sm_, query.kind, query.pool)
         p = self.sm_.norm[cand].to_numpy()
-        w = self.task_weights(query)
         known = np.isfinite(p)
+        # neighbours among the tasks that evaluated these candidates (other pools know none of them)
+        w = self.task_weights(query, known.any(axis=1))
         wk = w[:, None] * known
         sw = wk.sum(axis=0)
         num = (wk * np.where(known, p, 0.0)).sum(axis=0)
@@ -107,7 +113,7 @@ class FlamlNearest(MetaModel):
         return self.nn_.predict(query)
 
     def rank(self, query: Query, k: int) -> list[str]:
-        cand = candidates(self.sm_, query.kind)
+        cand = candidates(self.sm_, query.kind, query.pool)
         d = self.nn_.distances(query)
         order = np.argsort(d, kind="stable")
         out: list[str] = []

@@ -21,6 +21,16 @@ alternatives, selectable with ``method``, are
 
 ``docs/metamodel.md`` gives the LODO comparison that chose the default.
 
+Pools: configurations are only comparable on tasks that evaluated them, and
+each history source evaluated its own set (TabRepo its 104 LightGBM configs,
+our builder its pool of 71, openml-pimp one random configuration per run).
+So the dense pools are found per (kind, source): ``pool["binary:tabrepo"]``,
+``pool["regression:corpus"]``, ...; every task belongs to the pool of its
+kind and source (``task_pool``), LODO holds tasks out within their pool, and a
+new task is recommended from the first pool of :data:`PREFERRED_SOURCES`
+(our own builder: evaluated with the protocol ``metaopt tune`` runs), else the
+pool with the most tasks.
+
 Which metric a task uses: the first one in :data:`METRIC_PREFERENCE` for its
 kind that has values for the learner(s) (TabRepo binary tasks only have
 ``roc_auc``, multiclass only ``log_loss``, openml-pimp only ``accuracy``).
@@ -48,6 +58,17 @@ METRIC_PREFERENCE: dict[str, tuple[str, ...]] = KIND_METRICS
 METHODS = ("minmax", "rank", "clipped")
 #: key separating learner and config id in a joint column name
 SEP = "::"
+#: sources whose pool a new task is recommended from first (our builder: the protocol ``tune`` runs)
+PREFERRED_SOURCES = ("corpus",)
+
+
+def pool_name(kind: str, source: str) -> str:
+    """The name of the dense pool of tasks of ``kind`` from ``source``."""
+    return f"{kind}:{source}"
+
+
+def pool_kind(name: str) -> str:
+    return name.split(":", 1)[0]
 
 
 def normalise_scores(raw: pd.DataFrame | np.ndarray, higher_is_better: bool | Iterable[bool] = True,
@@ -106,7 +127,10 @@ class ScoreMatrix:
     n_train_rows : DataFrame
         task_id x config key (NaN where unknown).
     pool : dict
-        kind -> list of config keys forming the dense shared pool of that kind.
+        pool name (``kind:source``, see :func:`pool_name`) -> config keys evaluated on
+        (nearly) every task of that kind and source: the dense shared pool.
+    task_pool : Series
+        task_id -> the name of its pool ("" where its kind and source have none).
     """
 
     norm: pd.DataFrame
@@ -119,6 +143,7 @@ class ScoreMatrix:
     n_train_rows: pd.DataFrame
     pool: dict[str, list[str]] = field(default_factory=dict)
     method: str = "minmax"
+    task_pool: pd.Series = field(default_factory=lambda: pd.Series(dtype=object))
 
     @property
     def task_ids(self) -> list[str]:
@@ -133,17 +158,36 @@ class ScoreMatrix:
         ids = [t for t in task_ids if t in self.norm.index]
         return ScoreMatrix(self.norm.loc[ids], self.raw.loc[ids], self.metric.loc[ids], self.tasks.loc[ids],
                            self.meta.loc[ids], self.configs, self.fit_time.loc[ids], self.n_train_rows.loc[ids],
-                           dict(self.pool), self.method)
+                           dict(self.pool), self.method, self.task_pool.reindex(ids).fillna(""))
 
-    def dense_tasks(self, kind: str | None = None, min_coverage: float = 0.9) -> list[str]:
-        """Tasks (of ``kind``) on which at least ``min_coverage`` of that kind's pool is evaluated."""
+    def pools_of(self, kind: str) -> list[str]:
+        """Names of the pools of ``kind``, the one a new task is recommended from first."""
+        names = [n for n in self.pool if pool_kind(n) == kind]
+        size = self.task_pool.value_counts()
+
+        def order(n: str) -> tuple:
+            src = n.split(":", 1)[1]
+            pref = PREFERRED_SOURCES.index(src) if src in PREFERRED_SOURCES else len(PREFERRED_SOURCES)
+            return pref, -int(size.get(n, 0)), n
+
+        return sorted(names, key=order)
+
+    def pool_for(self, kind: str, pool: str | None = None) -> str | None:
+        """``pool`` if it is a pool of ``kind``, else the preferred pool of ``kind`` (None: there is none)."""
+        if pool and pool in self.pool and pool_kind(pool) == kind:
+            return pool
+        names = self.pools_of(kind)
+        return names[0] if names else None
+
+    def dense_tasks(self, pool: str | None = None, min_coverage: float = 0.9) -> list[str]:
+        """Tasks of ``pool`` (default: every pool) on which at least ``min_coverage`` of it is evaluated."""
         out = []
         for t in self.norm.index:
-            k = self.tasks.at[t, "kind"]
-            if kind is not None and k != kind:
+            name = self.task_pool.get(t, "")
+            if not name or (pool is not None and name != pool):
                 continue
-            cols = self.pool.get(k, [])
-            if cols and self.norm.loc[t, cols].notna().mean() >= min_coverage:
+            cols = self.pool[name]
+            if self.norm.loc[t, cols].notna().mean() >= min_coverage:
                 out.append(t)
         return out
 
@@ -163,11 +207,11 @@ def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None =
     Per task one metric (first of :data:`METRIC_PREFERENCE` with values for all of
     the learners' rows) is normalised jointly over every configuration of the
     chosen learners evaluated on that task, so that with several learners the
-    scores compare learners too.  ``pool[kind]``: configurations evaluated on at
-    least ``min_coverage`` of the tasks of that kind that have any evaluation
-    (the dense shared pool); a kind with fewer than ``min_pool`` such
-    configurations gets no pool (sparse histories such as openml-pimp, where
-    every run is its own configuration).
+    scores compare learners too.  ``pool[kind:source]``: configurations evaluated
+    on at least ``min_coverage`` of the tasks of that kind and source that have
+    any evaluation (the dense shared pool); a (kind, source) with fewer than
+    ``min_pool`` such configurations gets no pool (sparse histories such as
+    openml-pimp, where every run is its own configuration).
     """
     if isinstance(learners, str):
         learners = [learners]
@@ -229,12 +273,16 @@ def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None =
     task_rows = tasks.reindex(raw.index)
     meta = kb.meta_features().reindex(raw.index)
     pool: dict[str, list[str]] = {}
-    for kind in METRIC_PREFERENCE:
-        rows = task_rows.index[task_rows["kind"] == kind]
-        if len(rows) == 0:
+    task_pool = pd.Series("", index=raw.index, dtype=object)
+    source = task_rows["source"].astype(object).fillna("") if "source" in task_rows else \
+        pd.Series("", index=raw.index, dtype=object)
+    for (kind, src), rows in task_rows.groupby([task_rows["kind"], source]).groups.items():
+        if kind not in METRIC_PREFERENCE:
             continue
         cov = raw.loc[rows].notna().mean(axis=0)
         cols = list(cov.index[cov >= min_coverage])
         if len(cols) >= min_pool:
-            pool[kind] = cols
-    return ScoreMatrix(norm, raw, metric, task_rows, meta, cfg, fit_time, ntr, pool, method)
+            name = pool_name(str(kind), str(src))
+            pool[name] = cols
+            task_pool[rows] = name
+    return ScoreMatrix(norm, raw, metric, task_rows, meta, cfg, fit_time, ntr, pool, method, task_pool)

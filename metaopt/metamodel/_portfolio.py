@@ -26,23 +26,32 @@ class StaticPortfolio(MetaModel):
         self.order_: dict[str, list[str]] = {}
         self.mean_: dict[str, pd.Series] = {}
         for kind in sm.tasks["kind"].unique():
-            cand = candidates(sm, kind)
-            rows = sm.norm.index[sm.tasks["kind"] == kind] if self.per_kind else sm.norm.index
-            p = sm.norm.loc[rows, cand]
-            p = p.loc[p.notna().any(axis=1)]
-            idx = greedy_portfolio(p.to_numpy(), len(cand))
-            self.order_[kind] = [cand[i] for i in idx]
-            self.mean_[kind] = p.mean().fillna(0.0)
+            for name in sm.pools_of(kind) or [None]:
+                cand = candidates(sm, kind, name)
+                rows = sm.norm.index[sm.tasks["kind"] == kind] if self.per_kind else sm.norm.index
+                p = sm.norm.loc[rows, cand]
+                p = p.loc[p.notna().any(axis=1)]
+                idx = greedy_portfolio(p.to_numpy(), len(cand))
+                key = self._key(kind, name)
+                self.order_[key] = [cand[i] for i in idx]
+                self.mean_[key] = p.mean().fillna(0.0)
         return self
 
+    @staticmethod
+    def _key(kind: str, pool: str | None) -> str:
+        return pool or kind
+
+    def _order(self, query: Query) -> list[str]:
+        return self.order_[self._key(query.kind, self.sm_.pool_for(query.kind, query.pool))]
+
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
-        order = self.order_[query.kind]
+        order = self._order(query)
         n = len(order)
         # a score that sorts in portfolio order; the KB mean is reported as the estimate
         return pd.Series(np.linspace(1, 0, n), index=order), None
 
     def rank(self, query: Query, k: int) -> list[str]:
-        return self.order_[query.kind][:k]
+        return self._order(query)[:k]
 
 
 class ConditionedPortfolio(MetaModel):
@@ -75,7 +84,7 @@ class ConditionedPortfolio(MetaModel):
         return self.nn.predict(query)
 
     def rank(self, query: Query, k: int) -> list[str]:
-        cand = candidates(self.sm_, query.kind)
+        cand = candidates(self.sm_, query.kind, query.pool)
         w, _ = self.weights(query)
         p = self.sm_.norm[cand].to_numpy()
         known = np.isfinite(p).any(axis=1)

@@ -1,14 +1,15 @@
 """The meta-model metaopt uses, learner selection and fit-time prediction.
 
-:class:`MetaoptModel` (chosen by the LODO comparison in ``docs/metamodel.md``):
+:class:`MetaoptModel` (settings chosen by nested LODO, ``benchmarks/select_metamodel.py``;
+results in ``docs/metamodel.md``):
 
-1. weights every KB task of the new task's kind by its similarity
-   (:class:`NearestTasks` kernel on the 30 nearest tasks, 70% of the weight;
-   30% spread evenly over all tasks as a prior);
+1. weights the KB tasks that evaluated the candidates (the new task's kind and
+   pool) by similarity: :class:`NearestTasks` kernel on the 10 nearest tasks,
+   70% of the weight; 30% spread evenly over all of them as a prior;
 2. first pick: the configuration with the best blend of its weighted mean
-   normalised score on those tasks (0.7) and the surrogate's prediction (0.3);
-3. further picks: greedy set selection on the weighted tasks (each next
-   configuration covers what the chosen ones miss), skipping near-duplicates
+   normalised score on those tasks (0.4) and the surrogate's prediction (0.6);
+3. further picks: greedy set selection (each next configuration covers what the
+   chosen ones miss) with the same 70/30 weights, skipping near-duplicates
    (identical parameters, or scores correlating >= 0.995 across KB tasks);
 4. far from the KB (nearest-task distance above the 95% quantile of the KB
    tasks' own leave-one-dataset-out nearest distances, times 1.25): the
@@ -42,11 +43,12 @@ DUPLICATE_CORR = 0.995
 class MetaoptModel(MetaModel):
     name = "metaopt"
 
-    def __init__(self, n_neighbours: int = 30, prior: float = 0.3, alpha: float = 0.3,
-                 n_models: int = 5, fallback: bool = True, random_state: int = 0):
+    def __init__(self, n_neighbours: int = 10, prior: float = 0.3, alpha: float = 0.6,
+                 prior_rest: float | None = 0.3, n_models: int = 5, fallback: bool = True, random_state: int = 0):
         self.n_neighbours = n_neighbours
         self.prior = prior
         self.alpha = alpha
+        self.prior_rest = prior_rest
         self.n_models = n_models
         self.fallback = fallback
         self.random_state = random_state
@@ -59,7 +61,8 @@ class MetaoptModel(MetaModel):
                                     random_state=self.random_state).fit(sm) if self.alpha > 0 else None
         ref = self.nn_.reference_distances_
         self.far_threshold_ = float(np.quantile(ref, FAR_QUANTILE) * FAR_FACTOR) if len(ref) else np.inf
-        cand = sorted({c for kind in sm.tasks["kind"].unique() for c in candidates(sm, kind)})
+        cand = sorted({c for kind in sm.tasks["kind"].unique() for name in sm.pools_of(kind) or [None]
+                       for c in candidates(sm, kind, name)})
         norm = sm.norm[cand]
         norm = norm.fillna(norm.mean())
         # score correlation across KB tasks; only meaningful (and affordable) for a dense pool
@@ -82,7 +85,7 @@ class MetaoptModel(MetaModel):
 
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         """Blend of the similarity-weighted KB mean and the surrogate; uncertainty from both."""
-        cand = candidates(self.sm_, query.kind)
+        cand = candidates(self.sm_, query.kind, query.pool)
         nn_mean, nn_std = self.nn_.predict(query)
         if self.surrogate_ is None:
             return nn_mean.reindex(cand), nn_std.reindex(cand)
@@ -105,40 +108,68 @@ class MetaoptModel(MetaModel):
     def rank(self, query: Query, k: int) -> list[str]:
         if self.is_far(query):
             out: list[str] = []
-            for key in self.static_.rank(query, len(candidates(self.sm_, query.kind))):
+            for key in self.static_.rank(query, len(candidates(self.sm_, query.kind, query.pool))):
                 if not self._duplicate(key, out):
                     out.append(key)
                 if len(out) >= k:
                     break
             return out
-        cand = candidates(self.sm_, query.kind)
+        cand = candidates(self.sm_, query.kind, query.pool)
         p = self.sm_.norm[cand].to_numpy()
         known = np.isfinite(p).any(axis=1)
-        p, w = p[known], self.weights(query)[known]
-        colmean = np.nan_to_num(np.nanmean(np.where(np.isfinite(p), p, np.nan), axis=0)) if len(p) else \
-            np.zeros(len(cand))
-        p = np.where(np.isfinite(p), p, colmean[None, :])
-        w = w / w.sum()
-        first_score = w @ p
+        w_nn = self.nn_.task_weights(query, known)[known]
+        s_mean = None
         if self.surrogate_ is not None:
-            s_mean, _ = self.surrogate_.predict(query)
-            first_score = (1 - self.alpha) * first_score + self.alpha * s_mean.reindex(cand).to_numpy()
-        chosen = [int(np.argmax(first_score))]
-        current = p[:, chosen[0]].copy()
-        blocked = np.zeros(len(cand), dtype=bool)
-        blocked[chosen[0]] = True
-        while len(chosen) < min(k, len(cand)):
-            gain = w @ np.maximum(current[:, None], p)
-            gain[blocked] = -np.inf
-            if not np.isfinite(gain).any():
-                break
-            j = int(np.argmax(gain))
-            blocked[j] = True
-            if self._duplicate(cand[j], [cand[i] for i in chosen]):
-                continue
-            chosen.append(j)
-            current = np.maximum(current, p[:, j])
-        return [cand[i] for i in chosen]
+            s_mean = self.surrogate_.predict(query)[0].reindex(cand).to_numpy()
+        idx = blend_rank(p[known], w_nn, s_mean, k, self.prior, self.alpha, self.prior_rest,
+                         duplicate=lambda j, chosen: self._duplicate(cand[j], [cand[i] for i in chosen]))
+        return [cand[i] for i in idx]
+
+
+def blend_rank(p: np.ndarray, w_nn: np.ndarray, s_mean: np.ndarray | None, k: int, prior: float, alpha: float,
+               prior_rest: float | None = None, duplicate=None) -> list[int]:
+    """:class:`MetaoptModel`'s choice: column indices of ``p`` (KB tasks x candidates) to try, best first.
+
+    Task weights: ``(1 - prior)`` of the weight on the nearest tasks (kernel weights
+    ``w_nn``, normalised), ``prior`` spread evenly over all tasks.  The first pick
+    maximises ``(1 - alpha)`` x the weighted mean score + ``alpha`` x the surrogate's
+    prediction ``s_mean``; later picks greedily maximise the weighted mean
+    best-of-set, with ``prior_rest`` (default ``prior``) as the even share: later
+    picks hedge, so a larger even share makes them closer to the static portfolio.
+    ``duplicate(j, chosen)`` rejects near-duplicates.
+    """
+    n, m = p.shape
+    if n == 0 or m == 0:
+        return list(range(min(k, m)))
+    colmean = np.nan_to_num(np.nanmean(np.where(np.isfinite(p), p, np.nan), axis=0))
+    p = np.where(np.isfinite(p), p, colmean[None, :])
+    w_nn = np.asarray(w_nn, dtype="float64")
+    w_nn = w_nn / w_nn.sum() if w_nn.sum() > 0 else np.full(n, 1.0 / n)
+
+    def mix(share: float) -> np.ndarray:
+        w = (1 - share) * w_nn + share / n
+        return w / w.sum()
+
+    first = mix(prior) @ p
+    if s_mean is not None and alpha > 0:
+        first = (1 - alpha) * first + alpha * np.nan_to_num(np.asarray(s_mean, dtype="float64"))
+    w = mix(prior if prior_rest is None else prior_rest)
+    chosen = [int(np.argmax(first))]
+    current = p[:, chosen[0]].copy()
+    blocked = np.zeros(m, dtype=bool)
+    blocked[chosen[0]] = True
+    while len(chosen) < min(k, m):
+        gain = w @ np.maximum(current[:, None], p)
+        gain[blocked] = -np.inf
+        if not np.isfinite(gain).any():
+            break
+        j = int(np.argmax(gain))
+        blocked[j] = True
+        if duplicate is not None and duplicate(j, chosen):
+            continue
+        chosen.append(j)
+        current = np.maximum(current, p[:, j])
+    return chosen
 
 
 class FitTimeModel:

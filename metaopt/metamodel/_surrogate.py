@@ -99,7 +99,7 @@ class Surrogate(MetaModel):
         return self
 
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
-        cand = candidates(self.sm_, query.kind)
+        cand = candidates(self.sm_, query.kind, query.pool)
         q = self.space_.transform(query.meta)[0]
         P = self.params_.loc[cand].to_numpy()
         X = np.hstack([np.repeat(q[None, :], len(cand), axis=0),

@@ -3,11 +3,12 @@ import pytest
 from metaopt.kb import KnowledgeBase
 
 
-def small_kb(per_kind: int = 8, n_configs: int | None = None) -> KnowledgeBase:
-    """A slice of the shipped KB's TabRepo LightGBM matrix: ``per_kind`` tasks of each kind."""
+def small_kb(per_kind: int = 8, n_configs: int | None = None, sources=("tabrepo",)) -> KnowledgeBase:
+    """A slice of the shipped KB's LightGBM matrices: ``per_kind`` tasks of each kind from each of ``sources``."""
     kb = KnowledgeBase.load()
-    t = kb.tasks[kb.tasks["source"] == "tabrepo"].sort_values("task_id")
-    t = t.groupby("kind", group_keys=False).head(per_kind)
+    with_lgbm = kb.evaluations.loc[kb.evaluations["learner"] == "lightgbm", "task_id"].unique()
+    t = kb.tasks[kb.tasks["source"].isin(sources) & kb.tasks["task_id"].isin(with_lgbm)].sort_values("task_id")
+    t = t.groupby(["kind", "source"], group_keys=False).head(per_kind)
     e = kb.evaluations[kb.evaluations["task_id"].isin(t["task_id"]) & (kb.evaluations["learner"] == "lightgbm")]
     c = kb.configs[kb.configs["learner"] == "lightgbm"]
     if n_configs is not None:
@@ -20,6 +21,13 @@ def small_kb(per_kind: int = 8, n_configs: int | None = None) -> KnowledgeBase:
 @pytest.fixture(scope="session")
 def kb_slice():
     return small_kb()
+
+
+@pytest.fixture(scope="session")
+def sm_two_sources():
+    """TabRepo and our own corpus build side by side: two pools per kind."""
+    from metaopt.metamodel import build_score_matrix
+    return build_score_matrix(small_kb(6, sources=("tabrepo", "corpus")), "lightgbm")
 
 
 @pytest.fixture(scope="session")

@@ -39,3 +39,18 @@ def test_lodo_never_fits_on_held_out_dataset_group():
     assert ((res["regret"] >= 0) & (res["regret"] <= 1)).all()
     # more configurations never hurt
     assert (allrows[3] <= allrows[1] + 1e-12).all()
+
+
+def test_lodo_holds_out_tasks_of_every_pool(sm_two_sources):
+    """Tasks of both sources are held out, each scored against its own source's pool."""
+    from metaopt.metamodel._lodo import default_config
+
+    sm = sm_two_sources
+    res = lodo(sm, {"static": StaticPortfolio}, ks=[1, 5])
+    assert set(res["task_id"]) == set(sm.task_ids)
+    assert set(res["pool"]) == set(sm.pool)
+    assert ((res["regret"] >= 0) & (res["regret"] <= 1)).all()
+    # our own pool's library default is LightGBM's own default configuration
+    d = default_config(sm, "binary", "binary:corpus")
+    assert sm.configs.at[d, "origin"] == "default" and d in sm.pool["binary:corpus"]
+    assert default_config(sm, "binary", "binary:tabrepo").endswith("LightGBM_c1")

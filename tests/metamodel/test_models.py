@@ -38,7 +38,7 @@ def test_each_model_ranks_pool_configs(sm_slice, factory):
     q = _query(sm_slice)
     ranked = model.rank(q, 5)
     assert len(ranked) == 5 and len(set(ranked)) == 5
-    assert set(ranked) <= set(sm_slice.pool[q.kind])
+    assert set(ranked) <= set(sm_slice.pool[q.pool])
     mean, std = model.predict(q)
     assert mean.notna().all()
 
@@ -62,7 +62,20 @@ def test_surrogate_uncertainty(sm_slice):
 
 def test_fit_time_model(sm_slice):
     ft = FitTimeModel().fit(sm_slice)
-    keys = sm_slice.pool["binary"][:3]
+    keys = sm_slice.pool["binary:tabrepo"][:3]
     small = ft.predict(keys, 1000, 10, 2)
     big = ft.predict(keys, 100000, 10, 2)
     assert (small > 0).all() and (big > small).all()
+
+
+@pytest.mark.parametrize("factory", [StaticPortfolio, FlamlNearest, lambda: ConditionedPortfolio(5),
+                                     lambda: MetaoptModel(n_models=2)])
+def test_models_rank_within_the_query_pool(sm_two_sources, factory):
+    """Two sources evaluated different configurations: a task is ranked within its own source's pool."""
+    sm = sm_two_sources
+    model = factory().fit(sm)
+    for t in (sm.dense_tasks("binary:tabrepo")[0], sm.dense_tasks("binary:corpus")[0]):
+        q = Query.from_task(sm, t)
+        assert set(model.rank(q, 4)) <= set(sm.pool[q.pool])
+    # a new task (no pool given) gets the preferred pool: our own builder's
+    assert set(model.rank(Query("binary", Query.from_task(sm, t).meta), 4)) <= set(sm.pool["binary:corpus"])

@@ -33,7 +33,9 @@ def test_score_matrix_on_kb_slice(sm_slice):
     assert set(sm.metric[kinds == "binary"]) == {"roc_auc"}
     assert set(sm.metric[kinds == "multiclass"]) == {"log_loss"}
     assert set(sm.metric[kinds == "regression"]) == {"rmse"}
-    assert set(sm.pool) == {"binary", "multiclass", "regression"} and len(sm.pool["binary"]) == 104
+    assert set(sm.pool) == {"binary:tabrepo", "multiclass:tabrepo", "regression:tabrepo"}
+    assert len(sm.pool["binary:tabrepo"]) == 104
+    assert (sm.task_pool == sm.tasks["kind"] + ":tabrepo").all()
     # the best raw log loss gets normalised score 1
     t = sm.tasks.index[kinds == "multiclass"][0]
     assert sm.norm.loc[t, sm.raw.loc[t].idxmin()] == 1.0
@@ -42,3 +44,17 @@ def test_score_matrix_on_kb_slice(sm_slice):
 def test_unknown_learner(kb_slice):
     with pytest.raises(KnowledgeBaseError):
         build_score_matrix(kb_slice, "svm")
+
+
+def test_one_pool_per_kind_and_source(sm_two_sources):
+    sm = sm_two_sources
+    assert set(sm.pool) == {f"{k}:{s}" for k in ("binary", "multiclass", "regression") for s in ("tabrepo", "corpus")}
+    tabrepo, ours = set(sm.pool["binary:tabrepo"]), set(sm.pool["binary:corpus"])
+    assert len(tabrepo) == 104 and len(ours) == 71 and not tabrepo & ours
+    assert sm.pools_of("binary") == ["binary:corpus", "binary:tabrepo"]   # our protocol first
+    assert sm.pool_for("binary") == "binary:corpus" and sm.pool_for("binary", "binary:tabrepo") == "binary:tabrepo"
+    for name in sm.pool:
+        dense = sm.dense_tasks(name)
+        assert len(dense) == 6 and (sm.task_pool[dense] == name).all()
+    sub = sm.subset(sm.dense_tasks("binary:corpus")[:2])
+    assert list(sub.task_pool) == ["binary:corpus"] * 2
