@@ -59,7 +59,7 @@ class Recommender:
     """A fitted meta-model for one KB and learner choice (see :func:`recommend`)."""
 
     def __init__(self, kb, learner: str = "auto"):
-        from metaopt.metamodel._normalise import build_score_matrix
+        from metaopt.metamodel._normalise import build_score_matrix, pool_kind
         from metaopt.metamodel._select import FitTimeModel, MetaoptModel
 
         learners = kb.learners
@@ -76,6 +76,10 @@ class Recommender:
         sm = build_score_matrix(kb, learners)
         if sm.pool:
             pool_cols = sorted({c for cols in sm.pool.values() for c in cols})
+            if {pool_kind(n) for n in sm.pool} >= set(sm.tasks["kind"]):
+                # every kind is recommended from a pool: drop the sparse per-task histories
+                # (openml-pimp's 47,000 one-task configurations), which no pool ranks
+                sm = sm.only_configs(pool_cols)
             sm = sm.subset(sm.norm.index[sm.norm[pool_cols].notna().any(axis=1)])
         self.learner = learner
         self.learners = learners

@@ -93,8 +93,8 @@ def render(summary: pd.DataFrame, rank_summary: pd.DataFrame, learner: str, n_ta
             lo, hi = _paired_interval(res, k)
             lines.append(f"* k={k}: metaopt {m:.4f}; {rs:.0%} lower than the static portfolio ({s:.4f}; paired "
                          f"bootstrap 90% interval of the reduction {lo:.0%} to {hi:.0%}; bar >= 15%: "
-                         f"{'met' if rs >= 0.15 else 'NOT met'}), {rd:.0%} lower than the library default ({d:.4f}; bar >= 50%: "
-                         f"{'met' if rd >= 0.5 else 'NOT met'})")
+                         f"{'met' if rs >= 0.15 else 'NOT met'}), {rd:.0%} lower than the library default "
+                         f"({d:.4f}; bar >= 50%: {'met' if rd >= 0.5 else 'NOT met'})")
         lines.append("")
     if res is not None and "pool" in res and {"metaopt", "static portfolio"} <= set(res["method"]):
         lines += ["## Per pool (the held-out task's kind and KB source): metaopt / static portfolio", "",

@@ -160,6 +160,15 @@ class ScoreMatrix:
                            self.meta.loc[ids], self.configs, self.fit_time.loc[ids], self.n_train_rows.loc[ids],
                            dict(self.pool), self.method, self.task_pool.reindex(ids).fillna(""))
 
+    def only_configs(self, keys: Iterable[str]) -> ScoreMatrix:
+        """The same matrix restricted to the configurations ``keys`` (pools cut to them)."""
+        keys = [k for k in keys if k in self.norm.columns]
+        kept = set(keys)
+        pool = {n: [c for c in cols if c in kept] for n, cols in self.pool.items()}
+        return ScoreMatrix(self.norm[keys], self.raw[keys], self.metric, self.tasks, self.meta,
+                           self.configs.loc[keys], self.fit_time[keys], self.n_train_rows[keys],
+                           {n: cols for n, cols in pool.items() if cols}, self.method, self.task_pool)
+
     def pools_of(self, kind: str) -> list[str]:
         """Names of the pools of ``kind``, the one a new task is recommended from first."""
         names = [n for n in self.pool if pool_kind(n) == kind]

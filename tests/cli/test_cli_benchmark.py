@@ -14,7 +14,8 @@ def kb_dir(tmp_path_factory):
     """5 tasks per (kind, source) of TabRepo and our corpus build that have both learners where ours do."""
     full = KnowledgeBase.load()
     ev = full.evaluations
-    both = set(ev.loc[ev["learner"] == "lightgbm", "task_id"]) & set(ev.loc[ev["learner"] == "random_forest", "task_id"])
+    by_learner = ev.groupby("learner")["task_id"].agg(set)
+    both = by_learner["lightgbm"] & by_learner["random_forest"]
     t = full.tasks
     ours = t[(t["source"] == "corpus") & t["task_id"].isin(both) & t["kind"].isin(["binary", "regression"])]
     theirs = t[(t["source"] == "tabrepo") & t["kind"].isin(["binary", "regression"])]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 
-import pytest
 from kb_support import make_small_kb
 
 from metaopt.cli import main
