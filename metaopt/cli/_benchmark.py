@@ -37,11 +37,43 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-def methods(quick: bool = False) -> dict:
+class OneLearner:
+    """Factory of a meta-model that only ranks one learner's configurations of a joint pool.
+
+    With ``--learner auto`` it measures what algorithm selection adds: metaopt ranking
+    both learners against metaopt restricted to one, scored on the same joint pool.
+    """
+
+    def __init__(self, learner: str):
+        self.learner = learner
+
+    def __call__(self):
+        from metaopt.metamodel import MetaModel, MetaoptModel
+
+        learner = self.learner
+
+        class _One(MetaModel):
+            name = f"metaopt ({learner} only)"
+
+            def fit(self, sm):
+                super().fit(sm)
+                keys = list(sm.configs.index[sm.configs["learner"] == learner])
+                self.model_ = MetaoptModel().fit(sm.only_configs(keys))
+                return self
+
+            def rank(self, query, k):
+                return self.model_.rank(query, k)
+
+        return _One()
+
+
+def methods(quick: bool = False, learners: list[str] | None = None) -> dict:
     from metaopt.metamodel import (ConditionedPortfolio, FlamlNearest, MetaoptModel, NearestTasks,
                                    StaticPortfolio, Surrogate)
 
     out = {"metaopt": MetaoptModel, "static portfolio": StaticPortfolio, "FLAML-style 1-NN": FlamlNearest}
+    for lr in learners or []:
+        out[f"metaopt ({lr} only)"] = OneLearner(lr)
     if not quick:
         out.update({
             "static portfolio per kind": lambda: StaticPortfolio(per_kind=True),
@@ -158,7 +190,8 @@ def run_lodo(args: argparse.Namespace) -> int:
     progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     if args.jobs < 1:
         raise ConfigError("--jobs must be a positive integer")
-    res = lodo(sm, methods(args.quick), ks=args.k, progress=progress, n_jobs=args.jobs)
+    single = sm.learners if args.learner == "auto" and len(sm.learners) > 1 else None
+    res = lodo(sm, methods(args.quick, single), ks=args.k, progress=progress, n_jobs=args.jobs)
     seconds = time.perf_counter() - t0
     summary = summarise(res, "regret")
     ranks = summarise(res, "rank")

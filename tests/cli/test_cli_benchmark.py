@@ -53,6 +53,7 @@ def test_lodo_auto_ranks_both_learners_jointly(kb_dir, tmp_path, capsys):
     assert "# LODO benchmark: auto" in capsys.readouterr().out
     res = pd.read_csv(tmp_path / "auto" / "lodo_per_task.csv")
     assert res["task_id"].nunique() == 20
+    assert {"metaopt (lightgbm only)", "metaopt (random_forest only)"} <= set(res["method"])
 
 
 def test_lodo_bad_input_is_one_line(kb_dir, capsys):
