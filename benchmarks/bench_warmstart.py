@@ -20,12 +20,18 @@ budget, 1 = best) and the average rank, the bars of the warm-start issue, and a 
 anytime curves.  Run small first::
 
     python benchmarks/bench_warmstart.py --datasets 6 --budgets 1,5,10 --jobs 2
+
+The full run (30 datasets x 7 methods x 50 trials) takes hours on 2 cores (the multiclass
+pendigits, satimage and waveform-5000 dominate); make it resumable with a cache::
+
+    python benchmarks/bench_warmstart.py --jobs 2 --cache /tmp/bench_warmstart.jsonl --csv results.csv
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import sys
 import time
@@ -290,6 +296,22 @@ def bars(df: pd.DataFrame, budgets: list[int]) -> None:
                       f"(bar {need:.0%}): {share >= need}")
 
 
+def _read_cache(path: str | None, seed: int, n_trials: int) -> dict:
+    """Finished (dataset, method) results of earlier runs with the same seed and trial budget."""
+    out: dict = {}
+    if not path or not Path(path).exists():
+        return out
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            try:
+                r = json.loads(line)
+            except json.JSONDecodeError:  # a line cut short by an interrupted run
+                continue
+            if r.pop("seed", None) == seed and r.pop("n_trials", None) == n_trials:
+                out[(r["dataset"], r["method"])] = r
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--datasets", type=int, default=None, help="use the first N hold-out datasets "
@@ -300,6 +322,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--png", default=str(REPO / "benchmarks" / "bench_warmstart.png"))
     ap.add_argument("--csv", default=None, help="write the per-dataset results here")
+    ap.add_argument("--cache", default=None, metavar="JSONL",
+                    help="append each finished (dataset, method) run here and skip those already there: "
+                         "an interrupted run continues where it stopped (delete the file after changing "
+                         "the code or the KB)")
     args = ap.parse_args(argv)
 
     budgets = sorted({int(b) for b in args.budgets.split(",")})
@@ -319,9 +345,21 @@ def main(argv: list[str] | None = None) -> int:
     from joblib import Parallel, delayed
 
     t0 = time.time()
-    jobs = [(r, m) for r in rows for m in methods]
-    results = Parallel(n_jobs=args.jobs, verbose=0)(
-        delayed(run_method)(r, m, max(budgets), args.seed) for r, m in jobs)
+    # smallest datasets first, so that an interrupted run has finished as many datasets as it can
+    rows = sorted(rows, key=lambda r: int(r["n_rows"]) * int(r["n_features"]))
+    n_trials = max(budgets)
+    done = _read_cache(args.cache, args.seed, n_trials)
+    jobs = [(r, m) for r in rows for m in methods if (r["name"], m) not in done]
+    print(f"{len(done)} (dataset, method) results from {args.cache}; {len(jobs)} to run", file=sys.stderr)
+    results = [done[(r["name"], m)] for r in rows for m in methods if (r["name"], m) in done]
+    for res in Parallel(n_jobs=args.jobs, verbose=0, return_as="generator_unordered")(
+            delayed(run_method)(r, m, n_trials, args.seed) for r, m in jobs):
+        results.append(res)
+        if args.cache:
+            with open(args.cache, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps({"seed": args.seed, "n_trials": n_trials, **res}, default=float) + "\n")
+        print(f"  {res['dataset']:<32} {res['method']:<15} {res.get('seconds', 0):7.1f} s", file=sys.stderr,
+              flush=True)
     for r in results:
         if "skipped" in r:
             print(f"note: {r['method']} skipped on {r['dataset']}: {r['skipped']}", file=sys.stderr)
