@@ -286,14 +286,20 @@ def bars(df: pd.DataFrame, budgets: list[int]) -> None:
     if "static+tpe" in mean:
         ok = all(mean.at[b, "metaopt"] > mean.at[b, "static+tpe"] for b in budgets)
         print(f"  metaopt > static+tpe at every budget: {ok}")
+        for b in budgets:
+            sub = piv.xs(b, level="budget")[["metaopt", "static+tpe"]].dropna()
+            d = sub["metaopt"] - sub["static+tpe"]
+            print(f"    budget {b:>3}: metaopt better on {(d > 0).sum()}, tied {(d == 0).sum()}, "
+                  f"worse {(d < 0).sum()} of {len(d)} datasets")
     first = piv.xs(budgets[0], level="budget") if budgets[0] == 1 else None
     if first is not None:
         for base, need in (("defaults", 0.75), ("flaml-zeroshot", 0.65)):
             if base in first:
                 sub = first[["metaopt", base]].dropna()
                 share = float((sub["metaopt"] > sub[base]).mean()) if len(sub) else float("nan")
+                ties = int((sub["metaopt"] == sub[base]).sum())
                 print(f"  metaopt's first trial beats {base} on {share:.0%} of {len(sub)} datasets "
-                      f"(bar {need:.0%}): {share >= need}")
+                      f"(bar {need:.0%}; {ties} tied): {share >= need}")
 
 
 def _read_cache(path: str | None, seed: int, n_trials: int) -> dict:
@@ -322,6 +328,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--png", default=str(REPO / "benchmarks" / "bench_warmstart.png"))
     ap.add_argument("--csv", default=None, help="write the per-dataset results here")
+    ap.add_argument("--report-only", action="store_true",
+                    help="run nothing: report the datasets of --cache that every method has finished")
     ap.add_argument("--cache", default=None, metavar="JSONL",
                     help="append each finished (dataset, method) run here and skip those already there: "
                          "an interrupted run continues where it stopped (delete the file after changing "
@@ -349,7 +357,7 @@ def main(argv: list[str] | None = None) -> int:
     rows = sorted(rows, key=lambda r: int(r["n_rows"]) * int(r["n_features"]))
     n_trials = max(budgets)
     done = _read_cache(args.cache, args.seed, n_trials)
-    jobs = [(r, m) for r in rows for m in methods if (r["name"], m) not in done]
+    jobs = [] if args.report_only else [(r, m) for r in rows for m in methods if (r["name"], m) not in done]
     print(f"{len(done)} (dataset, method) results from {args.cache}; {len(jobs)} to run", file=sys.stderr)
     results = [done[(r["name"], m)] for r in rows for m in methods if (r["name"], m) in done]
     for res in Parallel(n_jobs=args.jobs, verbose=0, return_as="generator_unordered")(
@@ -360,6 +368,12 @@ def main(argv: list[str] | None = None) -> int:
                 fh.write(json.dumps({"seed": args.seed, "n_trials": n_trials, **res}, default=float) + "\n")
         print(f"  {res['dataset']:<32} {res['method']:<15} {res.get('seconds', 0):7.1f} s", file=sys.stderr,
               flush=True)
+    if args.report_only:  # only datasets every method has finished on
+        complete = {r["name"] for r in rows if all((r["name"], m) in done for m in methods)}
+        results = [r for r in results if r["dataset"] in complete]
+        rows = [r for r in rows if r["name"] in complete]
+        print(f"report on the {len(rows)} datasets every method finished: "
+              + ", ".join(r["name"] for r in rows), file=sys.stderr)
     for r in results:
         if "skipped" in r:
             print(f"note: {r['method']} skipped on {r['dataset']}: {r['skipped']}", file=sys.stderr)
