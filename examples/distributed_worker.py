@@ -33,7 +33,7 @@ from sklearn.model_selection import train_test_split
 
 from metaopt import load_data
 from metaopt.learners import get_learner
-from metaopt.warmstart import MetaSampler, warm_start
+from metaopt.warmstart import MetaSampler, guard_trial_queue, warm_start
 
 
 def make_storage(url: str):
@@ -109,6 +109,8 @@ def main(argv: list[str] | None = None) -> int:
             if attempt == 4:
                 raise
             time.sleep(0.5 + random.random())
+    # SQLite: make popping an enqueued trial atomic across processes (a no-op elsewhere)
+    guard_trial_queue(study)
     if args.sampler == "tpe":
         warm_start(study, data.X, data.y, k=args.k)  # idempotent: the first worker enqueues, others see it
     study.optimize(make_objective(data), n_trials=args.n_trials)

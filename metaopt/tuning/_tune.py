@@ -622,6 +622,9 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         bar.set_postfix(post, refresh=False)
         bar.update(1)
 
+    from metaopt.warmstart import guard_trial_queue
+
+    guard_trial_queue(study)  # SQLite: two processes must not pop the same enqueued trial
     t0 = time.monotonic()
     try:
         # failed trials are recorded in the study and the summary; Optuna's log lines would break the bar

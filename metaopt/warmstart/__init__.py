@@ -35,6 +35,7 @@ from metaopt.warmstart._warm_start import (
     ATTR,
     WarmConfig,
     get_recommendations,
+    guard_trial_queue,
     is_warm_started,
     storage_lock,
     warm_start,
@@ -42,6 +43,6 @@ from metaopt.warmstart._warm_start import (
 
 __all__ = [
     "warm_start", "MetaSampler", "ParamNameMismatchError", "WarmConfig", "get_recommendations",
-    "is_warm_started", "storage_lock", "resolve_param_names", "fit_to_space", "KBSurrogate",
+    "is_warm_started", "storage_lock", "guard_trial_queue", "resolve_param_names", "fit_to_space", "KBSurrogate",
     "default_surrogate", "ATTR",
 ]

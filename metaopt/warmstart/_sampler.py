@@ -218,6 +218,9 @@ class MetaSampler(BaseSampler):
         self._base.reseed_rng()
 
     def before_trial(self, study: Any, trial: FrozenTrial) -> None:
+        from metaopt.warmstart._warm_start import guard_trial_queue
+
+        guard_trial_queue(study)
         self._base.before_trial(study, trial)
         if not self._do_warm:
             return

@@ -292,6 +292,33 @@ def storage_lock(storage: Any, study_name: str) -> Iterator[str]:
         yield "thread"
 
 
+def guard_trial_queue(study: Any) -> Any:
+    """Make popping an enqueued trial atomic across the processes of one machine (SQLite only); returns ``study``.
+
+    Why: Optuna moves an enqueued (WAITING) trial to RUNNING with a read-then-write that
+    SQLite does not lock, so two worker processes can both pop the same enqueued trial;
+    one result is then dropped ("Skipped telling trial ... already finished") and the
+    study ends one trial short.  PostgreSQL and MySQL lock the row; the journal storage
+    holds its own file lock.  For SQLite this wraps the study's pop in the same file lock
+    as the warm start.  Idempotent; a no-op for every other storage.
+    """
+    from optuna.storages import RDBStorage
+
+    inner = _unwrap(study._storage)
+    pop = getattr(study, "_pop_waiting_trial_id", None)
+    if pop is None or getattr(pop, "_metaopt_guarded", False) or not isinstance(inner, RDBStorage) \
+            or inner.engine.dialect.name != "sqlite":
+        return study
+
+    def guarded() -> int | None:
+        with storage_lock(study._storage, study.study_name):
+            return pop()
+
+    guarded._metaopt_guarded = True  # type: ignore[attr-defined]
+    study._pop_waiting_trial_id = guarded
+    return study
+
+
 # --------------------------------------------------------------------------- warm start
 def _record(study: Any) -> dict[str, Any] | None:
     rec = study._storage.get_study_user_attrs(study._study_id).get(ATTR)
@@ -367,6 +394,7 @@ def enqueue_once(study: Any, prepared: Sequence[tuple[WarmConfig, dict[str, Any]
     enqueued (how :class:`MetaSampler` makes the very first trial the first
     recommendation).
     """
+    guard_trial_queue(study)
     rec = _record(study)
     if rec is not None:
         return list(rec.get("params", [])), False
@@ -427,6 +455,7 @@ def warm_start(study: Any, X: Any = None, y: Any = None, *, learner: str = "ligh
     ParamNameMismatchError
         When the study's parameter names do not match the learner's and no usable ``param_names`` is given.
     """
+    guard_trial_queue(study)
     rec = _record(study)
     if rec is not None:
         return list(rec.get("params", []))

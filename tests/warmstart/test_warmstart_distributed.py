@@ -67,3 +67,20 @@ def test_journal_three_workers(tmp_path):
     path = tmp_path / "study.log"
     _run_workers(f"journal:{path}", "journal-credit-g", n_workers=2, n_trials=4, sampler="meta", k=3)
     _check(JournalStorage(JournalFileBackend(str(path))), "journal-credit-g", 8, k=3)
+
+
+def test_guard_trial_queue_only_wraps_sqlite(tmp_path):
+    """SQLite's pop of an enqueued trial is wrapped in the file lock; other storages are left alone."""
+    from metaopt.warmstart import guard_trial_queue
+
+    study = optuna.create_study(storage=f"sqlite:///{tmp_path / 's.db'}", study_name="s")
+    guard_trial_queue(guard_trial_queue(study))
+    assert study._pop_waiting_trial_id._metaopt_guarded
+    study.enqueue_trial({"x": 1.0})
+    study.enqueue_trial({"x": 2.0})
+    study.optimize(lambda t: t.suggest_float("x", 0, 3), n_trials=3)
+    assert [t.params["x"] for t in study.trials[:2]] == [1.0, 2.0] and len(study.trials) == 3
+    assert (tmp_path / "s.db.metaopt.lock").exists()
+    mem = optuna.create_study()
+    guard_trial_queue(mem)
+    assert not hasattr(mem._pop_waiting_trial_id, "_metaopt_guarded")
