@@ -100,8 +100,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.source:
         kb = kb.only_sources(args.source)
     sm = build_score_matrix(kb, args.learner)
-    cols = sorted({c for v in sm.pool.values() for c in v})
-    sm = sm.subset(sm.norm.index[sm.norm[cols].notna().any(axis=1)])
+    sm = sm.pooled_tasks()
     held = sm.dense_tasks()[: args.limit] if args.limit else sm.dense_tasks()
     groups = sm.tasks["dataset_key"].astype(object).fillna(pd.Series(sm.tasks.index, index=sm.tasks.index))
     t0 = time.perf_counter()

@@ -75,12 +75,11 @@ class Recommender:
             learners = [learner]
         sm = build_score_matrix(kb, learners)
         if sm.pool:
-            pool_cols = sorted({c for cols in sm.pool.values() for c in cols})
             if {pool_kind(n) for n in sm.pool} >= set(sm.tasks["kind"]):
                 # every kind is recommended from a pool: drop the sparse per-task histories
                 # (openml-pimp's 47,000 one-task configurations), which no pool ranks
-                sm = sm.only_configs(pool_cols)
-            sm = sm.subset(sm.norm.index[sm.norm[pool_cols].notna().any(axis=1)])
+                sm = sm.only_configs(sm.pool_configs)
+            sm = sm.pooled_tasks()
         self.learner = learner
         self.learners = learners
         self.sm = sm

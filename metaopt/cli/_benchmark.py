@@ -37,34 +37,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
 
 
-class OneLearner:
-    """Factory of a meta-model that only ranks one learner's configurations of a joint pool.
+def one_learner(learner: str):
+    """Factory of metaopt restricted to one learner's configurations of a joint pool.
 
     With ``--learner auto`` it measures what algorithm selection adds: metaopt ranking
-    both learners against metaopt restricted to one, scored on the same joint pool.
+    every learner against metaopt ranking one, scored on the same joint pool.
     """
+    from metaopt.metamodel import MetaModel, MetaoptModel
 
-    def __init__(self, learner: str):
-        self.learner = learner
+    class OneLearner(MetaModel):
+        name = f"metaopt ({learner} only)"
 
-    def __call__(self):
-        from metaopt.metamodel import MetaModel, MetaoptModel
+        def fit(self, sm):
+            super().fit(sm)
+            self.model_ = MetaoptModel().fit(sm.only_configs(sm.configs.index[sm.configs["learner"] == learner]))
+            return self
 
-        learner = self.learner
+        def rank(self, query, k):
+            return self.model_.rank(query, k)
 
-        class _One(MetaModel):
-            name = f"metaopt ({learner} only)"
-
-            def fit(self, sm):
-                super().fit(sm)
-                keys = list(sm.configs.index[sm.configs["learner"] == learner])
-                self.model_ = MetaoptModel().fit(sm.only_configs(keys))
-                return self
-
-            def rank(self, query, k):
-                return self.model_.rank(query, k)
-
-        return _One()
+    return OneLearner
 
 
 def methods(quick: bool = False, learners: list[str] | None = None) -> dict:
@@ -73,7 +65,7 @@ def methods(quick: bool = False, learners: list[str] | None = None) -> dict:
 
     out = {"metaopt": MetaoptModel, "static portfolio": StaticPortfolio, "FLAML-style 1-NN": FlamlNearest}
     for lr in learners or []:
-        out[f"metaopt ({lr} only)"] = OneLearner(lr)
+        out[f"metaopt ({lr} only)"] = one_learner(lr)
     if not quick:
         out.update({
             "static portfolio per kind": lambda: StaticPortfolio(per_kind=True),
@@ -184,8 +176,7 @@ def run_lodo(args: argparse.Namespace) -> int:
     if not sm.pool:
         raise KnowledgeBaseError(f"learner {args.learner!r} has no dense shared pool in the knowledge base "
                                  "(every configuration evaluated on few tasks); LODO needs one")
-    pool_cols = sorted({c for cols in sm.pool.values() for c in cols})
-    sm = sm.subset(sm.norm.index[sm.norm[pool_cols].notna().any(axis=1)])
+    sm = sm.pooled_tasks()
     t0 = time.perf_counter()
     progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     if args.jobs < 1:

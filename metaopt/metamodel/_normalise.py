@@ -160,6 +160,15 @@ class ScoreMatrix:
                            self.meta.loc[ids], self.configs, self.fit_time.loc[ids], self.n_train_rows.loc[ids],
                            dict(self.pool), self.method, self.task_pool.reindex(ids).fillna(""))
 
+    @property
+    def pool_configs(self) -> list[str]:
+        """Every configuration of some pool."""
+        return sorted({c for cols in self.pool.values() for c in cols})
+
+    def pooled_tasks(self) -> ScoreMatrix:
+        """The same matrix restricted to the tasks that evaluated some pooled configuration."""
+        return self.subset(self.norm.index[self.norm[self.pool_configs].notna().any(axis=1)])
+
     def only_configs(self, keys: Iterable[str]) -> ScoreMatrix:
         """The same matrix restricted to the configurations ``keys`` (pools cut to them)."""
         keys = [k for k in keys if k in self.norm.columns]

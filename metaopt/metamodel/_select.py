@@ -78,11 +78,6 @@ class MetaoptModel(MetaModel):
     def is_far(self, query: Query) -> bool:
         return bool(self.fallback and self.nearest_distance(query) > self.far_threshold_)
 
-    def weights(self, query: Query) -> np.ndarray:
-        w = self.nn_.task_weights(query)
-        n = len(w)
-        return (1 - self.prior) * w / max(w.sum(), 1e-12) + self.prior / n
-
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         """Blend of the similarity-weighted KB mean and the surrogate; uncertainty from both."""
         cand = candidates(self.sm_, query.kind, query.pool)

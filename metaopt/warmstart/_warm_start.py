@@ -394,7 +394,6 @@ def enqueue_once(study: Any, prepared: Sequence[tuple[WarmConfig, dict[str, Any]
     enqueued (how :class:`MetaSampler` makes the very first trial the first
     recommendation).
     """
-    guard_trial_queue(study)
     rec = _record(study)
     if rec is not None:
         return list(rec.get("params", [])), False
