@@ -198,9 +198,10 @@ def run_method(row: dict, method: str, n_trials: int, seed: int = 0) -> dict:
             sampler = optuna.samplers.TPESampler(seed=seed)
         study = optuna.create_study(direction="maximize", sampler=sampler)
         if method == "enqueue+tpe":
-            warm_start(study, Xtr, ytr, kind=kind, k=5, kb=kb)
+            warm_start(study, Xtr, ytr, kind=kind, k=5, kb=kb, search_space=space)
         elif method == "static+tpe":
-            warm_start(study, recommendations=static_portfolio(kind, 5, kb, row["name"]), kind=kind)
+            warm_start(study, recommendations=static_portfolio(kind, 5, kb, row["name"]), kind=kind,
+                       search_space=space)
         study.optimize(objective, n_trials=n_trials)
         trials = study.trials
         out.update(valid=[t.value for t in trials], test=[t.user_attrs.get("test", np.nan) for t in trials])

@@ -112,7 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     # SQLite: make popping an enqueued trial atomic across processes (a no-op elsewhere)
     guard_trial_queue(study)
     if args.sampler == "tpe":
-        warm_start(study, data.X, data.y, k=args.k)  # idempotent: the first worker enqueues, others see it
+        space = get_learner("lightgbm").search_space(data.kind)
+        warm_start(study, data.X, data.y, k=args.k, search_space=space)  # idempotent across workers
     study.optimize(make_objective(data), n_trials=args.n_trials)
     done = [t for t in study.trials if t.value is not None]
     if done:

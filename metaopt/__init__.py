@@ -12,6 +12,7 @@ from metaopt.exceptions import (
     DataFileError,
     KnowledgeBaseError,
     MetaoptError,
+    StorageError,
     TargetError,
 )
 from metaopt.features import GROUPS, MetaFeatures, extract_meta_features
@@ -34,12 +35,14 @@ __all__ = [
     "TargetError",
     "ConfigError",
     "KnowledgeBaseError",
+    "StorageError",
 ]
 
 # Optuna-facing parts import optuna; load them on first use so `import metaopt` stays light.
 _LAZY = {
     "tune": "metaopt.tuning",
     "TuneResult": "metaopt.tuning",
+    "load_model": "metaopt.tuning",
     "warm_start": "metaopt.warmstart",
     "MetaSampler": "metaopt.warmstart",
     "MetaTunedClassifier": "metaopt.estimators",

@@ -3,29 +3,29 @@
 >>> recs = metaopt.recommend(df, target="class", k=5)          # doctest: +SKIP
 >>> recs[0].learner, recs[0].params, recs[0].predicted_score   # doctest: +SKIP
 
-Fitted meta-models are cached per knowledge base (keyed by the KB object, or by
-its directory and manifest checksums), so only the first call per KB pays for
+Fitted meta-models have one owner, :func:`metaopt._model_cache.get_recommender`:
+recommend, the warm start and the ``MetaSampler`` share them per (KB content,
+learner set), in this process and on disk, so only the first call per KB pays for
 fitting; later calls cost the meta-features plus a few milliseconds.
-
-For a KB read from a directory the fitted state is also cached on disk (see
-:mod:`metaopt.metamodel._persist`: JSON, NumPy arrays and LightGBM model text, no
-pickle), keyed by the manifest's file checksums, the metaopt version and source,
-and ``learner``; a new process (``metaopt recommend`` on the command line) then
-reads that entry instead of loading the KB and fitting. Set ``METAOPT_CACHE_DIR``
-to move it (default ``~/.cache/metaopt``, ``XDG_CACHE_HOME`` respected) or to an
-unwritable path to do without; a damaged or stale entry is rebuilt.
 """
 
 from __future__ import annotations
 
-import contextlib
 import numbers
-import threading
+import warnings
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 
+from metaopt._model_cache import (  # noqa: F401 - the fitted meta-models' owner; names kept here for callers
+    _CACHE,
+    _KB_CACHE,
+    fit_seconds,
+    get_recommender,
+    load_kb_cached,
+    shared_surrogate,
+)
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 
 #: meta-feature groups computed for a new task (landmarkers are too slow for an interactive call)
@@ -46,6 +46,10 @@ class Recommendation:
     similar_tasks: list[dict[str, Any]] = field(default_factory=list)
     rationale: str = ""
     far_from_kb: bool = False
+    #: why it sits at this rank, in a few words (the table's "why" column; ``rationale`` says it in full)
+    reason: str = ""
+    #: parameters changed from the KB configuration for this dataset: ``{name: (KB value, value here)}``
+    adapted: dict[str, tuple[Any, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
@@ -119,7 +123,14 @@ class Recommender:
         return rec
 
     def recommend(self, kind: str, meta: dict[str, float], n_rows: int, n_features: int, n_classes: int,
-                  k: int = 5, time_budget: float | None = None) -> list[Recommendation]:
+                  k: int = 5, time_budget: float | None = None, *, features: Any = None,
+                  blind_reason: str | None = None) -> list[Recommendation]:
+        """The ``k`` configurations to try first, in portfolio order, each made ready for this dataset.
+
+        ``features``: the feature table, for learners whose parameters count model columns
+        (a forest's ``max_features``; else ``n_features``).  Meta-features that are all NaN
+        (``blind_reason`` says why) give the data-blind static portfolio, with a warning.
+        """
         from metaopt.metamodel._base import Query, candidates
 
         query = Query(kind, meta, self.sm.pool_for(kind))
@@ -128,9 +139,15 @@ class Recommender:
         except KnowledgeBaseError:
             raise KnowledgeBaseError(f"the knowledge base has no {kind} tasks for "
                                      f"{', '.join(self.learners)}; cannot recommend") from None
-        far = self.model.is_far(query)
-        dist = self.model.nearest_distance(query)
-        ranked = self.model.rank(query, len(cand) if time_budget is not None else k)
+        blind = not any(isinstance(v, numbers.Real) and np.isfinite(v) for v in meta.values())
+        if blind:
+            blind_reason = blind_reason or "all meta-features are NaN"
+            warnings.warn(f"{blind_reason}, so metaopt's recommendations fall back to the data-blind "
+                          "portfolio of the knowledge base", UserWarning, stacklevel=3)
+        far = blind or self.model.is_far(query)
+        n = len(cand) if time_budget is not None else k
+        ranked = self.model.static_.rank(query, n) if blind and not self.model.is_far(query) \
+            else self.model.rank(query, n)
         times = self.fit_time.predict(ranked, n_rows, n_features, n_classes)
         note = ""
         if time_budget is not None:
@@ -145,30 +162,77 @@ class Recommender:
         mean, std = self.model.predict(query)
         # the similar tasks reported are those whose scores on these candidates inform the ranking
         informed = self.sm.norm[cand].notna().any(axis=1).to_numpy()
-        similar = [{"task_id": t, "name": n, "distance": round(d, 4)}
-                   for t, n, d in self.model.nn_.nearest(query, 3, informed)]
-        sim_text = ", ".join(f"{s['name']} ({s['distance']:.2f})" for s in similar) or "none"
+        similar = [] if blind else [{"task_id": t, "name": nm, "distance": round(d, 4)}
+                                    for t, nm, d in self.model.nn_.nearest(query, 3, informed)]
+        why = _Why(blind_reason if blind else None, far, self.model, query, similar, note)
+        widths: dict[str, int] = {}
         out = []
         for i, key in enumerate(ranked):
             cfg = self.sm.configs.loc[key]
             learner = str(cfg["learner"])
-            params = _ready_params(learner, dict(cfg["params"]), kind)
-            if far:
-                why = (f"New task is far from the knowledge base (nearest-task distance {dist:.2f} > "
-                       f"{self.model.far_threshold_:.2f}, the 95% quantile of KB tasks' own nearest distances "
-                       f"x1.25): falling back to the static portfolio, position {i + 1}.")
-            elif i == 0:
-                why = (f"Best expected normalised score on the most similar KB tasks ({sim_text}) "
-                       f"blended with the surrogate's prediction.")
-            else:
-                why = "Chosen greedily to do well where the configurations above it are weak on similar tasks."
+            if learner not in widths:
+                widths[learner] = _model_width(learner, features, n_features)
+            params, adapted = _ready_params(learner, dict(cfg["params"]), kind, n_rows, widths[learner])
             t = times.get(key, np.nan)
             out.append(Recommendation(
                 rank=i + 1, learner=learner, config_id=str(cfg["config_id"]), params=params,
                 predicted_score=float(mean.get(key, np.nan)), predicted_score_std=float(std.get(key, np.nan)),
                 predicted_fit_time_s=None if not np.isfinite(t) else float(t), similar_tasks=similar,
-                rationale=why + note, far_from_kb=far))
+                rationale=why.rationale(i, adapted, n_rows), far_from_kb=far, reason=why.reason(i, bool(note)),
+                adapted=adapted))
         return out
+
+
+class _Why:
+    """The reason (a few words) and rationale (sentences) of each rank."""
+
+    def __init__(self, blind_reason: str | None, far: bool, model: Any, query: Any, similar: list, note: str):
+        self.blind_reason, self.far, self.note = blind_reason, far, note
+        if far and blind_reason is None:
+            self.far_text = (f"New task is far from the knowledge base (nearest-task distance "
+                             f"{model.nearest_distance(query):.2f} > {model.far_threshold_:.2f}, the 95% quantile "
+                             f"of KB tasks' own nearest distances x1.25): falling back to the static portfolio")
+        self.sim_text = ", ".join(f"{s['name']} ({s['distance']:.2f})" for s in similar) or "none"
+
+    def reason(self, i: int, fastest: bool) -> str:
+        if fastest:
+            return "fastest (none fits the time budget)"
+        if self.blind_reason is not None:
+            return f"data-blind portfolio #{i + 1}"
+        if self.far:
+            return f"static portfolio #{i + 1} (far from KB)"
+        if i == 0:
+            return "best blend on similar tasks"
+        return "covers where #1 is weak" if i == 1 else f"covers where #1-#{i} are weak"
+
+    def rationale(self, i: int, adapted: dict, n_rows: int) -> str:
+        if self.blind_reason is not None:
+            text = (f"No usable meta-features ({self.blind_reason}): the data-blind static portfolio of the "
+                    f"knowledge base. Position {i + 1} of that portfolio.")
+        elif self.far:
+            text = f"{self.far_text}. Position {i + 1} of that portfolio."
+        elif i == 0:
+            text = (f"Best expected normalised score on the most similar KB tasks ({self.sim_text}) "
+                    f"blended with the surrogate's prediction.")
+        else:
+            text = "Chosen greedily to do well where the configurations above it are weak on similar tasks."
+        if adapted:
+            changes = ", ".join(f"{name} {'default' if old is None else repr(old)} -> {new!r}"
+                                for name, (old, new) in adapted.items())
+            text += f" Set for this dataset ({n_rows} rows): {changes}."
+        return text + self.note
+
+
+def _model_width(learner: str, features: Any, n_features: int) -> int:
+    """Columns the learner's estimator sees (``n_features`` without the feature table)."""
+    from metaopt.learners import get_learner
+
+    if features is None:
+        return int(n_features)
+    try:
+        return get_learner(learner).model_width(features)
+    except ConfigError:  # not a registered learner: its parameters are left as they are
+        return int(n_features)
 
 
 def _has_dense_pool(kb, learner: str, min_coverage: float = 0.5, min_pool: int = 5) -> bool:
@@ -191,165 +255,15 @@ def _has_dense_pool(kb, learner: str, min_coverage: float = 0.5, min_pool: int =
     return False
 
 
-def _ready_params(learner: str, params: dict, kind: str) -> dict:
-    try:
-        from metaopt.learners import get_learner
-        return get_learner(learner).validate_params(params, kind)
-    except ConfigError:
-        return params
-    except ImportError:  # learner registry not available
-        return params
-
-
-_CACHE: dict[tuple, Recommender] = {}
-_LOCK = threading.Lock()
-
-
-def _digest(manifest: dict | None) -> tuple | None:
-    files = (manifest or {}).get("files") or {}
-    if not isinstance(files, dict) or not files:
-        return None
-    try:
-        return tuple(sorted((str(f), str(v.get("sha256"))) for f, v in files.items()))
-    except AttributeError:  # a malformed manifest: no key (load() reports it)
-        return None
-
-
-def _kb_key(kb) -> tuple:
-    digest = _digest(kb.manifest)
-    if kb.path is not None and digest:
-        return ("path", str(kb.path), digest)
-    return ("object", id(kb))
-
-
-_KB_CACHE: dict[tuple, Any] = {}
-
-
-def load_kb_cached(path: Any = None) -> Any:
-    """Load a KB directory once per process (re-read when its manifest changes).
-
-    Shared by :func:`recommend` and :mod:`metaopt.warmstart`, whose caches are keyed on the KB object.
-    """
-    from pathlib import Path
-
-    from metaopt.kb import KnowledgeBase, default_kb_path
-
-    root = Path(path) if path is not None else Path(default_kb_path())
-    manifest = root / "manifest.json"
-    try:
-        key = (str(root.resolve()), manifest.stat().st_mtime_ns)
-    except OSError:  # let load() produce its specific error
-        return KnowledgeBase.load(root)
-    with _LOCK:
-        kb = _KB_CACHE.get(key)
-    if kb is None:
-        kb = KnowledgeBase.load(root)
-        with _LOCK:
-            _KB_CACHE.clear()  # one KB version per path is enough
-            _KB_CACHE[key] = kb
-    return kb
-
-
-def _disk_key(digest: tuple, learner: str) -> dict:
-    from metaopt._version import __version__
-    from metaopt.metamodel._persist import FORMAT, code_fingerprint
-
-    return {"what": "Recommender", "format": FORMAT, "metaopt": __version__, "code": code_fingerprint(),
-            "learner": learner, "kb_files": [list(p) for p in digest]}
-
-
-def _disk_load(digest: tuple, learner: str) -> Recommender | None:
-    from metaopt.metamodel._persist import entry_path, load_entry
+def _ready_params(learner: str, params: dict, kind: str, n_rows: int | None = None,
+                  n_features: int | None = None) -> tuple[dict, dict]:
+    """(params ready for this dataset, ``{name: (KB value, value here)}``); see :meth:`Learner.ready_params`."""
+    from metaopt.learners import get_learner
 
     try:
-        key = _disk_key(digest, learner)
-        return Recommender._from_state(load_entry(entry_path(key), key))
-    except Exception:  # noqa: BLE001 - no usable cache (e.g. no home directory): fit instead
-        return None
-
-
-def _disk_save(digest: tuple, learner: str, encoded: tuple) -> None:
-    from metaopt.metamodel._persist import entry_path, save_entry
-
-    with contextlib.suppress(Exception):  # a cache that cannot be written is skipped
-        key = _disk_key(digest, learner)
-        save_entry(entry_path(key), key, *encoded)
-
-
-def _files_match(root, digest: tuple) -> bool:
-    """The KB files on disk have the manifest's checksums (what load() would verify)."""
-    import hashlib
-
-    try:
-        for fname, sha in digest:
-            h = hashlib.sha256()
-            with open(root / fname, "rb") as fh:
-                for block in iter(lambda: fh.read(1 << 20), b""):
-                    h.update(block)
-            if h.hexdigest() != sha:
-                return False
-    except OSError:
-        return False
-    return True
-
-
-def _recommender_from_dir(root, learner: str) -> Recommender | None:
-    """The recommender of the KB directory ``root`` from the process or disk cache, without loading the KB.
-
-    None when neither has it (or the directory is not a valid, intact KB: then
-    ``KnowledgeBase.load`` reports why).
-    """
-    from metaopt.kb import KnowledgeBase
-    from metaopt.kb import _schema as S
-
-    try:
-        digest = _digest(KnowledgeBase._read_manifest(root))
-    except Exception:  # noqa: BLE001 - load() gives the specific error
-        return None
-    if digest is None or {f for f, _ in digest} != set(S.TABLE_FILES.values()):
-        return None
-    key = (("path", str(root), digest), learner)
-    with _LOCK:
-        rec = _CACHE.get(key)
-        if rec is not None:
-            return rec
-        if not _files_match(root, digest):
-            return None
-        rec = _disk_load(digest, learner)
-        if rec is not None:
-            _CACHE[key] = rec
-        return rec
-
-
-def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
-    """The cached :class:`Recommender` of ``kb`` (default: the shipped KB) and ``learner``."""
-    from pathlib import Path
-
-    from metaopt.kb import KnowledgeBase, default_kb_path
-
-    if kb is None or isinstance(kb, str) or hasattr(kb, "__fspath__"):
-        root = Path(kb).expanduser() if kb is not None else Path(default_kb_path())
-        rec = _recommender_from_dir(root, learner)
-        if rec is not None:
-            return rec
-        kb = load_kb_cached(root)
-    elif not isinstance(kb, KnowledgeBase):
-        raise ConfigError(f"kb must be a KnowledgeBase, a directory or None, got {type(kb).__name__}")
-    key = (_kb_key(kb), learner)
-    with _LOCK:
-        rec = _CACHE.get(key)
-        if rec is None:
-            digest = key[0][2] if key[0][0] == "path" else None
-            rec = _disk_load(digest, learner) if digest else None
-            if rec is None:
-                rec = Recommender(kb, learner)
-                encoded = rec.__dict__.pop("_encoded", None)
-                if digest and encoded is not None:
-                    _disk_save(digest, learner, encoded)
-            if key[0][0] == "object":  # keep the KB alive so its id is not reused
-                rec._kb = kb
-            _CACHE[key] = rec
-        return rec
+        return get_learner(learner).ready_params(params, kind, n_rows, n_features)
+    except ConfigError:  # an unknown learner or a foreign history's parameters: shown as stored
+        return params, {}
 
 
 def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = "auto", k: int = 5,
@@ -366,9 +280,13 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         The target values, or the name of the target column.
     learner
         ``"auto"`` (choose among every learner with a shared pool in the KB) or a
-        learner name.
+        learner name (with the shipped KB: one of :func:`metaopt.learners.list_learners`).
     k
-        Number of configurations (positive integer).
+        Number of configurations (positive integer).  They come in portfolio order: the
+        first has the best blend of its scores on similar KB tasks and the surrogate's
+        prediction, each next one adds the most where those above it are weak - so
+        ``predicted_score`` need not decrease.  Data-size-dependent parameters are capped
+        for this dataset (``Recommendation.adapted`` lists the changes).
     time_budget
         Seconds one fit may take; configurations predicted to take longer are skipped.
     kb
@@ -384,6 +302,12 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         Unusable data (see :func:`metaopt.load_data`).
     KnowledgeBaseError
         The KB has nothing to learn from for this learner and task kind.
+
+    Warns
+    -----
+    UserWarning
+        When nothing describes the data (every feature value missing, or all meta-features
+        NaN): the recommendations are then the KB's data-blind static portfolio.
     """
     if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 1:
         raise ConfigError(f"k must be a positive integer, got {k!r}")
@@ -393,13 +317,22 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         if isinstance(time_budget, bool) or not isinstance(time_budget, numbers.Real) \
                 or not np.isfinite(time_budget) or time_budget <= 0:
             raise ConfigError(f"time_budget must be a positive number of seconds, got {time_budget!r}")
+    if learner != "auto" and kb is None:
+        from metaopt.learners import check_offered
+
+        check_offered(learner)  # e.g. extra_trees: registered, but the shipped KB has no results of it
     from metaopt.data import load_data
 
     ds = load_data(data_or_X, target=target, y=y)
     rec = get_recommender(kb, learner)
-    if meta_features is None:
+    blind_reason = None
+    if not ds.X.notna().to_numpy().any():  # nothing to describe: only the data-blind portfolio is left
+        blind_reason = "every feature value is missing"
+        meta_features = {}
+    elif meta_features is None:
         from metaopt.features import extract_meta_features
         meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
     n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
     return rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, int(k),
-                         None if time_budget is None else float(time_budget))
+                         None if time_budget is None else float(time_budget), features=ds.X,
+                         blind_reason=blind_reason)

@@ -32,6 +32,11 @@ class ConfigError(MetaoptError, ValueError):
     """A learner, parameter or configuration is invalid."""
 
 
+class StorageError(MetaoptError):
+    """An Optuna storage cannot be used: a malformed or unknown URL, a missing database driver,
+    a server that refuses the connection, a missing directory or a file that is not a database."""
+
+
 # --- data-loading errors (all DataError, so the CLI maps them to exit code 2) -------------
 
 

@@ -1,6 +1,8 @@
 import json
+from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
@@ -271,3 +273,94 @@ def test_warm_cli_process_does_not_import_lightgbm(kb_dir, tmp_path):
         outs.append((json.loads(res.stdout), res.stderr.strip().splitlines()[-1]))
     assert outs[0][1] == "LIGHTGBM" and outs[1][1] == "NO-LIGHTGBM"
     assert outs[0][0] == outs[1][0]
+
+
+# -- recommendations made ready for the dataset; unchanged for normal inputs ---------------------
+
+STORED = Path(__file__).resolve().parent / "fixtures" / "recommendations_before.json"
+CREDIT_G = Path(__file__).resolve().parents[1] / "examples" / "data" / "credit-g.csv"
+
+
+def _stored_cases():
+    from metaopt import load_data
+
+    cases = {}
+    for name, loader in (("breast_cancer", load_breast_cancer), ("iris", load_iris), ("diabetes", load_diabetes)):
+        df = _frame(loader)
+        if name != "diabetes":
+            df["target"] = df["target"].map(lambda v: f"c{v}")
+        cases[name] = load_data(df, target="target")
+    cases["credit-g"] = load_data(str(CREDIT_G), target="class")
+    return cases
+
+
+def test_recommendations_unchanged_for_normal_inputs():
+    """The shipped KB's top 5 on four datasets, as stored before adapting configurations to the data.
+
+    Same configurations, order and scores; a parameter may differ only where ``adapted``
+    says so, with the stored value as its KB value.  (Regenerate the file when the KB changes.)
+    """
+    from metaopt.features import extract_meta_features
+
+    stored = json.loads(STORED.read_text())
+    for name, ds in _stored_cases().items():
+        meta = dict(extract_meta_features(ds, groups=_rec.QUERY_GROUPS).values)
+        for learner in ("auto", "lightgbm", "random_forest"):
+            recs = recommend(ds, k=5, learner=learner, meta_features=meta)
+            before = stored[f"{name}/{learner}"]
+            assert [(r.config_id, r.learner) for r in recs] == [(b["config_id"], b["learner"]) for b in before]
+            for r, b in zip(recs, before):
+                assert r.predicted_score == pytest.approx(b["predicted_score"], abs=1e-6)
+                assert {k: v for k, v in r.params.items() if k not in r.adapted} == \
+                    {k: v for k, v in b["params"].items() if k not in r.adapted}
+                assert all(b["params"].get(k) == old for k, (old, _) in r.adapted.items())
+                # what changes on normal inputs: only values written inside the search space
+                assert set(r.adapted) <= {"reg_alpha", "reg_lambda", "max_features"}, (name, r.adapted)
+
+
+def test_small_data_gets_adapted_leaf_sizes():
+    """32 rows: no configuration keeps a minimum leaf size that a training fold cannot split."""
+    from metaopt import load_data
+    from metaopt.learners import training_rows
+
+    ds = load_data(pd.read_csv(CREDIT_G).sample(32, random_state=0), target="class")
+    n_fit = training_rows(32)
+    recs = recommend(ds, k=8, learner="auto")
+    assert any(r.adapted for r in recs)
+    for r in recs:
+        assert r.params.get("min_child_samples", 0) <= n_fit // 4
+        assert r.params.get("min_samples_leaf", 0) <= n_fit // 4
+        for name, (old, new) in r.adapted.items():
+            assert f"{name} " in r.rationale and r.params[name] == new
+    capped = [r for r in recs if "min_child_samples" in r.adapted or "min_samples_leaf" in r.adapted]
+    assert capped, "the sample's recommendations include leaf sizes above the cap"
+
+
+def test_reason_says_why_the_order_is_not_by_score(kb):
+    recs = recommend(_frame(load_breast_cancer), target="target", k=4, kb=kb)
+    assert [r.reason for r in recs] == ["best blend on similar tasks", "covers where #1 is weak",
+                                        "covers where #1-#2 are weak", "covers where #1-#3 are weak"]
+    assert all(r.to_dict()["reason"] == r.reason for r in recs)
+
+
+def test_all_features_missing_warns_and_falls_back_to_the_data_blind_portfolio(kb):
+    df = _frame(load_breast_cancer)
+    df[df.columns.drop("target")] = np.nan
+    with pytest.warns(UserWarning, match="every feature value is missing.*data-blind portfolio"):
+        recs = recommend(df, target="target", k=3, kb=kb)
+    rec = get_recommender(kb)
+    static = [k.split("::")[1] for k in rec.model.static_.order_["binary:tabrepo"][:3]]
+    assert [r.config_id for r in recs] == static
+    assert all(r.far_from_kb and not r.similar_tasks and "data-blind" in r.reason for r in recs)
+
+
+def test_all_nan_meta_features_warn(kb):
+    df = _frame(load_breast_cancer)
+    with pytest.warns(UserWarning, match="all meta-features are NaN.*data-blind portfolio"):
+        recs = recommend(df, target="target", k=3, kb=kb, meta_features={"NumberOfInstances": float("nan")})
+    assert all(r.far_from_kb for r in recs)
+
+
+def test_extra_trees_not_offered_with_the_shipped_kb():
+    with pytest.raises(ConfigError, match="no extra_trees results"):
+        recommend(_frame(load_breast_cancer), target="target", learner="extra_trees")

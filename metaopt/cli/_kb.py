@@ -43,8 +43,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add = kb_sub.add_parser("add-study", help="add a completed Optuna study on your own data to a KB",
                             description="Add the completed trials of an Optuna study (RDB/SQLite or journal "
                                         "storage) to a knowledge base, with the dataset's meta-features.")
-    add.add_argument("--storage", required=True, help="Optuna storage URL (sqlite:///x.db, postgresql://..., "
-                                                      "or a journal file path / journal:///path)")
+    add.add_argument("--storage", required=True, help="Optuna storage URL (sqlite:///x.db, "
+                                                      "postgresql+psycopg2://..., journal:///path/x.log) or an "
+                                                      "existing SQLite or journal file; nothing is created")
     add.add_argument("--study", required=True, help="study name")
     add.add_argument("--data", required=True, help="the dataset the study tuned on (CSV/ARFF/Parquet)")
     add.add_argument("--target", required=True, help="target column")
@@ -57,7 +58,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--name", help="task name (default: the data file's stem)")
     add.add_argument("--n-folds", type=int, help="folds of the study's cross-validation, if any")
     add.add_argument("--kb", metavar="PATH", help="KB directory to extend (default: the shipped one)")
-    add.add_argument("--out", metavar="PATH", help="write the result here instead of in place")
+    add.add_argument("--out", metavar="DIR", help="write the resulting KB directory here instead of in place")
     add.set_defaults(func=run_add_study)
 
     import importlib

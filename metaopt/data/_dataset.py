@@ -45,8 +45,10 @@ class Dataset:
     meta : dict
         Machine-readable loading facts (all optional): ``format`` (file format),
         ``n_rows_raw`` (rows before dropping missing targets), ``n_missing_target``,
-        ``constant_columns``, ``all_missing_columns``, ``datetime_columns``
-        (original column -> generated columns), ``bool_columns``.
+        ``n_infinite_target``, ``row_notes`` (the notes about dropped rows, which the
+        command line shows even without ``--verbose``), ``constant_columns``,
+        ``all_missing_columns``, ``datetime_columns`` (original column -> generated
+        columns), ``bool_columns``.
     """
 
     X: pd.DataFrame

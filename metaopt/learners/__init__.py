@@ -21,6 +21,7 @@ from metaopt.learners._base import (
     Learner,
     NativePreprocessor,
     holdout_fraction,
+    training_rows,
 )
 from metaopt.learners._lightgbm import ES_PATIENCE, MAX_ROUNDS, LightGBMLearner
 from metaopt.learners._sklearn import ExtraTreesLearner, RandomForestLearner
@@ -45,12 +46,26 @@ def get_learner(name: str | Learner) -> Learner:
     try:
         return _REGISTRY[name]
     except (KeyError, TypeError):
-        raise ConfigError(f"unknown learner {name!r} (known: {', '.join(list_learners())})") from None
+        raise ConfigError(f"unknown learner {name!r} (known: {', '.join(_REGISTRY)})") from None
 
 
-def list_learners() -> list[str]:
-    """Names of the registered learners, primary first."""
-    return list(_REGISTRY)
+def list_learners(*, include_unoffered: bool = False) -> list[str]:
+    """Names of the learners ``recommend``/``tune`` offer, primary first.
+
+    ``include_unoffered=True`` adds registered learners the shipped knowledge base has
+    no results of yet (:attr:`Learner.offered` is False: ``extra_trees``).
+    """
+    return [n for n, lr in _REGISTRY.items() if include_unoffered or lr.offered]
+
+
+def check_offered(name: str) -> Learner:
+    """The learner ``name`` if ``recommend``/``tune`` offer it, else a :class:`ConfigError` saying why."""
+    learner = get_learner(name)
+    if not learner.offered:
+        raise ConfigError(
+            f"learner {learner.name!r} is not offered yet: the knowledge base has no {learner.name} results "
+            f"(choose auto, {', '.join(list_learners())}; see docs/learners.md)")
+    return learner
 
 
 for _learner in (LightGBMLearner(), RandomForestLearner(), ExtraTreesLearner()):
@@ -58,6 +73,6 @@ for _learner in (LightGBMLearner(), RandomForestLearner(), ExtraTreesLearner()):
 
 __all__ = [
     "KINDS", "Learner", "FittedModel", "NativePreprocessor", "EncodingPreprocessor", "holdout_fraction",
-    "get_learner", "list_learners", "register_learner", "LightGBMLearner", "RandomForestLearner",
-    "ExtraTreesLearner", "MAX_ROUNDS", "ES_PATIENCE",
+    "get_learner", "list_learners", "check_offered", "register_learner", "LightGBMLearner", "RandomForestLearner",
+    "ExtraTreesLearner", "MAX_ROUNDS", "ES_PATIENCE", "training_rows",
 ]

@@ -166,6 +166,8 @@ class EncodingPreprocessor:
                 v = np.where(np.isinf(v), np.nan, v)
                 med = float(np.nanmedian(v)) if np.isfinite(v).any() else 0.0
                 self.plan_.append((c, "numeric", med))
+        # output columns (what transform returns; e.g. what a forest's max_features counts)
+        self.width_ = sum(len(info[0]) + info[1] if how == "onehot" else 1 for _, how, info in self.plan_)
         return self
 
     def transform(self, X: pd.DataFrame) -> np.ndarray:
@@ -256,6 +258,15 @@ def holdout_fraction(n_rows: int) -> float:
     return max(0.01, min(0.1, 2500.0 / n_rows))
 
 
+#: a training fold must be able to grow at least this many leaves (caps minimum leaf sizes on small data)
+MIN_LEAVES = 4
+
+
+def training_rows(n_rows: int, cv: int = 5) -> int:
+    """Rows of the largest training fold of ``cv``-fold cross-validation on ``n_rows`` rows."""
+    return n_rows - n_rows // cv if cv > 1 else n_rows
+
+
 def inner_split(y_codes: np.ndarray, kind: str, fraction: float, random_state: int) -> tuple[np.ndarray, np.ndarray]:
     """Split row positions into (train, valid), stratified for classification when possible."""
     from sklearn.model_selection import train_test_split
@@ -280,6 +291,10 @@ class Learner:
     kinds: tuple[str, ...] = KINDS
     #: parameters metaopt sets itself and a configuration may not contain
     reserved: tuple[str, ...] = ("n_jobs", "random_state", "verbose", "verbosity")
+    #: offered by ``recommend``/``tune``: the shipped knowledge base holds this learner's pool results
+    offered: bool = True
+    #: parameters where 0 means "off" and the (log-scale) search space starts just above 0 instead
+    zero_is_low: tuple[str, ...] = ()
 
     # -- to override -------------------------------------------------------
     def param_specs(self) -> dict[str, Param]:
@@ -305,6 +320,49 @@ class Learner:
                        random_state: int) -> tuple[Any, float | None, bool, bool]:
         """Fit ``est``; returns (estimator, n_estimators_used, timed_out, early_stopping)."""
         raise NotImplementedError
+
+    # -- a configuration for one dataset (override where the learner needs it) ------------
+    def model_width(self, X: Any) -> int:
+        """Number of columns the estimator sees for the features ``X`` (after :meth:`preprocess`)."""
+        return int(np.shape(X)[1])
+
+    def into_space(self, params: dict[str, Any], kind: str | None = None,
+                   n_features: int | None = None) -> dict[str, Any]:
+        """``params`` with library spellings the search space cannot hold written as the equivalent value in it.
+
+        Knowledge-base configurations use the library's own values (``reg_alpha=0``,
+        ``max_features='sqrt'``); a warm start must enqueue them inside the search space.
+        Here: a parameter of :attr:`zero_is_low` at 0 becomes the space's lower bound.
+        """
+        space = self.search_space(kind)
+        out = dict(params)
+        for name in self.zero_is_low:
+            value, dist = out.get(name), space.get(name)
+            if dist is not None and isinstance(value, (int, float)) and not isinstance(value, bool) and value == 0:
+                out[name] = dist.low
+        return out
+
+    def adapt_to_data(self, params: dict[str, Any], kind: str, n_rows: int, cv: int = 5) -> dict[str, Any]:
+        """``params`` with data-size-dependent parameters capped for ``n_rows`` rows (``cv``-fold CV).
+
+        The base learner has none; tree learners cap their minimum leaf sizes so that a
+        training fold can still grow a few leaves.
+        """
+        return dict(params)
+
+    def ready_params(self, params: dict[str, Any], kind: str, n_rows: int | None = None,
+                     n_features: int | None = None, cv: int = 5) -> tuple[dict[str, Any], dict[str, tuple]]:
+        """A configuration made ready for one dataset: (params, ``{name: (before, after)}`` of what changed).
+
+        Validates, writes it inside the search space (:meth:`into_space`) and, with
+        ``n_rows``, adapts it to the data size (:meth:`adapt_to_data`).
+        """
+        before = self.validate_params(params, kind)
+        out = self.into_space(before, kind, n_features)
+        if n_rows is not None:
+            out = self.adapt_to_data(out, kind, int(n_rows), cv)
+        changed = {k: (before.get(k), v) for k, v in out.items() if k not in before or before[k] != v}
+        return out, changed
 
     # -- shared ------------------------------------------------------------
     def check_kind(self, kind: str) -> None:

@@ -18,11 +18,13 @@ import numpy as np
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from metaopt.learners._base import (
+    MIN_LEAVES,
     Learner,
     NativePreprocessor,
     Param,
     holdout_fraction,
     inner_split,
+    training_rows,
 )
 
 #: upper bound on boosting rounds under early stopping
@@ -50,6 +52,8 @@ class LightGBMLearner(Learner):
     es_patience = ES_PATIENCE
     reserved = ("n_jobs", "random_state", "verbose", "verbosity", "objective", "num_threads",
                 "seed", "num_class", "early_stopping_round", "early_stopping_rounds")
+    # an L1/L2 penalty of 1e-3 (the log-scale space's lower bound) is as good as none
+    zero_is_low = ("reg_alpha", "reg_lambda")
 
     def param_specs(self) -> dict[str, Param]:
         return {
@@ -93,6 +97,28 @@ class LightGBMLearner(Learner):
         return {"n_estimators": 100, "learning_rate": 0.1, "num_leaves": 31, "min_child_samples": 20,
                 "colsample_bytree": 1.0, "subsample": 1.0, "reg_alpha": 0.0, "reg_lambda": 0.0,
                 "extra_trees": False}
+
+    def adapt_to_data(self, params: dict[str, Any], kind: str, n_rows: int, cv: int = 5) -> dict[str, Any]:
+        """Cap ``min_child_samples`` so a training fold can grow :data:`MIN_LEAVES` leaves.
+
+        Rows of a fit: the largest training fold, less the early-stopping split where the
+        configuration has no ``n_estimators``.  Where the cap applies, ``num_leaves`` is cut
+        to ``n_rows // min_child_samples``: no tree on these data can have more leaves, so
+        that cut changes no model.
+        """
+        out = dict(params)
+        space = self.search_space(kind)
+        n_fit = training_rows(n_rows, cv)
+        if "n_estimators" not in out:
+            n_fit -= max(1, int(round(holdout_fraction(n_fit) * n_fit)))
+        defaults = self.default_params(kind)
+        cap = max(int(space["min_child_samples"].low), n_fit // MIN_LEAVES)
+        if out.get("min_child_samples", defaults["min_child_samples"]) > cap:
+            out["min_child_samples"] = cap
+            leaves = max(int(space["num_leaves"].low), n_rows // cap)
+            if out.get("num_leaves", defaults["num_leaves"]) > leaves:
+                out["num_leaves"] = leaves
+        return out
 
     def preprocess(self) -> NativePreprocessor:
         return NativePreprocessor()

@@ -11,12 +11,13 @@ and growth stops once the limit has passed.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from metaopt.learners._base import EncodingPreprocessor, Learner, Param
+from metaopt.learners._base import MIN_LEAVES, EncodingPreprocessor, Learner, Param, training_rows
 
 _CLS_CRITERIA = ("gini", "entropy", "log_loss")
 _REG_CRITERIA = ("squared_error", "friedman_mse", "absolute_error", "poisson")
@@ -79,6 +80,37 @@ class _ForestLearner(Learner):
     def preprocess(self) -> EncodingPreprocessor:
         return EncodingPreprocessor(max_onehot=10)
 
+    def model_width(self, X: Any) -> int:
+        """Columns after one-hot encoding (what ``max_features`` counts)."""
+        return self.preprocess().fit(X).width_
+
+    def into_space(self, params: dict[str, Any], kind: str | None = None,
+                   n_features: int | None = None) -> dict[str, Any]:
+        """``max_features='sqrt'``/``'log2'`` become the fraction that picks as many of ``n_features`` columns.
+
+        scikit-learn uses ``int(sqrt(n))`` features for 'sqrt' and ``int(f * n)`` for a
+        fraction ``f``; ``(m + 0.5) / n`` gives the same ``m`` (clipped into the space,
+        which then is no longer the same on more than ~400 columns).
+        """
+        out = super().into_space(params, kind, n_features)
+        value = out.get("max_features")
+        if isinstance(value, str) and n_features:
+            n = int(n_features)
+            m = max(1, int(math.sqrt(n) if value == "sqrt" else math.log2(n)))
+            dist = self.search_space(kind)["max_features"]
+            out["max_features"] = min(max(float(f"{min(1.0, (m + 0.5) / n):.4g}"), dist.low), dist.high)
+        return out
+
+    def adapt_to_data(self, params: dict[str, Any], kind: str, n_rows: int, cv: int = 5) -> dict[str, Any]:
+        """Cap ``min_samples_leaf`` (and ``min_samples_split``) so a training fold can grow a few leaves."""
+        out = dict(params)
+        n_fit = training_rows(n_rows, cv)
+        caps = {"min_samples_leaf": max(1, n_fit // MIN_LEAVES), "min_samples_split": max(2, n_fit // 2)}
+        for name, cap in caps.items():
+            if name in out and out[name] > cap:
+                out[name] = cap
+        return out
+
     def _fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
         total = int(est.get_params()["n_estimators"])
         if time_limit_s is None or total <= _CHUNK:
@@ -116,6 +148,7 @@ class ExtraTreesLearner(_ForestLearner):
     classifier = "ExtraTreesClassifier"
     regressor = "ExtraTreesRegressor"
     default_bootstrap = False
+    offered = False  # registered for a future pool build; the shipped KB has no extra-trees results yet
 
 
 class _MaxFeatures(Param):

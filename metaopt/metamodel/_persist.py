@@ -50,27 +50,35 @@ def cache_dir() -> Path:
     return base / "metaopt"
 
 
-_CODE_FILES = ("metamodel", "_recommend.py", "kb/_store.py", "kb/_schema.py")
 _fingerprint: str | None = None
 
 
-def code_fingerprint() -> str:
-    """sha256 of the source files the fitted state depends on (editable installs change without a version bump)."""
+def code_fingerprint(root: Path | None = None) -> str:
+    """sha256 of every ``.py`` file of the installed metaopt package (or ``root``): paths and contents.
+
+    Why the whole package: the fitted state depends on code spread over several
+    packages (KB loading, score normalisation, the meta-models), and an editable
+    install changes without a version bump.  Hashing all of it (about 0.6 MB, a few
+    milliseconds) keys the cache by the code's content, so moving or adding a module
+    can never leave a stale entry in use; any edit only costs one refit.
+    """
     global _fingerprint
+    if root is not None:
+        return _hash_tree(Path(root))
     if _fingerprint is None:
-        root = Path(__file__).resolve().parent.parent
-        h = hashlib.sha256()
-        for name in _CODE_FILES:
-            p = root / name
-            files = sorted(p.glob("*.py")) if p.is_dir() else [p]
-            for f in files:
-                try:
-                    data = f.read_bytes()
-                except OSError:
-                    data = b""
-                h.update(f.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
-        _fingerprint = h.hexdigest()
+        _fingerprint = _hash_tree(Path(__file__).resolve().parent.parent)
     return _fingerprint
+
+
+def _hash_tree(root: Path) -> str:
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        try:
+            data = f.read_bytes()
+        except OSError:
+            data = b""
+        h.update(f.relative_to(root).as_posix().encode() + b"\0" + data + b"\0")
+    return h.hexdigest()
 
 
 def entry_path(key: dict, prefix: str = "recommender") -> Path:

@@ -8,14 +8,20 @@ pickle has been read, so it is no protection against a malicious file.
 
 At prediction time the input columns are checked against the training columns
 (the schema): missing and unexpected columns are named, numeric training
-columns holding text are refused; the target column and columns dropped at
-training time (identifier-like columns) may be present and are ignored.
+columns holding text are refused, and so are numeric values beyond
+:data:`MAX_FEATURE_MAGNITUDE` (as in training); the target column and columns
+dropped at training time (identifier-like columns) may be present and are ignored.
+
+Load a model in Python with :func:`load_model` (also ``metaopt.load_model``):
+``joblib.load`` returns the file's wrapper dict (marker, format version, the
+model under ``"model"``), not the model.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import os
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +34,15 @@ from metaopt.exceptions import DataError, MetaoptError
 MODEL_MARKER = "metaopt-model"
 MODEL_FORMAT_VERSION = 1
 
+#: Largest magnitude of a numeric feature value that tuning and prediction accept.  scikit-learn's
+#: trees compute in float32, where a larger value becomes inf and every fit fails.  Such values are
+#: refused rather than clipped: they are nearly always placeholders (1e300) or unit errors, and
+#: clipping would silently collapse all of them into one value, i.e. destroy the column.
+MAX_FEATURE_MAGNITUDE = float(np.finfo(np.float32).max)
+
+#: Reasons of dropped columns that identify rows (the default ID column of ``metaopt predict``).
+ID_REASONS = ("id-like", "openml-row-id")
+
 
 class ModelFileError(MetaoptError, ValueError):
     """A model file is missing, unreadable or not a metaopt model."""
@@ -35,6 +50,35 @@ class ModelFileError(MetaoptError, ValueError):
 
 class SchemaMismatchError(DataError):
     """Prediction data whose columns or column types do not match the training data."""
+
+
+def check_feature_magnitude(X: pd.DataFrame, *, training: bool = True) -> None:
+    """Refuse numeric values beyond :data:`MAX_FEATURE_MAGNITUDE` with one line naming the columns.
+
+    Raises :class:`~metaopt.exceptions.DataError` (``training``) or
+    :class:`SchemaMismatchError` (prediction data).
+    """
+    bad: list[str] = []
+    for c in X.columns:
+        s = X[c]
+        if isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(s.dtype) \
+                or pd.api.types.is_bool_dtype(s.dtype):
+            continue
+        v = np.abs(s.to_numpy(dtype="float64", na_value=np.nan))
+        with np.errstate(invalid="ignore"):
+            big = v[np.isfinite(v) & (v > MAX_FEATURE_MAGNITUDE)]
+        if big.size:
+            bad.append(f"{str(c)!r} ({big.size} value(s), up to {big.max():.3g})")
+    if not bad:
+        return
+    cols = "; ".join(bad[:3]) + (f"; +{len(bad) - 3} more column(s)" if len(bad) > 3 else "")
+    head = f"values beyond +-{MAX_FEATURE_MAGNITUDE:.3g} in {cols}"
+    if training:
+        raise DataError(f"{head}: too large for the learners (scikit-learn computes in float32) and "
+                        f"usually a placeholder or a unit error; rescale the column (e.g. log, or divide "
+                        f"by a power of ten) or leave those cells empty (missing)")
+    raise SchemaMismatchError(f"{head}: the model was trained on values within that range; rescale the "
+                              f"column as for training or leave those cells empty (missing)")
 
 
 def _names(cols: list[str], k: int = 8) -> str:
@@ -59,6 +103,11 @@ class ColumnSchema:
     target: str = "target"
     dropped: dict[str, str] = field(default_factory=dict)
     datetime_columns: dict[str, list[str]] = field(default_factory=dict)
+
+    @property
+    def id_columns(self) -> list[str]:
+        """Training columns dropped as row identifiers (``metaopt predict`` carries the first one)."""
+        return [c for c, why in self.dropped.items() if why in ID_REASONS]
 
     @classmethod
     def from_dataset(cls, ds: Any) -> ColumnSchema:
@@ -154,7 +203,9 @@ class ColumnSchema:
                 out[c] = _to_numeric(c, s)
             else:
                 out[c] = _to_category(s)
-        return pd.DataFrame(out, index=frame.index)
+        frame = pd.DataFrame(out, index=frame.index)
+        check_feature_magnitude(frame, training=False)
+        return frame
 
 
 def _to_numeric(name: str, s: pd.Series) -> pd.Series:
@@ -238,19 +289,63 @@ class TunedModel:
 
         from metaopt._version import __version__
 
-        path = Path(path)
-        if path.parent and not path.parent.exists():
-            raise ModelFileError(f"cannot write {str(path)!r}: directory {str(path.parent)!r} does not exist")
+        path = check_output_path(path)
         payload = {"marker": MODEL_MARKER, "format_version": MODEL_FORMAT_VERSION,
                    "metaopt_version": __version__,
                    "saved_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
                    "model": self}
-        joblib.dump(payload, path, compress=3)
+        if path.exists() and not path.is_file():  # a device such as /dev/null: write in place
+            target = path
+        else:  # a temporary file renamed over the target: a failed save never leaves half a model
+            target = _scratch_name(path)
+        try:
+            joblib.dump(payload, target, compress=3)
+            if target != path:
+                os.replace(target, path)
+        except OSError as exc:
+            raise ModelFileError(f"cannot write model file {str(path)!r}: {exc.strerror or exc}") from None
+        finally:
+            if target != path and target.exists():
+                target.unlink()
         return path
 
     def __repr__(self) -> str:
         return (f"<TunedModel {self.learner} ({self.kind}) on {len(self.schema.features)} features, "
                 f"{self.metadata.get('metric')}={self.metadata.get('cv_score')}>")
+
+
+def _scratch_name(path: Path) -> Path:
+    return path.with_name(f".{path.name}.{uuid.uuid4().hex[:12]}.tmp")
+
+
+def check_output_path(path: str | os.PathLike) -> Path:
+    """Refuse a model path that cannot be written, before a long search rather than after it.
+
+    Tries what :meth:`TunedModel.save` will do (create a file next to the target; or open an
+    existing non-regular target such as a device for writing) and leaves no file behind.  Raises
+    :class:`ModelFileError` with a one-line message.
+    """
+    path = Path(path)
+    parent = path.parent
+    if path.is_dir():
+        raise ModelFileError(f"cannot write model file {str(path)!r}: it is a directory; give a file name "
+                             f"such as model.joblib")
+    if not parent.exists():
+        raise ModelFileError(f"cannot write model file {str(path)!r}: directory {str(parent)!r} does not exist")
+    if not parent.is_dir():
+        raise ModelFileError(f"cannot write model file {str(path)!r}: {str(parent)!r} is not a directory")
+    try:
+        if path.exists() and not path.is_file():
+            with open(path, "ab"):  # opening for appending writes nothing
+                pass
+        else:
+            probe = _scratch_name(path)
+            os.close(os.open(probe, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+            probe.unlink()
+    except OSError as exc:
+        raise ModelFileError(f"cannot write model file {str(path)!r}: {exc.strerror or exc}; choose "
+                             f"another path") from None
+    return path
 
 
 def load_model(path: str | os.PathLike) -> TunedModel:

@@ -66,6 +66,12 @@ class TuneSummary:
     default_time_s: float
     refit_time_s: float
     random_state: int
+    #: seed of the folds and fits: the study's (a worker resuming with another seed keeps it for its sampler)
+    fold_seed: int | None = None
+    #: trials whose worker was stopped (Ctrl-C) or died; re-queued copies of them; trials still RUNNING
+    n_interrupted: int = 0
+    n_retried: int = 0
+    n_running: int = 0
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -111,6 +117,12 @@ def format_summary(s: TuneSummary) -> str:
         f"trials: {s.n_trials} ({s.n_complete} complete, {s.n_pruned} pruned, {s.n_failed} failed; "
         f"{s.n_warm_started} warm-started; {s.n_trials_run} run now)",
     ]
+    if s.fold_seed is not None and s.fold_seed != s.random_state:
+        lines[1] += f"; folds of the study's seed {s.fold_seed}, sampler seed {s.random_state}"
+    if s.n_interrupted or s.n_running:
+        lines.append(f"interrupted: {s.n_interrupted} trial(s) of stopped or killed workers ({s.n_retried} "
+                     f"configuration(s) re-queued once); {s.n_running} trial(s) still running (other workers, "
+                     f"or killed ones not yet past the heartbeat's grace period)")
     where = "library default" if s.best_is_default else (
         f"trial {s.best_trial}" if s.best_trial is not None else "-")
     w = max(len(f"best CV {s.metric}:"), len("library default:"), len("best warm start:")) + 1

@@ -23,9 +23,10 @@ How a run goes
    idempotent per study: a resumed study is not enqueued twice), so the first
    trials are the recommendations.
 5. **Sampler.** ``sampler="meta"`` uses :class:`metaopt.warmstart.MetaSampler`
-   where available (else TPE, noted in the summary), ``"tpe"`` Optuna's
-   ``TPESampler(seed=random_state)``, ``"random"`` ``RandomSampler``; an Optuna
-   sampler object is used as given.
+   (if it cannot be built, TPE, noted in the summary), ``"tpe"`` Optuna's
+   ``TPESampler(seed=random_state)``, ``"random"`` ``RandomSampler``, these two in
+   :class:`~metaopt.warmstart.DistinctSampler`: none proposes a configuration the
+   study already has.  An Optuna sampler object is used as given.
 6. **Library default.** The learner's library defaults are cross-validated once
    on the same folds, as an extra step *before* the search and *outside* the
    study (it is not a trial: its values, e.g. LightGBM's fixed 100 rounds, are
@@ -54,6 +55,14 @@ How a run goes
    procedure as in a fold (LightGBM: early stopping on an inner split of the
    training rows) and returned as :class:`~metaopt.tuning.TunedModel`.
 
+10. **Workers and faults.** Several processes may share a study (same storage and name), started
+   together or not, each with its own ``random_state`` for its sampler.  The study records its
+   setup and a fingerprint of the data (column names, target, :func:`metaopt.content_hash`); a
+   run with another setup or other data is refused.  A trial stopped by Ctrl-C or lost with its
+   worker (SIGKILL; detected by Optuna's heartbeat on RDB storages) is retried once by the next
+   run and counted apart (``summary.n_interrupted``, ``n_retried``, ``n_running``); see
+   :mod:`metaopt.tuning._resume`.
+
 ``n_trials`` counts the trials run by this call (a resumed study adds them);
 ``timeout`` (seconds) stops the search after the running trial and limits
 each fit to the time left.
@@ -77,8 +86,10 @@ from typing import Any
 import numpy as np
 import optuna
 
-from metaopt.exceptions import ConfigError, KnowledgeBaseError, MetaoptError
-from metaopt.tuning._model import ColumnSchema, TunedModel
+from metaopt.exceptions import ConfigError, KnowledgeBaseError, MetaoptError, StorageError
+from metaopt.tuning._model import ColumnSchema, TunedModel, check_feature_magnitude
+from metaopt.tuning._resume import INTERRUPTED_ATTR, count_trials, retry_interrupted
+from metaopt.tuning._storage import open_storage, storage_label
 from metaopt.tuning._summary import TuneSummary
 
 DEFAULT_ATTR = "metaopt:default"
@@ -169,26 +180,103 @@ def _check_int(name: str, value: Any, low: int, allow_none: bool = False) -> int
     return int(value)
 
 
-def _storage_arg(storage: Any) -> Any:
-    """A storage URL, a path (``.db``/``.sqlite`` -> SQLite) or an Optuna storage object."""
-    if storage is None or not isinstance(storage, str):
-        return storage
-    if "://" not in storage:
-        import os
+def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
+    """Refuse, before any fit, data on which no trial could be evaluated as asked (ConfigError/DataError).
 
-        return f"sqlite:///{os.path.abspath(storage)}"
-    return storage
+    Called by :func:`tune`, and by ``metaopt tune`` before it prints anything.
+
+    ``cv`` above the rows (the splitter would silently run leave-one-out, minutes per trial) or, for
+    classification, above the rows of the largest class (scikit-learn's ``StratifiedKFold`` refuses
+    that too; the test folds would hold one or two rows).  A class smaller than ``cv`` is valid: the
+    folds are still stratified and that class is missing from some test folds (a note says so).
+    """
+    cv = _check_int("cv", cv, 2)
+    notes = [] if notes is None else notes
+    n = ds.n_rows
+    if cv > n:
+        raise ConfigError(f"cv={cv} folds but the data have {n} rows with a target; every test fold needs "
+                          f"rows: use cv <= {n} (5 or 10 is usual)")
+    if ds.kind != "regression":
+        counts = ds.y.value_counts()
+        counts = counts[counts > 0]
+        if cv > int(counts.max()):
+            raise ConfigError(f"cv={cv} folds but even the largest class ({counts.idxmax()!r}) has only "
+                              f"{int(counts.max())} rows, so stratified folds are impossible; use cv <= "
+                              f"{int(counts.max())} (5 or 10 is usual)")
+        small = counts[counts < cv]
+        if len(small):
+            shown = ", ".join(f"{k!r} ({int(v)} rows)" for k, v in small.head(5).items())
+            notes.append(f"class(es) with fewer rows than cv={cv} folds: {shown}; some test folds lack them")
+    check_feature_magnitude(ds.X)
 
 
-def _storage_label(storage: Any) -> str | None:
-    if storage is None:
-        return None
-    if isinstance(storage, str):
-        if "@" in storage and "://" in storage:  # hide credentials
-            scheme, rest = storage.split("://", 1)
-            return f"{scheme}://***@{rest.rsplit('@', 1)[1]}"
-        return storage
-    return type(storage).__name__
+def _open_study(storage: Any, study_name: str | None, sampler: Any, pruner: Any, direction: str,
+                metric: str) -> Any:
+    """Create the study or load the one of that name; refuse one of the other direction."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with _quiet_optuna():
+            study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner, study_name=study_name,
+                                        direction=direction, load_if_exists=True)
+    except ValueError as exc:
+        raise ConfigError(f"cannot open study {study_name!r}: {exc}") from None
+    except SQLAlchemyError as exc:  # e.g. a read-only database file, a lost connection
+        text = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
+        raise StorageError(f"cannot open study {study_name!r} in {storage_label(storage)!r}: {text}") from None
+    if study.direction.name.lower() != direction:
+        raise ConfigError(f"study {study.study_name!r} is a {study.direction.name.lower()} study, but metric "
+                          f"{metric!r} needs {direction}; use another study name")
+    return study
+
+
+def _data_fingerprint(ds: Any) -> dict[str, Any]:
+    from metaopt.data import content_hash
+
+    return {"columns": [str(c) for c in ds.X.columns], "target": str(ds.target), "hash": content_hash(ds)}
+
+
+def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
+    if old.get("target") != new["target"]:
+        what = f"target {old.get('target')!r}, this run {new['target']!r}"
+    elif old.get("columns") != new["columns"]:
+        gone = [c for c in old.get("columns") or [] if c not in new["columns"]]
+        extra = [c for c in new["columns"] if c not in (old.get("columns") or [])]
+        what = (f"columns missing here: {gone[:5]}, " if gone else "") + \
+            (f"columns new here: {extra[:5]}" if extra else "the same columns in another order")
+        what = what.rstrip(", ")
+    else:
+        what = (f"same columns and target but other values (content hash {str(old.get('hash'))[:12]}, this run "
+                f"{new['hash'][:12]})")
+    return (f"study {name!r} was run on other data ({what}); its scores would be mixed with this data's: use "
+            "another study name, or the study's data")
+
+
+def _check_setup(study: Any, setup: dict[str, Any]) -> int:
+    """Record the setup in a new study, or check a resumed one's; returns the study's fold seed.
+
+    Atomic under the warm start's storage lock: workers starting together on a new study must
+    agree on one seed for the folds (each worker keeps its own sampler seed).
+    """
+    from metaopt.warmstart import storage_lock
+
+    with storage_lock(study._storage, study.study_name):
+        old = study._storage.get_study_user_attrs(study._study_id).get(SETUP_ATTR)
+        if old is None:
+            study.set_user_attr(SETUP_ATTR, setup)
+            return int(setup["seed"])
+        diff = [key for key in ("learner", "metric", "cv", "kind", "n_rows", "n_features")
+                if old.get(key) != setup[key]]
+        if diff:
+            raise ConfigError(f"study {study.study_name!r} was created with "
+                              + ", ".join(f"{key}={old.get(key)!r}" for key in diff)
+                              + " but this run has " + ", ".join(f"{key}={setup[key]!r}" for key in diff)
+                              + "; use another study name")
+        if not isinstance(old.get("data"), dict):  # a study from before data fingerprints: record this one
+            study.set_user_attr(SETUP_ATTR, {**old, "data": setup["data"]})
+        elif old["data"] != setup["data"]:
+            raise ConfigError(_data_mismatch(study.study_name, old["data"], setup["data"]))
+    return int(old.get("seed", setup["seed"]))  # the summary shows it when it is not this worker's seed
 
 
 class FoldPruner(optuna.pruners.BasePruner):
@@ -254,19 +342,17 @@ def _make_sampler(sampler: Any, ds: Any, learner: str, k: int, kb: Any, seed: in
                   recs: list[Any], space: dict, warm: bool, notes: list[str]) -> tuple[Any, str]:
     import optuna
 
+    from metaopt.warmstart import DistinctSampler, MetaSampler
+
     if isinstance(sampler, optuna.samplers.BaseSampler):
         return sampler, type(sampler).__name__
+    # metaopt's samplers never propose a configuration the study already has (MetaSampler checks itself)
     if sampler == "tpe":
-        return optuna.samplers.TPESampler(seed=seed), "tpe"
+        return DistinctSampler(optuna.samplers.TPESampler(seed=seed), seed=seed), "tpe"
     if sampler == "random":
-        return optuna.samplers.RandomSampler(seed=seed), "random"
+        return DistinctSampler(optuna.samplers.RandomSampler(seed=seed), seed=seed), "random"
     if sampler != "meta":
         raise ConfigError(f"sampler must be 'meta', 'tpe', 'random' or an Optuna sampler, got {sampler!r}")
-    try:
-        from metaopt.warmstart import MetaSampler
-    except ImportError:
-        notes.append("MetaSampler is not available; TPE used instead")
-        return optuna.samplers.TPESampler(seed=seed), "tpe (MetaSampler unavailable)"
     kw: dict[str, Any] = dict(kind=ds.kind, learner=learner, k=k, kb=kb, seed=seed, recommendations=list(recs),
                               search_space=space, warm_start=warm)
     try:
@@ -275,7 +361,7 @@ def _make_sampler(sampler: Any, ds: Any, learner: str, k: int, kb: Any, seed: in
         return MetaSampler(ds.X, ds.y, **kw), "meta"
     except (MetaoptError, TypeError, ValueError) as exc:
         notes.append(f"MetaSampler could not be built ({_error_text(exc)}); TPE used instead")
-    return optuna.samplers.TPESampler(seed=seed), "tpe (MetaSampler failed)"
+    return DistinctSampler(optuna.samplers.TPESampler(seed=seed), seed=seed), "tpe (MetaSampler failed)"
 
 
 def _recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str]
@@ -436,17 +522,25 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     n_trials, timeout
         Budget of this call: number of trials and/or seconds (at least one of them).
     cv
-        Number of cross-validation folds (>= 2), the same folds for every trial.
+        Number of cross-validation folds (>= 2), the same folds for every trial; at most the
+        number of rows (classification: the rows of the largest class), else ``ConfigError``
+        at once.  Numeric feature values beyond +-3.4e38 raise ``DataError`` at once too
+        (see :data:`metaopt.tuning._model.MAX_FEATURE_MAGNITUDE`).
     metric
         ``roc_auc``/``log_loss``/``accuracy`` (classification), ``rmse``/``r2`` (regression);
         default ``roc_auc`` (binary), ``log_loss`` (multiclass), ``rmse`` (regression).
     storage, study_name
-        Optuna storage (URL such as ``sqlite:///tune.db``, a ``.db`` path, or a storage object) and
+        Optuna storage - a URL (``sqlite:///tune.db``, ``postgresql+psycopg2://user:pw@host/db``,
+        ``journal:///path/study.log``), an existing SQLite or journal file, a new file ending in
+        ``.db``/``.sqlite``/``.sqlite3``, or a storage object; anything else raises
+        :class:`~metaopt.StorageError` before any work (:mod:`metaopt.tuning._storage`) - and
         study name.  An existing study of that name is resumed (its trials count; new trials are added).
         With a storage and no name, the name is derived from dataset, learner, metric, folds and seed,
         so running the same command again resumes.
     random_state
-        Seed of the folds, the sampler and the fits.
+        Seed of the folds, the sampler and the fits.  A worker joining or resuming a study with
+        another seed keeps the study's folds and fit seeds (so that scores stay comparable) and
+        seeds only its sampler with it.
     warm_start
         Enqueue the ``k`` recommended configurations first.
     sampler
@@ -469,7 +563,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
 
     from metaopt.data import load_data
     from metaopt.kb._protocol import GREATER_IS_BETTER, KIND_METRICS, PRIMARY
-    from metaopt.learners import get_learner, list_learners
+    from metaopt.learners import check_offered, get_learner
 
     t_start = time.monotonic()
     n_trials = _check_int("n_trials", n_trials, 1, allow_none=True)
@@ -483,8 +577,10 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     n_jobs = _check_int("n_jobs", n_jobs, 1)
     k = _check_int("k", k, 1)
     seed = _check_int("random_state", random_state, 0)
-    if not isinstance(learner, str) or (learner != "auto" and learner not in list_learners()):
-        raise ConfigError(f"unknown learner {learner!r} (known: auto, {', '.join(list_learners())})")
+    if not isinstance(learner, str):
+        raise ConfigError(f"learner must be a string such as 'auto' or 'lightgbm', got {learner!r}")
+    if learner != "auto":
+        check_offered(learner)
 
     ds = load_data(data_or_X, target=target, y=y, kind=kind)
     if metric is None:
@@ -494,7 +590,9 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
                           f"{', '.join(KIND_METRICS[ds.kind])})")
     maximize = GREATER_IS_BETTER[metric]
     direction = "maximize" if maximize else "minimize"
-    notes: list[str] = []
+    notes: list[str] = list(ds.meta.get("row_notes", []))  # dropped rows are lost data: always say so
+    check_data(ds, cv, notes)
+    storage_obj = open_storage(storage, heartbeat=True)  # before the slow part: a bad storage fails at once
 
     # ---- learner and recommendations
     recs: list[Any] = []
@@ -513,37 +611,19 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     space = dict(lrn.search_space(ds.kind))
 
     # ---- study
-    storage_arg = _storage_arg(storage)
-    if study_name is None and storage_arg is not None:
+    if study_name is None and storage_obj is not None:
         study_name = f"metaopt-{ds.name}-{chosen}-{metric}-cv{cv}-s{seed}"
     pruner_obj, pruner_label = _make_pruner(pruner, cv)
+    # the sampler gets this worker's seed; folds and fits get the study's (fold_seed)
     sampler_obj, sampler_label = _make_sampler(sampler, ds, chosen, k, kb, seed, meta, recs, space,
                                                bool(warm_start), notes)
-    try:
-        with _quiet_optuna():
-            study = optuna.create_study(storage=storage_arg, sampler=sampler_obj, pruner=pruner_obj,
-                                        study_name=study_name, direction=direction, load_if_exists=True)
-    except ValueError as exc:
-        raise ConfigError(f"cannot open study {study_name!r}: {exc}") from None
-    if study.direction.name.lower() != direction:
-        raise ConfigError(f"study {study.study_name!r} is a {study.direction.name.lower()} study, but metric "
-                          f"{metric!r} needs {direction}; use another study name")
-    setup = {"learner": chosen, "metric": metric, "cv": cv, "seed": seed, "kind": ds.kind,
-             "n_rows": ds.n_rows, "n_features": ds.n_features}
-    old = study.user_attrs.get(SETUP_ATTR)
-    if old is not None:
-        diff = [key for key in ("learner", "metric", "cv", "seed", "kind", "n_rows", "n_features")
-                if old.get(key) != setup[key]]
-        if diff:
-            raise ConfigError(f"study {study.study_name!r} was created with "
-                              + ", ".join(f"{key}={old.get(key)!r}" for key in diff)
-                              + " but this run has " + ", ".join(f"{key}={setup[key]!r}" for key in diff)
-                              + "; use another study name")
-    else:
-        study.set_user_attr(SETUP_ATTR, setup)
+    study = _open_study(storage_obj, study_name, sampler_obj, pruner_obj, direction, metric)
+    fold_seed = _check_setup(study, {"learner": chosen, "metric": metric, "cv": cv, "seed": seed, "kind": ds.kind,
+                                     "n_rows": ds.n_rows, "n_features": ds.n_features,
+                                     "data": _data_fingerprint(ds)})
 
     deadline = (time.monotonic() + timeout) if timeout is not None else None
-    cvx = _CV(ds, lrn, metric, cv, seed, deadline)
+    cvx = _CV(ds, lrn, metric, cv, fold_seed, deadline)
 
     # ---- library default on the same folds (outside the study)
     default_params = _jsonable(lrn.default_params(ds.kind))
@@ -605,6 +685,13 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
             raise _TrialFailed(msg)
         return value
 
+    def marked(trial: Any) -> float:
+        try:
+            return objective(trial)
+        except KeyboardInterrupt:  # Ctrl-C: the configuration is retried once on resume (_resume)
+            trial.set_user_attr(INTERRUPTED_ATTR, "KeyboardInterrupt")
+            raise
+
     # ---- search
     from tqdm.auto import tqdm
 
@@ -625,12 +712,13 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     from metaopt.warmstart import guard_trial_queue
 
     guard_trial_queue(study)  # SQLite: two processes must not pop the same enqueued trial
+    retry_interrupted(study)  # Ctrl-C'd trials; dead workers' ones are retried by Optuna's heartbeat (_storage)
     t0 = time.monotonic()
     try:
         # failed trials are recorded in the study and the summary; Optuna's log lines would break the bar
         with _quiet_optuna(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*Fixed parameter.*out of range.*")
-            study.optimize(objective, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, catch=(_TrialFailed,),
+            study.optimize(marked, n_trials=n_trials, timeout=timeout, n_jobs=n_jobs, catch=(_TrialFailed,),
                            callbacks=[callback], gc_after_trial=False)
     finally:
         bar.close()
@@ -640,7 +728,8 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     from optuna.trial import TrialState
 
     trials = sorted(study.get_trials(deepcopy=False), key=lambda t: t.number)
-    finished = [t for t in trials if t.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)]
+    counts = count_trials(trials)  # interrupted trials (stopped or dead workers) are not "finished"
+    finished = counts.finished
     complete = [t for t in finished if t.state == TrialState.COMPLETE and t.value is not None
                 and math.isfinite(t.value)]
     best_trial = None
@@ -673,7 +762,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         best_score, best_number = float(best_trial.value), best_trial.number
 
     t0 = time.monotonic()
-    fitted = lrn.fit(ds.X, ds.y, final_params, ds.kind, random_state=seed)
+    fitted = lrn.fit(ds.X, ds.y, final_params, ds.kind, random_state=fold_seed)
     refit_time = time.monotonic() - t0
 
     summary = TuneSummary(
@@ -688,8 +777,10 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         warm_start=(f"{n_warm} recommended configuration(s)" if warm_start and n_warm else
                     ("off" if not warm_start else "none available")),
         sampler=sampler_label, pruner=pruner_label, study_name=study.study_name,
-        storage=_storage_label(storage_arg), search_time_s=search_time, default_time_s=default_time,
+        storage=storage_label(storage_obj), search_time_s=search_time, default_time_s=default_time,
         refit_time_s=refit_time, random_state=seed, errors=errors[:10], notes=list(dict.fromkeys(notes)),
+        fold_seed=fold_seed, n_interrupted=len(counts.interrupted), n_retried=len(counts.retried),
+        n_running=len(counts.running),
     )
     from metaopt import _version
 

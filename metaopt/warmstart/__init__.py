@@ -25,10 +25,14 @@ parameter names do not match the learner's (give ``param_names={learner's name: 
 k=5, kb=None, seed=None, n_candidates=64, base_sampler=None, recommendations=None, surrogate=None,
 param_names=None, search_space=None, prior_strength=10.0, n_tpe_candidates=8, warm_start=True)``
 - see :mod:`metaopt.warmstart._sampler` for the prior-weight schedule ``w_n = n0 / (n0 + n)``.
+
+``DistinctSampler(base)`` - any Optuna sampler that never proposes a configuration the study
+already has (finished, running or waiting); ``MetaSampler`` checks the same itself.
 """
 
 from __future__ import annotations
 
+from metaopt.warmstart._distinct import DistinctSampler
 from metaopt.warmstart._sampler import KBSurrogate, MetaSampler, default_surrogate
 from metaopt.warmstart._space import ParamNameMismatchError, fit_to_space, resolve_param_names
 from metaopt.warmstart._warm_start import (
@@ -44,5 +48,5 @@ from metaopt.warmstart._warm_start import (
 __all__ = [
     "warm_start", "MetaSampler", "ParamNameMismatchError", "WarmConfig", "get_recommendations",
     "is_warm_started", "storage_lock", "guard_trial_queue", "resolve_param_names", "fit_to_space", "KBSurrogate",
-    "default_surrogate", "ATTR",
+    "default_surrogate", "ATTR", "DistinctSampler",
 ]

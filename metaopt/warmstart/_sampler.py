@@ -34,10 +34,17 @@ How it samples
    are left to the base sampler's ``sample_independent`` (plain TPE), with one
    warning per sampler.
 
+4. **No repeats.** A candidate equal to the parameters of any trial of the study
+   (complete, pruned, failed, running, waiting, or just proposed to another
+   worker) is skipped for the next best, chosen and recorded under the study's
+   lock (:mod:`._distinct`); an independently sampled parameter that would
+   complete a taken configuration is drawn again.
+
 The surrogate is any object with ``predict(meta_features: dict, params_list:
 list[dict]) -> (mean, std)`` in the learner's parameter names; by default the
-knowledge base's :class:`metaopt.metamodel._surrogate.Surrogate`.  With a seed,
-a sequential study is reproducible.
+surrogate of metaopt's fitted meta-model (the one :func:`metaopt.recommend` uses,
+shared, not fitted again; :func:`default_surrogate`), prepared in the first
+trial's ``before_trial``.  With a seed, a sequential study is reproducible.
 """
 
 from __future__ import annotations
@@ -56,12 +63,10 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from metaopt.metamodel._surrogate import KIND_CODES
+from metaopt.warmstart._distinct import Repeats, claim, free_point, is_taken
 from metaopt.warmstart._space import ParamNameMismatchError, resolve_param_names
 
 __all__ = ["MetaSampler", "KBSurrogate", "default_surrogate"]
-
-_SUR_CACHE: dict[tuple[int, str], Any] = {}
-_SUR_LOCK = threading.Lock()
 
 
 class KBSurrogate:
@@ -94,19 +99,13 @@ class KBSurrogate:
 
 
 def default_surrogate(kind: str, learner: str = "lightgbm", kb: Any = None) -> KBSurrogate:
-    """The knowledge base's surrogate for ``learner`` (fitted once per process and KB)."""
-    from metaopt.metamodel._normalise import build_score_matrix
-    from metaopt.metamodel._surrogate import Surrogate
-    from metaopt.warmstart._warm_start import _load_kb
+    """The knowledge base's surrogate for ``learner``: the recommender's own, never a second fit.
 
-    kb = _load_kb(kb)
-    key = (id(kb), learner)
-    with _SUR_LOCK:
-        model = _SUR_CACHE.get(key)
-        if model is None:
-            model = Surrogate(n_models=5, random_state=0).fit(build_score_matrix(kb, learner))
-            _SUR_CACHE[key] = model
-    return KBSurrogate(model, kind, learner)
+    See :func:`metaopt._model_cache.shared_surrogate` (the one owner of fitted meta-models).
+    """
+    from metaopt._model_cache import shared_surrogate
+
+    return KBSurrogate(shared_surrogate(kb, learner), kind, learner)
 
 
 # --------------------------------------------------------------------------- unit-cube coding
@@ -169,6 +168,7 @@ class MetaSampler(BaseSampler):
         self.n_candidates = max(int(n_candidates), 1)
         self.n_tpe_candidates = max(int(n_tpe_candidates), 0)
         self._base = base_sampler if base_sampler is not None else TPESampler(seed=seed)
+        self._repeats = Repeats(self._base, seed=seed)
         self._recs_in = recommendations
         self._surrogate_in = surrogate
         self._param_names = dict(param_names) if param_names is not None else None
@@ -216,12 +216,14 @@ class MetaSampler(BaseSampler):
     def reseed_rng(self) -> None:
         self._rng.seed()
         self._base.reseed_rng()
+        self._repeats.random.reseed_rng()
 
     def before_trial(self, study: Any, trial: FrozenTrial) -> None:
         from metaopt.warmstart._warm_start import guard_trial_queue
 
         guard_trial_queue(study)
         self._base.before_trial(study, trial)
+        self._prepare()  # any meta-model fit happens here, in the first trial, not in a later one's sampling
         if not self._do_warm:
             return
         key = (id(study._storage), study.study_name)
@@ -232,7 +234,6 @@ class MetaSampler(BaseSampler):
         if is_warm_started(study):
             self._warm_done.add(key)
             return
-        self._prepare()
         if not self.recommendations:
             self._warm_done.add(key)
             return
@@ -321,11 +322,28 @@ class MetaSampler(BaseSampler):
         if own_score is not None and w < 1:
             total += (1.0 - w) * _rank01(own_score)
         if meta_score is None and own_score is None:
-            i = 0  # first TPE proposal (or a random point)
+            order = np.arange(len(C))  # first TPE proposal (or a random point) first
         else:
-            i = int(np.argmax(total))
+            order = np.argsort(-total, kind="stable")
         self.last_weight = w
-        return params[i]
+        return self._first_new(study, trial, names, dists, params, order)
+
+    def _first_new(self, study: Any, trial: FrozenTrial, names: list[str], dists: list[BaseDistribution],
+                   params: list[dict[str, Any]], order: np.ndarray) -> dict[str, Any]:
+        """The best candidate no trial of the study has (finished, running, waiting or being sampled)."""
+
+        def choose(taken: list[dict[str, Any]]) -> dict[str, Any]:
+            for i in order:
+                if not is_taken(params[i], taken, names):
+                    return params[i]
+            for _ in range(4 * self.n_candidates):  # every candidate is taken: random points
+                p = {n: _from_unit(u, d) for n, u, d in zip(names, self._rng.uniform(0.0, 1.0, len(names)), dists)}
+                if not is_taken(p, taken, names):
+                    return p
+            point = free_point(dict(zip(names, dists)), taken, self._rng)  # a small finite space, nearly exhausted
+            return point if point is not None else params[int(order[0])]  # exhausted: let the repeat through
+
+        return claim(study, trial, choose)
 
     def _meta_scores(self, params: list[dict[str, Any]], space: Mapping[str, BaseDistribution]) -> np.ndarray | None:
         if self.surrogate is None or self.meta_features is None:
@@ -342,7 +360,8 @@ class MetaSampler(BaseSampler):
 
     def sample_independent(self, study: Any, trial: FrozenTrial, param_name: str,
                            param_distribution: BaseDistribution) -> Any:
-        return self._base.sample_independent(study, trial, param_name, param_distribution)
+        value = self._base.sample_independent(study, trial, param_name, param_distribution)
+        return self._repeats.independent(study, trial, param_name, param_distribution, value)
 
     def after_trial(self, study: Any, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
         self._base.after_trial(study, trial, state, values)

@@ -37,8 +37,8 @@ with a warning (``on_out_of_range="raise"`` raises instead).
 
 Recommendations: ``recommendations=`` (a list of
 :class:`metaopt.Recommendation`-like objects with ``.params``, or plain dicts)
-or, by default, ``metaopt.recommend(X, y, ...)``; where that is not available,
-a meta-feature-conditioned greedy portfolio over the knowledge base.
+or, by default, ``metaopt.recommend(X, y, ...)`` (without data: the same fitted
+meta-model, for ``kind`` + ``meta_features``).
 """
 
 from __future__ import annotations
@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import math
 import os
 import threading
 import warnings
@@ -107,10 +108,6 @@ def as_warm_configs(recommendations: Sequence[Any], learner: str = "lightgbm") -
     return out
 
 
-_FALLBACK_CACHE: dict[tuple[int, str], Any] = {}
-_FALLBACK_LOCK = threading.Lock()
-
-
 def task_of(X: Any, y: Any = None, *, target: Any = None, kind: str | None = None,
             meta_features: Mapping[str, float] | None = None) -> tuple[str, dict[str, float]]:
     """(kind, meta-features) of a task given as data, or as ``kind`` + ``meta_features``."""
@@ -127,57 +124,34 @@ def task_of(X: Any, y: Any = None, *, target: Any = None, kind: str | None = Non
     return ds.kind, dict(meta_features)
 
 
-def _load_kb(kb: Any) -> Any:
-    """``kb`` itself, or the KB at a path (default: the shipped one) loaded once per process.
-
-    Loading once keeps the KB object (and so the ``id(kb)`` keys of the model caches) stable.
-    """
-    if kb is not None and not isinstance(kb, (str, os.PathLike)):
-        return kb
-    from pathlib import Path
-
-    from metaopt._recommend import load_kb_cached
-
-    return load_kb_cached(Path(kb).expanduser() if kb is not None else None)
-
-
-def _fallback_recommend(kind: str, meta: Mapping[str, float], learner: str, k: int, kb: Any) -> list[WarmConfig]:
-    """Meta-feature-conditioned greedy portfolio over the KB (used when metaopt.recommend is absent)."""
-    from metaopt.metamodel._base import Query
-    from metaopt.metamodel._normalise import build_score_matrix
-    from metaopt.metamodel._portfolio import ConditionedPortfolio
-
-    kb = _load_kb(kb)
-    key = (id(kb), learner)
-    with _FALLBACK_LOCK:
-        model = _FALLBACK_CACHE.get(key)
-        if model is None:
-            model = ConditionedPortfolio().fit(build_score_matrix(kb, learner))
-            _FALLBACK_CACHE[key] = model
-    keys = model.rank(Query(kind, {k_: float(v) for k_, v in meta.items()}), k)
-    cfg = model.sm_.configs
-    return [WarmConfig(str(cfg.at[c, "config_id"]), dict(cfg.at[c, "params"]), learner) for c in keys]
-
-
 def get_recommendations(X: Any = None, y: Any = None, *, learner: str = "lightgbm", k: int = 5, kb: Any = None,
                         target: Any = None, kind: str | None = None,
                         meta_features: Mapping[str, float] | None = None) -> list[WarmConfig]:
-    """The ``k`` configurations to try first (``metaopt.recommend`` where available)."""
-    recommend = None
-    if X is not None:
-        try:
-            from metaopt._recommend import recommend  # type: ignore[no-redef]
-        except ImportError:
-            recommend = None
-    if recommend is not None:
-        import inspect
+    """The ``k`` configurations to try first: :func:`metaopt.recommend`'s, from the shared meta-model.
 
-        extra = {"meta_features": dict(meta_features)} if meta_features is not None and \
-            "meta_features" in inspect.signature(recommend).parameters else {}
+    Without data (``kind`` + ``meta_features`` only) the same fitted meta-model
+    (:func:`metaopt._model_cache.get_recommender`) ranks them; the dataset's size for
+    the fit-time prediction is then read from the meta-features.
+    """
+    from metaopt._model_cache import get_recommender
+    from metaopt._recommend import recommend
+
+    if X is not None:
+        extra = {"meta_features": dict(meta_features)} if meta_features is not None else {}
         recs = recommend(X, y, target=target, learner=learner, k=k, kb=kb, **extra)
         return as_warm_configs(recs, learner)[:k]
-    kind_, meta = task_of(X, y, target=target, kind=kind, meta_features=meta_features)
-    return _fallback_recommend(kind_, meta, learner, k, kb)
+    kind_, meta = task_of(None, kind=kind, meta_features=meta_features)
+
+    def size(name: str) -> int:
+        try:
+            v = float(meta.get(name, 0.0))
+        except (TypeError, ValueError):
+            return 0
+        return int(v) if math.isfinite(v) and v >= 0 else 0
+
+    recs = get_recommender(kb, learner).recommend(kind_, meta, size("NumberOfInstances"), size("NumberOfFeatures"),
+                                                  size("NumberOfClasses"), int(k))
+    return as_warm_configs(recs, learner)[:k]
 
 
 # --------------------------------------------------------------------------- locks
@@ -358,12 +332,16 @@ def prepare_configs(configs: Sequence[WarmConfig], study: Any, *, learner: str =
                     param_names: Mapping[str, str] | None = None, search_space: Mapping[str, Any] | None = None,
                     kind: str | None = None, on_out_of_range: str = "clip"
                     ) -> tuple[list[tuple[WarmConfig, dict[str, Any]]], dict[str, str]]:
-    """Rename and clip ``configs`` into the study's space: ([(config, params)], mapping)."""
+    """Rename and clip ``configs`` into the study's space: ([(config, params)], mapping).
+
+    The user's distributions (``search_space``, else those of the study's trials) are the
+    space when known: only their parameters are enqueued, every value inside them.  Only a
+    fresh study without ``search_space`` gets the learner's own space.
+    """
     seen = dict(search_space) if search_space is not None else study_space(study)
     mapping = resolve_param_names(learner, param_names, list(seen) if seen else None, kind)
     ours = learner_space(learner, kind)
-    space = {mapping[n]: d for n, d in ours.items() if n in mapping}
-    space.update(seen)
+    space = seen or {mapping[n]: d for n, d in ours.items() if n in mapping}
     defaults = _defaults(learner, kind, ours)
     out: list[tuple[WarmConfig, dict[str, Any]]] = []
     notes: list[str] = []
@@ -442,7 +420,9 @@ def warm_start(study: Any, X: Any = None, y: Any = None, *, learner: str = "ligh
         ``{learner's name: study's name}`` when the objective calls its parameters differently.
     search_space
         The objective's distributions (study's names); default: those of the study's trials, else
-        the learner's search space.  Values are clipped into it (``on_out_of_range="raise"`` raises).
+        (a fresh study, with a warning) the learner's search space.  Only these parameters are
+        enqueued, every value inside them: clipped, with a warning naming each change
+        (``on_out_of_range="raise"`` raises instead).
 
     Returns
     -------
@@ -465,6 +445,10 @@ def warm_start(study: Any, X: Any = None, y: Any = None, *, learner: str = "ligh
                                       meta_features=meta_features)
     else:
         configs = as_warm_configs(recommendations, learner)[:k]
+    if search_space is None and not study_space(study):
+        warnings.warn(f"metaopt warm start: the study has no trials and no search_space was given, so the "
+                      f"values fit learner {learner!r}'s own ranges; pass search_space= (your objective's "
+                      "distributions) to keep them inside yours", UserWarning, stacklevel=2)
     prepared, _ = prepare_configs(configs, study, learner=learner, param_names=param_names,
                                   search_space=search_space, kind=kind, on_out_of_range=on_out_of_range)
     params, _ = enqueue_once(study, prepared, learner=learner)

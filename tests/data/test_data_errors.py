@@ -175,6 +175,33 @@ def test_sniffing_fails_single_column(tmp_path):
     assert "delimiter" in msg or "single column" in msg
 
 
+def test_target_only_csv_says_no_feature_columns(tmp_path):
+    """One column and nothing else is a table without features, not an undetected delimiter."""
+    p = tmp_path / "target_only.csv"
+    p.write_text("class\n" + "good\nbad\n" * 10)
+    for target in ("class", None):
+        with pytest.raises(NoFeaturesError) as ei:
+            load_data(p, target=target)
+        msg = _one_line(ei.value)
+        assert "no feature columns" in msg and "'class'" in msg and "delimiter" not in msg
+
+
+def test_none_as_data_is_named(tmp_path):
+    for call in (lambda: load_data(None), lambda: load_data(None, target="y"), lambda: as_dataset(None, [1, 2]),
+                 lambda: load_data((None, [1, 2]))):
+        with pytest.raises(DataError) as ei:
+            call()
+        msg = _one_line(ei.value)
+        assert "None" in msg and "no rows" not in msg
+
+
+def test_all_infinite_target(tmp_path):
+    with pytest.raises(TargetMissingError, match="infinite in all 20 rows"):
+        as_dataset(_frame(), np.full(20, np.inf))
+    with pytest.raises(TargetMissingError, match="missing or infinite in all 20 rows"):
+        as_dataset(_frame(), np.r_[np.full(10, np.inf), np.full(10, np.nan)])
+
+
 def test_ragged_csv(tmp_path):
     p = tmp_path / "ragged.csv"
     p.write_text("a,b,y\n1,2,3\n4,5,6\n" + "7,8,9,10,11\n" + "1,2,3\n" * 10)

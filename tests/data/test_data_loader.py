@@ -98,6 +98,23 @@ def test_infinite_regression_target_treated_as_missing():
     assert ds.n_rows == 29
 
 
+def test_infinite_target_rows_are_reported_as_infinite_not_missing(tmp_path):
+    """+-inf rows are dropped and said so (row_notes: shown by the CLI), apart from missing ones."""
+    y = np.linspace(0, 1, 30)
+    y[[3, 7]] = [np.inf, -np.inf]
+    y[9] = np.nan
+    ds = as_dataset(_feats(), y)
+    assert ds.n_rows == 27 and ds.meta["n_infinite_target"] == 2 and ds.meta["n_missing_target"] == 1
+    assert ds.meta["row_notes"] == ["dropped 1 row(s) with a missing target 'target'",
+                                    "dropped 2 row(s) with an infinite target 'target' (+inf/-inf)"]
+    assert all(n in ds.notes for n in ds.meta["row_notes"])
+    # the same from a file ("inf" in a CSV is read as infinity)
+    _feats().assign(y=y).to_csv(tmp_path / "inf.csv", index=False)
+    ds = load_data(tmp_path / "inf.csv", target="y")
+    assert ds.meta["n_infinite_target"] == 2 and any("infinite target 'y'" in n for n in ds.meta["row_notes"])
+    assert load_data(tmp_path / "inf.csv", target="a").meta["row_notes"] == []
+
+
 def test_target_by_position_and_by_y_name():
     f = _feats().assign(t=np.arange(30) % 2)
     assert as_dataset(f, target=-1).target == "t"

@@ -78,6 +78,22 @@ def test_headerless_numeric_csv_gets_v_names(tmp_path):
     assert any("V1..V3" in n for n in table.notes)
 
 
+def test_single_column_file_is_read(tmp_path):
+    """A one-column file is a table (e.g. the features of a one-feature model at prediction time)."""
+    p = tmp_path / "one.csv"
+    p.write_text("x\n1.5\n2\n\n3\n")
+    frame = read_frame(p)
+    assert list(frame.columns) == ["x"] and frame["x"].tolist() == [1.5, 2.0, 3.0]
+
+
+def test_text_columns_keep_identifiers_verbatim(tmp_path):
+    p = tmp_path / "ids.csv"
+    p.write_text("id,x,y\n007,1,a\n010,2,b\n")
+    assert read_frame(p)["id"].tolist() == [7, 10]
+    frame = read_frame(p, text_columns=["id", "absent"])
+    assert frame["id"].tolist() == ["007", "010"] and frame["x"].tolist() == [1, 2]
+
+
 def test_utf8_and_crlf(tmp_path):
     p = tmp_path / "u.csv"
     p.write_bytes("name,val,y\r\n".encode() + "".join(f"Zoë{i},{i},{i % 3}\r\n" for i in range(12)).encode())

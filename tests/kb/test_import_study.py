@@ -6,10 +6,10 @@ import json
 
 import numpy as np
 import pytest
-from kb_support import make_small_kb
+from kb_support import REPO, make_small_kb
 
 from metaopt.cli import main
-from metaopt.exceptions import ConfigError
+from metaopt.exceptions import ConfigError, StorageError
 from metaopt.kb import KnowledgeBase
 
 optuna = pytest.importorskip("optuna")
@@ -121,6 +121,96 @@ def test_journal_storage(tmp_path):
     s.optimize(lambda t: t.suggest_float("learning_rate", 0.01, 0.1), n_trials=2)
     loaded = optuna.load_study(study_name="j", storage=open_storage(f"journal://{path}"))
     assert len(loaded.trials) == 2
-    with pytest.raises(ConfigError, match="no such journal file"):
+    assert len(optuna.load_study(study_name="j", storage=open_storage(str(path))).trials) == 2  # by path
+    with pytest.raises(StorageError, match="no such journal file"):
+        open_storage(f"journal://{tmp_path / 'missing.log'}")
+    with pytest.raises(StorageError, match="no such file"):
         open_storage(str(tmp_path / "missing.log"))
+    assert not (tmp_path / "missing.log").exists()
     assert np.isfinite(loaded.best_value)
+
+
+# --------------------------------------------------------------------------- refusals (no corpus needed)
+CREDIT_G = REPO / "examples" / "data" / "credit-g.csv"
+
+
+@pytest.fixture(scope="module")
+def credit_study(tmp_path_factory):
+    """A real SQLite study: two LightGBM configurations scored on a credit-g holdout."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from metaopt.data import load_data
+    from metaopt.learners import get_learner
+
+    ds = load_data(CREDIT_G)
+    X_tr, X_te, y_tr, y_te = train_test_split(ds.X, ds.y, test_size=0.3, random_state=0, stratify=ds.y)
+    lgbm = get_learner("lightgbm")
+
+    def objective(trial):
+        model = lgbm.fit(X_tr, y_tr, {"learning_rate": trial.suggest_float("learning_rate", 0.05, 0.3),
+                                      "num_leaves": trial.suggest_int("num_leaves", 4, 32)}, ds.kind)
+        pos = list(model.classes_).index(ds.y.cat.categories[1])
+        return roc_auc_score((y_te == ds.y.cat.categories[1]).to_numpy(), model.predict_proba(X_te)[:, pos])
+
+    path = tmp_path_factory.mktemp("credit") / "credit.db"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(study_name="cg", storage=f"sqlite:///{path}", direction="maximize",
+                                sampler=optuna.samplers.RandomSampler(seed=0))
+    study.optimize(objective, n_trials=2)
+    return f"sqlite:///{path}"
+
+
+def _add_study(storage: str, *extra: str) -> list[str]:
+    return ["kb", "add-study", "--storage", storage, "--study", "cg", "--data", str(CREDIT_G), "--target",
+            "class", "--metric", "roc_auc", *extra]
+
+
+def _one_line_error(capsys) -> str:
+    err = capsys.readouterr().err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("metaopt: error: ") and "Traceback" not in err, err
+    return lines[0]
+
+
+def test_add_study_refuses_missing_or_bad_storages_creating_nothing(tmp_path, monkeypatch, capsys):
+    """Before: --storage sqlite:///missing.db created an empty database file (then 'no study')."""
+    monkeypatch.chdir(tmp_path)
+    make_small_kb().save(tmp_path / "kb")
+    before = sorted(p.name for p in tmp_path.iterdir())
+    for storage, fragment in [("sqlite:///missing.db", "no such database file"), ("missing.db", "no such file"),
+                              ("journal://missing.log", "no such journal file"), ("foo://bar", "unknown scheme"),
+                              ("sqlite:/typo.db", "not a valid URL")]:
+        assert main(_add_study(storage, "--kb", "kb")) == 2
+        assert fragment in _one_line_error(capsys), storage
+    assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_add_study_out_or_kb_naming_a_file_is_refused(tmp_path, credit_study, capsys):
+    """Before: --out naming an existing file ended in a FileExistsError traceback."""
+    make_small_kb().save(tmp_path / "kb")
+    (tmp_path / "taken").write_text("not a knowledge base")
+    assert main(_add_study(credit_study, "--kb", str(tmp_path / "kb"), "--out", str(tmp_path / "taken"))) == 2
+    assert "--out" in _one_line_error(capsys)
+    assert main(_add_study(credit_study, "--kb", str(tmp_path / "taken"))) == 2
+    assert "--kb" in _one_line_error(capsys)
+    assert (tmp_path / "taken").read_text() == "not a knowledge base"
+    assert main(_add_study(credit_study, "--kb", str(tmp_path / "kb"), "--out", str(tmp_path / "new"))) == 0
+    assert len(KnowledgeBase.load(tmp_path / "new").evaluations) == 4 + 2
+
+
+def test_add_study_on_a_damaged_kb_exits_2_every_time(tmp_path, credit_study):
+    """Before: after the right message, 4 of 15 runs aborted at exit ('terminate called without an active
+    exception', exit 134).  Real processes, several times."""
+    import subprocess
+    import sys
+
+    make_small_kb().save(tmp_path / "kb")
+    table = tmp_path / "kb" / "evaluations.parquet"
+    table.write_bytes(table.read_bytes()[: table.stat().st_size // 2])
+    for _ in range(4):
+        res = subprocess.run([sys.executable, "-m", "metaopt", *_add_study(credit_study, "--kb", str(tmp_path / "kb"))],
+                             capture_output=True, text=True, timeout=120)
+        assert res.returncode == 2, res.stderr[-2000:]
+        lines = res.stderr.strip().splitlines()
+        assert len(lines) == 1 and "evaluations.parquet is damaged" in lines[0], res.stderr

@@ -47,7 +47,7 @@ def random_params(learner, kind, rng):
 
 
 def test_registry():
-    names = list_learners()
+    names = list_learners(include_unoffered=True)
     assert names[0] == "lightgbm"
     assert {"lightgbm", "random_forest", "extra_trees"} <= set(names)
     assert get_learner("random_forest").name == "random_forest"

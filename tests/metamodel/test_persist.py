@@ -119,3 +119,31 @@ def test_cache_dir_resolution(monkeypatch, tmp_path):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     assert cache_dir() == tmp_path / "home" / ".cache" / "metaopt"
     assert not os.path.exists(tmp_path / "home")  # resolving creates nothing
+
+
+def test_code_fingerprint_is_keyed_by_every_module_content(tmp_path):
+    """Any module's content or location changes the key: none is left out by a hard-coded path list."""
+    import shutil
+    from pathlib import Path
+
+    from metaopt.metamodel._persist import code_fingerprint
+
+    pkg = Path(code_fingerprint.__code__.co_filename).resolve().parent.parent
+    copy = tmp_path / "metaopt"
+    shutil.copytree(pkg, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    base = code_fingerprint(copy)
+    assert code_fingerprint(copy) == base and code_fingerprint() == code_fingerprint(pkg)
+    # a module outside the metamodel package (the KB builder, the learners) changes the fitted state too
+    for rel in ("kb/_builder.py", "learners/_lightgbm.py", "metamodel/_surrogate.py"):
+        f = copy / rel
+        original = f.read_bytes()
+        f.write_bytes(original + b"\n# changed\n")
+        assert code_fingerprint(copy) != base, rel
+        f.write_bytes(original)
+    assert code_fingerprint(copy) == base
+    # moving a module to another package keeps it in the key (and changes the key)
+    (copy / "metamodel" / "_surrogate.py").rename(copy / "kb" / "_surrogate.py")
+    moved = code_fingerprint(copy)
+    assert moved != base
+    (copy / "kb" / "_surrogate.py").write_text("changed")
+    assert code_fingerprint(copy) != moved

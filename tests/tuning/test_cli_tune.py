@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import json
+import os
+import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import joblib
@@ -13,7 +17,8 @@ import pandas as pd
 import pytest
 
 from metaopt.cli import main
-from metaopt.tuning import ModelFileError, SchemaMismatchError, load_model
+from metaopt.exceptions import ConfigError, DataError
+from metaopt.tuning import ModelFileError, SchemaMismatchError, load_model, tune
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
 
@@ -123,3 +128,175 @@ def test_schema_accepts_reordered_and_target_columns(model_file):
     assert list(model.predict(shuffled)) == list(base)
     with pytest.raises(SchemaMismatchError, match="missing column"):
         model.predict(frame.drop(columns=["age"]))
+
+
+# --------------------------------------------------------------------------- input checks before the search
+QUICK = ["--trials", "2", "--cv", "2", "--learner", "random_forest", "--no-warm-start", "--sampler", "random"]
+
+
+def _one_line_error(proc: subprocess.CompletedProcess) -> str:
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.count("\n") == 1 and proc.stderr.startswith("metaopt: error:"), proc.stderr
+    assert "Traceback" not in proc.stderr
+    return proc.stderr
+
+
+def _cannot_create(path: Path) -> bool:
+    if not path.parent.is_dir() or path.exists():
+        return False
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except OSError:
+        return True
+    path.unlink()
+    return False
+
+
+@pytest.fixture(scope="module")
+def small_csv(tmp_path_factory):
+    """200 rows of credit-g (141 good, 59 bad)."""
+    path = tmp_path_factory.mktemp("small") / "small.csv"
+    pd.read_csv(EXAMPLE).sample(200, random_state=1).to_csv(path, index=False)
+    return path
+
+
+def test_unwritable_output_is_refused_before_the_search(small_csv, tmp_path):
+    a_file = tmp_path / "a_file"
+    a_file.write_text("x")
+    targets = [(a_file / "model.joblib", "is not a directory")]
+    if _cannot_create(Path("/sys/metaopt-probe.joblib")):  # even root cannot create files in sysfs
+        targets.append((Path("/sys/metaopt-probe.joblib"), "cannot write model file"))
+    for out, fragment in targets:
+        # no --quiet: the progress bar would show on stderr if the search had started
+        err = _one_line_error(_cli("tune", str(small_csv), "--target", "class", *QUICK, "--output", str(out)))
+        assert fragment in err and str(out) in err
+    assert a_file.read_text() == "x"
+
+
+def test_output_check_leaves_no_file_behind(tmp_path):
+    from metaopt.tuning._model import check_output_path
+
+    assert check_output_path(tmp_path / "new.joblib") == tmp_path / "new.joblib"
+    old = tmp_path / "old.joblib"
+    old.write_bytes(b"previous model")
+    before = old.stat().st_mtime_ns
+    check_output_path(old)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["old.joblib"]
+    assert old.read_bytes() == b"previous model" and old.stat().st_mtime_ns == before
+
+
+@pytest.mark.skipif(not Path("/dev/full").exists(), reason="needs /dev/full (a device where every write fails)")
+def test_failed_save_still_prints_the_summary(small_csv):
+    """/dev/full passes the check (it opens for writing) but the write fails: summary, then one line."""
+    proc = _cli("tune", str(small_csv), "--target", "class", *QUICK, "--quiet", "--output", "/dev/full")
+    err = _one_line_error(proc)
+    assert "cannot write model file '/dev/full'" in err and "No space left" in err
+    assert "best CV roc_auc" in proc.stdout and "best configuration:" in proc.stdout
+    assert "model saved" not in proc.stdout
+
+
+def test_too_many_folds_are_refused_at_once(small_csv):
+    t0 = time.monotonic()
+    # (before the fix this ran leave-one-out for many minutes: the timeout makes that a failure)
+    proc = subprocess.run([sys.executable, "-m", "metaopt", "tune", str(small_csv), "--target", "class",
+                           "--cv", "500", "--quiet"], capture_output=True, text=True, timeout=120)
+    err = _one_line_error(proc)
+    assert "cv=500" in err and "200 rows" in err and "use cv <= 200" in err
+    assert time.monotonic() - t0 < 60  # refused before meta-features, recommendations or any fit
+    with pytest.raises(ConfigError, match="largest class"):  # 141 'good' rows: stratified folds impossible
+        tune(small_csv, target="class", cv=150, progress=False)
+
+
+def test_valid_folds_with_a_small_class_and_infinite_targets_run_with_notes():
+    """A class smaller than cv keeps running (stratified folds, as before); dropped rows are said."""
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.normal(size=60), "b": rng.normal(size=60)})
+    y = pd.Series(np.r_[["x"] * 30, ["y"] * 27, ["z"] * 3]).astype(object)
+    y_num = pd.Series(rng.normal(size=60))
+    y_num[[4, 9]] = [np.inf, -np.inf]
+    res = tune(X, y, cv=4, n_trials=1, learner="random_forest", warm_start=False, sampler="random",
+               progress=False, metric="accuracy")
+    assert res.summary.n_complete == 1
+    assert any("fewer rows than cv=4" in n and "'z' (3 rows)" in n for n in res.summary.notes)
+    res = tune(X, y_num, cv=3, n_trials=1, learner="random_forest", warm_start=False, sampler="random",
+               progress=False)
+    assert res.summary.n_rows == 58
+    assert "note: dropped 2 row(s) with an infinite target 'target' (+inf/-inf)" in str(res.summary)
+
+
+def test_huge_feature_values_are_refused_before_the_search(small_csv, tmp_path):
+    frame = pd.read_csv(small_csv)
+    frame["credit_amount"] = frame["credit_amount"] * 1e300
+    frame["age"] = frame["age"].astype("float64")
+    frame.loc[3, "age"] = -1e300
+    frame.to_csv(tmp_path / "huge.csv", index=False)
+    err = _one_line_error(_cli("tune", str(tmp_path / "huge.csv"), "--target", "class", *QUICK))
+    assert "'credit_amount' (200 value(s)" in err and "'age' (1 value(s)" in err and "rescale" in err
+    with pytest.raises(DataError, match="beyond"):
+        tune(frame, target="class", n_trials=1, progress=False)
+    with pytest.raises(DataError, match="None"):
+        tune(None, n_trials=1, progress=False)
+
+
+# --------------------------------------------------------------------------- predict: IDs, models in Python
+@pytest.fixture(scope="module")
+def id_model(tmp_path_factory, small_csv):
+    """A model trained on data with an identifier column (dropped as id-like) of zero-padded IDs."""
+    folder = tmp_path_factory.mktemp("ids")
+    frame = pd.read_csv(small_csv)
+    frame.insert(0, "customer_id", [f"{i:05d}" for i in range(len(frame))])
+    frame.to_csv(folder / "train.csv", index=False)
+    res = tune(folder / "train.csv", target="class", n_trials=1, cv=2, learner="random_forest",
+               warm_start=False, sampler="random", progress=False)
+    assert res.model.schema.id_columns == ["customer_id"]
+    frame.drop(columns=["class"]).head(6).to_csv(folder / "new.csv", index=False)
+    return res.save(folder / "model.joblib"), folder / "new.csv"
+
+
+def test_predict_carries_the_id_column(id_model, tmp_path, capsys):
+    model_path, new = id_model
+    proc = _cli("predict", str(model_path), str(new))
+    assert proc.returncode == 0, proc.stderr
+    out = pd.read_csv(io.StringIO(proc.stdout), dtype=str)
+    assert list(out.columns) == ["customer_id", "class"]
+    assert out["customer_id"].tolist() == ["00000", "00001", "00002", "00003", "00004", "00005"]
+    assert out["class"].tolist() == list(load_model(model_path).predict(pd.read_csv(new)))
+    # another column as the ID, with probabilities; without the ID column the output is as before
+    assert main(["predict", str(model_path), str(new), "--proba", "--id-column", "age"]) == 0
+    out = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert list(out.columns) == ["age", "proba_bad", "proba_good"]
+    assert out["age"].tolist() == pd.read_csv(new)["age"].tolist()
+    pd.read_csv(new).drop(columns=["customer_id"]).to_csv(tmp_path / "no_id.csv", index=False)
+    assert main(["predict", str(model_path), str(tmp_path / "no_id.csv")]) == 0
+    assert capsys.readouterr().out.splitlines()[0] == "class"
+    for bad, fragment in [("nope", "'nope' is not a column"), ("class", "target column")]:
+        err = _one_line_error(_cli("predict", str(model_path), str(new), "--id-column", bad))
+        assert fragment in err
+
+
+def test_predict_refuses_huge_values_like_training(id_model, tmp_path):
+    model_path, new = id_model
+    frame = pd.read_csv(new)
+    frame["duration"] = frame["duration"].astype("float64")
+    frame.loc[2, "duration"] = 1e300
+    frame.to_csv(tmp_path / "huge.csv", index=False)
+    err = _one_line_error(_cli("predict", str(model_path), str(tmp_path / "huge.csv")))
+    assert "'duration' (1 value(s)" in err and "trained on values within that range" in err
+    with pytest.raises(SchemaMismatchError, match="beyond"):
+        load_model(model_path).predict(frame)
+
+
+def test_load_model_is_exported_and_the_readme_snippet_runs(model_file, tmp_path):
+    import metaopt
+
+    assert metaopt.load_model is load_model and "load_model" in metaopt.__all__
+    assert isinstance(joblib.load(model_file[0]), dict)  # why the README points at load_model
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    blocks = [part.split("```")[0] for part in readme.split("```python")[1:]]
+    snippet = next(block for block in blocks if "metaopt.load_model" in block)
+    shutil.copy(model_file[0], tmp_path / "model.joblib")
+    pd.read_csv(EXAMPLE).head(4).to_csv(tmp_path / "new_rows.csv", index=False)
+    proc = subprocess.run([sys.executable, "-c", snippet + "\nprint(list(labels))"], cwd=tmp_path,
+                          capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == str(list(load_model(model_file[0]).predict(pd.read_csv(EXAMPLE).head(4))))

@@ -170,3 +170,79 @@ def test_concurrent_processes(tmp_path, backend):
         assert p.returncode == 0, err
     study = optuna.load_study(study_name="s", storage=storage)
     assert [t.user_attrs["metaopt:config_id"] for t in study.trials] == ["a", "b", "c"]
+
+
+# -- values inside the user's distributions; no notes for metaopt's own configurations ----------
+
+def _inside(space, params):
+    return all(space[n]._contains(space[n].to_internal_repr(v)) for n, v in params.items())
+
+
+def test_readme_snippet_keeps_every_value_inside_a_narrow_user_space(monkeypatch):
+    """The README's warm-start snippet runs as written; its narrow ranges bound every enqueued value."""
+    import re
+    import warnings
+
+    from warmstart_support import REPO
+
+    text = (REPO / "README.md").read_text()
+    section = text[text.index("Warm-starting your own Optuna study"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(REPO)
+    ns: dict = {"__name__": "readme_snippet"}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        exec(compile(code, "README.md", "exec"), ns)  # noqa: S102 - the documented snippet itself
+    study, space = ns["study"], ns["space"]
+    assert space["num_leaves"].high == 128  # the snippet's own range is narrower than the learner's 256
+    warm = [t for t in study.trials if t.user_attrs.get("metaopt:source") == "warm_start"]
+    assert len(warm) >= 3 and all(t.value is not None for t in warm)
+    for t in warm:
+        assert set(t.params) == set(space) and _inside(space, t.params), t.params
+    assert all(_inside(space, p) for p in study.user_attrs[ATTR]["params"])
+    # the user's narrower space forced changes: the warning names them
+    moved = [str(w.message) for w in caught if "moved into the study's distributions" in str(w.message)]
+    assert moved and "-> 128" in moved[0]
+    assert not [w for w in caught if "out of range" in str(w.message)]  # Optuna's own complaint
+
+
+def test_only_the_users_parameters_are_enqueued():
+    """A mapped name the user's search_space lacks is not enqueued from the learner's wider range."""
+    space = {"lr": FloatDistribution(0.02, 0.1)}
+    params = warm_start(optuna.create_study(), recommendations=RECS, search_space=space,
+                        param_names={"learning_rate": "lr", "num_leaves": "leaves"})
+    assert params == [{"lr": 0.05}, {"lr": 0.1}, {"lr": 0.02}]
+
+
+def test_fresh_study_without_search_space_says_so():
+    with pytest.warns(UserWarning, match="no trials and no search_space"):
+        warm_start(optuna.create_study(), recommendations=RECS[:1])
+    study = optuna.create_study()
+    study.optimize(lambda t: t.suggest_float("learning_rate", 0.01, 0.1), n_trials=1)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        warm_start(study, recommendations=RECS[:1])  # the study's own distributions are known
+
+
+@pytest.mark.parametrize("learner,own", [("lightgbm", "lgbm-986a5bf045"), ("random_forest", "rf-d610f18442")])
+def test_metaopt_configurations_need_no_moving(credit_g, learner, own):
+    """What `metaopt tune` enqueues (its recommendations, the learner's space): inside, without a note.
+
+    The KB's library-default configurations hold reg_alpha=0 / max_features='sqrt', outside the space.
+    """
+    import warnings
+
+    from metaopt import recommend
+    from metaopt.learners import get_learner
+
+    recs = recommend(credit_g, learner=learner, k=8)
+    assert own in [r.config_id for r in recs]
+    space = get_learner(learner).search_space(credit_g.kind)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        params = warm_start(optuna.create_study(direction="maximize"), credit_g.X, credit_g.y, learner=learner,
+                            k=len(recs), recommendations=recs, search_space=space, kind=credit_g.kind)
+    assert not [str(w.message) for w in caught if "moved into" in str(w.message)]
+    assert len(params) == len(recs) and all(_inside(space, p) for p in params)

@@ -1,0 +1,282 @@
+"""The one owner of fitted meta-models: recommend, the warm start and ``MetaSampler`` all get theirs here.
+
+:func:`get_recommender` keeps one fitted :class:`~metaopt._recommend.Recommender` per
+(KB content, learner set): in this process, and on disk for a KB read from a
+directory (see :mod:`metaopt.metamodel._persist`: JSON, NumPy arrays and LightGBM
+model text, no pickle), keyed by content - the manifest's file checksums, the
+metaopt version, a hash of metaopt's whole source, and the learner set - so a new
+process (``metaopt recommend`` or ``metaopt tune`` on the command line) reads that
+entry instead of loading the KB and fitting.  Set ``METAOPT_CACHE_DIR`` to move it
+(default ``~/.cache/metaopt``, ``XDG_CACHE_HOME`` respected) or to an unwritable
+path to do without; a damaged or stale entry is rebuilt.  A fit is announced on the
+``metaopt`` logger (INFO) with an estimate of its duration (:func:`fit_seconds`), so
+a command line can say what it is waiting for.
+
+:func:`shared_surrogate` hands the fitted surrogate to ``MetaSampler`` (no second fit).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+from typing import TYPE_CHECKING, Any
+
+from metaopt.exceptions import ConfigError, KnowledgeBaseError
+
+if TYPE_CHECKING:
+    from metaopt._recommend import Recommender
+
+_CACHE: dict[tuple, Recommender] = {}
+_LOCK = threading.Lock()
+log = logging.getLogger("metaopt.recommend")
+
+
+def _digest(manifest: dict | None) -> tuple | None:
+    files = (manifest or {}).get("files") or {}
+    if not isinstance(files, dict) or not files:
+        return None
+    try:
+        return tuple(sorted((str(f), str(v.get("sha256"))) for f, v in files.items()))
+    except AttributeError:  # a malformed manifest: no key (load() reports it)
+        return None
+
+
+def _kb_key(kb) -> tuple:
+    """The KB's content (its manifest's file checksums) for a KB read from or saved to disk, else the object."""
+    digest = _digest(kb.manifest)
+    if kb.path is not None and digest:
+        return ("content", digest)
+    return ("object", id(kb))
+
+
+_KB_CACHE: dict[tuple, Any] = {}
+
+
+def load_kb_cached(path: Any = None) -> Any:
+    """Load a KB directory once per process (re-read when its manifest changes).
+
+    Shared by :func:`recommend` and :mod:`metaopt.warmstart`, whose caches are keyed on the KB object.
+    """
+    from pathlib import Path
+
+    from metaopt.kb import KnowledgeBase, default_kb_path
+
+    root = Path(path) if path is not None else Path(default_kb_path())
+    manifest = root / "manifest.json"
+    try:
+        key = (str(root.resolve()), manifest.stat().st_mtime_ns)
+    except OSError:  # let load() produce its specific error
+        return KnowledgeBase.load(root)
+    with _LOCK:
+        kb = _KB_CACHE.get(key)
+    if kb is None:
+        kb = KnowledgeBase.load(root)
+        with _LOCK:
+            _KB_CACHE.clear()  # one KB version per path is enough
+            _KB_CACHE[key] = kb
+    return kb
+
+
+def _disk_key(digest: tuple, learner: str) -> dict:
+    from metaopt._version import __version__
+    from metaopt.metamodel._persist import FORMAT, code_fingerprint
+
+    return {"what": "Recommender", "format": FORMAT, "metaopt": __version__, "code": code_fingerprint(),
+            "learner": learner, "kb_files": [list(p) for p in digest]}
+
+
+def _disk_load(digest: tuple, learner: str) -> Recommender | None:
+    from metaopt._recommend import Recommender
+    from metaopt.metamodel._persist import entry_path, load_entry
+
+    try:
+        key = _disk_key(digest, learner)
+        return Recommender._from_state(load_entry(entry_path(key), key))
+    except Exception:  # noqa: BLE001 - no usable cache (e.g. no home directory): fit instead
+        return None
+
+
+def _disk_save(digest: tuple, learner: str, encoded: tuple) -> None:
+    from metaopt.metamodel._persist import entry_path, save_entry
+
+    with contextlib.suppress(Exception):  # a cache that cannot be written is skipped
+        key = _disk_key(digest, learner)
+        save_entry(entry_path(key), key, *encoded)
+
+
+def _files_match(root, digest: tuple) -> bool:
+    """The KB files on disk have the manifest's checksums (what load() would verify)."""
+    import hashlib
+
+    try:
+        for fname, sha in digest:
+            h = hashlib.sha256()
+            with open(root / fname, "rb") as fh:
+                for block in iter(lambda: fh.read(1 << 20), b""):
+                    h.update(block)
+            if h.hexdigest() != sha:
+                return False
+    except OSError:
+        return False
+    return True
+
+
+def _dir_digest(root) -> tuple | None:
+    """The content key of the complete KB directory ``root`` from its manifest (None: not a complete KB)."""
+    from metaopt.kb import KnowledgeBase
+    from metaopt.kb import _schema as S
+
+    try:
+        digest = _digest(KnowledgeBase._read_manifest(root))
+    except Exception:  # noqa: BLE001 - load() gives the specific error
+        return None
+    if digest is None or {f for f, _ in digest} != set(S.TABLE_FILES.values()):
+        return None
+    return digest
+
+
+def _recommender_from_dir(root, learner: str) -> Recommender | None:
+    """The recommender of the KB directory ``root`` from the process or disk cache, without loading the KB.
+
+    None when neither has it (or the directory is not a valid, intact KB: then
+    ``KnowledgeBase.load`` reports why).
+    """
+    digest = _dir_digest(root)
+    if digest is None:
+        return None
+    key = (("content", digest), learner)
+    with _LOCK:
+        rec = _CACHE.get(key)
+        if rec is not None:
+            return rec
+        if not _files_match(root, digest):
+            return None
+        rec = _disk_load(digest, learner)
+        if rec is not None:
+            _CACHE[key] = rec
+        return rec
+
+
+#: cost of one meta-model fit (:class:`Recommender`), measured on the shipped KB on a 2-core
+#: machine: importing LightGBM, the score matrix (per evaluation read), and the surrogate's
+#: 5 x 150 LightGBM trees (a fixed part per tree plus one per training row)
+_FIT_IMPORT_S = 1.5
+_FIT_S_PER_EVALUATION = 4e-5
+_FIT_TREES = 5 * 150
+_FIT_S_PER_TREE, _FIT_S_PER_TREE_ROW = 1e-3, 2.5e-7
+
+
+def fit_seconds(kb: Any, learner: str = "auto") -> float:
+    """Rough seconds :func:`get_recommender` needs to fit ``learner``'s meta-model on ``kb`` (for the notice).
+
+    Training rows of the surrogate: the KB's successful evaluations of the learners,
+    leaving out configurations evaluated on a single task (sparse histories, which the
+    fit drops where a shared pool covers the task kinds), at most 60,000.
+    """
+    import sys
+
+    e = kb.evaluations
+    learners = list(kb.learners) if learner == "auto" else [learner]
+    e = e[e["learner"].isin(learners) & (e["status"] == "ok")]
+    seconds = 0.0 if "lightgbm" in sys.modules else _FIT_IMPORT_S
+    if e.empty:
+        return seconds
+    shared = e.groupby(["learner", "config_id"])["task_id"].transform("nunique") > 1
+    rows = min(int(shared.sum()) or len(e), 60_000)
+    return seconds + len(e) * _FIT_S_PER_EVALUATION + _FIT_TREES * (_FIT_S_PER_TREE + rows * _FIT_S_PER_TREE_ROW)
+
+
+def _fit(kb: Any, learner: str, cached: bool) -> Recommender:
+    """A new :class:`Recommender`, announced (logging, INFO) with how long it should take."""
+    from metaopt._recommend import Recommender
+
+    try:
+        seconds = fit_seconds(kb, learner)
+    except Exception:  # noqa: BLE001 - a KB the fit itself will reject: no estimate
+        seconds = None
+    if seconds is not None:
+        about = f"about {max(1, round(seconds))} s" if seconds < 10 else f"about {5 * round(seconds / 5)} s"
+        log.info("fitting the meta-model once (%s)%s", about, "; cached for later runs" if cached else "")
+    return Recommender(kb, learner)
+
+
+def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
+    """The fitted :class:`Recommender` of ``kb`` (default: the shipped KB) and ``learner`` (a name or "auto").
+
+    Cached per process by (KB content, learner), and on disk for a KB read from a
+    directory (module docstring).
+    """
+    from pathlib import Path
+
+    from metaopt.kb import KnowledgeBase, default_kb_path
+
+    if kb is None or isinstance(kb, str) or hasattr(kb, "__fspath__"):
+        root = Path(kb).expanduser() if kb is not None else Path(default_kb_path())
+        rec = _recommender_from_dir(root, learner)
+        if rec is not None:
+            return rec
+        kb = load_kb_cached(root)
+    elif not isinstance(kb, KnowledgeBase):
+        raise ConfigError(f"kb must be a KnowledgeBase, a directory or None, got {type(kb).__name__}")
+    key = (_kb_key(kb), learner)
+    with _LOCK:
+        rec = _CACHE.get(key)
+        if rec is None:
+            digest = key[0][1] if key[0][0] == "content" else None
+            rec = _disk_load(digest, learner) if digest else None
+            if rec is None:
+                rec = _fit(kb, learner, cached=digest is not None)
+                encoded = rec.__dict__.pop("_encoded", None)
+                if digest and encoded is not None:
+                    _disk_save(digest, learner, encoded)
+            if key[0][0] == "object":  # keep the KB alive so its id is not reused
+                rec._kb = kb
+            _CACHE[key] = rec
+        return rec
+
+
+def shared_surrogate(kb: Any = None, learner: str = "lightgbm") -> Any:
+    """The fitted :class:`~metaopt.metamodel.Surrogate` that scores ``learner``'s configurations.
+
+    Taken from a recommender, never fitted on its own: this process's recommender of
+    ``learner`` if it has one, else its ``"auto"`` recommender when that ranks
+    ``learner`` too (what ``tune(learner="auto")`` has just used), else
+    :func:`get_recommender` ``(kb, learner)``.
+
+    Raises
+    ------
+    KnowledgeBaseError
+        The meta-model has no surrogate.
+    """
+    rec = None
+    key = _process_key(kb)
+    if key is not None:
+        with _LOCK:
+            for name in (learner, "auto"):
+                found = _CACHE.get((key, name))
+                if found is not None and learner in found.learners:
+                    rec = found
+                    break
+    if rec is None:
+        rec = get_recommender(kb, learner)
+    surrogate = getattr(rec.model, "surrogate_", None)
+    if surrogate is None:
+        raise KnowledgeBaseError(f"the meta-model of {learner!r} has no surrogate")
+    return surrogate
+
+
+def _process_key(kb: Any) -> tuple | None:
+    """The process-cache key of ``kb`` without loading it (None: not known without loading)."""
+    from pathlib import Path
+
+    from metaopt.kb import KnowledgeBase, default_kb_path
+
+    if isinstance(kb, KnowledgeBase):
+        return _kb_key(kb)
+    try:
+        root = Path(kb).expanduser() if kb is not None else Path(default_kb_path())
+    except Exception:  # noqa: BLE001 - get_recommender reports it
+        return None
+    digest = _dir_digest(root)
+    return ("content", digest) if digest is not None else None

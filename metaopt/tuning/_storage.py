@@ -1,0 +1,365 @@
+"""A user's ``storage`` argument -> an Optuna storage, or one clear :class:`~metaopt.StorageError`.
+
+The one place where ``tune()`` (and so the estimators and ``metaopt tune``) and
+``metaopt kb add-study`` open storages.  Accepted:
+
+* ``None`` (an in-memory study) and Optuna storage objects, as given;
+* RDB URLs: ``sqlite:///relative.db``, ``sqlite:////absolute.db``,
+  ``postgresql+psycopg2://user:pw@host/db``, ``mysql+pymysql://...``.  A URL
+  that names no driver (``postgresql://``) gets SQLAlchemy's default driver or,
+  when that one is not installed, an installed one (SQLAlchemy 2.1 made
+  ``psycopg`` 3 the default while ``metaopt[postgres]`` installs ``psycopg2``);
+* ``journal:///path/study.log`` (or ``file://``): Optuna's journal file storage;
+* a plain path: an existing SQLite or Optuna journal file, or a new file whose
+  name ends in ``.db``, ``.sqlite`` or ``.sqlite3`` (a new SQLite database).
+
+Everything else is refused *before* anything is created: an unknown scheme, a
+malformed URL, a missing driver, a missing directory, a file that is not a
+database, a plain name that is not a database file, and a server that refuses
+the connection.  Messages name the URL with its password masked.
+
+``heartbeat=True`` (what ``tune`` asks for) opens RDB storages with Optuna's
+heartbeat: every running trial records a heartbeat every ``interval`` seconds;
+a trial whose worker died (SIGKILL, a lost machine) is failed by the next
+worker once ``3 * interval`` seconds have passed since its last heartbeat, and
+:class:`optuna.storages.RetryHeartbeatStaleTrialCallback` re-queues its
+configuration once.  ``interval`` is 10 s; ``METAOPT_HEARTBEAT_S`` overrides
+it (whole seconds >= 1).  Optuna 5.0's journal storage has no heartbeat.
+
+New SQLite files are created under an ``fcntl`` lock on
+``<database>.metaopt.lock`` (the warm start's lock file): Optuna creates its
+tables with a check-then-create that two processes starting together on a new
+file race on (``table studies already exists``).  Server databases retry the
+creation instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+import threading
+import time
+import warnings
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from metaopt.exceptions import StorageError
+
+SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+HEARTBEAT_INTERVAL_S = 10
+_SQLITE_MAGIC = b"SQLite format 3\x00"
+_EXAMPLES = ("sqlite:///tune.db (a SQLite file here), postgresql+psycopg2://user:PASSWORD@host/db "
+             "or journal:///path/study.log")
+#: import name of a DB-API module -> the package that installs it
+_DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary", "pg8000": "pg8000",
+                    "asyncpg": "asyncpg", "MySQLdb": "mysqlclient", "pymysql": "PyMySQL",
+                    "mysql": "mysql-connector-python", "oracledb": "oracledb", "pyodbc": "pyodbc"}
+#: drivers tried, in order, when a URL names none and SQLAlchemy's default is not installed
+_FALLBACK_DRIVERS = {"postgresql": ("psycopg2", "psycopg", "pg8000"),
+                     "mysql": ("pymysql", "mysqldb", "mysqlconnector"),
+                     "mariadb": ("pymysql", "mysqldb", "mysqlconnector")}
+_CREATE_LOCK = threading.Lock()
+
+
+def mask_url(url: str) -> str:
+    """``url`` with its password replaced by ``***``."""
+    scheme, sep, rest = str(url).partition("://")
+    if not sep:
+        return str(url)
+    return scheme + sep + re.sub(r"^([^:/@]*):[^@]*@", r"\1:***@", rest, count=1)
+
+
+def storage_label(storage: Any) -> str | None:
+    """How a storage is named in summaries and messages (password masked); None for in-memory."""
+    if storage is None:
+        return None
+    if isinstance(storage, (str, os.PathLike)):
+        return mask_url(os.fspath(storage))
+    from metaopt.warmstart._warm_start import _unwrap
+
+    inner = _unwrap(storage)
+    url = getattr(inner, "url", None)
+    if isinstance(url, str):
+        return mask_url(url)
+    path = getattr(getattr(inner, "_backend", None), "_file_path", None)
+    if path:
+        return f"journal:///{os.path.abspath(path).lstrip('/')}"
+    return type(inner).__name__
+
+
+def heartbeat_interval() -> int:
+    """Seconds between two heartbeats of a running trial (``METAOPT_HEARTBEAT_S`` overrides)."""
+    raw = os.environ.get("METAOPT_HEARTBEAT_S", "").strip()
+    if not raw:
+        return HEARTBEAT_INTERVAL_S
+    try:
+        value = int(raw)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise StorageError(f"METAOPT_HEARTBEAT_S must be a whole number of seconds >= 1, got {raw!r}")
+    return value
+
+
+def open_storage(storage: Any, *, create: bool = True, heartbeat: bool = False) -> Any:
+    """An Optuna storage for ``storage`` (see the module documentation), or raise :class:`StorageError`.
+
+    Parameters
+    ----------
+    storage
+        ``None``, an Optuna storage object, a URL or a file path.
+    create
+        Whether a new database file may be created and Optuna's tables written
+        (``tune``); ``False`` opens existing storages only (``kb add-study``).
+    heartbeat
+        Open RDB storages with Optuna's heartbeat and a one-time retry of trials
+        whose worker died.
+    """
+    import optuna
+
+    if storage is None or isinstance(storage, optuna.storages.BaseStorage):
+        return storage
+    if isinstance(storage, os.PathLike):
+        return _open_path(os.fspath(storage), create, heartbeat)
+    if not isinstance(storage, str):
+        raise StorageError(f"storage must be a URL, a database file path or an Optuna storage, got "
+                           f"{type(storage).__name__}")
+    text = storage.strip()
+    if not text:
+        raise StorageError(f"storage is empty; give a URL such as {_EXAMPLES}")
+    if "://" in text:
+        scheme = text.split("://", 1)[0].lower()
+        if scheme in ("journal", "file"):
+            return _open_journal(text, re.sub(r"^[A-Za-z]+://", "", text), create)
+        return _open_rdb(text, text, create, heartbeat)
+    scheme = re.match(r"^([A-Za-z][\w+.-]+):", text)
+    if scheme and not os.path.exists(text) and (text[len(scheme.group(0)):].startswith("/") or scheme.group(1)
+                                                 .split("+")[0].lower() in ("sqlite", "postgresql", "postgres",
+                                                                            "mysql", "mariadb", "journal")):
+        fix = f" (did you mean sqlite:///{text.split(':', 1)[1].lstrip('/')}?)" \
+            if scheme.group(1).lower() == "sqlite" else ""
+        raise StorageError(f"storage {mask_url(text)!r} is not a valid URL: a URL has the form "
+                           f"scheme://..., e.g. {_EXAMPLES}{fix}")
+    return _open_path(text, create, heartbeat)
+
+
+# --------------------------------------------------------------------------- files
+def _sniff(path: Path) -> str | None:
+    """``"sqlite"``, ``"journal"`` or ``"empty"`` from a file's first bytes; None for anything else."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(4096)
+    except OSError as exc:
+        raise StorageError(f"storage file {str(path)!r} cannot be read: {exc.strerror or exc}") from None
+    if not head:
+        return "empty"
+    if head.startswith(_SQLITE_MAGIC):
+        return "sqlite"
+    if head.lstrip().startswith(b"{") and b'"op_code"' in head.split(b"\n", 1)[0]:
+        return "journal"
+    return None
+
+
+def _open_path(text: str, create: bool, heartbeat: bool) -> Any:
+    path = Path(text).expanduser()
+    if path.is_dir():
+        raise StorageError(f"storage {text!r} is a directory; give a database file such as "
+                           f"{str(path / 'tune.db')!r}")
+    if path.is_file():
+        kind = _sniff(path)
+        if kind == "empty":
+            kind = "sqlite" if path.suffix.lower() in SQLITE_SUFFIXES else "journal"
+        if kind == "sqlite":
+            return _open_rdb(f"sqlite:///{path.resolve()}", text, create, heartbeat)
+        if kind == "journal":
+            return _journal_storage(path)
+        raise StorageError(f"storage {text!r} is not a database: the file is neither SQLite nor an Optuna "
+                           f"journal; give another file name or a URL such as {_EXAMPLES}")
+    if not create:
+        raise StorageError(f"storage {text!r}: no such file (nor a URL such as {_EXAMPLES})")
+    if path.suffix.lower() not in SQLITE_SUFFIXES:
+        raise StorageError(f"storage {text!r} is neither a URL nor a database file: a new SQLite file needs a "
+                           f"name ending in {', '.join(SQLITE_SUFFIXES)} (e.g. {text}.db or sqlite:///{text}.db); "
+                           f"other storages are URLs such as {_EXAMPLES}")
+    return _open_rdb(f"sqlite:///{path.absolute()}", text, create, heartbeat)
+
+
+def _check_new_file(path: Path, label: str, create: bool) -> None:
+    if not create:
+        raise StorageError(f"storage {label!r}: no such database file {str(path)!r}")
+    parent = path.absolute().parent
+    if not parent.is_dir():
+        raise StorageError(f"storage {label!r}: directory {str(parent)!r} does not exist; create it first "
+                           "or give another path")
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise StorageError(f"storage {label!r}: directory {str(parent)!r} is not writable; give another path")
+
+
+def _open_journal(label: str, path_text: str, create: bool) -> Any:
+    if not path_text:
+        raise StorageError(f"storage {label!r} names no journal file; use journal:///path/study.log")
+    path = Path(path_text).expanduser()  # journal:///abs/x.log -> /abs/x.log, journal://x.log -> x.log
+    if path.is_dir():
+        raise StorageError(f"storage {label!r} is a directory; give a journal file such as "
+                           f"journal:///{str(path / 'study.log').lstrip('/')}")
+    if path.is_file():
+        if _sniff(path) not in ("journal", "empty"):
+            raise StorageError(f"storage {label!r}: {str(path)!r} is not an Optuna journal file")
+    elif not create:
+        raise StorageError(f"storage {label!r}: no such journal file {str(path)!r}")
+    else:
+        _check_new_file(path, label, create)
+    return _journal_storage(path)
+
+
+def _journal_storage(path: Path) -> Any:
+    import optuna
+    from optuna.storages.journal import JournalFileBackend
+
+    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+
+
+# --------------------------------------------------------------------------- RDB
+def _sqlite_file(url: Any, label: str, create: bool) -> Path | None:
+    """The database file of a SQLite URL, checked; None for in-memory and ``file:`` URIs."""
+    if url.host:
+        raise StorageError(f"storage {label!r}: a SQLite URL has three slashes before a relative path and four "
+                           f"before an absolute one (sqlite:///{url.host}{'/' + url.database if url.database else ''})")
+    db = url.database
+    if not db or db == ":memory:" or db.startswith("file:"):
+        return None
+    path = Path(db)
+    if path.is_dir():
+        raise StorageError(f"storage {label!r}: {db!r} is a directory, not a database file")
+    if path.is_file():
+        kind = _sniff(path)
+        if kind == "journal":
+            raise StorageError(f"storage {label!r}: {db!r} is an Optuna journal file, not SQLite; use "
+                               f"journal:///{str(path.resolve()).lstrip('/')}")
+        if kind not in ("sqlite", "empty"):
+            raise StorageError(f"storage {label!r}: {db!r} is not a SQLite database; give another file name")
+        return path
+    _check_new_file(path, label, create)
+    return path
+
+
+def _driver_url(url: Any, label: str) -> Any:
+    """``url`` with an importable DB-API driver, or raise naming the package to install."""
+    from sqlalchemy.exc import NoSuchModuleError
+
+    try:
+        dialect = url.get_dialect()
+    except NoSuchModuleError:
+        raise StorageError(f"storage {label!r}: unknown scheme {url.drivername!r}; use a URL such as "
+                           f"{_EXAMPLES}") from None
+    try:
+        dialect.import_dbapi()
+        return url
+    except ImportError as exc:
+        missing = (exc.name or str(exc)).split(".")[0]
+    if "+" not in url.drivername:
+        for driver in _FALLBACK_DRIVERS.get(url.drivername, ()):
+            alt = url.set(drivername=f"{url.drivername}+{driver}")
+            try:
+                alt.get_dialect().import_dbapi()
+                return alt
+            except (ImportError, NoSuchModuleError):
+                continue
+    package = _DRIVER_PACKAGES.get(missing, missing)
+    raise StorageError(f"storage {label!r}: its database driver {missing!r} is not installed; install it "
+                       f"(pip install {package}) or name an installed driver in the URL "
+                       f"({url.drivername.split('+')[0]}+DRIVER://...)")
+
+
+def _rdb_kwargs(url: Any, create: bool, heartbeat: bool) -> dict[str, Any]:
+    kw: dict[str, Any] = {"skip_table_creation": not create}
+    if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg2", "psycopg"):
+        kw["engine_kwargs"] = {"connect_args": {"connect_timeout": 20}}  # an unreachable host must not hang
+    if heartbeat:
+        import optuna
+        from optuna.storages import RetryHeartbeatStaleTrialCallback
+
+        interval = heartbeat_interval()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            retry = RetryHeartbeatStaleTrialCallback(max_retry=1)
+        kw.update(heartbeat_interval=interval, grace_period=3 * interval,
+                  heartbeat_stale_trial_callback=retry)
+    return kw
+
+
+@contextlib.contextmanager
+def _creation_lock(db: Path | None) -> Iterator[None]:
+    """Serialise Optuna's table creation on one SQLite file across processes (see the module docs)."""
+    if db is None:
+        yield
+        return
+    with _CREATE_LOCK:
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - no fcntl (Windows): unserialised, as Optuna itself
+            yield
+            return
+        with open(os.path.abspath(db) + ".metaopt.lock", "a+") as fh:
+            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+
+
+def _first_line(exc: BaseException) -> str:
+    import optuna
+
+    if isinstance(exc, optuna.exceptions.StorageInternalError) and exc.__cause__ is not None:
+        exc = exc.__cause__  # Optuna's wrapper says nothing; the database's own message does
+    text = str(getattr(exc, "orig", None) or exc).strip()
+    return (text.splitlines() or [type(exc).__name__])[0].strip()[:300]
+
+
+def _open_rdb(url_text: str, label: str, create: bool, heartbeat: bool) -> Any:
+    import optuna
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    label = mask_url(label)
+    try:
+        url = make_url(url_text)
+    except ArgumentError:
+        raise StorageError(f"storage {label!r} is not a valid URL; use a URL such as {_EXAMPLES}") from None
+    db = _sqlite_file(url, label, create) if url.get_backend_name() == "sqlite" else None
+    if url.get_backend_name() != "sqlite":
+        url = _driver_url(url, label)
+    kw = _rdb_kwargs(url, create, heartbeat)
+    existed = db is not None and db.exists()
+    for attempt in range(3):
+        try:
+            with _creation_lock(db if create else None), warnings.catch_warnings():
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return optuna.storages.RDBStorage(url.render_as_string(hide_password=False), **kw)
+        except (SQLAlchemyError, optuna.exceptions.OptunaError, RuntimeError, ImportError) as exc:
+            text = _first_line(exc)
+            racing = not isinstance(exc, ImportError) and any(
+                s in text.lower() for s in ("already exists", "duplicate key", "unique constraint"))
+            if racing and attempt < 2:  # another worker is creating the tables right now
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            if db is not None and not existed and db.is_file() and db.stat().st_size == 0:
+                db.unlink()  # leave nothing behind for a refused storage
+            raise StorageError(f"cannot open storage {label!r}: {text}; {_hint(text, create)}") from None
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _hint(text: str, create: bool) -> str:
+    low = text.lower()
+    if "no such table" in low or ("does not exist" in low and "relation" in low):
+        return "it holds no Optuna studies" if not create else "is it an Optuna storage?"
+    if "optuna storage upgrade" in low or "compatible with the table schema" in low:
+        return "upgrade it with `optuna storage upgrade --storage URL` or use another storage"
+    if "password" in low or "authentication" in low:
+        return "check the user name and password in the URL"
+    if "not a database" in low or "malformed" in low:
+        return "the file is not a usable SQLite database; give another file name"
+    return "check that the database server is running and that the URL's host, port, user and database are right"

@@ -1,0 +1,133 @@
+"""Storage arguments of ``tune`` / ``metaopt tune``: accepted forms, and every refused one is one
+``StorageError`` (exit 2 from the CLI) naming the URL with its password masked, leaving no file behind."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import socket
+import sqlite3
+
+import optuna
+import pytest
+
+from metaopt import StorageError
+from metaopt.cli import main
+from metaopt.exceptions import MetaoptError
+from metaopt.tuning import tune
+from metaopt.tuning._storage import mask_url, open_storage
+
+FAST = dict(target="class", n_trials=1, cv=2, progress=False, warm_start=False, learner="lightgbm", sampler="random")
+SECRET = "s3cret-pw"
+
+
+def _closed_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]  # closed again on exit: connecting is refused
+
+
+def _need_missing(*modules: str) -> None:
+    if any(importlib.util.find_spec(m) is not None for m in modules):
+        pytest.skip(f"a driver of {modules} is installed here")
+
+
+def _bad_storages(tmp_path):
+    """(storage argument, fragment of the message) for every refused kind of storage."""
+    (tmp_path / "junk.db").write_bytes(b"PK\x03\x04 this is a zip, not a database" * 10)
+    (tmp_path / "notes.txt").write_text("a,b\n1,2\n")
+    cases = [
+        ("foo://bar", "unknown scheme 'foo'"),
+        ("sqlite:////missing/dir/x.db", "directory '/missing/dir' does not exist"),
+        ("sqlite:/typo.db", "did you mean sqlite:///typo.db"),
+        ("sqlite://typo.db", "three slashes"),
+        ("sqlite:///junk.db", "not a SQLite database"),
+        ("junk.db", "is not a database"),
+        ("notes.txt", "is not a database"),
+        ("results", "neither a URL nor a database file"),
+        (str(tmp_path), "is a directory"),
+    ]
+    if importlib.util.find_spec("pg8000") is None:
+        cases.append((f"postgresql+pg8000://u:{SECRET}@127.0.0.1:5432/db", "driver 'pg8000' is not installed"))
+    if not any(importlib.util.find_spec(m) for m in ("MySQLdb", "pymysql", "mysql")):
+        cases.append((f"mysql://u:{SECRET}@127.0.0.1/db", "pip install mysqlclient"))
+    if importlib.util.find_spec("psycopg2") is not None:
+        cases.append((f"postgresql+psycopg2://u:{SECRET}@127.0.0.1:{_closed_port()}/db", "Connection refused"))
+    return cases
+
+
+def test_refused_storages_raise_storage_error_and_create_nothing(tmp_path, monkeypatch, credit_small):
+    monkeypatch.chdir(tmp_path)
+    cases = _bad_storages(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    for storage, fragment in cases:
+        with pytest.raises(StorageError) as info:
+            tune(credit_small, storage=storage, **FAST)
+        msg = str(info.value)
+        assert fragment in msg, (storage, msg)
+        assert "\n" not in msg and SECRET not in msg, msg
+        assert isinstance(info.value, MetaoptError)
+    assert sorted(os.listdir(tmp_path)) == before  # no SQLite file, no lock file
+    assert not os.path.exists("/missing")
+
+
+def test_refused_storages_are_one_line_exit_2_from_the_cli(tmp_path, monkeypatch, capsys, credit_small):
+    monkeypatch.chdir(tmp_path)
+    credit_small.to_csv("data.csv", index=False)
+    cases = _bad_storages(tmp_path)
+    before = sorted(os.listdir(tmp_path))
+    for storage, fragment in cases:
+        rc = main(["tune", "data.csv", "--target", "class", "--trials", "1", "--cv", "2", "--no-warm-start",
+                   "--learner", "lightgbm", "--sampler", "random", "-q", "--storage", storage])
+        out, err = capsys.readouterr()
+        lines = err.strip().splitlines()
+        assert rc == 2 and len(lines) == 1, (storage, err)
+        assert lines[0].startswith("metaopt: error: ") and fragment in lines[0], (storage, err)
+        assert SECRET not in err and "Traceback" not in err
+    assert sorted(os.listdir(tmp_path)) == before
+
+
+def test_password_is_masked():
+    assert mask_url(f"postgresql+psycopg2://user:{SECRET}@db:5432/optuna") == \
+        "postgresql+psycopg2://user:***@db:5432/optuna"
+    assert mask_url("sqlite:////tmp/a:b@c.db") == "sqlite:////tmp/a:b@c.db"
+    assert mask_url("postgresql://user@db/optuna") == "postgresql://user@db/optuna"
+
+
+def test_accepted_forms(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    rdb = optuna.storages.RDBStorage
+    assert isinstance(open_storage("sqlite:///rel.db"), rdb) and (tmp_path / "rel.db").is_file()
+    assert isinstance(open_storage("plain.sqlite3"), rdb) and (tmp_path / "plain.sqlite3").is_file()
+    assert isinstance(open_storage(tmp_path / "path.db"), rdb)
+    assert isinstance(open_storage("rel.db"), rdb)  # an existing SQLite file by path
+    journal = open_storage("journal://study.log")
+    assert isinstance(journal, optuna.storages.JournalStorage)
+    optuna.create_study(storage=journal, study_name="j")
+    assert isinstance(open_storage("study.log"), optuna.storages.JournalStorage)  # sniffed, not by suffix
+    mem = optuna.storages.InMemoryStorage()
+    assert open_storage(mem) is mem and open_storage(None) is None
+    # heartbeat for tune: a dead worker's trial is failed and retried once (Optuna's own mechanism)
+    hb = open_storage("sqlite:///hb.db", heartbeat=True)
+    assert hb.heartbeat_interval == 10 and hb.grace_period == 30
+    assert isinstance(hb.heartbeat_stale_trial_callback, optuna.storages.RetryHeartbeatStaleTrialCallback)
+
+
+def test_open_existing_only_creates_nothing(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for storage in ("sqlite:///missing.db", "missing.db", "journal://missing.log"):
+        with pytest.raises(StorageError, match="no such"):
+            open_storage(storage, create=False)
+    sqlite3.connect("other.db").execute("CREATE TABLE t (x INTEGER)").connection.commit()
+    with pytest.raises(StorageError, match="no Optuna studies"):
+        open_storage("sqlite:///other.db", create=False)
+    assert sorted(os.listdir(tmp_path)) == ["other.db"]
+
+
+def test_sqlalchemy_default_driver_missing_falls_back_to_an_installed_one():
+    """SQLAlchemy 2.1's default for postgresql:// is psycopg 3; metaopt[postgres] installs psycopg2."""
+    if importlib.util.find_spec("psycopg2") is None or importlib.util.find_spec("psycopg") is not None:
+        pytest.skip("needs psycopg2 installed and psycopg (3) absent")
+    with pytest.raises(StorageError, match="Connection refused") as info:
+        open_storage(f"postgresql://u:{SECRET}@127.0.0.1:{_closed_port()}/db")
+    assert "postgresql://u:***@" in str(info.value)
