@@ -64,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from metaopt.data import load_data
     from metaopt.kb._pool import from_unit
-    from metaopt.kb._protocol import GREATER_IS_BETTER, PRIMARY, Protocol
+    from metaopt.core import GREATER_IS_BETTER, PRIMARY, Protocol
     from metaopt.learners import get_learner
 
     lgbm = get_learner("lightgbm")

@@ -4,7 +4,7 @@ For every held-out KB task (its dataset group removed from the KB) this fits, on
 the rest, what every setting shares: the nearest-task distances, the surrogate
 and the static portfolio.  It then ranks the task's pool under every setting of
 a grid (``n_neighbours`` x ``prior`` x ``alpha`` x ``prior_rest``; the blend is
-:func:`metaopt.metamodel._select.blend_rank`, the code ``recommend`` runs) and
+:func:`metaopt.metamodel.blend_rank`, the code ``recommend`` runs) and
 records normalised regret at k = 1, 3, 5, 10, 25.
 
 Nested selection: for each held-out task, the setting is the one with the lowest
@@ -45,10 +45,10 @@ GRID = GRIDS["default"]
 
 
 def _fold(sm, t: str, groups: pd.Series, n_models: int, grid: dict = GRID) -> list[dict]:
-    from metaopt.metamodel import NearestTasks, Query, StaticPortfolio, Surrogate, candidates, normalise_scores
+    from metaopt.metamodel import (NearestTasks, Query, StaticPortfolio, Surrogate, blend_rank, candidates,
+                                   normalise_scores)
     from metaopt.metamodel._lodo import default_config
     from metaopt.metamodel._normalise import HIGHER_IS_BETTER
-    from metaopt.metamodel._select import blend_rank
 
     train = sm.subset([x for x in sm.task_ids if groups[x] != groups[t]])
     q = Query.from_task(sm, t)

@@ -3,8 +3,7 @@
 Data flow: data loading -> meta-features -> knowledge base -> meta-model -> Optuna.
 """
 
-from metaopt._recommend import Recommendation, recommend
-from metaopt._version import __version__
+from metaopt.core import __version__
 from metaopt.data import Dataset, as_dataset, content_hash, load_data, read_frame
 from metaopt.exceptions import (
     ConfigError,
@@ -16,6 +15,7 @@ from metaopt.exceptions import (
     TargetError,
 )
 from metaopt.features import GROUPS, MetaFeatures, extract_meta_features
+from metaopt.recommender import Recommendation, recommend
 
 __all__ = [
     "__version__",

@@ -27,12 +27,16 @@ string column names), ``classes_`` (classifier).
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
+
+from metaopt.core import aligned_proba
+from metaopt.utils import check_scalar
 
 
 def _is_frame(X: Any) -> bool:
@@ -112,7 +116,7 @@ class _MetaTunedBase(BaseEstimator):
         seed = 0 if self.random_state is None else self.random_state
         if isinstance(seed, np.random.RandomState):
             seed = int(seed.randint(0, 2**31 - 1))
-        cv = int(min(self.cv, len(y))) if isinstance(self.cv, (int, np.integer)) else self.cv
+        cv = min(check_scalar(self.cv, "cv", numbers.Integral, min_val=2), len(y))  # no more folds than rows
         result = tune(ds, learner=self.learner, n_trials=self.n_trials, timeout=self.timeout, cv=cv,
                       metric=self.metric, random_state=int(seed), warm_start=self.warm_start, sampler=self.sampler,
                       progress=False, n_jobs=self.n_jobs, k=self.k)
@@ -178,8 +182,6 @@ class MetaTunedClassifier(ClassifierMixin, _MetaTunedBase):
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
-        from metaopt.kb._protocol import aligned_proba
-
         Z = self._features(X)
         labels = np.arange(len(self.classes_), dtype="int64")
         return aligned_proba(self.model_.fitted, Z, labels)

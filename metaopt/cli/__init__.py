@@ -12,7 +12,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from metaopt._version import __version__
+from metaopt.core import __version__
 from metaopt.exceptions import MetaoptError
 
 # Subcommand modules, in the order they appear in --help.
@@ -32,13 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"metaopt {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in _COMMAND_MODULES:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError as exc:  # a subcommand not written yet
-            if exc.name != name:
-                raise
-            continue
-        module.register(sub)
+        importlib.import_module(name).register(sub)
     return parser
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import numbers
 import sys
 import time
 from typing import TYPE_CHECKING
@@ -35,45 +36,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.add_argument("--quiet", "-q", action="store_true", help="no progress lines")
     q.set_defaults(func=run_lodo)
     p.set_defaults(func=lambda args: (p.print_help(), 2)[1])
-
-
-def one_learner(learner: str):
-    """Factory of metaopt restricted to one learner's configurations of a joint pool.
-
-    With ``--learner auto`` it measures what algorithm selection adds: metaopt ranking
-    every learner against metaopt ranking one, scored on the same joint pool.
-    """
-    from metaopt.metamodel import MetaModel, MetaoptModel
-
-    class OneLearner(MetaModel):
-        name = f"metaopt ({learner} only)"
-
-        def fit(self, sm):
-            super().fit(sm)
-            self.model_ = MetaoptModel().fit(sm.only_configs(sm.configs.index[sm.configs["learner"] == learner]))
-            return self
-
-        def rank(self, query, k):
-            return self.model_.rank(query, k)
-
-    return OneLearner
-
-
-def methods(quick: bool = False, learners: list[str] | None = None) -> dict:
-    from metaopt.metamodel import (ConditionedPortfolio, FlamlNearest, MetaoptModel, NearestTasks,
-                                   StaticPortfolio, Surrogate)
-
-    out = {"metaopt": MetaoptModel, "static portfolio": StaticPortfolio, "FLAML-style 1-NN": FlamlNearest}
-    for lr in learners or []:
-        out[f"metaopt ({lr} only)"] = one_learner(lr)
-    if not quick:
-        out.update({
-            "static portfolio per kind": lambda: StaticPortfolio(per_kind=True),
-            "nearest tasks (top-k)": lambda: NearestTasks(n_neighbours=10),
-            "surrogate (top-k)": lambda: Surrogate(n_models=5, n_estimators=150),
-            "conditioned portfolio": lambda: ConditionedPortfolio(n_neighbours=10, prior=0.3),
-        })
-    return out
 
 
 def _paired_interval(res, k: int, n_boot: int = 2000) -> tuple[float, float]:
@@ -163,12 +125,13 @@ def plot(summary: pd.DataFrame, path: str | Path) -> bool:
 def run_lodo(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from metaopt.exceptions import ConfigError, KnowledgeBaseError
+    from metaopt.exceptions import KnowledgeBaseError
     from metaopt.kb import KnowledgeBase
-    from metaopt.metamodel import build_score_matrix, lodo, summarise
+    from metaopt.metamodel import build_score_matrix, lodo, lodo_methods, summarise
+    from metaopt.utils import check_scalar
 
-    if any(k < 1 for k in args.k):
-        raise ConfigError("--k values must be positive integers")
+    for k in args.k:
+        check_scalar(k, "--k", numbers.Integral, min_val=1)
     kb = KnowledgeBase.load(args.kb)
     if args.source:
         kb = kb.only_sources(args.source)
@@ -179,10 +142,9 @@ def run_lodo(args: argparse.Namespace) -> int:
     sm = sm.pooled_tasks()
     t0 = time.perf_counter()
     progress = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
-    if args.jobs < 1:
-        raise ConfigError("--jobs must be a positive integer")
+    check_scalar(args.jobs, "--jobs", numbers.Integral, min_val=1)
     single = sm.learners if args.learner == "auto" and len(sm.learners) > 1 else None
-    res = lodo(sm, methods(args.quick, single), ks=args.k, progress=progress, n_jobs=args.jobs)
+    res = lodo(sm, lodo_methods(args.quick, single), ks=args.k, progress=progress, n_jobs=args.jobs)
     seconds = time.perf_counter() - t0
     summary = summarise(res, "regret")
     ranks = summarise(res, "rank")

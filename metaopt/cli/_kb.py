@@ -61,15 +61,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--out", metavar="DIR", help="write the resulting KB directory here instead of in place")
     add.set_defaults(func=run_add_study)
 
-    import importlib
+    from metaopt.cli import _kb_build
 
-    try:
-        _kb_build = importlib.import_module("metaopt.cli._kb_build")
-    except ModuleNotFoundError as exc:
-        if exc.name != "metaopt.cli._kb_build":
-            raise
-    else:
-        _kb_build.register(kb_sub)
+    _kb_build.register(kb_sub)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -155,7 +149,7 @@ def run_import(args: argparse.Namespace) -> int:
 
         kb = kb.merge(import_pimp(args.pimp, tabrepo_dir=args.tabrepo))
     if args.tabrepo or args.pimp:
-        from metaopt.kb._enrich import enrich_imported
+        from metaopt.kb import enrich_imported
 
         kb, report = enrich_imported(kb, lcdb=args.lcdb, pimp_dir=args.pimp, tabrepo_dir=args.tabrepo)
         if report.matched:

@@ -62,7 +62,7 @@ def run_build(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from metaopt.exceptions import ConfigError
-    from metaopt.kb._builder import build, default_holdout_file, read_rdatasets_list
+    from metaopt.kb import build_kb, default_holdout_file, read_rdatasets_list
 
     inputs: list = list(args.corpus) + list(args.data) + [f"openml-task:{t}" for t in args.openml_task]
     for csv in args.rdatasets:
@@ -83,11 +83,11 @@ def run_build(args: argparse.Namespace) -> int:
         exclude = pd.read_csv(holdout)["name"].astype(str).tolist()
     tasks = args.tasks.split(",") if args.tasks else None
     command = "metaopt " + " ".join(shlex.quote(a) for a in sys.argv[1:]) if sys.argv else None
-    summary = build(inputs, args.out, learners=learners, pool_size=args.pool_size, folds=args.folds,
-                    max_rows=args.max_rows or None, n_jobs=args.n_jobs, scheduler=args.scheduler,
-                    time_limit_s=args.time_limit, progress=not args.quiet, tpe_trials=args.tpe_trials,
-                    tasks=tasks, limit=args.limit, exclude=exclude, seed=args.seed,
-                    compile=not args.no_compile, command=command, order=args.order)
+    summary = build_kb(inputs, args.out, learners=learners, pool_size=args.pool_size, folds=args.folds,
+                       max_rows=args.max_rows or None, n_jobs=args.n_jobs, scheduler=args.scheduler,
+                       time_limit_s=args.time_limit, progress=not args.quiet, tpe_trials=args.tpe_trials,
+                       tasks=tasks, limit=args.limit, exclude=exclude, seed=args.seed,
+                       compile=not args.no_compile, command=command, order=args.order)
     print(f"tasks {summary['tasks']}, units run {summary['units_run']}, skipped (done before) "
           f"{summary['units_skipped']}, failed {summary['units_failed']}; protocol {summary['protocol']}; "
           f"{summary['wall_s']:.0f} s")

@@ -68,7 +68,7 @@ def _fmt_params(r) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from metaopt._recommend import recommend
+    from metaopt import recommend
     from metaopt.data import load_data
 
     with warnings.catch_warnings(record=True) as caught:

@@ -15,7 +15,7 @@ _PICKLE_WARNING = ("Model files are Python pickles (joblib): loading one can run
 
 def register(sub: argparse._SubParsersAction) -> None:
     from metaopt.cli._recommend import learner_arg, learner_metavar
-    from metaopt.kb._protocol import ALL_METRICS
+    from metaopt.core import ALL_METRICS
 
     p = sub.add_parser(
         "tune",
@@ -78,13 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 def run_tune(args: argparse.Namespace) -> int:
     from metaopt.exceptions import MetaoptError
-    from metaopt.tuning import tune
-    from metaopt.tuning._storage import open_storage
-    from metaopt.tuning._tune import check_data
+    from metaopt.tuning import check_data, check_output_path, open_storage, tune
 
     if args.output:  # an unwritable --output is found now, not after the whole search
-        from metaopt.tuning._model import check_output_path
-
         check_output_path(args.output)
     from metaopt.data import load_data
 
@@ -121,7 +117,7 @@ def run_tune(args: argparse.Namespace) -> int:
 
 
 def _header(ds, args: argparse.Namespace) -> str:
-    from metaopt.kb._protocol import PRIMARY
+    from metaopt.core import PRIMARY
 
     budget = " and ".join(x for x in (f"{args.trials} trials" if args.trials is not None else "",
                                       f"{args.timeout:g} s" if args.timeout is not None else "") if x)

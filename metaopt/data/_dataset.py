@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import pandas as pd
 
-TaskKind = Literal["binary", "multiclass", "regression"]
-TASK_KINDS: tuple[str, ...] = ("binary", "multiclass", "regression")
+from metaopt.core import TASK_KINDS, TaskKind  # noqa: F401  (re-exported by metaopt.data)
 
 
 @dataclass
@@ -33,7 +32,7 @@ class Dataset:
         Name of the target column.
     dropped : dict
         Columns removed from the features, mapped to the reason: ``"id-like"``
-        (see :mod:`metaopt.data._loader`), ``"openml-row-id"``, ``"openml-ignore"``.
+        (see :mod:`metaopt.data._columns`), ``"openml-row-id"``, ``"openml-ignore"``.
         Constant and all-missing columns are kept (listed in ``notes``/``meta``).
     notes : list of str
         Human-readable remarks about the loading (constant columns found, rows

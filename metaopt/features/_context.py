@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from metaopt.data._dataset import Dataset
+from metaopt.data import Dataset
 
 
 @dataclass

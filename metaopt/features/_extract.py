@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from metaopt.exceptions import ConfigError
 from metaopt.features._context import Context, prepare
+from metaopt.utils import check_scalar
 
 GROUPS: tuple[str, ...] = ("general", "statistical", "info-theory", "landmarking", "metaopt")
 
@@ -165,8 +166,7 @@ def extract_meta_features(X: Any, y: Any = None, kind: str | None = None,
     from metaopt.data import Dataset, as_dataset
 
     selected = _resolve_groups(groups)
-    if isinstance(max_rows, bool) or not isinstance(max_rows, (int, np.integer)) or max_rows < 1:
-        raise ConfigError(f"max_rows must be a positive integer, got {max_rows!r}")
+    check_scalar(max_rows, "max_rows", numbers.Integral, min_val=1)
     if isinstance(X, Dataset):
         ds = X
     else:

@@ -28,6 +28,7 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -179,7 +180,7 @@ def enrich_meta_features(kb: KnowledgeBase, tables: list[tuple[str, pd.DataFrame
     """
     tasks = kb.tasks.copy()
     report = EnrichReport()
-    new_cols: dict[str, np.ndarray] = {}
+    new_cols: dict[str, dict[Any, float]] = {}
     for src, table in tables:
         report.matched.setdefault(src, [])
         if table is None or table.empty:
@@ -194,42 +195,62 @@ def enrich_meta_features(kb: KnowledgeBase, tables: list[tuple[str, pd.DataFrame
             if did not in table.index:
                 continue
             ref = table.loc[did]
-            # identity check before trusting the data-id match
-            bad = {}
-            for q in (*IDENTITY_QUALITIES, "NumberOfClasses"):
-                mine, theirs = _own_value(row, q), float(ref.get(q, np.nan))
-                unknown = np.isnan(mine) or np.isnan(theirs)
-                if (unknown and q in IDENTITY_QUALITIES) or (not unknown and not _close(mine, theirs)):
-                    bad[q] = (mine, theirs)
-            if bad:
-                report.skipped.setdefault(src, []).append(
-                    {"task_id": row["task_id"], "openml_data_id": did,
-                     "mismatch": {q: [None if np.isnan(a) else a, None if np.isnan(b) else b]
-                                  for q, (a, b) in bad.items()}})
-                log.warning("%s: OpenML data id %s of task %s not trusted, %s disagree(s): %s", src, did,
-                            row["task_id"], ", ".join(bad), bad)
+            if not _trusted_match(src, row, did, ref, report):
                 continue
             report.matched[src].append(row["task_id"])
-            for q in quality_cols:
-                v = ref[q]
-                if pd.isna(v):
-                    continue
-                cur = tasks.at[i, q] if q in tasks.columns else new_cols.get(q, {}).get(i, np.nan)
-                if pd.isna(cur):
-                    if q in tasks.columns:
-                        tasks.at[i, q] = float(v)
-                    else:
-                        new_cols.setdefault(q, {})[i] = float(v)
-                    report.filled.setdefault(src, {}).setdefault(row["task_id"], []).append(q)
-                elif not _close(float(cur), float(v)):
-                    report.conflicts.setdefault(src, []).append((row["task_id"], q, float(cur), float(v)))
-                    log.debug("%s: task %s %s: kept %r, %s has %r", src, row["task_id"], q, cur, src, v)
+            _fill_task(src, i, row, ref, quality_cols, tasks, new_cols, report)
         if report.conflicts.get(src):
             log.warning("%s: %d value(s) differ from the task's existing meta-features; existing values kept",
                         src, len(report.conflicts[src]))
     for q, vals in new_cols.items():
         tasks[q] = pd.Series(vals, dtype="float64").reindex(tasks.index)
+    sources = _enriched_sources(kb, tables, report, source_entries)
+    out = KnowledgeBase.from_frames(tasks, kb.configs, kb.evaluations, sources)
+    out.manifest.update({k: v for k, v in kb.manifest.items() if k == "command"})
+    return out, report
 
+
+def _trusted_match(src: str, row: pd.Series, did: int, ref: pd.Series, report: EnrichReport) -> bool:
+    """Whether ``src``'s row of data id ``did`` describes this task (identity check; a rejection is logged)."""
+    bad = {}
+    for q in (*IDENTITY_QUALITIES, "NumberOfClasses"):
+        mine, theirs = _own_value(row, q), float(ref.get(q, np.nan))
+        unknown = np.isnan(mine) or np.isnan(theirs)
+        if (unknown and q in IDENTITY_QUALITIES) or (not unknown and not _close(mine, theirs)):
+            bad[q] = (mine, theirs)
+    if not bad:
+        return True
+    report.skipped.setdefault(src, []).append(
+        {"task_id": row["task_id"], "openml_data_id": did,
+         "mismatch": {q: [None if np.isnan(a) else a, None if np.isnan(b) else b]
+                      for q, (a, b) in bad.items()}})
+    log.warning("%s: OpenML data id %s of task %s not trusted, %s disagree(s): %s", src, did,
+                row["task_id"], ", ".join(bad), bad)
+    return False
+
+
+def _fill_task(src: str, i: Any, row: pd.Series, ref: pd.Series, quality_cols: list[str], tasks: pd.DataFrame,
+               new_cols: dict[str, dict[Any, float]], report: EnrichReport) -> None:
+    """Fill task ``i``'s missing qualities from ``ref`` (new columns go to ``new_cols``); log conflicts."""
+    for q in quality_cols:
+        v = ref[q]
+        if pd.isna(v):
+            continue
+        cur = tasks.at[i, q] if q in tasks.columns else new_cols.get(q, {}).get(i, np.nan)
+        if pd.isna(cur):
+            if q in tasks.columns:
+                tasks.at[i, q] = float(v)
+            else:
+                new_cols.setdefault(q, {})[i] = float(v)
+            report.filled.setdefault(src, {}).setdefault(row["task_id"], []).append(q)
+        elif not _close(float(cur), float(v)):
+            report.conflicts.setdefault(src, []).append((row["task_id"], q, float(cur), float(v)))
+            log.debug("%s: task %s %s: kept %r, %s has %r", src, row["task_id"], q, cur, src, v)
+
+
+def _enriched_sources(kb: KnowledgeBase, tables: list[tuple[str, pd.DataFrame]], report: EnrichReport,
+                      source_entries: dict[str, dict] | None) -> list[dict]:
+    """``kb``'s manifest sources, with each enriching source's provenance record (added if new)."""
     sources = [dict(s) for s in kb.sources]
     names = [s.get("name") for s in sources]
     for src, _ in tables:
@@ -246,9 +267,7 @@ def enrich_meta_features(kb: KnowledgeBase, tables: list[tuple[str, pd.DataFrame
                          f"matched by OpenML data id ({len(report.conflicts.get(src, []))} differing value(s) "
                          f"not used; {len(report.skipped.get(src, []))} match(es) rejected on instance/feature "
                          "counts); per-task list in manifest.json")
-    out = KnowledgeBase.from_frames(tasks, kb.configs, kb.evaluations, sources)
-    out.manifest.update({k: v for k, v in kb.manifest.items() if k == "command"})
-    return out, report
+    return sources
 
 
 def _provenance_record(report: EnrichReport, src: str) -> dict:

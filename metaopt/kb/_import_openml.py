@@ -110,11 +110,36 @@ def import_openml_runs(flow_id: int, task_ids: list[int] | None = None, *, suite
     full quality list (else only the task listing's general qualities are used).
     Needs the OpenML server or a populated openml-python cache.
     """
-    import openml
-
     if metric not in METRIC_MAP:
         raise ConfigError(f"OpenML measure {metric!r} is not mapped; choose from {', '.join(METRIC_MAP)}")
-    ours = METRIC_MAP[metric]
+    evals, suite_name = _flow_evaluations(flow_id, task_ids, suite, metric, max_runs)
+    flow_name = str(evals["flow_name"].iloc[0])
+    if learner is None:
+        learner, pattern = _learner_of(flow_name)
+    else:
+        pattern = next((p for p, lrn in FLOW_LEARNERS if lrn == learner and p.search(flow_name)), None)
+    task_rows, info = _task_rows(sorted({int(t) for t in evals["task_id"]}), full_qualities)
+    cfg_rows, ev_rows, skipped = _evaluation_rows(evals, info, learner, pattern, METRIC_MAP[metric])
+    if not ev_rows:
+        raise KnowledgeBaseError(f"none of the {len(evals)} runs of flow {flow_id} could be mapped to {learner}")
+    source = {
+        "name": f"{SOURCE}:flow-{int(flow_id)}",
+        "description": f"OpenML runs of flow {int(flow_id)} ({flow_name}), measure {metric}"
+                       + (f", benchmark suite {suite_name!r}" if suite_name else "")
+                       + f"; {len(evals)} runs, {skipped} setup/task pairs not mappable",
+        "licence": "OpenML run data are CC-BY 4.0; dataset licences vary (see each task's data id)",
+        "origin": f"https://www.openml.org/f/{int(flow_id)}",
+    }
+    used_tasks = {r["task_id"] for r in ev_rows}
+    tasks = pd.DataFrame([r for r in task_rows if r["task_id"] in used_tasks])
+    return KnowledgeBase.from_frames(tasks, pd.DataFrame(list(cfg_rows.values())), pd.DataFrame(ev_rows), [source])
+
+
+def _flow_evaluations(flow_id: int, task_ids: list[int] | None, suite: int | str | None, metric: str,
+                      max_runs: int | None) -> tuple[pd.DataFrame, str | None]:
+    """The flow's evaluations (with setups) of ``metric`` on the tasks asked for, and the suite's name."""
+    import openml
+
     suite_name = None
     if suite is not None:
         bench = openml.study.get_suite(suite)
@@ -129,14 +154,20 @@ def import_openml_runs(flow_id: int, task_ids: list[int] | None = None, *, suite
     if evals is None or len(evals) == 0:
         raise KnowledgeBaseError(f"OpenML has no {metric} evaluations of flow {flow_id}"
                                  + (f" on tasks {list(task_ids)[:10]}" if task_ids else ""))
-    evals = evals[evals["value"].notna()]
-    flow_name = str(evals["flow_name"].iloc[0])
-    if learner is None:
-        learner, pattern = _learner_of(flow_name)
-    else:
-        pattern = next((p for p, lrn in FLOW_LEARNERS if lrn == learner and p.search(flow_name)), None)
+    return evals[evals["value"].notna()], suite_name
 
-    tids = sorted({int(t) for t in evals["task_id"]})
+
+#: general qualities of OpenML's task listing
+_LISTING_QUALITIES = ("MajorityClassSize", "MaxNominalAttDistinctValues", "MinorityClassSize", "NumberOfClasses",
+                      "NumberOfFeatures", "NumberOfInstances", "NumberOfInstancesWithMissingValues",
+                      "NumberOfMissingValues", "NumberOfNumericFeatures", "NumberOfSymbolicFeatures")
+
+
+def _task_rows(tids: list[int], full_qualities: bool) -> tuple[list[dict[str, Any]],
+                                                             dict[int, tuple[str, int | None]]]:
+    """KB task rows of OpenML tasks ``tids`` (qualities as meta-features) and each task's (kind, n_features)."""
+    import openml
+
     listing = openml.tasks.list_tasks(task_id=tids, output_format="dataframe")
     listing = listing.set_index("tid") if "tid" in listing.columns else listing
     task_rows, info = [], {}
@@ -145,13 +176,8 @@ def import_openml_runs(flow_id: int, task_ids: list[int] | None = None, *, suite
             raise KnowledgeBaseError(f"OpenML task {tid} is missing from the task listing")
         t = listing.loc[tid]
         did = int(t["did"])
-        qualities: dict[str, float] = {}
+        qualities = {q: float(t[q]) for q in _LISTING_QUALITIES if q in t.index and pd.notna(t[q])}
         licence = None
-        for q in ("MajorityClassSize", "MaxNominalAttDistinctValues", "MinorityClassSize", "NumberOfClasses",
-                  "NumberOfFeatures", "NumberOfInstances", "NumberOfInstancesWithMissingValues",
-                  "NumberOfMissingValues", "NumberOfNumericFeatures", "NumberOfSymbolicFeatures"):
-            if q in t.index and pd.notna(t[q]):
-                qualities[q] = float(t[q])
         if full_qualities:
             ds = openml.datasets.get_dataset(did, download_data=False, download_qualities=True,
                                               download_features_meta_data=False)
@@ -169,7 +195,12 @@ def import_openml_runs(flow_id: int, task_ids: list[int] | None = None, *, suite
                "n_features": n_feat}
         row.update(qualities)
         task_rows.append(row)
+    return task_rows, info
 
+
+def _evaluation_rows(evals: pd.DataFrame, info: dict[int, tuple[str, int | None]], learner: str,
+                     pattern: re.Pattern | None, ours: str) -> tuple[dict[str, dict], list[dict], int]:
+    """Config rows, evaluation rows (runs of a setup on a task averaged) and the number of unmappable pairs."""
     cfg_rows, ev_rows = {}, []
     skipped = 0
     grouped = evals.groupby(["task_id", "setup_id"], sort=True)
@@ -195,16 +226,4 @@ def import_openml_runs(flow_id: int, task_ids: list[int] | None = None, *, suite
             row[m] = float(g["value"].mean()) if m == ours else np.nan
             row[f"{m}_folds"] = None
         ev_rows.append(row)
-    if not ev_rows:
-        raise KnowledgeBaseError(f"none of the {len(evals)} runs of flow {flow_id} could be mapped to {learner}")
-    source = {
-        "name": f"{SOURCE}:flow-{int(flow_id)}",
-        "description": f"OpenML runs of flow {int(flow_id)} ({flow_name}), measure {metric}"
-                       + (f", benchmark suite {suite_name!r}" if suite_name else "")
-                       + f"; {len(evals)} runs, {skipped} setup/task pairs not mappable",
-        "licence": "OpenML run data are CC-BY 4.0; dataset licences vary (see each task's data id)",
-        "origin": f"https://www.openml.org/f/{int(flow_id)}",
-    }
-    used_tasks = {r["task_id"] for r in ev_rows}
-    tasks = pd.DataFrame([r for r in task_rows if r["task_id"] in used_tasks])
-    return KnowledgeBase.from_frames(tasks, pd.DataFrame(list(cfg_rows.values())), pd.DataFrame(ev_rows), [source])
+    return cfg_rows, ev_rows, skipped

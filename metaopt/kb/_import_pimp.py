@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metaopt.exceptions import KnowledgeBaseError
+from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb._store import KnowledgeBase
 
 SOURCE = "openml_pimp"
@@ -25,17 +25,10 @@ PROTOCOL = "openml-task"
 LICENCE = "BSD-3-Clause"
 COMMIT = "349043fb324a29e2ee5463d1c85bfd40213fe4fe"
 
+#: the learner of these runs; its ``foreign_names[SOURCE]`` names the mapped columns
+LEARNER = "random_forest"
 _RF = "randomforestclassifier__"
 _IMPUTER = "columntransformer__numeric__imputer__strategy"
-#: native column -> (our random_forest parameter, converter)
-RF_PARAM_MAP = {
-    _RF + "bootstrap": ("bootstrap", lambda v: {"True": True, "False": False}[str(v)]),
-    _RF + "criterion": ("criterion", str),
-    _RF + "max_features": ("max_features", float),
-    _RF + "min_samples_leaf": ("min_samples_leaf", int),
-    _RF + "min_samples_split": ("min_samples_split", int),
-    _RF + "n_estimators": ("n_estimators", int),
-}
 #: native columns that are constant at scikit-learn's default in these runs (kept in native_params only)
 RF_CONSTANT_DEFAULTS = {_RF + "max_depth": None, _RF + "max_leaf_nodes": None,
                         _RF + "min_weight_fraction_leaf": 0.0}
@@ -76,6 +69,15 @@ def _native_value(v):
     return v
 
 
+def _map_run(learner, native: dict) -> dict:
+    """One run's forest parameters in our names; ARFF writes the booleans as the strings True/False."""
+    theirs = {c: {"True": True, "False": False}.get(v, v) if isinstance(v, str) else v for c, v in native.items()}
+    try:
+        return learner.from_foreign_params(SOURCE, theirs)
+    except ConfigError as exc:
+        raise KnowledgeBaseError(f"openml-pimp run: {exc}") from None
+
+
 def normalise_class_percentages(q: dict) -> dict:
     """``q`` with ``MinorityClassPercentage`` / ``MajorityClassPercentage`` in percent.
 
@@ -110,6 +112,63 @@ def _tid_to_did(tabrepo_dir: Path | None) -> dict[int, tuple[int, str]]:
     return out
 
 
+def _configs(runs: pd.DataFrame, arff_path: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(the ``configs`` rows, ``runs`` with integer task ids and a ``config_id`` column).
+
+    One configuration per run: the 500 configurations were sampled anew per task.  The
+    forest's columns are mapped by the learner (``foreign_names["openml_pimp"]``).
+    """
+    from metaopt.learners import get_learner
+
+    learner = get_learner(LEARNER)
+    mapped = set(learner.foreign_names[SOURCE])
+    expected = mapped | set(RF_CONSTANT_DEFAULTS) | {_IMPUTER, "predictive_accuracy", "task_id"}
+    if set(runs.columns) != expected:
+        raise KnowledgeBaseError(f"{arff_path}: unexpected columns {sorted(set(runs.columns) ^ expected)}")
+    for col, default in RF_CONSTANT_DEFAULTS.items():
+        vals = {_native_value(v) for v in runs[col].unique()}
+        if vals != {default}:
+            raise KnowledgeBaseError(f"{arff_path}: {col} is not constant at {default!r}: {sorted(map(str, vals))}")
+    runs["task_id"] = runs["task_id"].astype(int)
+    native_cols = [c for c in runs.columns if c not in ("predictive_accuracy", "task_id")]
+    natives, params_list, ids = [], [], []
+    for rec in runs[native_cols].itertuples(index=False, name=None):
+        native = {c: _native_value(v) for c, v in zip(native_cols, rec)}
+        params = _map_run(learner, {c: native[c] for c in mapped})
+        ntext = json.dumps(native, sort_keys=True)
+        natives.append(ntext)
+        params_list.append(json.dumps(dict(sorted(params.items())), sort_keys=True))
+        ids.append("pimp/" + hashlib.sha1(ntext.encode()).hexdigest()[:16])
+    runs["config_id"] = ids
+    configs = pd.DataFrame({"learner": LEARNER, "config_id": ids, "params": params_list,
+                            "origin": SOURCE, "native_params": natives}).drop_duplicates("config_id")
+    return configs, runs
+
+
+def _evaluations(runs: pd.DataFrame) -> pd.DataFrame:
+    """The ``evaluations`` rows: each run's predictive accuracy."""
+    n = len(runs)
+    ev = pd.DataFrame({
+        "task_id": "openml-task/" + runs["task_id"].astype(str),
+        "learner": LEARNER,
+        "config_id": runs["config_id"],
+        "source": SOURCE,
+        "protocol": PROTOCOL,
+        "n_folds": pd.array([pd.NA] * n, dtype="Int64"),
+        "n_train_rows": pd.array([pd.NA] * n, dtype="Int64"),
+        "status": "ok",
+        "error": None,
+        "fit_time_s": np.nan,
+        "predict_time_s": np.nan,
+        "n_estimators_used": np.nan,
+    })
+    for metric in ("roc_auc", "log_loss", "accuracy", "rmse", "r2"):
+        ev[metric] = np.nan
+        ev[f"{metric}_folds"] = None
+    ev["accuracy"] = runs["predictive_accuracy"].astype("float64").to_numpy()
+    return ev
+
+
 def import_pimp(path: str | Path, *, tabrepo_dir: str | Path | None = None) -> KnowledgeBase:
     """Read openml-pimp's ``random_forest.arff`` runs in ``path`` into a :class:`KnowledgeBase`.
 
@@ -128,28 +187,7 @@ def import_pimp(path: str | Path, *, tabrepo_dir: str | Path | None = None) -> K
     runs, header = _read_arff(arff_path)
     with open(qual_path, encoding="utf-8") as fh:
         qualities = json.loads(fh.read().replace("NaN", "NaN"))
-    expected = set(RF_PARAM_MAP) | set(RF_CONSTANT_DEFAULTS) | {_IMPUTER, "predictive_accuracy", "task_id"}
-    if set(runs.columns) != expected:
-        raise KnowledgeBaseError(f"{arff_path}: unexpected columns {sorted(set(runs.columns) ^ expected)}")
-    for col, default in RF_CONSTANT_DEFAULTS.items():
-        vals = {_native_value(v) for v in runs[col].unique()}
-        if vals != {default}:
-            raise KnowledgeBaseError(f"{arff_path}: {col} is not constant at {default!r}: {sorted(map(str, vals))}")
-    runs["task_id"] = runs["task_id"].astype(int)
-    native_cols = [c for c in runs.columns if c not in ("predictive_accuracy", "task_id")]
-
-    # configurations (one per run: the 500 configurations were sampled anew per task)
-    natives, params_list, ids = [], [], []
-    for rec in runs[native_cols].itertuples(index=False, name=None):
-        native = {c: _native_value(v) for c, v in zip(native_cols, rec)}
-        params = {ours: conv(native[c]) for c, (ours, conv) in RF_PARAM_MAP.items()}
-        ntext = json.dumps(native, sort_keys=True)
-        natives.append(ntext)
-        params_list.append(json.dumps(dict(sorted(params.items())), sort_keys=True))
-        ids.append("pimp/" + hashlib.sha1(ntext.encode()).hexdigest()[:16])
-    runs["config_id"] = ids
-    configs = pd.DataFrame({"learner": "random_forest", "config_id": ids, "params": params_list,
-                            "origin": SOURCE, "native_params": natives}).drop_duplicates("config_id")
+    configs, runs = _configs(runs, arff_path)
 
     # tasks
     did_map = _tid_to_did(Path(tabrepo_dir) if tabrepo_dir else None)
@@ -182,25 +220,7 @@ def import_pimp(path: str | Path, *, tabrepo_dir: str | Path | None = None) -> K
         task_rows.append(row)
     tasks = pd.DataFrame(task_rows)
 
-    n = len(runs)
-    ev = pd.DataFrame({
-        "task_id": "openml-task/" + runs["task_id"].astype(str),
-        "learner": "random_forest",
-        "config_id": runs["config_id"],
-        "source": SOURCE,
-        "protocol": PROTOCOL,
-        "n_folds": pd.array([pd.NA] * n, dtype="Int64"),
-        "n_train_rows": pd.array([pd.NA] * n, dtype="Int64"),
-        "status": "ok",
-        "error": None,
-        "fit_time_s": np.nan,
-        "predict_time_s": np.nan,
-        "n_estimators_used": np.nan,
-    })
-    for metric in ("roc_auc", "log_loss", "accuracy", "rmse", "r2"):
-        ev[metric] = np.nan
-        ev[f"{metric}_folds"] = None
-    ev["accuracy"] = runs["predictive_accuracy"].astype("float64").to_numpy()
+    ev = _evaluations(runs)
     source = {
         "name": SOURCE,
         "description": "openml-pimp (van Rijn & Hutter, 'Hyperparameter Importance Across Datasets', KDD 2018): "

@@ -24,25 +24,11 @@ from metaopt.kb._store import KnowledgeBase
 
 SOURCE = "optuna_study"
 
-#: LightGBM native names / aliases (as used in Optuna's LightGBM examples) -> scikit-learn API names
-LIGHTGBM_ALIASES = {
-    "lambda_l1": "reg_alpha", "reg_alpha": "reg_alpha", "lambda_l2": "reg_lambda", "reg_lambda": "reg_lambda",
-    "feature_fraction": "colsample_bytree", "colsample_bytree": "colsample_bytree",
-    "bagging_fraction": "subsample", "subsample": "subsample",
-    "bagging_freq": "subsample_freq", "subsample_freq": "subsample_freq",
-    "min_data_in_leaf": "min_child_samples", "min_child_samples": "min_child_samples",
-    "min_sum_hessian_in_leaf": "min_child_weight", "min_gain_to_split": "min_split_gain",
-    "eta": "learning_rate", "num_iterations": "n_estimators", "num_boost_round": "n_estimators",
-    "n_estimators": "n_estimators", "num_leaves": "num_leaves", "learning_rate": "learning_rate",
-    "max_depth": "max_depth", "extra_trees": "extra_trees", "max_bin": "max_bin",
-}
-_ALIASES = {"lightgbm": LIGHTGBM_ALIASES}
-
 
 def open_storage(storage: Any) -> Any:
     """An existing Optuna storage: a URL (``sqlite:///``, ``postgresql+psycopg2://``, ``journal:///``), a
     SQLite or journal file path, or a storage object; nothing is created (:class:`~metaopt.StorageError`)."""
-    from metaopt.tuning._storage import open_storage as _open
+    from metaopt.tuning import open_storage as _open
 
     return _open(storage, create=False)
 
@@ -84,12 +70,15 @@ def _normalised_name(name: str) -> str:
 
 def map_trial_params(params: dict[str, Any], learner: str, param_map: dict[str, str] | None = None,
                      kind: str | None = None) -> dict[str, Any]:
-    """Map an Optuna trial's parameter names onto ``learner``'s; raise listing the unknown ones."""
+    """Map an Optuna trial's parameter names onto ``learner``'s; raise listing the unknown ones.
+
+    Accepted: the learner's own names, its ``aliases`` (LightGBM's native names) and ``param_map``.
+    """
     from metaopt.learners import get_learner
 
     lrn = get_learner(learner)
     known = set(lrn.param_specs())
-    aliases = {**{k: k for k in known}, **_ALIASES.get(lrn.name, {}), **(param_map or {})}
+    aliases = {**{k: k for k in known}, **lrn.aliases, **(param_map or {})}
     mapped: dict[str, Any] = {}
     unknown = []
     for k, v in params.items():
@@ -206,8 +195,8 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     import optuna
 
     from metaopt.data import load_data
-    from metaopt.kb._store import default_kb_path
-    from metaopt.tuning._storage import storage_label
+    from metaopt.kb._locate import default_kb_path
+    from metaopt.tuning import storage_label
 
     kb_path = Path(kb_path).expanduser() if kb_path is not None else default_kb_path()
     target_path = Path(out).expanduser() if out is not None else kb_path

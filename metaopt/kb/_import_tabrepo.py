@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from metaopt.exceptions import KnowledgeBaseError
+from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb._store import KnowledgeBase
 
 SOURCE = "tabrepo"
@@ -21,17 +21,8 @@ PROTOCOL = "tabrepo-valid"
 LICENCE = "Apache-2.0"
 COMMIT = "c027dbd43d7696674921d8de0add0e3cee9dddc3"
 
-#: AutoGluon's LightGBM defaults for the parameters the TabRepo configs vary
-#: (autogluon.tabular.models.lgb.hyperparameters.parameters.get_param_baseline sets only
-#: learning_rate=0.05 besides num_boost_round=10000 with early stopping; the others are
-#: LightGBM's own defaults).
-AUTOGLUON_DEFAULTS = {"learning_rate": 0.05, "num_leaves": 31, "min_data_in_leaf": 20,
-                      "feature_fraction": 1.0, "extra_trees": False}
-
-#: TabRepo (LightGBM native) name -> our lightgbm (scikit-learn API) name
-PARAM_MAP = {"learning_rate": "learning_rate", "num_leaves": "num_leaves",
-             "min_data_in_leaf": "min_child_samples", "feature_fraction": "colsample_bytree",
-             "extra_trees": "extra_trees"}
+#: the learner TabRepo's matrix holds; it maps the configurations' names (``Learner.from_foreign_params``)
+LEARNER = "lightgbm"
 
 QUALITY_COLUMNS = ("MajorityClassSize", "MaxNominalAttDistinctValues", "MinorityClassSize", "NumberOfClasses",
                    "NumberOfFeatures", "NumberOfInstances", "NumberOfInstancesWithMissingValues",
@@ -51,18 +42,18 @@ def _find(root: Path, *names: str) -> Path | None:
 
 
 def map_config(hyperparameters: dict) -> tuple[dict, dict]:
-    """(our lightgbm params, native params) for one TabRepo hyperparameter dict."""
+    """(our lightgbm params, native params) for one TabRepo hyperparameter dict.
+
+    Every parameter the TabRepo configurations vary is written out (AutoGluon's value
+    where the configuration leaves it unset); ``ag_args`` are AutoGluon's, not LightGBM's.
+    """
+    from metaopt.learners import get_learner
+
     native = {k: v for k, v in hyperparameters.items() if k != "ag_args"}
-    unknown = sorted(set(native) - set(PARAM_MAP))
-    if unknown:
-        raise KnowledgeBaseError(f"TabRepo config has unmapped hyperparameters {unknown}")
-    full = {**AUTOGLUON_DEFAULTS, **native}
-    params = {PARAM_MAP[k]: v for k, v in full.items()}
-    params["learning_rate"] = float(params["learning_rate"])
-    params["colsample_bytree"] = float(params["colsample_bytree"])
-    params["num_leaves"] = int(params["num_leaves"])
-    params["min_child_samples"] = int(params["min_child_samples"])
-    params["extra_trees"] = bool(params["extra_trees"])
+    try:
+        params = get_learner(LEARNER).from_foreign_params(SOURCE, native, complete=True)
+    except ConfigError as exc:
+        raise KnowledgeBaseError(f"TabRepo config: {exc}") from None
     return dict(sorted(params.items())), native
 
 
@@ -78,34 +69,23 @@ def _task_metadata(root: Path) -> pd.DataFrame:
     return meta.set_index("tid")
 
 
-def import_tabrepo(path: str | Path) -> KnowledgeBase:
-    """Read the TabRepo LightGBM matrix in directory ``path`` into a :class:`KnowledgeBase`."""
-    root = Path(path)
-    results_path = _find(root, "results_ranked_by_dataset_valid.csv.gz", "results_ranked_by_dataset_valid.csv")
-    configs_path = _find(root, "configs_lightgbm.json")
-    if results_path is None or configs_path is None:
-        raise KnowledgeBaseError(
-            f"{root} is not a TabRepo LightGBM directory (needs results_ranked_by_dataset_valid.csv[.gz] "
-            "and configs_lightgbm.json)")
-    results = pd.read_csv(results_path)
-    with open(configs_path, encoding="utf-8") as fh:
-        raw_configs = json.load(fh)
-    meta = _task_metadata(root)
-
-    # configurations
+def _configs(raw_configs: dict, results: pd.DataFrame) -> pd.DataFrame:
+    """The ``configs`` rows: every configuration of ``configs_lightgbm.json``, in our names."""
     cfg_rows = []
     for name, spec in raw_configs.items():
         params, native = map_config(spec.get("hyperparameters", {}))
-        cfg_rows.append({"learner": "lightgbm", "config_id": f"tabrepo/{name}",
+        cfg_rows.append({"learner": LEARNER, "config_id": f"tabrepo/{name}",
                          "params": json.dumps(params, sort_keys=True), "origin": SOURCE,
                          "native_params": json.dumps(native, sort_keys=True)})
-    configs = pd.DataFrame(cfg_rows)
     unknown = sorted(set(results["framework"]) - set(raw_configs))
     if unknown:
         raise KnowledgeBaseError(f"TabRepo results use configurations missing from configs_lightgbm.json: "
                                  f"{unknown[:5]}")
+    return pd.DataFrame(cfg_rows)
 
-    # tasks
+
+def _tasks(results: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
+    """The ``tasks`` rows: one per TabRepo task, with its OpenML qualities."""
     kinds = results.groupby("dataset")["problem_type"].agg(lambda s: s.unique().tolist())
     task_rows = []
     for tid, kind_list in kinds.items():
@@ -132,13 +112,15 @@ def import_tabrepo(path: str | Path) -> KnowledgeBase:
         for q in QUALITY_COLUMNS:
             row[q] = float(m[q]) if q in m.index and pd.notna(m[q]) else np.nan
         task_rows.append(row)
-    tasks = pd.DataFrame(task_rows)
+    return pd.DataFrame(task_rows)
 
-    # evaluations
+
+def _evaluations(results: pd.DataFrame) -> pd.DataFrame:
+    """The ``evaluations`` rows: TabRepo's validation error as our metric of the task's kind."""
     n = len(results)
     ev = pd.DataFrame({
         "task_id": "openml-task/" + results["dataset"].astype(int).astype(str),
-        "learner": "lightgbm",
+        "learner": LEARNER,
         "config_id": "tabrepo/" + results["framework"].astype(str),
         "source": SOURCE,
         "protocol": PROTOCOL,
@@ -157,6 +139,25 @@ def import_tabrepo(path: str | Path) -> KnowledgeBase:
     for kind, (metric, fn) in METRIC_MAP.items():
         mask = (results["problem_type"] == kind).to_numpy()
         ev.loc[mask, metric] = fn(err[mask])
+    return ev
+
+
+def import_tabrepo(path: str | Path) -> KnowledgeBase:
+    """Read the TabRepo LightGBM matrix in directory ``path`` into a :class:`KnowledgeBase`."""
+    root = Path(path)
+    results_path = _find(root, "results_ranked_by_dataset_valid.csv.gz", "results_ranked_by_dataset_valid.csv")
+    configs_path = _find(root, "configs_lightgbm.json")
+    if results_path is None or configs_path is None:
+        raise KnowledgeBaseError(
+            f"{root} is not a TabRepo LightGBM directory (needs results_ranked_by_dataset_valid.csv[.gz] "
+            "and configs_lightgbm.json)")
+    results = pd.read_csv(results_path)
+    with open(configs_path, encoding="utf-8") as fh:
+        raw_configs = json.load(fh)
+    meta = _task_metadata(root)
+    configs = _configs(raw_configs, results)
+    tasks = _tasks(results, meta)
+    ev = _evaluations(results)
     source = {
         "name": SOURCE,
         "description": "TabRepo (autogluon/tabrepo, then autogluon-zeroshot) early LightGBM matrix: "

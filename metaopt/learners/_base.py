@@ -2,25 +2,34 @@
 
 A learner bundles everything metaopt needs to know about one model family:
 its search space (Optuna distributions in the estimator's own parameter
-names), its library defaults, parameter validation, the estimator
-constructor, the preprocessing it needs and how to fit it (early stopping,
-time limit).  Everything else in metaopt looks learners up in the registry
-(:func:`metaopt.learners.get_learner`) instead of importing model libraries.
+names), its library defaults, parameter validation and aliases, the estimator
+constructor, the preprocessing it needs, how to fit it (early stopping, time
+limit), its seeds of the shared configuration pool and how to read foreign
+histories' parameter names.  Everything else in metaopt looks learners up in
+the registry (:func:`metaopt.learners.get_learner`) instead of importing model
+libraries or branching on a learner's name.  ``docs/learners.md`` says how to
+add one.
 """
 
 from __future__ import annotations
 
+import abc
 import math
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
+from metaopt.core import TASK_KINDS
 from metaopt.exceptions import ConfigError
 
-KINDS: tuple[str, ...] = ("binary", "multiclass", "regression")
+# model files pickled before the preprocessors had their own module name them here
+from metaopt.learners._preprocess import EncodingPreprocessor, NativePreprocessor, _is_cat  # noqa: F401
+
+KINDS: tuple[str, ...] = TASK_KINDS
 
 
 # --------------------------------------------------------------------------- parameter specs
@@ -77,129 +86,6 @@ class Param:
         if self.high is not None and value > self.high:
             raise ConfigError(f"parameter {name!r} must be <= {self.high:g}, got {value!r}")
         return value
-
-
-# --------------------------------------------------------------------------- preprocessing
-def _is_cat(s: pd.Series) -> bool:
-    return isinstance(s.dtype, pd.CategoricalDtype)
-
-
-def _as_frame(X: Any) -> pd.DataFrame:
-    if isinstance(X, pd.DataFrame):
-        return X
-    return pd.DataFrame(np.asarray(X))
-
-
-class NativePreprocessor:
-    """For LightGBM: keeps pandas categoricals, renames columns to ``f0..fn``.
-
-    LightGBM rejects feature names containing JSON special characters, so the
-    columns get neutral names; categorical columns are re-based on the
-    categories seen at fit time (unseen values become missing), numeric
-    columns become float64 with +-inf turned into missing.
-    """
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> NativePreprocessor:
-        X = _as_frame(X)
-        self.columns_ = list(X.columns)
-        self.categories_ = {c: X[c].cat.categories for c in X.columns if _is_cat(X[c])}
-        return self
-
-    def transform(self, X: pd.DataFrame) -> pd.DataFrame:
-        X = _as_frame(X)
-        missing = [c for c in self.columns_ if c not in X.columns]
-        if missing:
-            raise ConfigError(f"columns missing at predict time: {missing[:5]}")
-        out = {}
-        for i, c in enumerate(self.columns_):
-            s = X[c]
-            if c in self.categories_:
-                cats = self.categories_[c]
-                if not _is_cat(s):
-                    s = s.astype("category")
-                if not s.cat.categories.equals(cats):
-                    obj = s.astype(object)
-                    obj = obj.where(obj.isin(list(cats)), None)  # unseen levels -> missing
-                    s = pd.Categorical(obj, categories=cats)
-                out[f"f{i}"] = pd.Series(s, index=X.index)
-            else:
-                v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-                v = np.where(np.isinf(v), np.nan, v)
-                out[f"f{i}"] = pd.Series(v, index=X.index)
-        return pd.DataFrame(out, index=X.index)
-
-    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> pd.DataFrame:
-        return self.fit(X, y).transform(X)
-
-
-class EncodingPreprocessor:
-    """For scikit-learn models: numeric median imputation, categorical encoding.
-
-    Fitted on the training rows only.  Numeric columns: +-inf -> missing ->
-    training median (0 where a column is all missing).  Nominal columns with at
-    most ``max_onehot`` levels seen in training get one indicator column per
-    level (plus one for "missing" when training has missing values; unseen
-    levels encode as all zeros); columns with more levels are ordinal-encoded
-    by training frequency rank (missing/unseen -> -1).  Output: dense float64.
-    """
-
-    def __init__(self, max_onehot: int = 10):
-        self.max_onehot = max_onehot
-
-    def fit(self, X: pd.DataFrame, y: Any = None) -> EncodingPreprocessor:
-        X = _as_frame(X)
-        self.columns_ = list(X.columns)
-        self.plan_: list[tuple[str, str, Any]] = []
-        for c in self.columns_:
-            s = X[c]
-            if _is_cat(s) or not pd.api.types.is_numeric_dtype(s):
-                vals = s.astype(object).where(s.notna(), None)
-                counts = pd.Series(vals.dropna()).value_counts(sort=True)
-                levels = [str(v) for v in counts.index]
-                has_missing = bool(s.isna().any())
-                if len(levels) <= self.max_onehot:
-                    self.plan_.append((c, "onehot", (levels, has_missing)))
-                else:
-                    self.plan_.append((c, "ordinal", {lv: float(i) for i, lv in enumerate(levels)}))
-            else:
-                v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-                v = np.where(np.isinf(v), np.nan, v)
-                med = float(np.nanmedian(v)) if np.isfinite(v).any() else 0.0
-                self.plan_.append((c, "numeric", med))
-        # output columns (what transform returns; e.g. what a forest's max_features counts)
-        self.width_ = sum(len(info[0]) + info[1] if how == "onehot" else 1 for _, how, info in self.plan_)
-        return self
-
-    def transform(self, X: pd.DataFrame) -> np.ndarray:
-        X = _as_frame(X)
-        blocks: list[np.ndarray] = []
-        n = len(X)
-        for c, how, info in self.plan_:
-            if c not in X.columns:
-                raise ConfigError(f"column {c!r} missing at predict time")
-            s = X[c]
-            if how == "numeric":
-                v = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
-                v = np.where(np.isfinite(v), v, info)
-                blocks.append(v.reshape(n, 1))
-            else:
-                strs = s.astype(object).where(s.notna(), None).map(lambda v: None if v is None else str(v))
-                if how == "onehot":
-                    levels, has_missing = info
-                    cols = [(strs == lv).to_numpy(dtype="float64") for lv in levels]
-                    if has_missing:
-                        cols.append(strs.isna().to_numpy(dtype="float64"))
-                    if cols:
-                        blocks.append(np.column_stack(cols))
-                else:
-                    blocks.append(strs.map(lambda v: info.get(v, -1.0) if v is not None else -1.0)
-                                  .to_numpy(dtype="float64").reshape(n, 1))
-        if not blocks:
-            return np.zeros((n, 0))
-        return np.hstack(blocks)
-
-    def fit_transform(self, X: pd.DataFrame, y: Any = None) -> np.ndarray:
-        return self.fit(X, y).transform(X)
 
 
 # --------------------------------------------------------------------------- fitted model
@@ -283,43 +169,102 @@ def inner_split(y_codes: np.ndarray, kind: str, fraction: float, random_state: i
     return np.sort(tr), np.sort(va)
 
 
-class Learner:
-    """Base class; subclasses fill in the model-specific parts."""
 
-    name: str = ""
-    id_prefix: str = ""
-    kinds: tuple[str, ...] = KINDS
+
+class Learner(abc.ABC):
+    """One model family: everything metaopt knows about it, in one place.
+
+    A new learner is a subclass plus one :func:`~metaopt.learners.register_learner` call
+    (``docs/learners.md``, "Adding a learner").  It must set :attr:`name` and
+    :attr:`id_prefix` and define the abstract methods; every other attribute and method
+    has a default that suits a learner without aliases, foreign histories, published
+    defaults or data-size limits.
+    """
+
+    #: registry key and the knowledge base's ``learner`` column
+    name: ClassVar[str] = ""
+    #: prefix of the pool's configuration ids (``lgbm-`` + 10 hex digits)
+    id_prefix: ClassVar[str] = ""
+    kinds: ClassVar[tuple[str, ...]] = KINDS
     #: parameters metaopt sets itself and a configuration may not contain
-    reserved: tuple[str, ...] = ("n_jobs", "random_state", "verbose", "verbosity")
-    #: offered by ``recommend``/``tune``: the shipped knowledge base holds this learner's pool results
-    offered: bool = True
+    reserved: ClassVar[tuple[str, ...]] = ("n_jobs", "random_state", "verbose", "verbosity")
+    #: offered by ``recommend``/``tune`` without a ``kb``: the shipped knowledge base holds its pool results
+    offered: ClassVar[bool] = True
     #: parameters where 0 means "off" and the (log-scale) search space starts just above 0 instead
-    zero_is_low: tuple[str, ...] = ()
+    zero_is_low: ClassVar[tuple[str, ...]] = ()
+    #: other spellings of parameter names, ``{alias: ours}`` (the library's native names): read where a
+    #: user's names meet ours (importing an Optuna study, matching a study's search space)
+    aliases: ClassVar[Mapping[str, str]] = {}
+    #: foreign histories this learner can read: ``{source: {their name: ours}}`` (:meth:`from_foreign_params`)
+    foreign_names: ClassVar[Mapping[str, Mapping[str, str]]] = {}
+    #: ``{source: {their name: value}}``: values a source uses where its configurations leave a
+    #: parameter unset, where they differ from :meth:`default_params`
+    foreign_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
+    #: Sobol points of the shared configuration pool (after the default and :meth:`known_good_configs`)
+    pool_sobol: ClassVar[int] = 32
 
-    # -- to override -------------------------------------------------------
+    # -- what every learner defines ------------------------------------------
+    @abc.abstractmethod
     def param_specs(self) -> dict[str, Param]:
-        raise NotImplementedError
+        """Every constructor parameter a configuration may set, with the values the library accepts."""
 
+    @abc.abstractmethod
     def search_space(self, kind: str | None = None) -> dict[str, Any]:
         """Optuna distributions keyed by the estimator's own parameter names."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def default_params(self, kind: str | None = None) -> dict[str, Any]:
         """The library's default values of the search-space parameters (explicitly)."""
-        raise NotImplementedError
 
+    @abc.abstractmethod
     def make_estimator(self, params: dict[str, Any], kind: str, random_state: int = 0) -> Any:
-        raise NotImplementedError
+        """The unfitted estimator for validated ``params`` (single-threaded)."""
 
+    @abc.abstractmethod
     def preprocess(self) -> Any:
         """A fresh, unfitted transformer with ``fit``/``transform`` (fit it on training rows)."""
-        raise NotImplementedError
 
-    def _fit_estimator(self, est: Any, Z: Any, y: np.ndarray, params: dict[str, Any], kind: str,
-                       Z_valid: Any, y_valid: np.ndarray | None, time_limit_s: float | None,
-                       random_state: int) -> tuple[Any, float | None, bool, bool]:
-        """Fit ``est``; returns (estimator, n_estimators_used, timed_out, early_stopping)."""
-        raise NotImplementedError
+    @abc.abstractmethod
+    def fit_estimator(self, est: Any, Z: Any, y: np.ndarray, params: dict[str, Any], kind: str,
+                      Z_valid: Any, y_valid: np.ndarray | None, time_limit_s: float | None,
+                      random_state: int) -> tuple[Any, float | None, bool, bool]:
+        """Fit ``est`` on preprocessed rows; returns (estimator, n_estimators_used, timed_out, early_stopping)."""
+
+    # -- knowledge about the learner (override where there is some) ----------
+    def known_good_configs(self, kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Published configurations for the shared pool: ``[(params, provenance), ...]``.
+
+        They follow the library default in every pool (origin ``known-good``; the
+        provenance dict is stored as the configuration's ``native_params``).  None here.
+        """
+        return []
+
+    def from_foreign_params(self, source: str, params: Mapping[str, Any], kind: str | None = None, *,
+                            complete: bool = False) -> dict[str, Any]:
+        """A configuration of a foreign history (``source``'s parameter names) in this learner's names.
+
+        Parameters the configuration leaves unset take the source's own defaults
+        (:attr:`foreign_defaults`); ``complete=True`` also writes out, at our defaults, every
+        other parameter the source names.  The result is validated.  Raises
+        :class:`~metaopt.exceptions.ConfigError` for a source this learner cannot read or a
+        name without a mapping in :attr:`foreign_names`.
+        """
+        names = self.foreign_names.get(source)
+        if names is None:
+            raise ConfigError(f"learner {self.name!r} cannot read {source!r} histories "
+                              f"(reads: {', '.join(sorted(self.foreign_names)) or 'none'})")
+        theirs = {**self.foreign_defaults.get(source, {}), **params}
+        unknown = sorted(set(theirs) - set(names))
+        if unknown:
+            raise ConfigError(f"{source} parameters {unknown} have no mapping to learner {self.name!r}")
+        ours = {names[k]: v for k, v in theirs.items()}
+        if complete:
+            defaults = self.default_params(kind)
+            ours = {**{n: defaults[n] for n in names.values() if n in defaults}, **ours}
+        try:
+            return self.validate_params(ours, kind)
+        except ConfigError as exc:
+            raise ConfigError(f"{source} configuration {dict(params)}: {exc}") from None
 
     # -- a configuration for one dataset (override where the learner needs it) ------------
     def model_width(self, X: Any) -> int:
@@ -379,7 +324,9 @@ class Learner:
             return {}
         if not isinstance(params, dict):
             raise ConfigError(f"parameters of {self.name!r} must be a dict, got {type(params).__name__}")
-        specs = self.param_specs()
+        specs = self.__dict__.get("_specs")
+        if specs is None:  # built once per instance: importers validate tens of thousands of runs
+            specs = self.__dict__["_specs"] = self.param_specs()
         out: dict[str, Any] = {}
         for key, value in params.items():
             if key in self.reserved:
@@ -421,7 +368,7 @@ class Learner:
                 Z_valid = Z_valid[keep] if isinstance(Z_valid, np.ndarray) else Z_valid.iloc[keep]
                 y_valid_enc = y_valid_enc[keep]
         est = self.make_estimator(params, kind, random_state)
-        est, used, timed_out, es = self._fit_estimator(
+        est, used, timed_out, es = self.fit_estimator(
             est, Z, y_enc, params, kind, Z_valid, y_valid_enc, time_limit_s, random_state)
         classes = None
         if labels is not None:

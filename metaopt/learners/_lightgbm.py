@@ -17,20 +17,45 @@ from typing import Any
 import numpy as np
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from metaopt.learners._base import (
-    MIN_LEAVES,
-    Learner,
-    NativePreprocessor,
-    Param,
-    holdout_fraction,
-    inner_split,
-    training_rows,
-)
+from metaopt.learners._base import MIN_LEAVES, Learner, Param, holdout_fraction, inner_split, training_rows
+from metaopt.learners._preprocess import NativePreprocessor
 
 #: upper bound on boosting rounds under early stopping
 MAX_ROUNDS = 2000
 #: early-stopping patience (rounds without improvement of the validation loss)
 ES_PATIENCE = 50
+
+#: LightGBM's native names of the scikit-learn API's parameters (alias -> ours), from LightGBM's
+#: parameter list; Optuna's LightGBM examples and TabRepo's configurations use them
+ALIASES: dict[str, str] = {
+    "eta": "learning_rate", "shrinkage_rate": "learning_rate",
+    "num_leaf": "num_leaves", "max_leaves": "num_leaves", "max_leaf": "num_leaves",
+    "min_data_in_leaf": "min_child_samples", "min_data": "min_child_samples",
+    "min_data_per_leaf": "min_child_samples",
+    "feature_fraction": "colsample_bytree", "sub_feature": "colsample_bytree",
+    "bagging_fraction": "subsample", "sub_row": "subsample",
+    "lambda_l1": "reg_alpha", "l1_regularization": "reg_alpha",
+    "lambda_l2": "reg_lambda", "l2_regularization": "reg_lambda", "lambda": "reg_lambda",
+    "extra_tree": "extra_trees",
+    "min_sum_hessian_in_leaf": "min_child_weight", "min_gain_to_split": "min_split_gain",
+    "bagging_freq": "subsample_freq", "num_iterations": "n_estimators", "num_boost_round": "n_estimators",
+}
+#: the parameters TabRepo's LightGBM configurations vary, in LightGBM's native names
+_TABREPO_NAMES = ("learning_rate", "num_leaves", "min_data_in_leaf", "feature_fraction", "extra_trees")
+#: known-good configurations: configs_lightgbm.json of TabRepo (autogluon/tabrepo @ c027dbd4), hyperparameters
+#: as given there (AutoGluon's defaults c1..c4), and the two random ones with the best mean rank over its 93
+#: tasks (results_ranked_valid.csv: 32.6 and 33.2 of 104)
+TABREPO_KNOWN_GOOD: dict[str, dict[str, Any]] = {
+    "LightGBM_c1": {},
+    "LightGBM_c2": {"extra_trees": True},
+    "LightGBM_c3": {"learning_rate": 0.03, "num_leaves": 128, "feature_fraction": 0.9, "min_data_in_leaf": 5},
+    "LightGBM_c4": {"extra_trees": True, "learning_rate": 0.03, "num_leaves": 128, "feature_fraction": 0.9,
+                    "min_data_in_leaf": 5},
+    "LightGBM_r76": {"extra_trees": True, "feature_fraction": 0.8622664110240015,
+                     "learning_rate": 0.011190886215344456, "min_data_in_leaf": 18, "num_leaves": 72},
+    "LightGBM_r37": {"extra_trees": True, "feature_fraction": 0.8000690453310182,
+                     "learning_rate": 0.008241525040355085, "min_data_in_leaf": 13, "num_leaves": 54},
+}
 
 
 def _time_limit_callback(limit_s: float, start: float, state: dict[str, Any]):
@@ -54,6 +79,17 @@ class LightGBMLearner(Learner):
                 "seed", "num_class", "early_stopping_round", "early_stopping_rounds")
     # an L1/L2 penalty of 1e-3 (the log-scale space's lower bound) is as good as none
     zero_is_low = ("reg_alpha", "reg_lambda")
+    aliases = ALIASES
+    foreign_names = {"tabrepo": {n: ALIASES.get(n, n) for n in _TABREPO_NAMES}}
+    # AutoGluon sets learning_rate=0.05 (and rounds by early stopping); the rest are LightGBM's defaults
+    foreign_defaults = {"tabrepo": {"learning_rate": 0.05}}
+    pool_sobol = 64
+
+    def known_good_configs(self, kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """AutoGluon's LightGBM defaults and TabRepo's two best random configurations (early stopping)."""
+        return [(self.from_foreign_params("tabrepo", hp, kind), {"source": "tabrepo", "name": name,
+                                                                  "hyperparameters": hp})
+                for name, hp in TABREPO_KNOWN_GOOD.items()]
 
     def param_specs(self) -> dict[str, Param]:
         return {
@@ -134,7 +170,7 @@ class LightGBMLearner(Learner):
         cls = lightgbm.LGBMRegressor if kind == "regression" else lightgbm.LGBMClassifier
         return cls(**params, random_state=random_state, n_jobs=1, verbose=-1)
 
-    def _fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
+    def fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
         import lightgbm
 
         early = "n_estimators" not in params

@@ -17,7 +17,8 @@ from typing import Any
 
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
-from metaopt.learners._base import MIN_LEAVES, EncodingPreprocessor, Learner, Param, training_rows
+from metaopt.learners._base import MIN_LEAVES, Learner, Param, training_rows
+from metaopt.learners._preprocess import EncodingPreprocessor
 
 _CLS_CRITERIA = ("gini", "entropy", "log_loss")
 _REG_CRITERIA = ("squared_error", "friedman_mse", "absolute_error", "poisson")
@@ -101,6 +102,20 @@ class _ForestLearner(Learner):
             out["max_features"] = min(max(float(f"{min(1.0, (m + 0.5) / n):.4g}"), dist.low), dist.high)
         return out
 
+    def known_good_configs(self, kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+        """Literature variants of the default: half the features; Breiman's regression settings or entropy."""
+        base = self.default_params(kind)
+        if kind == "regression":
+            # Breiman's regression recommendation (randomForest in R): mtry = p/3, nodesize 5
+            found = [({**base, "max_features": 0.333, "min_samples_leaf": 5}, "breiman-regression-mtry-p/3-nodesize5"),
+                     ({**base, "max_features": 0.5}, "max_features-0.5")]
+        else:
+            # scikit-learn's default already is Breiman's sqrt(p); add the half-of-features variant
+            # common in tuned defaults and the entropy criterion
+            found = [({**base, "max_features": 0.5}, "max_features-0.5"),
+                     ({**base, "criterion": "entropy"}, "entropy-criterion")]
+        return [(params, {"source": "literature", "name": note}) for params, note in found]
+
     def adapt_to_data(self, params: dict[str, Any], kind: str, n_rows: int, cv: int = 5) -> dict[str, Any]:
         """Cap ``min_samples_leaf`` (and ``min_samples_split``) so a training fold can grow a few leaves."""
         out = dict(params)
@@ -111,7 +126,7 @@ class _ForestLearner(Learner):
                 out[name] = cap
         return out
 
-    def _fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
+    def fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
         total = int(est.get_params()["n_estimators"])
         if time_limit_s is None or total <= _CHUNK:
             est.fit(Z, y)
@@ -138,6 +153,9 @@ class RandomForestLearner(_ForestLearner):
     classifier = "RandomForestClassifier"
     regressor = "RandomForestRegressor"
     default_bootstrap = True
+    # openml-pimp's runs (flow 6969): the forest's parameters behind its pipeline step name
+    foreign_names = {"openml_pimp": {f"randomforestclassifier__{n}": n for n in (
+        "bootstrap", "criterion", "max_features", "min_samples_leaf", "min_samples_split", "n_estimators")}}
 
 
 class ExtraTreesLearner(_ForestLearner):

@@ -1,25 +1,34 @@
 """Meta-models: from a KB's evaluations to the configurations to try first on a new task.
 
 * :mod:`._normalise` - per-task normalised scores (:class:`ScoreMatrix`);
-* :mod:`._space` - the scaled meta-feature space and its NaN-aware distance;
+* :mod:`._feature_space` - the scaled meta-feature space and its NaN-aware distance;
+* :mod:`._base` - the query, the candidate set and the :class:`MetaModel` interface;
+* :mod:`._greedy` - greedy best-of-set selection, shared by every portfolio;
 * :mod:`._neighbours` - nearest KB tasks (and the FLAML-style 1-NN baseline);
 * :mod:`._surrogate` - LightGBM surrogate with a bootstrap ensemble;
 * :mod:`._portfolio` - static and conditioned greedy portfolios;
-* :mod:`._select` - the model metaopt uses, learner selection, fit-time prediction;
-* :mod:`._lodo` - leave-one-dataset-out evaluation.
+* :mod:`._metaopt_model` - the model metaopt uses (:class:`MetaoptModel`);
+* :mod:`._fit_time` - fit-time prediction (:class:`FitTimeModel`);
+* :mod:`._lodo` - leave-one-dataset-out evaluation and the meta-models it compares;
+* :mod:`._persist` - fitted meta-models on disk (JSON + arrays, no pickle).
 
 See ``docs/metamodel.md``.
 """
 
-from metaopt.metamodel._base import MetaModel, Query, candidates, greedy_portfolio
-from metaopt.metamodel._lodo import lodo, summarise
+from metaopt.metamodel._base import MetaModel, Query, candidates
+from metaopt.metamodel._feature_space import MetaFeatureSpace
+from metaopt.metamodel._fit_time import FitTimeModel
+from metaopt.metamodel._greedy import greedy_portfolio
+from metaopt.metamodel._lodo import OneLearnerModel, lodo, lodo_methods, summarise
+from metaopt.metamodel._metaopt_model import MetaoptModel, blend_rank
 from metaopt.metamodel._neighbours import FlamlNearest, NearestTasks
-from metaopt.metamodel._normalise import ScoreMatrix, build_score_matrix, normalise_scores
+from metaopt.metamodel._normalise import ScoreMatrix, build_score_matrix, normalise_scores, pool_kind
+from metaopt.metamodel._persist import cache_key, canonical, load_cached, save_cached
 from metaopt.metamodel._portfolio import ConditionedPortfolio, StaticPortfolio
-from metaopt.metamodel._select import FitTimeModel, MetaoptModel
-from metaopt.metamodel._space import MetaFeatureSpace
-from metaopt.metamodel._surrogate import Surrogate
+from metaopt.metamodel._surrogate import KIND_CODES, Surrogate
 
-__all__ = ["MetaModel", "Query", "candidates", "greedy_portfolio", "lodo", "summarise", "FlamlNearest",
-           "NearestTasks", "ScoreMatrix", "build_score_matrix", "normalise_scores", "ConditionedPortfolio",
-           "StaticPortfolio", "FitTimeModel", "MetaoptModel", "MetaFeatureSpace", "Surrogate"]
+__all__ = ["MetaModel", "Query", "candidates", "greedy_portfolio", "blend_rank", "lodo", "lodo_methods",
+           "OneLearnerModel", "summarise", "FlamlNearest", "NearestTasks", "ScoreMatrix", "build_score_matrix",
+           "normalise_scores", "pool_kind", "ConditionedPortfolio", "StaticPortfolio", "FitTimeModel",
+           "MetaoptModel", "MetaFeatureSpace", "Surrogate", "KIND_CODES", "cache_key", "canonical", "load_cached",
+           "save_cached"]

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import abc
 from dataclasses import dataclass, field
 
-import numpy as np
 import pandas as pd
 
 from metaopt.exceptions import KnowledgeBaseError
@@ -52,49 +52,26 @@ def candidates(sm: ScoreMatrix, kind: str, pool: str | None = None, per_task: in
     return list(dict.fromkeys(keys))
 
 
-def greedy_portfolio(p: np.ndarray, k: int, weights: np.ndarray | None = None) -> list[int]:
-    """Greedy set selection: column indices that maximise the weighted mean best-of-set.
+class MetaModel(abc.ABC):
+    """Fit on a :class:`ScoreMatrix`; predict and rank candidate configurations for a :class:`Query`.
 
-    ``p`` is tasks x configs of normalised scores (NaN = unknown, imputed by the
-    column's mean over the tasks that know it, then 0). Each step adds the column
-    that most increases ``sum_t w_t * max_{c in set} p[t, c]``; ties go to the
-    higher weighted mean (Feurer et al. 2020; Pfisterer et al. 2018).
+    A new meta-model implements :meth:`fit` (calling ``super().fit(sm)`` first, which
+    keeps the matrix and the task ids LODO checks) and :meth:`predict`; :meth:`rank`
+    sorts by the prediction unless the model chooses a set (a portfolio).
     """
-    p = np.array(p, dtype="float64")
-    if p.size == 0:
-        return []
-    colmean = np.nanmean(np.where(np.isfinite(p), p, np.nan), axis=0) if np.isfinite(p).any() else \
-        np.zeros(p.shape[1])
-    colmean = np.nan_to_num(colmean)
-    p = np.where(np.isfinite(p), p, colmean[None, :])
-    w = np.ones(p.shape[0]) if weights is None else np.asarray(weights, dtype="float64")
-    w = w / w.sum() if w.sum() > 0 else np.full(p.shape[0], 1.0 / p.shape[0])
-    wmean = w @ p
-    current = np.full(p.shape[0], -np.inf)
-    chosen: list[int] = []
-    for _ in range(min(k, p.shape[1])):
-        gain = w @ np.maximum(current[:, None], p)
-        gain[chosen] = -np.inf
-        best = np.flatnonzero(gain >= gain.max() - 1e-12)
-        j = int(best[np.argmax(wmean[best])])
-        chosen.append(j)
-        current = np.maximum(current, p[:, j])
-    return chosen
-
-
-class MetaModel:
-    """Fit on a :class:`ScoreMatrix`; predict and rank candidate configurations for a :class:`Query`."""
 
     name = "base"
 
+    @abc.abstractmethod
     def fit(self, sm: ScoreMatrix) -> MetaModel:
+        """Learn from ``sm``; returns self."""
         self.sm_ = sm
         self.fitted_tasks_ = list(sm.task_ids)
         return self
 
+    @abc.abstractmethod
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         """Predicted normalised score (and its uncertainty, or None) of each candidate."""
-        raise NotImplementedError
 
     def rank(self, query: Query, k: int) -> list[str]:
         """The ``k`` configurations to try first, best first."""

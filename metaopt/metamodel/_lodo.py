@@ -13,10 +13,12 @@ configurations, and look up their real scores on the held-out task.
 Baselines: the library default (one configuration; the same value at every k),
 random choice from the pool (exact expectation over k-subsets), FLAML-style 1-NN
 on four meta-features, the static greedy portfolio, and the oracle (0).
+:func:`lodo_methods` lists the meta-models ``metaopt benchmark lodo`` compares.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -25,11 +27,60 @@ import numpy as np
 import pandas as pd
 
 from metaopt.metamodel._base import MetaModel, Query, candidates
+from metaopt.metamodel._metaopt_model import MetaoptModel
+from metaopt.metamodel._neighbours import FlamlNearest, NearestTasks
 from metaopt.metamodel._normalise import HIGHER_IS_BETTER, ScoreMatrix, normalise_scores
+from metaopt.metamodel._portfolio import ConditionedPortfolio, StaticPortfolio
+from metaopt.metamodel._surrogate import Surrogate
 
 DEFAULT_KS = (1, 3, 5, 10, 25)
 #: configuration used as "library default" when no config has origin ``default``
 FALLBACK_DEFAULTS = ("tabrepo/LightGBM_c1",)
+
+
+class OneLearnerModel(MetaModel):
+    """:class:`MetaoptModel` restricted to one learner's configurations of a joint pool.
+
+    With ``--learner auto`` it measures what algorithm selection adds: metaopt ranking
+    every learner against metaopt ranking one, scored on the same joint pool.
+    """
+
+    def __init__(self, learner: str):
+        self.learner = learner
+        self.name = f"metaopt ({learner} only)"
+
+    def fit(self, sm: ScoreMatrix) -> OneLearnerModel:
+        super().fit(sm)
+        keys = sm.configs.index[sm.configs["learner"] == self.learner]
+        self.model_ = MetaoptModel().fit(sm.only_configs(keys))
+        return self
+
+    def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
+        return self.model_.predict(query)
+
+    def rank(self, query: Query, k: int) -> list[str]:
+        return self.model_.rank(query, k)
+
+
+def lodo_methods(quick: bool = False, learners: Sequence[str] | None = None) -> dict[str, Callable[[], MetaModel]]:
+    """Factories of the meta-models ``metaopt benchmark lodo`` compares, by the name in its table.
+
+    metaopt and the meta-model baselines; per learner of ``learners`` metaopt ranking
+    only that learner (for a joint pool); unless ``quick``, the ablations (each part of
+    metaopt on its own).  The factories pickle (``lodo(n_jobs > 1)``).
+    """
+    out: dict[str, Callable[[], MetaModel]] = {
+        "metaopt": MetaoptModel, "static portfolio": StaticPortfolio, "FLAML-style 1-NN": FlamlNearest}
+    for lr in learners or []:
+        out[f"metaopt ({lr} only)"] = functools.partial(OneLearnerModel, lr)
+    if not quick:
+        out.update({
+            "static portfolio per kind": functools.partial(StaticPortfolio, per_kind=True),
+            "nearest tasks (top-k)": functools.partial(NearestTasks, n_neighbours=10),
+            "surrogate (top-k)": functools.partial(Surrogate, n_models=5, n_estimators=150),
+            "conditioned portfolio": functools.partial(ConditionedPortfolio, n_neighbours=10, prior=0.3),
+        })
+    return out
 
 
 def default_config(sm: ScoreMatrix, kind: str, pool_name: str | None = None) -> str | None:

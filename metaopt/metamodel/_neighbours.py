@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 
 from metaopt.metamodel._base import MetaModel, Query, candidates
+from metaopt.metamodel._feature_space import FLAML_FEATURES, MetaFeatureSpace
 from metaopt.metamodel._normalise import ScoreMatrix
-from metaopt.metamodel._space import FLAML_FEATURES, MetaFeatureSpace
 
 
 class NearestTasks(MetaModel):

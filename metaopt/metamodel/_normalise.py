@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
-from metaopt.kb._protocol import GREATER_IS_BETTER, KIND_METRICS
+from metaopt.core import GREATER_IS_BETTER, KIND_METRICS
 
 if TYPE_CHECKING:
     from metaopt.kb import KnowledgeBase
@@ -245,10 +245,36 @@ def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None =
     e = e[e["task_id"].isin(tasks.index)]
     if e.empty:
         raise KnowledgeBaseError(f"the knowledge base has no successful evaluations of {learners}")
-    kinds = e["task_id"].map(tasks["kind"])
+    per_task_metric = _task_metrics(e, e["task_id"].map(tasks["kind"]))
     metric_col = pd.Series(np.nan, index=e.index, dtype="float64")
-    metric_name = pd.Series(None, index=e.index, dtype=object)
-    # choose one metric per task: the first preferred one that is present on every row of the task
+    tm = e["task_id"].map(per_task_metric)
+    for m in HIGHER_IS_BETTER:
+        sel = tm == m
+        if sel.any() and m in e.columns:
+            metric_col[sel] = e.loc[sel, m].astype("float64")
+    e = e.assign(_key=e["learner"] + SEP + e["config_id"], _score=metric_col)
+    e = e[np.isfinite(e["_score"])]
+    # several sources on one pair: mean (as KnowledgeBase.scores does)
+    raw = e.pivot_table(index="task_id", columns="_key", values="_score", aggfunc="mean")
+    fit_time = e.pivot_table(index="task_id", columns="_key", values="fit_time_s", aggfunc="mean") \
+        .reindex(index=raw.index, columns=raw.columns)
+    ntr = e.assign(_n=e["n_train_rows"].astype("float64")).pivot_table(
+        index="task_id", columns="_key", values="_n", aggfunc="mean").reindex(index=raw.index, columns=raw.columns)
+    metric = pd.Series({t: per_task_metric[t] for t in raw.index}, dtype=object)
+    hib = [HIGHER_IS_BETTER[metric[t]] for t in raw.index]
+    norm = pd.DataFrame(normalise_scores(raw.to_numpy(), hib, method), index=raw.index, columns=raw.columns)
+    cfg = kb.configs[kb.configs["learner"].isin(learners)].copy()
+    cfg["key"] = cfg["learner"] + SEP + cfg["config_id"]
+    cfg = cfg.set_index("key").reindex(raw.columns)
+    cfg["params"] = [_parse(p) for p in cfg["params"]]
+    task_rows = tasks.reindex(raw.index)
+    meta = kb.meta_features().reindex(raw.index)
+    pool, task_pool = _pools(raw, task_rows, min_coverage, min_pool)
+    return ScoreMatrix(norm, raw, metric, task_rows, meta, cfg, fit_time, ntr, pool, method, task_pool)
+
+
+def _task_metrics(e: pd.DataFrame, kinds: pd.Series) -> dict[str, str]:
+    """One metric per task: the first preferred one present on every row of the task (else the most covered)."""
     per_task_metric: dict[str, str] = {}
     for kind, pref in METRIC_PREFERENCE.items():
         sel = kinds == kind
@@ -267,29 +293,12 @@ def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None =
                     best_m, best_cov = m, cov
             if best_m is not None:
                 per_task_metric[t] = best_m
-    tm = e["task_id"].map(per_task_metric)
-    for m in HIGHER_IS_BETTER:
-        sel = tm == m
-        if sel.any() and m in e.columns:
-            metric_col[sel] = e.loc[sel, m].astype("float64")
-            metric_name[sel] = m
-    e = e.assign(_key=e["learner"] + SEP + e["config_id"], _score=metric_col)
-    e = e[np.isfinite(e["_score"])]
-    # several sources on one pair: mean (as KnowledgeBase.scores does)
-    raw = e.pivot_table(index="task_id", columns="_key", values="_score", aggfunc="mean")
-    fit_time = e.pivot_table(index="task_id", columns="_key", values="fit_time_s", aggfunc="mean") \
-        .reindex(index=raw.index, columns=raw.columns)
-    ntr = e.assign(_n=e["n_train_rows"].astype("float64")).pivot_table(
-        index="task_id", columns="_key", values="_n", aggfunc="mean").reindex(index=raw.index, columns=raw.columns)
-    metric = pd.Series({t: per_task_metric[t] for t in raw.index}, dtype=object)
-    hib = [HIGHER_IS_BETTER[metric[t]] for t in raw.index]
-    norm = pd.DataFrame(normalise_scores(raw.to_numpy(), hib, method), index=raw.index, columns=raw.columns)
-    cfg = kb.configs[kb.configs["learner"].isin(learners)].copy()
-    cfg["key"] = cfg["learner"] + SEP + cfg["config_id"]
-    cfg = cfg.set_index("key").reindex(raw.columns)
-    cfg["params"] = [_parse(p) for p in cfg["params"]]
-    task_rows = tasks.reindex(raw.index)
-    meta = kb.meta_features().reindex(raw.index)
+    return per_task_metric
+
+
+def _pools(raw: pd.DataFrame, task_rows: pd.DataFrame, min_coverage: float,
+           min_pool: int) -> tuple[dict[str, list[str]], pd.Series]:
+    """The dense pool of each (kind, source) and the pool of each task ("" where none)."""
     pool: dict[str, list[str]] = {}
     task_pool = pd.Series("", index=raw.index, dtype=object)
     source = task_rows["source"].astype(object).fillna("") if "source" in task_rows else \
@@ -303,4 +312,4 @@ def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None =
             name = pool_name(str(kind), str(src))
             pool[name] = cols
             task_pool[rows] = name
-    return ScoreMatrix(norm, raw, metric, task_rows, meta, cfg, fit_time, ntr, pool, method, task_pool)
+    return pool, task_pool

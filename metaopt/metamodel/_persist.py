@@ -86,16 +86,32 @@ def entry_path(key: dict, prefix: str = "recommender") -> Path:
     return cache_dir() / f"{prefix}-{digest}.npz"
 
 
+def cache_key(what: str, **fields: Any) -> dict:
+    """The key of a cache entry: ``fields`` plus what makes it content-addressed (format, code)."""
+    return {"what": what, "format": FORMAT, "code": code_fingerprint(), **fields}
+
+
+def load_cached(key: dict) -> Any | None:
+    """The object cached under ``key`` (:func:`cache_key`), or None (:func:`load_entry`)."""
+    return load_entry(entry_path(key), key)
+
+
+def save_cached(key: dict, tree: Any, arrays: dict[str, np.ndarray]) -> bool:
+    """Cache an encoded object (:func:`canonical`'s tree and arrays) under ``key``; see :func:`save_entry`."""
+    return save_entry(entry_path(key), key, tree, arrays)
+
+
 # ----------------------------------------------------------------------------------------------
 # object graph <-> JSON + arrays
 
 
 def _classes() -> dict[str, type]:
+    from metaopt.metamodel._feature_space import MetaFeatureSpace
+    from metaopt.metamodel._fit_time import FitTimeModel
+    from metaopt.metamodel._metaopt_model import MetaoptModel
     from metaopt.metamodel._neighbours import FlamlNearest, NearestTasks
     from metaopt.metamodel._normalise import ScoreMatrix
     from metaopt.metamodel._portfolio import ConditionedPortfolio, StaticPortfolio
-    from metaopt.metamodel._select import FitTimeModel, MetaoptModel
-    from metaopt.metamodel._space import MetaFeatureSpace
     from metaopt.metamodel._surrogate import Surrogate
 
     return {c.__name__: c for c in (ScoreMatrix, MetaoptModel, FitTimeModel, NearestTasks, FlamlNearest,

@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metaopt.metamodel._base import MetaModel, Query, candidates, greedy_portfolio
+from metaopt.metamodel._base import MetaModel, Query, candidates
+from metaopt.metamodel._greedy import greedy_portfolio
 from metaopt.metamodel._neighbours import NearestTasks
 from metaopt.metamodel._normalise import ScoreMatrix
 

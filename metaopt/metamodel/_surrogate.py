@@ -21,8 +21,8 @@ import numpy as np
 import pandas as pd
 
 from metaopt.metamodel._base import MetaModel, Query, candidates
+from metaopt.metamodel._feature_space import MetaFeatureSpace
 from metaopt.metamodel._normalise import ScoreMatrix
-from metaopt.metamodel._space import MetaFeatureSpace
 from metaopt.metamodel._trees import TreeEnsemble
 
 #: the surrogate's numeric task-kind feature (also used by :class:`metaopt.warmstart.KBSurrogate`)

@@ -6,9 +6,9 @@
 >>> result.save("model.joblib")
 >>> load_model("model.joblib").predict(new_rows)
 
-See :mod:`metaopt.tuning._tune` for the procedure (folds, metric, warm start,
-pruning, failures, the library-default comparison) and
-:mod:`metaopt.tuning._model` for the model file format.  **Model files are
+``docs/tuning.md`` describes the procedure (folds, metric, warm start,
+pruning, failures, the library-default comparison, workers) and
+:mod:`metaopt.tuning._model` the model file format.  **Model files are
 pickles: load only files from a source you trust.**
 """
 
@@ -18,10 +18,16 @@ from metaopt.tuning._model import (
     ModelFileError,
     SchemaMismatchError,
     TunedModel,
+    check_output_path,
     load_model,
 )
+from metaopt.tuning._pruner import FoldPruner
+from metaopt.tuning._result import TuneResult
+from metaopt.tuning._storage import open_storage, storage_label
 from metaopt.tuning._summary import TuneSummary, format_summary
-from metaopt.tuning._tune import FoldPruner, TuneResult, tune
+from metaopt.tuning._tune import check_data, tune
 
-__all__ = ["tune", "TuneResult", "FoldPruner", "TuneSummary", "format_summary", "TunedModel", "ColumnSchema", "load_model",
-           "ModelFileError", "SchemaMismatchError", "MODEL_MARKER"]
+__all__ = ["tune", "TuneResult", "FoldPruner", "TuneSummary", "format_summary", "TunedModel", "ColumnSchema",
+           "load_model", "ModelFileError", "SchemaMismatchError", "MODEL_MARKER",
+           # for ``metaopt tune`` and ``metaopt kb add-study``: checks before any work, the one storage opener
+           "check_data", "check_output_path", "open_storage", "storage_label"]

@@ -287,7 +287,7 @@ class TunedModel:
         """Write the model to ``path`` (a joblib pickle; see the module warning)."""
         import joblib
 
-        from metaopt._version import __version__
+        from metaopt import __version__
 
         path = check_output_path(path)
         payload = {"marker": MODEL_MARKER, "format_version": MODEL_FORMAT_VERSION,

@@ -77,9 +77,9 @@ def storage_label(storage: Any) -> str | None:
         return None
     if isinstance(storage, (str, os.PathLike)):
         return mask_url(os.fspath(storage))
-    from metaopt.warmstart._warm_start import _unwrap
+    from metaopt.warmstart import unwrap_storage
 
-    inner = _unwrap(storage)
+    inner = unwrap_storage(storage)
     url = getattr(inner, "url", None)
     if isinstance(url, str):
         return mask_url(url)

@@ -33,8 +33,8 @@ already has (finished, running or waiting); ``MetaSampler`` checks the same itse
 from __future__ import annotations
 
 from metaopt.warmstart._distinct import DistinctSampler
+from metaopt.warmstart._param_space import ParamNameMismatchError, fit_to_space, resolve_param_names
 from metaopt.warmstart._sampler import KBSurrogate, MetaSampler, default_surrogate
-from metaopt.warmstart._space import ParamNameMismatchError, fit_to_space, resolve_param_names
 from metaopt.warmstart._warm_start import (
     ATTR,
     WarmConfig,
@@ -42,11 +42,12 @@ from metaopt.warmstart._warm_start import (
     guard_trial_queue,
     is_warm_started,
     storage_lock,
+    unwrap_storage,
     warm_start,
 )
 
 __all__ = [
     "warm_start", "MetaSampler", "ParamNameMismatchError", "WarmConfig", "get_recommendations",
     "is_warm_started", "storage_lock", "guard_trial_queue", "resolve_param_names", "fit_to_space", "KBSurrogate",
-    "default_surrogate", "ATTR", "DistinctSampler",
+    "default_surrogate", "ATTR", "DistinctSampler", "unwrap_storage",
 ]

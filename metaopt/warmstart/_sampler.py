@@ -62,9 +62,9 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from metaopt.metamodel._surrogate import KIND_CODES
+from metaopt.metamodel import KIND_CODES
 from metaopt.warmstart._distinct import Repeats, claim, free_point, is_taken
-from metaopt.warmstart._space import ParamNameMismatchError, resolve_param_names
+from metaopt.warmstart._param_space import ParamNameMismatchError, resolve_param_names
 
 __all__ = ["MetaSampler", "KBSurrogate", "default_surrogate"]
 
@@ -101,9 +101,9 @@ class KBSurrogate:
 def default_surrogate(kind: str, learner: str = "lightgbm", kb: Any = None) -> KBSurrogate:
     """The knowledge base's surrogate for ``learner``: the recommender's own, never a second fit.
 
-    See :func:`metaopt._model_cache.shared_surrogate` (the one owner of fitted meta-models).
+    See :func:`metaopt.recommender.shared_surrogate` (the one owner of fitted meta-models).
     """
-    from metaopt._model_cache import shared_surrogate
+    from metaopt.recommender import shared_surrogate
 
     return KBSurrogate(shared_surrogate(kb, learner), kind, learner)
 

@@ -30,7 +30,7 @@ storage shares (:func:`storage_lock`):
 
 Values: the configurations are written in the learner's names, renamed with
 ``param_names={ours: theirs}`` (or automatically, see
-:mod:`metaopt.warmstart._space`) and moved into the study's distributions -
+:mod:`metaopt.warmstart._param_space`) and moved into the study's distributions -
 ``search_space`` when given, else the distributions of the study's existing
 trials, else the learner's own search space - clipping out-of-range values
 with a warning (``on_out_of_range="raise"`` raises instead).
@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metaopt.exceptions import ConfigError
-from metaopt.warmstart._space import fit_to_space, learner_space, resolve_param_names, translate
+from metaopt.warmstart._param_space import fit_to_space, learner_space, resolve_param_names, translate
 
 __all__ = ["warm_start", "storage_lock", "get_recommendations", "WarmConfig", "ATTR", "is_warm_started"]
 
@@ -130,11 +130,10 @@ def get_recommendations(X: Any = None, y: Any = None, *, learner: str = "lightgb
     """The ``k`` configurations to try first: :func:`metaopt.recommend`'s, from the shared meta-model.
 
     Without data (``kind`` + ``meta_features`` only) the same fitted meta-model
-    (:func:`metaopt._model_cache.get_recommender`) ranks them; the dataset's size for
+    (:func:`metaopt.recommender.get_recommender`) ranks them; the dataset's size for
     the fit-time prediction is then read from the meta-features.
     """
-    from metaopt._model_cache import get_recommender
-    from metaopt._recommend import recommend
+    from metaopt.recommender import get_recommender, recommend
 
     if X is not None:
         extra = {"meta_features": dict(meta_features)} if meta_features is not None else {}
@@ -160,7 +159,8 @@ _PATH_LOCKS: dict[str, threading.RLock] = {}
 _GUARD = threading.Lock()
 
 
-def _unwrap(storage: Any) -> Any:
+def unwrap_storage(storage: Any) -> Any:
+    """The storage behind Optuna's in-process cache (what locks and labels must look at)."""
     from optuna.storages._cached_storage import _CachedStorage
 
     while isinstance(storage, _CachedStorage):
@@ -214,7 +214,7 @@ def storage_lock(storage: Any, study_name: str) -> Iterator[str]:
     """Hold a lock shared by every worker of ``storage`` for ``study_name``; yields its kind."""
     from optuna.storages import InMemoryStorage, JournalStorage, RDBStorage
 
-    inner = _unwrap(storage)
+    inner = unwrap_storage(storage)
     if isinstance(inner, RDBStorage):
         engine = inner.engine
         dialect = engine.dialect.name
@@ -278,7 +278,7 @@ def guard_trial_queue(study: Any) -> Any:
     """
     from optuna.storages import RDBStorage
 
-    inner = _unwrap(study._storage)
+    inner = unwrap_storage(study._storage)
     pop = getattr(study, "_pop_waiting_trial_id", None)
     if pop is None or getattr(pop, "_metaopt_guarded", False) or not isinstance(inner, RDBStorage) \
             or inner.engine.dialect.name != "sqlite":

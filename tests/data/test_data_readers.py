@@ -14,7 +14,8 @@ import pandas as pd
 import pytest
 
 from metaopt.data import load_data, read_frame
-from metaopt.data._readers import java_date_format, read_arff_text, read_table
+from metaopt.data._arff import java_date_format, read_arff_text
+from metaopt.data._readers import read_table
 
 
 def _gz(src: Path, dst: Path) -> Path:

@@ -16,13 +16,12 @@ from metaopt.features._landmarkers import (
     GBM_NAMES,
     LANDMARKER_NAMES,
     REGRESSION_LEARNERS,
-    _c45_add_errs,
-    _folds,
-    _kappa,
-    _weighted_auc,
     gbm_landmarker,
     landmarkers,
 )
+from metaopt.features._landmarkers._data import folds
+from metaopt.features._landmarkers._measures import kappa, weighted_auc
+from metaopt.features._landmarkers._trees import c45_add_errs
 
 
 def _ctx(X, y, kind=None, random_state=0, max_rows=100_000):
@@ -289,13 +288,13 @@ def test_weighted_auc_matches_sklearn_weighted_ovr():
     p = rng.dirichlet(np.ones(3), 500)
     p[np.arange(500), y] += 0.3
     p /= p.sum(1, keepdims=True)
-    ours = _weighted_auc(y, p)
+    ours = weighted_auc(y, p)
     ref = roc_auc_score(y, p, multi_class="ovr", average="weighted")
     assert ours == pytest.approx(ref, abs=1e-12)
     yb = rng.integers(0, 2, 300)
     sb = rng.random(300)
     pb = np.column_stack([1 - sb, sb])
-    assert _weighted_auc(yb, pb) == pytest.approx(roc_auc_score(yb, sb), abs=1e-12)
+    assert weighted_auc(yb, pb) == pytest.approx(roc_auc_score(yb, sb), abs=1e-12)
 
 
 def test_kappa_matches_sklearn():
@@ -304,7 +303,7 @@ def test_kappa_matches_sklearn():
     rng = np.random.default_rng(10)
     y, pred = rng.integers(0, 4, 400), rng.integers(0, 4, 400)
     pred[:200] = y[:200]
-    assert _kappa(y, pred, 4) == pytest.approx(cohen_kappa_score(y, pred), abs=1e-12)
+    assert kappa(y, pred, 4) == pytest.approx(cohen_kappa_score(y, pred), abs=1e-12)
 
 
 def test_c45_add_errs_known_values():
@@ -312,14 +311,14 @@ def test_c45_add_errs_known_values():
 
     z = float(norm.ppf(0.75))
     # Weka's U_0.25 for a leaf with 6 cases and no error (Quinlan's example: 6 * 0.206 = 1.236)
-    assert 0 + _c45_add_errs(6, 0, 0.25, z) == pytest.approx(6 * (1 - 0.25 ** (1 / 6)), rel=1e-12)
-    assert _c45_add_errs(6, 0, 0.25, z) == pytest.approx(1.236, abs=0.005)
-    assert _c45_add_errs(10, 9.6, 0.25, z) == pytest.approx(0.4)      # e + 0.5 >= n branch
+    assert 0 + c45_add_errs(6, 0, 0.25, z) == pytest.approx(6 * (1 - 0.25 ** (1 / 6)), rel=1e-12)
+    assert c45_add_errs(6, 0, 0.25, z) == pytest.approx(1.236, abs=0.005)
+    assert c45_add_errs(10, 9.6, 0.25, z) == pytest.approx(0.4)      # e + 0.5 >= n branch
 
 
 def test_folds_are_stratified_and_keep_singletons():
     y = np.array([0] * 10 + [1] * 5 + [2])
-    f = _folds(y, y.size, np.random.default_rng(0), 2)
+    f = folds(y, y.size, np.random.default_rng(0), 2)
     for c in (0, 1):
         counts = np.bincount(f[y == c], minlength=2)
         assert abs(counts[0] - counts[1]) <= 1

@@ -15,16 +15,11 @@ import pytest
 from shared_support import shared_data_dir
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
-from metaopt.kb import KnowledgeBase
-from metaopt.kb._builder import (
-    build,
-    compile_kb,
-    default_holdout_file,
-    read_kb_tables,
-    read_rdatasets_list,
-    resolve_inputs,
-    write_part,
-)
+from metaopt.kb import KnowledgeBase, compile_kb, default_holdout_file, read_rdatasets_list
+from metaopt.kb import build_kb as build
+from metaopt.kb._build_compile import read_kb_tables
+from metaopt.kb._build_inputs import resolve_inputs
+from metaopt.kb._build_parts import write_part
 
 CORPUS = shared_data_dir() / "corpus"
 needs_corpus = pytest.mark.skipif(not (CORPUS / "catalog.csv").is_file(), reason="shared corpus data absent")
@@ -88,9 +83,9 @@ def test_build_end_to_end(tmp_path):
 
 _KILL_SCRIPT = textwrap.dedent("""
     import sys
-    from metaopt.kb._builder import build
-    build(sys.argv[1], sys.argv[2], learners=("lightgbm",), pool_size=8, folds=3, tasks=sys.argv[3].split(","),
-          chunk_size=1, progress=False)
+    from metaopt.kb import build_kb
+    build_kb(sys.argv[1], sys.argv[2], learners=("lightgbm",), pool_size=8, folds=3,
+             tasks=sys.argv[3].split(","), chunk_size=1, progress=False)
 """)
 
 

@@ -159,7 +159,7 @@ def test_wrong_column_type(saved):
 def test_modified_file_fails_checksum(saved):
     kb = KnowledgeBase.load(saved)
     kb.evaluations.loc[0, "roc_auc"] = 0.1
-    from metaopt.kb._store import to_arrow
+    from metaopt.kb._arrow import to_arrow
 
     pq.write_table(to_arrow(kb.evaluations, "evaluations"), saved / "evaluations.parquet")
     with pytest.raises(KnowledgeBaseError, match="checksum"):
@@ -252,7 +252,7 @@ def test_merge_combines_and_rejects_conflicts(small_kb):
 
 
 def _write_parts(kb, root: Path):
-    from metaopt.kb._store import to_arrow
+    from metaopt.kb._arrow import to_arrow
 
     (root / "tasks").mkdir(parents=True)
     (root / "configs").mkdir()
@@ -280,7 +280,7 @@ def test_compile_parts(tmp_path, small_kb):
 
 
 def test_compile_parts_conflict(tmp_path, small_kb):
-    from metaopt.kb._store import to_arrow
+    from metaopt.kb._arrow import to_arrow
 
     _write_parts(small_kb, tmp_path / "build")
     ev = small_kb.evaluations.iloc[[0]].copy()

@@ -54,3 +54,33 @@ def test_lodo_holds_out_tasks_of_every_pool(sm_two_sources):
     d = default_config(sm, "binary", "binary:corpus")
     assert sm.configs.at[d, "origin"] == "default" and d in sm.pool["binary:corpus"]
     assert default_config(sm, "binary", "binary:tabrepo").endswith("LightGBM_c1")
+
+
+def test_lodo_methods_pickle_and_one_learner_ranks_only_its_learner():
+    """The benchmark's model list lives here; its factories survive plain pickle (``lodo(n_jobs > 1)``)."""
+    import pickle
+
+    from metaopt.kb import KnowledgeBase
+    from metaopt.metamodel import OneLearnerModel, Query, lodo_methods
+
+    quick = lodo_methods(quick=True)
+    assert list(quick) == ["metaopt", "static portfolio", "FLAML-style 1-NN"]
+    full = lodo_methods(learners=["lightgbm", "random_forest"])
+    assert list(full)[3:5] == ["metaopt (lightgbm only)", "metaopt (random_forest only)"]
+    assert len(full) == 9
+    for name, factory in pickle.loads(pickle.dumps(full)).items():
+        assert callable(factory), name
+    kb = KnowledgeBase.load()
+    ev = kb.evaluations
+    by_learner = ev.groupby("learner")["task_id"].agg(set)
+    both = by_learner["lightgbm"] & by_learner["random_forest"]
+    t = kb.tasks[(kb.tasks["source"] == "corpus") & kb.tasks["task_id"].isin(both) & (kb.tasks["kind"] == "binary")]
+    t = t.sort_values("task_id").head(6)
+    e = ev[ev["task_id"].isin(t["task_id"]) & ev["learner"].isin(["lightgbm", "random_forest"])]
+    sm = build_score_matrix(KnowledgeBase.from_frames(t, kb.configs[kb.configs["config_id"].isin(e["config_id"])], e))
+    model = pickle.loads(pickle.dumps(full["metaopt (random_forest only)"]))()
+    assert isinstance(model, OneLearnerModel) and model.name == "metaopt (random_forest only)"
+    ranked = model.fit(sm).rank(Query.from_task(sm, sm.task_ids[0]), 5)
+    assert len(ranked) == 5 and set(sm.configs.loc[ranked, "learner"]) == {"random_forest"}
+    mean, _ = model.predict(Query.from_task(sm, sm.task_ids[0]))
+    assert set(sm.configs.loc[mean.index, "learner"]) == {"random_forest"}

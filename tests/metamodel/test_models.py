@@ -79,3 +79,29 @@ def test_models_rank_within_the_query_pool(sm_two_sources, factory):
         assert set(model.rank(q, 4)) <= set(sm.pool[q.pool])
     # a new task (no pool given) gets the preferred pool: our own builder's
     assert set(model.rank(Query("binary", Query.from_task(sm, t).meta), 4)) <= set(sm.pool["binary:corpus"])
+
+
+def test_metamodel_is_an_abstract_base(sm_slice):
+    """Like Optuna's BaseSampler: a meta-model without fit and predict cannot be made."""
+    from metaopt.metamodel import MetaModel
+
+    with pytest.raises(TypeError, match="abstract"):
+        MetaModel()
+
+    class RankOnly(MetaModel):
+        def fit(self, sm):
+            return super().fit(sm)
+
+        def rank(self, query, k):
+            return []
+
+    with pytest.raises(TypeError, match="predict"):
+        RankOnly()
+
+    class Constant(RankOnly):
+        def predict(self, query):
+            return pd.Series(0.5, index=self.sm_.pool_configs), None
+
+    model = Constant().fit(sm_slice)
+    assert model.fitted_tasks_ == list(sm_slice.task_ids)
+    assert model.rank(_query(sm_slice), 3) == []

@@ -102,6 +102,22 @@ def test_entry_save_load_and_failures(fitted, tmp_path):
     assert not save_entry(blocker / "sub" / "e.npz", key, tree, arrays)  # unwritable: skipped, no error
 
 
+def test_cached_entries_are_keyed_by_content(fitted, monkeypatch):
+    """``cache_key`` adds the format and the code's content; another key or another code misses."""
+    import metaopt.metamodel._persist as persist
+    from metaopt.metamodel import cache_key, load_cached, save_cached
+
+    key = cache_key("test", kb_files=[["a.parquet", "0" * 64]])
+    assert key["format"] == persist.FORMAT and key["code"] == persist.code_fingerprint()
+    _, tree, arrays = canonical(fitted)
+    assert save_cached(key, tree, arrays)
+    q = _queries(fitted["model"].sm_)[0]
+    assert load_cached(key)["model"].rank(q, 5) == fitted["model"].rank(q, 5)
+    assert load_cached(cache_key("test", kb_files=[["a.parquet", "1" * 64]])) is None
+    monkeypatch.setattr(persist, "_fingerprint", "other code")
+    assert load_cached(cache_key("test", kb_files=[["a.parquet", "0" * 64]])) is None
+
+
 def test_encode_refuses_foreign_objects():
     with pytest.raises(TypeError):
         encode({"x": object()})

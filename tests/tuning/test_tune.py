@@ -162,6 +162,12 @@ def test_sqlite_storage_resumes_the_study(credit_small, tmp_path):
     (dict(n_trials=0), "n_trials"),
     (dict(n_trials=None), "n_trials or timeout"),
     (dict(cv=1), "cv"),
+    (dict(n_trials=True), "n_trials must be a positive integer, got True"),
+    (dict(timeout=float("nan")), "timeout must be a positive number of seconds"),
+    (dict(cv=3.0), r"cv must be an integer >= 2, got 3\.0"),
+    (dict(n_jobs=0), "n_jobs must be a positive integer"),
+    (dict(k=0), "k must be a positive integer"),
+    (dict(random_state=-1), "random_state must be an integer >= 0"),
     (dict(learner="xgboost"), "unknown learner"),
     (dict(sampler="cmaes"), "sampler"),
     (dict(pruner="median"), "pruner"),
@@ -184,24 +190,3 @@ def test_timeout_budget(credit_small):
     res = tune(credit_small, target="class", n_trials=None, timeout=2.0, learner="lightgbm", warm_start=False,
                sampler="random", **FAST)
     assert res.summary.n_trials_run >= 1 and res.summary.search_time_s < 30
-
-
-@pytest.mark.parametrize("direction, current, pruned", [
-    ("maximize", 0.70, True), ("maximize", 0.79, False), ("minimize", 0.90, True), ("minimize", 0.30, False),
-])
-def test_fold_pruner_compares_running_means_at_the_same_fold(direction, current, pruned):
-    from optuna.distributions import FloatDistribution
-    from optuna.trial import create_trial
-
-    from metaopt.tuning import FoldPruner
-
-    study = optuna.create_study(direction=direction, pruner=FoldPruner(25.0, n_startup_trials=5))
-    for v in (0.75, 0.76, 0.77, 0.78, 0.80):
-        # a high first fold must not protect a trial: only the value at the current fold counts
-        study.add_trial(create_trial(value=v, params={"x": 0.0}, distributions={"x": FloatDistribution(0, 1)},
-                                     intermediate_values={0: 0.5, 1: v}))
-    trial = study.ask()
-    trial.report(0.99 if direction == "maximize" else 0.01, 0)
-    assert not trial.should_prune()  # fold 0 is warm-up
-    trial.report(current, 1)
-    assert trial.should_prune() is pruned

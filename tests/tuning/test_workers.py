@@ -17,7 +17,7 @@ import pytest
 from metaopt.cli import main
 from metaopt.exceptions import ConfigError
 from metaopt.tuning import tune
-from metaopt.tuning._tune import SETUP_ATTR
+from metaopt.tuning._study import SETUP_ATTR
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "warmstart"))  # pg_server.py
 

@@ -16,7 +16,7 @@ from optuna.distributions import CategoricalDistribution
 from optuna.trial import TrialState
 from warmstart_support import CREDIT_G, REPO, worker_env
 
-from metaopt._model_cache import get_recommender
+from metaopt.recommender import get_recommender
 from metaopt.warmstart import DistinctSampler, MetaSampler
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)

@@ -13,9 +13,8 @@ import pandas as pd
 import pytest
 from warmstart_support import CREDIT_G, REPO, worker_env
 
-import metaopt._model_cache as _cache
-from metaopt._model_cache import fit_seconds, get_recommender
-from metaopt._recommend import Recommender
+import metaopt.recommender._cache as _cache
+from metaopt.recommender import Recommender, fit_seconds, get_recommender
 from metaopt.kb import KnowledgeBase
 from metaopt.metamodel import Surrogate
 from metaopt.warmstart import MetaSampler, default_surrogate, get_recommendations
@@ -85,9 +84,9 @@ def test_the_auto_recommender_serves_its_learners(kb, monkeypatch):
 def test_warm_start_without_data_ranks_with_the_shared_model(kb, monkeypatch):
     rec = get_recommender(kb, "lightgbm")
     meta = _binary_task(rec)
-    import metaopt.metamodel._normalise as normalise
+    import metaopt.metamodel
 
-    monkeypatch.setattr(normalise, "build_score_matrix", _no_fit)  # nothing is fitted again
+    monkeypatch.setattr(metaopt.metamodel, "build_score_matrix", _no_fit)  # nothing is fitted again
     configs = get_recommendations(kind="binary", meta_features=meta, learner="lightgbm", k=4, kb=kb)
     expected = rec.recommend("binary", meta, int(meta["NumberOfInstances"]), int(meta["NumberOfFeatures"]),
                              int(meta.get("NumberOfClasses", 2)), 4)

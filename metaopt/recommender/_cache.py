@@ -1,6 +1,6 @@
 """The one owner of fitted meta-models: recommend, the warm start and ``MetaSampler`` all get theirs here.
 
-:func:`get_recommender` keeps one fitted :class:`~metaopt._recommend.Recommender` per
+:func:`get_recommender` keeps one fitted :class:`~metaopt.recommender.Recommender` per
 (KB content, learner set): in this process, and on disk for a KB read from a
 directory (see :mod:`metaopt.metamodel._persist`: JSON, NumPy arrays and LightGBM
 model text, no pickle), keyed by content - the manifest's file checksums, the
@@ -20,12 +20,14 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from metaopt.core import __version__
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
+from metaopt.kb import TABLE_FILES, KnowledgeBase, default_kb_path
+from metaopt.metamodel import cache_key, load_cached, save_cached
+from metaopt.recommender._recommender import Recommender
 
-if TYPE_CHECKING:
-    from metaopt._recommend import Recommender
 
 _CACHE: dict[tuple, Recommender] = {}
 _LOCK = threading.Lock()
@@ -60,8 +62,6 @@ def load_kb_cached(path: Any = None) -> Any:
     """
     from pathlib import Path
 
-    from metaopt.kb import KnowledgeBase, default_kb_path
-
     root = Path(path) if path is not None else Path(default_kb_path())
     manifest = root / "manifest.json"
     try:
@@ -79,30 +79,20 @@ def load_kb_cached(path: Any = None) -> Any:
 
 
 def _disk_key(digest: tuple, learner: str) -> dict:
-    from metaopt._version import __version__
-    from metaopt.metamodel._persist import FORMAT, code_fingerprint
-
-    return {"what": "Recommender", "format": FORMAT, "metaopt": __version__, "code": code_fingerprint(),
-            "learner": learner, "kb_files": [list(p) for p in digest]}
+    """Content key: the KB files' checksums, the learner set, metaopt's version and source (``cache_key``)."""
+    return cache_key("Recommender", metaopt=__version__, learner=learner, kb_files=[list(p) for p in digest])
 
 
 def _disk_load(digest: tuple, learner: str) -> Recommender | None:
-    from metaopt._recommend import Recommender
-    from metaopt.metamodel._persist import entry_path, load_entry
-
     try:
-        key = _disk_key(digest, learner)
-        return Recommender._from_state(load_entry(entry_path(key), key))
+        return Recommender._from_state(load_cached(_disk_key(digest, learner)))
     except Exception:  # noqa: BLE001 - no usable cache (e.g. no home directory): fit instead
         return None
 
 
 def _disk_save(digest: tuple, learner: str, encoded: tuple) -> None:
-    from metaopt.metamodel._persist import entry_path, save_entry
-
     with contextlib.suppress(Exception):  # a cache that cannot be written is skipped
-        key = _disk_key(digest, learner)
-        save_entry(entry_path(key), key, *encoded)
+        save_cached(_disk_key(digest, learner), *encoded)
 
 
 def _files_match(root, digest: tuple) -> bool:
@@ -124,14 +114,11 @@ def _files_match(root, digest: tuple) -> bool:
 
 def _dir_digest(root) -> tuple | None:
     """The content key of the complete KB directory ``root`` from its manifest (None: not a complete KB)."""
-    from metaopt.kb import KnowledgeBase
-    from metaopt.kb import _schema as S
-
     try:
         digest = _digest(KnowledgeBase._read_manifest(root))
     except Exception:  # noqa: BLE001 - load() gives the specific error
         return None
-    if digest is None or {f for f, _ in digest} != set(S.TABLE_FILES.values()):
+    if digest is None or {f for f, _ in digest} != set(TABLE_FILES.values()):
         return None
     return digest
 
@@ -189,8 +176,6 @@ def fit_seconds(kb: Any, learner: str = "auto") -> float:
 
 def _fit(kb: Any, learner: str, cached: bool) -> Recommender:
     """A new :class:`Recommender`, announced (logging, INFO) with how long it should take."""
-    from metaopt._recommend import Recommender
-
     try:
         seconds = fit_seconds(kb, learner)
     except Exception:  # noqa: BLE001 - a KB the fit itself will reject: no estimate
@@ -208,8 +193,6 @@ def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
     directory (module docstring).
     """
     from pathlib import Path
-
-    from metaopt.kb import KnowledgeBase, default_kb_path
 
     if kb is None or isinstance(kb, str) or hasattr(kb, "__fspath__"):
         root = Path(kb).expanduser() if kb is not None else Path(default_kb_path())
@@ -269,8 +252,6 @@ def shared_surrogate(kb: Any = None, learner: str = "lightgbm") -> Any:
 def _process_key(kb: Any) -> tuple | None:
     """The process-cache key of ``kb`` without loading it (None: not known without loading)."""
     from pathlib import Path
-
-    from metaopt.kb import KnowledgeBase, default_kb_path
 
     if isinstance(kb, KnowledgeBase):
         return _kb_key(kb)

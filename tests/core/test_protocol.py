@@ -9,7 +9,8 @@ import pandas as pd
 import pytest
 
 from metaopt.data import Dataset
-from metaopt.kb._protocol import ALL_METRICS, KIND_METRICS, Protocol, aligned_proba
+from metaopt.learners import get_learner
+from metaopt.core import ALL_METRICS, KIND_METRICS, Protocol, aligned_proba
 
 
 def dataset(kind: str, n: int = 300, seed: int = 0) -> Dataset:
@@ -57,14 +58,14 @@ def test_subsample_cap_is_stratified_and_recorded():
     full = ds.y.value_counts(normalize=True)
     sub = ds.y.iloc[rows].value_counts(normalize=True)
     assert (full - sub).abs().max() < 0.02
-    res = p.evaluate("lightgbm", {"n_estimators": 10}, ds)
+    res = p.evaluate(get_learner("lightgbm"), {"n_estimators": 10}, ds)
     assert res["n_train_rows"] == 200 and res["protocol"] == "cv3-s0-max300"
 
 
 @pytest.mark.parametrize("kind", ["binary", "multiclass", "regression"])
 def test_metrics_per_kind(kind):
     ds = dataset(kind)
-    res = Protocol(n_folds=3).evaluate("lightgbm", {"learning_rate": 0.1}, ds)
+    res = Protocol(n_folds=3).evaluate(get_learner("lightgbm"), {"learning_rate": 0.1}, ds)
     assert res["status"] == "ok" and res["error"] is None
     assert res["n_folds"] == 3 and res["fit_time_s"] > 0 and res["predict_time_s"] > 0
     assert 1 <= res["n_estimators_used"] < 2000
@@ -85,29 +86,29 @@ def test_metrics_per_kind(kind):
 def test_same_result_twice_and_for_sklearn_learners():
     ds = dataset("binary")
     p = Protocol(n_folds=3)
-    r1 = p.evaluate("lightgbm", {}, ds)
-    r2 = p.evaluate("lightgbm", {}, p.prepare(ds))
+    r1 = p.evaluate(get_learner("lightgbm"), {}, ds)
+    r2 = p.evaluate(get_learner("lightgbm"), {}, p.prepare(ds))
     assert r1["roc_auc_folds"] == r2["roc_auc_folds"]
     for name in ("random_forest", "extra_trees"):
-        r = p.evaluate(name, {}, ds)
+        r = p.evaluate(get_learner(name), {}, ds)
         assert r["status"] == "ok" and 0.7 < r["roc_auc"] <= 1
 
 
 def test_failure_is_recorded_not_raised():
     ds = dataset("binary")
-    res = Protocol(n_folds=3).evaluate("lightgbm", {"num_leaves": 1}, ds)
+    res = Protocol(n_folds=3).evaluate(get_learner("lightgbm"), {"num_leaves": 1}, ds)
     assert res["status"] == "failed" and "num_leaves" in res["error"]
     assert res["roc_auc"] is None and res["roc_auc_folds"] is None and res["n_folds"] is None
-    res = Protocol(n_folds=3).evaluate("lightgbm", {"no_such": 1}, ds)
+    res = Protocol(n_folds=3).evaluate(get_learner("lightgbm"), {"no_such": 1}, ds)
     assert res["status"] == "failed" and "ConfigError" in res["error"]
 
 
 def test_timeout_marks_and_stops_folds():
     ds = dataset("binary")
-    res = Protocol(n_folds=3, time_limit_s=0.0).evaluate("lightgbm", {"learning_rate": 0.001}, ds)
+    res = Protocol(n_folds=3, time_limit_s=0.0).evaluate(get_learner("lightgbm"), {"learning_rate": 0.001}, ds)
     assert res["status"] == "timeout" and "limit" in res["error"]
     assert res["n_folds"] == 1 and len(res["roc_auc_folds"]) == 1
-    res = Protocol(n_folds=3, time_limit_s=0.0).evaluate("random_forest", {}, ds)
+    res = Protocol(n_folds=3, time_limit_s=0.0).evaluate(get_learner("random_forest"), {}, ds)
     assert res["status"] == "timeout"
 
 
@@ -117,7 +118,7 @@ def test_rare_class_absent_from_training_fold():
     y = ds.y.astype(str).to_numpy().copy()
     y[0] = "rare"
     ds.y = pd.Series(pd.Categorical(y))
-    res = Protocol(n_folds=3).evaluate("lightgbm", {"n_estimators": 20}, ds)
+    res = Protocol(n_folds=3).evaluate(get_learner("lightgbm"), {"n_estimators": 20}, ds)
     assert res["status"] == "ok"
     assert all(math.isfinite(v) for v in res["log_loss_folds"])
 

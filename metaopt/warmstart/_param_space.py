@@ -11,8 +11,9 @@ mapping ``{ours: theirs}``:
 * otherwise names are matched automatically against the user's names (the
   study's distributions, when known): identical names, the same name behind a
   pipeline prefix (``model__num_leaves``, ``lgbm.num_leaves``,
-  ``lgbm_num_leaves``) or a LightGBM alias (``feature_fraction`` ->
-  ``colsample_bytree``, ``lambda_l1`` -> ``reg_alpha``, ...);
+  ``lgbm_num_leaves``) or one of the learner's aliases (``Learner.aliases``;
+  LightGBM: ``feature_fraction`` -> ``colsample_bytree``, ``lambda_l1`` ->
+  ``reg_alpha``, ...);
 * when the user's names are known and none of them matches,
   :class:`ParamNameMismatchError` says so and lists both sets of names.
 
@@ -38,22 +39,8 @@ from optuna.distributions import (
 from metaopt.exceptions import ConfigError
 
 __all__ = ["ParamNameMismatchError", "resolve_param_names", "translate", "fit_to_space",
-           "clip_value", "learner_space", "LIGHTGBM_ALIASES"]
+           "clip_value", "learner_space"]
 
-#: LightGBM's native aliases of the scikit-learn parameter names (alias -> ours)
-LIGHTGBM_ALIASES: dict[str, str] = {
-    "eta": "learning_rate", "shrinkage_rate": "learning_rate",
-    "num_leaf": "num_leaves", "max_leaves": "num_leaves", "max_leaf": "num_leaves",
-    "min_data_in_leaf": "min_child_samples", "min_data": "min_child_samples",
-    "min_data_per_leaf": "min_child_samples",
-    "feature_fraction": "colsample_bytree", "sub_feature": "colsample_bytree",
-    "bagging_fraction": "subsample", "sub_row": "subsample",
-    "lambda_l1": "reg_alpha", "l1_regularization": "reg_alpha",
-    "lambda_l2": "reg_lambda", "l2_regularization": "reg_lambda", "lambda": "reg_lambda",
-    "extra_tree": "extra_trees",
-    "min_sum_hessian_in_leaf": "min_child_weight", "min_gain_to_split": "min_split_gain",
-    "bagging_freq": "subsample_freq", "num_iterations": "n_estimators", "num_boost_round": "n_estimators",
-}
 _PREFIX_SEPARATORS = ("__", ".", "/", ":", "_")
 
 
@@ -72,12 +59,7 @@ def _known_names(learner: Any, kind: str | None) -> set[str]:
     from metaopt.learners import get_learner
 
     lr = get_learner(learner)
-    names = set(lr.search_space(kind))
-    try:
-        names |= set(lr.param_specs())
-    except NotImplementedError:  # pragma: no cover - learners without specs
-        pass
-    return names
+    return set(lr.search_space(kind)) | set(lr.param_specs())
 
 
 def _match_one(ours: str, theirs: list[str], aliases: Mapping[str, str]) -> str | None:
@@ -137,7 +119,7 @@ def resolve_param_names(learner: Any = "lightgbm", param_names: Mapping[str, str
         return {str(o): str(t) for o, t in param_names.items()}
     if theirs is None:
         return {n: n for n in space}
-    aliases = LIGHTGBM_ALIASES if lr.name == "lightgbm" else {}
+    aliases = lr.aliases
     out: dict[str, str] = {}
     for ours in space:
         hit = _match_one(ours, theirs, aliases)

@@ -1,35 +1,27 @@
-"""The meta-model metaopt uses, learner selection and fit-time prediction.
+"""The meta-model metaopt uses: similar KB tasks and a surrogate for the first pick, a greedy portfolio after.
 
-:class:`MetaoptModel` (settings chosen by nested LODO, ``benchmarks/select_metamodel.py``;
-results in ``docs/metamodel.md``):
-
-1. weights the KB tasks that evaluated the candidates (the new task's kind and
-   pool) by similarity: :class:`NearestTasks` kernel on the 10 nearest tasks,
-   70% of the weight; 30% spread evenly over all of them as a prior;
-2. first pick: the configuration with the best blend of its weighted mean
-   normalised score on those tasks (0.4) and the surrogate's prediction (0.6);
-3. further picks: greedy set selection (each next configuration covers what the
-   chosen ones miss) with the same 70/30 weights, skipping near-duplicates
-   (identical parameters, or scores correlating >= 0.995 across KB tasks);
-4. far from the KB (nearest-task distance above the 95% quantile of the KB
-   tasks' own leave-one-dataset-out nearest distances, times 1.25): the
-   static greedy portfolio instead.
+:class:`MetaoptModel` weights the KB tasks by similarity to the new one (a kernel on
+the nearest tasks plus an even prior), picks first the configuration with the best
+blend of its weighted score and the surrogate's prediction, then adds configurations
+greedily where the chosen ones are weak (skipping near-duplicates), and falls back
+to the static portfolio for a task far from the KB.  The settings (the constants
+below and the ``__init__`` defaults) were chosen by nested LODO
+(``benchmarks/select_metamodel.py``); ``docs/metamodel.md`` gives the numbers.
 
 ``learner="auto"``: the score matrix spans every learner with a dense pool,
 normalised jointly per task, so the same model ranks (learner, configuration)
 pairs - algorithm selection and configuration in one step.
-
-:class:`FitTimeModel`: log fit time = linear in log rows, log features and log
-classes, plus a per-configuration offset (the mean residual of that
-configuration, shrunk towards 0).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from metaopt.metamodel._base import MetaModel, Query, candidates
+from metaopt.metamodel._greedy import best_of_set, fill_unknown, unit_weights
 from metaopt.metamodel._neighbours import NearestTasks
 from metaopt.metamodel._normalise import ScoreMatrix
 from metaopt.metamodel._portfolio import StaticPortfolio
@@ -41,6 +33,8 @@ DUPLICATE_CORR = 0.995
 
 
 class MetaoptModel(MetaModel):
+    """The meta-model ``recommend`` runs (module docstring)."""
+
     name = "metaopt"
 
     def __init__(self, n_neighbours: int = 10, prior: float = 0.3, alpha: float = 0.6,
@@ -122,7 +116,8 @@ class MetaoptModel(MetaModel):
 
 
 def blend_rank(p: np.ndarray, w_nn: np.ndarray, s_mean: np.ndarray | None, k: int, prior: float, alpha: float,
-               prior_rest: float | None = None, duplicate=None) -> list[int]:
+               prior_rest: float | None = None,
+               duplicate: Callable[[int, list[int]], bool] | None = None) -> list[int]:
     """:class:`MetaoptModel`'s choice: column indices of ``p`` (KB tasks x candidates) to try, best first.
 
     Task weights: ``(1 - prior)`` of the weight on the nearest tasks (kernel weights
@@ -136,10 +131,8 @@ def blend_rank(p: np.ndarray, w_nn: np.ndarray, s_mean: np.ndarray | None, k: in
     n, m = p.shape
     if n == 0 or m == 0:
         return list(range(min(k, m)))
-    colmean = np.nan_to_num(np.nanmean(np.where(np.isfinite(p), p, np.nan), axis=0))
-    p = np.where(np.isfinite(p), p, colmean[None, :])
-    w_nn = np.asarray(w_nn, dtype="float64")
-    w_nn = w_nn / w_nn.sum() if w_nn.sum() > 0 else np.full(n, 1.0 / n)
+    p = fill_unknown(p)
+    w_nn = unit_weights(w_nn, n)
 
     def mix(share: float) -> np.ndarray:
         w = (1 - share) * w_nn + share / n
@@ -149,62 +142,4 @@ def blend_rank(p: np.ndarray, w_nn: np.ndarray, s_mean: np.ndarray | None, k: in
     if s_mean is not None and alpha > 0:
         first = (1 - alpha) * first + alpha * np.nan_to_num(np.asarray(s_mean, dtype="float64"))
     w = mix(prior if prior_rest is None else prior_rest)
-    chosen = [int(np.argmax(first))]
-    current = p[:, chosen[0]].copy()
-    blocked = np.zeros(m, dtype=bool)
-    blocked[chosen[0]] = True
-    while len(chosen) < min(k, m):
-        gain = w @ np.maximum(current[:, None], p)
-        gain[blocked] = -np.inf
-        if not np.isfinite(gain).any():
-            break
-        j = int(np.argmax(gain))
-        blocked[j] = True
-        if duplicate is not None and duplicate(j, chosen):
-            continue
-        chosen.append(j)
-        current = np.maximum(current, p[:, j])
-    return chosen
-
-
-class FitTimeModel:
-    """Predicted fit time (seconds) of a configuration on a task of a given size."""
-
-    def fit(self, sm: ScoreMatrix, shrink: float = 5.0) -> FitTimeModel:
-        ft = sm.fit_time.stack().rename("t").reset_index()
-        ft.columns = ["task_id", "key", "t"]
-        ft = ft[np.isfinite(ft["t"]) & (ft["t"] > 0)]
-        self.keys_ = list(sm.configs.index)
-        if ft.empty:
-            self.coef_ = None
-            return self
-        ntr = sm.n_train_rows.stack().rename("n").reset_index()
-        ntr.columns = ["task_id", "key", "n"]
-        ft = ft.merge(ntr, on=["task_id", "key"], how="left")
-        rows = sm.tasks["n_rows"].astype("float64").fillna(sm.meta.get("NumberOfInstances", np.nan))
-        ft["n"] = ft["n"].fillna(ft["task_id"].map(rows))
-        feats = sm.tasks["n_features"].astype("float64")
-        ft["f"] = ft["task_id"].map(feats)
-        ncls = sm.meta["NumberOfClasses"] if "NumberOfClasses" in sm.meta else pd.Series(np.nan, index=sm.meta.index)
-        ft["c"] = ft["task_id"].map(ncls).fillna(0.0)
-        ft = ft.dropna(subset=["n", "f"])
-        X = self._design(ft["n"].to_numpy(), ft["f"].to_numpy(), ft["c"].to_numpy())
-        y = np.log(ft["t"].to_numpy())
-        self.coef_, *_ = np.linalg.lstsq(X, y, rcond=None)
-        resid = y - X @ self.coef_
-        g = pd.DataFrame({"key": ft["key"].to_numpy(), "r": resid}).groupby("key")["r"]
-        self.offset_ = (g.sum() / (g.count() + shrink)).to_dict()
-        self.sigma_ = float(np.std(resid)) if len(resid) > 1 else 1.0
-        return self
-
-    @staticmethod
-    def _design(n, f, c) -> np.ndarray:
-        n, f, c = (np.asarray(a, dtype="float64") for a in (n, f, c))
-        return np.column_stack([np.ones_like(n), np.log1p(n), np.log1p(f), np.log1p(np.maximum(c, 0))])
-
-    def predict(self, keys: list[str], n_rows: int, n_features: int, n_classes: int = 0) -> pd.Series:
-        """Median predicted seconds of one fit (NaN where the KB has no timings)."""
-        if self.coef_ is None:
-            return pd.Series(np.nan, index=keys)
-        base = float((self._design([n_rows], [n_features], [n_classes]) @ self.coef_)[0])
-        return pd.Series([float(np.exp(base + self.offset_.get(k, 0.0))) for k in keys], index=keys)
+    return best_of_set(p, w, k, first=int(np.argmax(first)), duplicate=duplicate)

@@ -6,8 +6,9 @@ import pandas as pd
 import pytest
 from sklearn.datasets import load_breast_cancer, load_diabetes, load_iris
 
-import metaopt._recommend as _rec
-from metaopt._recommend import Recommendation, get_recommender, recommend
+import metaopt.recommender as _rec
+import metaopt.recommender._cache as _cache
+from metaopt.recommender import Recommendation, get_recommender, recommend
 from metaopt.cli import main
 from metaopt.exceptions import ConfigError, DataError, KnowledgeBaseError
 from metaopt.kb import KnowledgeBase
@@ -21,8 +22,8 @@ def _cache_dir(tmp_path, monkeypatch):
 
 def _forget_in_process():
     """Drop the per-process caches, as if a new process started (the disk cache stays)."""
-    _rec._CACHE.clear()
-    _rec._KB_CACHE.clear()
+    _cache._CACHE.clear()
+    _cache._KB_CACHE.clear()
 
 
 @pytest.fixture(scope="module")
@@ -258,7 +259,7 @@ def test_warm_cli_process_does_not_import_lightgbm(kb_dir, tmp_path):
 
     path = tmp_path / "bc.csv"
     _frame(load_breast_cancer).to_csv(path, index=False)
-    repo = str(Path(_rec.__file__).resolve().parent.parent)
+    repo = str(Path(_rec.__file__).resolve().parents[2])
     env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [repo, os.environ.get("PYTHONPATH")])))
     code = ("import sys, json\n"
             "from metaopt.cli import main\n"
@@ -277,8 +278,8 @@ def test_warm_cli_process_does_not_import_lightgbm(kb_dir, tmp_path):
 
 # -- recommendations made ready for the dataset; unchanged for normal inputs ---------------------
 
-STORED = Path(__file__).resolve().parent / "fixtures" / "recommendations_before.json"
-CREDIT_G = Path(__file__).resolve().parents[1] / "examples" / "data" / "credit-g.csv"
+STORED = Path(__file__).resolve().parents[1] / "fixtures" / "recommendations_before.json"
+CREDIT_G = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
 
 
 def _stored_cases():

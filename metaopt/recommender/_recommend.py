@@ -1,0 +1,92 @@
+"""``metaopt.recommend``: which learner and configurations to try first on a new dataset.
+
+>>> recs = metaopt.recommend(df, target="class", k=5)          # doctest: +SKIP
+>>> recs[0].learner, recs[0].params, recs[0].predicted_score   # doctest: +SKIP
+
+Fitted meta-models have one owner, :func:`metaopt.recommender.get_recommender`:
+recommend, the warm start and the ``MetaSampler`` share them per (KB content,
+learner set), in this process and on disk, so only the first call per KB pays for
+fitting; later calls cost the meta-features plus a few milliseconds.
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+
+from metaopt.data import load_data
+from metaopt.exceptions import ConfigError
+from metaopt.features import extract_meta_features
+from metaopt.learners import check_offered
+from metaopt.recommender._cache import get_recommender
+from metaopt.recommender._recommendation import Recommendation
+from metaopt.utils import check_scalar
+
+#: meta-feature groups computed for a new task (landmarkers are too slow for an interactive call)
+QUERY_GROUPS = ("general", "statistical", "info-theory")
+
+
+def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = "auto", k: int = 5,
+              time_budget: float | None = None, kb: Any = None, *, meta_features: dict | None = None
+              ) -> list[Recommendation]:
+    """Learner and configurations to try first on a dataset, best first.
+
+    Parameters
+    ----------
+    data_or_X
+        A file path, DataFrame (with ``target``), array/frame of features (with
+        ``y``) or :class:`~metaopt.data.Dataset`.
+    y, target
+        The target values, or the name of the target column.
+    learner
+        ``"auto"`` (choose among every learner with a shared pool in the KB) or a
+        learner name (with the shipped KB: one of :func:`metaopt.learners.list_learners`).
+    k
+        Number of configurations (positive integer).  They come in portfolio order: the
+        first has the best blend of its scores on similar KB tasks and the surrogate's
+        prediction, each next one adds the most where those above it are weak - so
+        ``predicted_score`` need not decrease.  Data-size-dependent parameters are capped
+        for this dataset (``Recommendation.adapted`` lists the changes).
+    time_budget
+        Seconds one fit may take; configurations predicted to take longer are skipped.
+    kb
+        A :class:`~metaopt.kb.KnowledgeBase`, a KB directory, or None (the shipped one).
+    meta_features
+        Precomputed meta-features of the dataset (skips their extraction).
+
+    Raises
+    ------
+    ConfigError
+        Bad ``k``, ``learner``, ``time_budget`` or ``kb``.
+    DataError
+        Unusable data (see :func:`metaopt.load_data`).
+    KnowledgeBaseError
+        The KB has nothing to learn from for this learner and task kind.
+
+    Warns
+    -----
+    UserWarning
+        When nothing describes the data (every feature value missing, or all meta-features
+        NaN): the recommendations are then the KB's data-blind static portfolio.
+    """
+    check_scalar(k, "k", numbers.Integral, min_val=1)
+    if not isinstance(learner, str) or not learner:
+        raise ConfigError(f"learner must be a learner name or 'auto', got {learner!r}")
+    check_scalar(time_budget, "time_budget", numbers.Real, min_val=0, max_val=np.inf, include_boundaries="neither",
+                 allow_none=True, unit="seconds")
+    if learner != "auto" and kb is None:
+        check_offered(learner)  # e.g. extra_trees: registered, but the shipped KB has no results of it
+    ds = load_data(data_or_X, target=target, y=y)
+    rec = get_recommender(kb, learner)
+    blind_reason = None
+    if not ds.X.notna().to_numpy().any():  # nothing to describe: only the data-blind portfolio is left
+        blind_reason = "every feature value is missing"
+        meta_features = {}
+    elif meta_features is None:
+        meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
+    n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
+    return rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, int(k),
+                         None if time_budget is None else float(time_budget), features=ds.X,
+                         blind_reason=blind_reason)

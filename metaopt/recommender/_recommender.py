@@ -1,0 +1,175 @@
+"""A fitted meta-model for one KB and learner set, and its ranking of configurations for a new task.
+
+The ranking itself is the meta-model's (:class:`metaopt.metamodel.MetaoptModel`);
+this class turns it into :class:`Recommendation` objects made ready for the dataset.
+"""
+
+from __future__ import annotations
+
+import numbers
+import warnings
+from typing import Any
+
+import numpy as np
+
+from metaopt.exceptions import ConfigError, KnowledgeBaseError
+from metaopt.learners import get_learner
+from metaopt.metamodel import FitTimeModel, MetaoptModel, Query, build_score_matrix, candidates, canonical, pool_kind
+from metaopt.recommender._recommendation import Recommendation
+from metaopt.recommender._why import Why
+
+
+class Recommender:
+    """A fitted meta-model for one KB and learner choice (see :func:`recommend`)."""
+
+    def __init__(self, kb, learner: str = "auto"):
+        learners = kb.learners
+        if not learners:
+            raise KnowledgeBaseError("the knowledge base holds no configurations")
+        if learner != "auto" and learner not in learners:
+            raise ConfigError(f"the knowledge base has no configurations of learner {learner!r} "
+                              f"(has: {', '.join(learners)}; or use learner='auto')")
+        if learner == "auto":
+            dense = [lr for lr in learners if _has_dense_pool(kb, lr)]
+            learners = dense or learners
+        else:
+            learners = [learner]
+        sm = build_score_matrix(kb, learners)
+        if sm.pool:
+            if {pool_kind(n) for n in sm.pool} >= set(sm.tasks["kind"]):
+                # every kind is recommended from a pool: drop the sparse per-task histories
+                # (openml-pimp's 47,000 one-task configurations), which no pool ranks
+                sm = sm.only_configs(sm.pool_configs)
+            sm = sm.pooled_tasks()
+        self.learner = learner
+        self.learners = learners
+        self.sm = sm
+        self.model = MetaoptModel().fit(sm)
+        self.fit_time = FitTimeModel().fit(sm)
+        self._encoded = self._canonicalise()
+
+    # -- the on-disk cache (metaopt.metamodel.canonical; stored by metaopt.recommender._cache) ------------
+    _STATE = ("learner", "learners", "sm", "model", "fit_time")
+
+    def _state(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in self._STATE}
+
+    def _canonicalise(self) -> tuple | None:
+        """Switch to the state as the disk cache stores it (so cached and fresh results are identical).
+
+        Returns the (tree, arrays) encoding for :func:`get_recommender` to store, or
+        None where the state cannot be encoded (then nothing is cached).
+        """
+        try:
+            state, tree, arrays = canonical(self._state())
+        except Exception:  # noqa: BLE001 - not storable: keep the fitted state, cache nothing
+            return None
+        for name in self._STATE:
+            setattr(self, name, state[name])
+        return tree, arrays
+
+    @classmethod
+    def _from_state(cls, state: Any) -> Recommender | None:
+        if not isinstance(state, dict) or set(state) != set(cls._STATE):
+            return None
+        rec = cls.__new__(cls)
+        for name in cls._STATE:
+            setattr(rec, name, state[name])
+        return rec
+
+    def recommend(self, kind: str, meta: dict[str, float], n_rows: int, n_features: int, n_classes: int,
+                  k: int = 5, time_budget: float | None = None, *, features: Any = None,
+                  blind_reason: str | None = None) -> list[Recommendation]:
+        """The ``k`` configurations to try first, in portfolio order, each made ready for this dataset.
+
+        ``features``: the feature table, for learners whose parameters count model columns
+        (a forest's ``max_features``; else ``n_features``).  Meta-features that are all NaN
+        (``blind_reason`` says why) give the data-blind static portfolio, with a warning.
+        """
+        query = Query(kind, meta, self.sm.pool_for(kind))
+        try:
+            cand = candidates(self.sm, kind, query.pool)
+        except KnowledgeBaseError:
+            raise KnowledgeBaseError(f"the knowledge base has no {kind} tasks for "
+                                     f"{', '.join(self.learners)}; cannot recommend") from None
+        blind = not any(isinstance(v, numbers.Real) and np.isfinite(v) for v in meta.values())
+        if blind:
+            blind_reason = blind_reason or "all meta-features are NaN"
+            warnings.warn(f"{blind_reason}, so metaopt's recommendations fall back to the data-blind "
+                          "portfolio of the knowledge base", UserWarning, stacklevel=3)
+        far = blind or self.model.is_far(query)
+        n = len(cand) if time_budget is not None else k
+        ranked = self.model.static_.rank(query, n) if blind and not self.model.is_far(query) \
+            else self.model.rank(query, n)
+        times = self.fit_time.predict(ranked, n_rows, n_features, n_classes)
+        note = ""
+        if time_budget is not None:
+            fits = [key for key in ranked if not np.isfinite(times[key]) or times[key] <= time_budget]
+            if fits:
+                ranked = fits
+            else:
+                ranked = list(times.sort_values().index)
+                note = (f" No configuration is predicted to fit within {time_budget:g} s; these are the "
+                        "fastest ones.")
+        ranked = ranked[:k]
+        mean, std = self.model.predict(query)
+        # the similar tasks reported are those whose scores on these candidates inform the ranking
+        informed = self.sm.norm[cand].notna().any(axis=1).to_numpy()
+        similar = [] if blind else [{"task_id": t, "name": nm, "distance": round(d, 4)}
+                                    for t, nm, d in self.model.nn_.nearest(query, 3, informed)]
+        why = Why(blind_reason if blind else None, far, self.model, query, similar, note)
+        widths: dict[str, int] = {}
+        out = []
+        for i, key in enumerate(ranked):
+            cfg = self.sm.configs.loc[key]
+            learner = str(cfg["learner"])
+            if learner not in widths:
+                widths[learner] = _model_width(learner, features, n_features)
+            params, adapted = _ready_params(learner, dict(cfg["params"]), kind, n_rows, widths[learner])
+            t = times.get(key, np.nan)
+            out.append(Recommendation(
+                rank=i + 1, learner=learner, config_id=str(cfg["config_id"]), params=params,
+                predicted_score=float(mean.get(key, np.nan)), predicted_score_std=float(std.get(key, np.nan)),
+                predicted_fit_time_s=None if not np.isfinite(t) else float(t), similar_tasks=similar,
+                rationale=why.rationale(i, adapted, n_rows), far_from_kb=far, reason=why.reason(i, bool(note)),
+                adapted=adapted))
+        return out
+
+
+def _model_width(learner: str, features: Any, n_features: int) -> int:
+    """Columns the learner's estimator sees (``n_features`` without the feature table)."""
+    if features is None:
+        return int(n_features)
+    try:
+        return get_learner(learner).model_width(features)
+    except ConfigError:  # not a registered learner: its parameters are left as they are
+        return int(n_features)
+
+
+def _has_dense_pool(kb, learner: str, min_coverage: float = 0.5, min_pool: int = 5) -> bool:
+    """Cheap check (no pivot) that some (kind, source) has >= ``min_pool`` configs on >= ``min_coverage`` of its tasks.
+
+    The same rule as :func:`metaopt.metamodel.build_score_matrix`'s pools.
+    """
+    e = kb.evaluations
+    e = e[(e["learner"] == learner) & (e["status"] == "ok")]
+    if e.empty:
+        return False
+    tasks = kb.tasks.set_index("task_id")
+    kind = e["task_id"].map(tasks["kind"])
+    source = e["task_id"].map(tasks["source"]).fillna("")
+    for _, sub in e.groupby([kind, source]):
+        n_tasks = sub["task_id"].nunique()
+        cov = sub.groupby("config_id")["task_id"].nunique() / n_tasks
+        if (cov >= min_coverage).sum() >= min_pool:
+            return True
+    return False
+
+
+def _ready_params(learner: str, params: dict, kind: str, n_rows: int | None = None,
+                  n_features: int | None = None) -> tuple[dict, dict]:
+    """(params ready for this dataset, ``{name: (KB value, value here)}``); see :meth:`Learner.ready_params`."""
+    try:
+        return get_learner(learner).ready_params(params, kind, n_rows, n_features)
+    except ConfigError:  # an unknown learner or a foreign history's parameters: shown as stored
+        return params, {}

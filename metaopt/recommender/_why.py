@@ -1,0 +1,45 @@
+"""The words of a ranking: the short reason and the full rationale shown for each rank."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class Why:
+    """The reason (a few words) and rationale (sentences) of each rank."""
+
+    def __init__(self, blind_reason: str | None, far: bool, model: Any, query: Any, similar: list, note: str):
+        self.blind_reason, self.far, self.note = blind_reason, far, note
+        if far and blind_reason is None:
+            self.far_text = (f"New task is far from the knowledge base (nearest-task distance "
+                             f"{model.nearest_distance(query):.2f} > {model.far_threshold_:.2f}, the 95% quantile "
+                             f"of KB tasks' own nearest distances x1.25): falling back to the static portfolio")
+        self.sim_text = ", ".join(f"{s['name']} ({s['distance']:.2f})" for s in similar) or "none"
+
+    def reason(self, i: int, fastest: bool) -> str:
+        if fastest:
+            return "fastest (none fits the time budget)"
+        if self.blind_reason is not None:
+            return f"data-blind portfolio #{i + 1}"
+        if self.far:
+            return f"static portfolio #{i + 1} (far from KB)"
+        if i == 0:
+            return "best blend on similar tasks"
+        return "covers where #1 is weak" if i == 1 else f"covers where #1-#{i} are weak"
+
+    def rationale(self, i: int, adapted: dict, n_rows: int) -> str:
+        if self.blind_reason is not None:
+            text = (f"No usable meta-features ({self.blind_reason}): the data-blind static portfolio of the "
+                    f"knowledge base. Position {i + 1} of that portfolio.")
+        elif self.far:
+            text = f"{self.far_text}. Position {i + 1} of that portfolio."
+        elif i == 0:
+            text = (f"Best expected normalised score on the most similar KB tasks ({self.sim_text}) "
+                    f"blended with the surrogate's prediction.")
+        else:
+            text = "Chosen greedily to do well where the configurations above it are weak on similar tasks."
+        if adapted:
+            changes = ", ".join(f"{name} {'default' if old is None else repr(old)} -> {new!r}"
+                                for name, (old, new) in adapted.items())
+            text += f" Set for this dataset ({n_rows} rows): {changes}."
+        return text + self.note

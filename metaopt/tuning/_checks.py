@@ -1,0 +1,90 @@
+"""``tune``'s first step: refuse bad arguments and unusable data before any fit or storage write."""
+
+from __future__ import annotations
+
+import numbers
+from dataclasses import dataclass
+from typing import Any
+
+from metaopt.core import KIND_METRICS, PRIMARY
+from metaopt.exceptions import ConfigError
+from metaopt.learners import check_offered
+from metaopt.tuning._model import check_feature_magnitude
+from metaopt.utils import check_scalar
+
+
+@dataclass(frozen=True)
+class Budget:
+    """``tune``'s validated numeric arguments."""
+
+    n_trials: int | None
+    timeout: float | None
+    cv: int
+    n_jobs: int
+    k: int
+    seed: int
+
+
+def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any, random_state: Any,
+                    learner: Any, kb: Any = None) -> Budget:
+    """Validate ``tune``'s scalar arguments and the learner's name (ConfigError; with a KB of one's own, any
+    registered learner)."""
+    n_trials = check_scalar(n_trials, "n_trials", numbers.Integral, min_val=1, allow_none=True)
+    timeout = check_scalar(timeout, "timeout", numbers.Real, min_val=0, include_boundaries="neither",
+                           allow_none=True, unit="seconds")
+    if n_trials is None and timeout is None:
+        raise ConfigError("give n_trials or timeout (or both); otherwise the search would never stop")
+    budget = Budget(n_trials=n_trials, timeout=timeout, cv=check_scalar(cv, "cv", numbers.Integral, min_val=2),
+                    n_jobs=check_scalar(n_jobs, "n_jobs", numbers.Integral, min_val=1),
+                    k=check_scalar(k, "k", numbers.Integral, min_val=1),
+                    seed=check_scalar(random_state, "random_state", numbers.Integral, min_val=0))
+    if not isinstance(learner, str):
+        raise ConfigError(f"learner must be a string such as 'auto' or 'lightgbm', got {learner!r}")
+    if learner != "auto":
+        check_offered(learner, kb)
+    return budget
+
+
+def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str | None, cv: int
+              ) -> tuple[Any, str, list[str]]:
+    """(the Dataset, the metric, the notes so far): the data loaded and checked against ``cv`` and ``metric``."""
+    from metaopt.data import load_data
+    ds = load_data(data_or_X, target=target, y=y, kind=kind)
+    if metric is None:
+        metric = PRIMARY[ds.kind]
+    if metric not in KIND_METRICS[ds.kind]:
+        raise ConfigError(f"metric {metric!r} does not apply to {ds.kind} tasks (choose one of "
+                          f"{', '.join(KIND_METRICS[ds.kind])})")
+    notes: list[str] = list(ds.meta.get("row_notes", []))  # dropped rows are lost data: always say so
+    check_data(ds, cv, notes)
+    return ds, metric, notes
+
+
+def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
+    """Refuse, before any fit, data on which no trial could be evaluated as asked (ConfigError/DataError).
+
+    Called by :func:`tune`, and by ``metaopt tune`` before it prints anything.
+
+    ``cv`` above the rows (the splitter would silently run leave-one-out, minutes per trial) or, for
+    classification, above the rows of the largest class (scikit-learn's ``StratifiedKFold`` refuses
+    that too; the test folds would hold one or two rows).  A class smaller than ``cv`` is valid: the
+    folds are still stratified and that class is missing from some test folds (a note says so).
+    """
+    cv = check_scalar(cv, "cv", numbers.Integral, min_val=2)
+    notes = [] if notes is None else notes
+    n = ds.n_rows
+    if cv > n:
+        raise ConfigError(f"cv={cv} folds but the data have {n} rows with a target; every test fold needs "
+                          f"rows: use cv <= {n} (5 or 10 is usual)")
+    if ds.kind != "regression":
+        counts = ds.y.value_counts()
+        counts = counts[counts > 0]
+        if cv > int(counts.max()):
+            raise ConfigError(f"cv={cv} folds but even the largest class ({counts.idxmax()!r}) has only "
+                              f"{int(counts.max())} rows, so stratified folds are impossible; use cv <= "
+                              f"{int(counts.max())} (5 or 10 is usual)")
+        small = counts[counts < cv]
+        if len(small):
+            shown = ", ".join(f"{k!r} ({int(v)} rows)" for k, v in small.head(5).items())
+            notes.append(f"class(es) with fewer rows than cv={cv} folds: {shown}; some test folds lack them")
+    check_feature_magnitude(ds.X)

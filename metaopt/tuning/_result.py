@@ -1,0 +1,201 @@
+"""``tune``'s last steps: the best configuration, the summary, the refitted model, the result.
+
+The library default competes with the trials (it is scored on the same folds but is not a trial),
+and the final model is refitted on all rows with the same procedure as in a fold.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from metaopt.core import GREATER_IS_BETTER
+from metaopt.exceptions import MetaoptError
+from metaopt.tuning._checks import Budget
+from metaopt.tuning._cv import better
+from metaopt.tuning._model import ColumnSchema, TunedModel
+from metaopt.tuning._objective import DefaultScore, jsonable
+from metaopt.tuning._resume import count_trials
+from metaopt.tuning._storage import storage_label
+from metaopt.tuning._study import SOURCE_ATTR
+from metaopt.tuning._summary import TuneSummary
+
+
+@dataclass
+class TuneResult:
+    """The outcome of :func:`tune`.
+
+    ``model`` is the final model (refitted on all rows; ``model.save(path)``),
+    ``summary`` the :class:`~metaopt.tuning.TuneSummary` (``print(result)``
+    shows it), ``study`` the Optuna study (every trial's ``user_attrs`` hold
+    ``config``, ``fold_scores`` and, for failed trials, ``error``).
+    """
+
+    model: TunedModel
+    summary: TuneSummary
+    study: Any
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def best_params(self) -> dict[str, Any]:
+        return dict(self.summary.best_params)
+
+    @property
+    def best_score(self) -> float | None:
+        return self.summary.best_score
+
+    @property
+    def default_score(self) -> float | None:
+        return self.summary.default_score
+
+    @property
+    def learner(self) -> str:
+        return self.summary.learner
+
+    @property
+    def metric(self) -> str:
+        return self.summary.metric
+
+    def save(self, path: Any) -> Any:
+        """Save the final model (joblib pickle; see :func:`metaopt.tuning.load_model`)."""
+        return self.model.save(path)
+
+    def predict(self, X: Any) -> np.ndarray:
+        return self.model.predict(X)
+
+    def predict_proba(self, X: Any) -> np.ndarray:
+        return self.model.predict_proba(X)
+
+    def __str__(self) -> str:
+        return str(self.summary)
+
+
+@dataclass
+class TuneRun:
+    """What the steps of one :func:`tune` call decided and measured; the summary is read from it."""
+
+    ds: Any
+    metric: str
+    args: Budget
+    notes: list[str]
+    storage: Any
+    warm_start: bool
+    t_start: float
+    learner: str = ""
+    lrn: Any = None  #: the :class:`~metaopt.learners.Learner`
+    recs: list[Any] = field(default_factory=list)
+    meta_features: dict | None = None
+    space: dict[str, Any] = field(default_factory=dict)
+    study: Any = None
+    fold_seed: int = 0
+    n_folds: int = 0
+    sampler_label: str = ""
+    pruner_label: str = ""
+    default: DefaultScore | None = None
+    n_warm: int = 0
+    n_trials_run: int = 0
+    search_time_s: float = 0.0
+
+    @property
+    def maximize(self) -> bool:
+        return bool(GREATER_IS_BETTER[self.metric])
+
+    @property
+    def direction(self) -> str:
+        return "maximize" if self.maximize else "minimize"
+
+
+def _best_of(values: list[Any], maximize: bool, key: Any = lambda v: v) -> Any:
+    best = None
+    for v in values:
+        if best is None or better(key(v), key(best), maximize):
+            best = v
+    return best
+
+
+def _trial_fields(run: TuneRun) -> dict[str, Any]:
+    """The summary's fields read from the study's trials, and the best configuration among them."""
+    from optuna.trial import TrialState
+
+    maximize, default = run.maximize, run.default
+    trials = sorted(run.study.get_trials(deepcopy=False), key=lambda t: t.number)
+    counts = count_trials(trials)  # interrupted trials (stopped or dead workers) are not "finished"
+    finished = counts.finished
+    complete = [t for t in finished if t.state == TrialState.COMPLETE and t.value is not None
+                and math.isfinite(t.value)]
+    best_trial = _best_of(complete, maximize, key=lambda t: t.value)
+    beaten_after = next((pos for pos, t in enumerate(finished, start=1) if t in complete
+                         and default.score is not None and better(t.value, default.score, maximize)), None)
+    warm_trials = [t for t in finished if t.user_attrs.get(SOURCE_ATTR) == "warm_start"]
+    errors = list(dict.fromkeys(t.user_attrs["error"] for t in finished if t.user_attrs.get("error")))
+    if best_trial is None and default.score is None:
+        first = errors[0] if errors else (default.error or "no trial completed")
+        raise MetaoptError(f"no configuration could be evaluated ({len(finished)} trial(s) failed or were "
+                           f"pruned; default: {default.error or 'n/a'}); first error: {first}")
+    if best_trial is None or better(default.score, best_trial.value, maximize):
+        best = dict(best_is_default=True, best_params=dict(default.params), best_score=default.score,
+                    best_trial=None)
+    else:
+        best = dict(best_is_default=False, best_params=dict(best_trial.user_attrs.get("config") or best_trial.params),
+                    best_score=float(best_trial.value), best_trial=best_trial.number)
+    return dict(best, beaten_after=beaten_after, n_trials=len(finished), n_complete=len(complete),
+                n_pruned=sum(t.state == TrialState.PRUNED for t in finished),
+                n_failed=sum(t.state == TrialState.FAIL for t in finished), n_warm_started=len(warm_trials),
+                best_warm_start_score=_best_of([t.value for t in warm_trials if t in complete], maximize),
+                errors=errors[:10], n_interrupted=len(counts.interrupted), n_retried=len(counts.retried),
+                n_running=len(counts.running))
+
+
+def summarise(run: TuneRun, trial_fields: dict[str, Any], refit_time_s: float) -> TuneSummary:
+    """The :class:`TuneSummary` of the run."""
+    ds, default = run.ds, run.default
+    warm = (f"{run.n_warm} recommended configuration(s)" if run.warm_start and run.n_warm else
+            ("off" if not run.warm_start else "none available"))
+    return TuneSummary(
+        dataset=ds.name, kind=ds.kind, target=ds.target, n_rows=ds.n_rows, n_features=ds.n_features,
+        learner=run.learner, metric=run.metric, direction=run.direction, cv=run.n_folds,
+        **{**trial_fields, "best_params": jsonable(trial_fields["best_params"])},
+        default_score=default.score, default_params=default.params, default_error=default.error,
+        n_trials_run=run.n_trials_run, warm_start=warm, sampler=run.sampler_label, pruner=run.pruner_label,
+        study_name=run.study.study_name, storage=storage_label(run.storage), search_time_s=run.search_time_s,
+        default_time_s=default.time_s, refit_time_s=refit_time_s, random_state=run.args.seed,
+        notes=list(dict.fromkeys(run.notes)), fold_seed=run.fold_seed,
+    )
+
+
+def finish(run: TuneRun) -> TuneResult:
+    """Pick the best configuration, refit it on all rows and assemble the result."""
+    from metaopt import __version__
+
+    fields = _trial_fields(run)
+    final_params = fields["best_params"]
+    ds = run.ds
+    t0 = time.monotonic()
+    fitted = run.lrn.fit(ds.X, ds.y, final_params, ds.kind, random_state=run.fold_seed)
+    summary = summarise(run, fields, time.monotonic() - t0)
+    metadata = {
+        "metric": run.metric, "direction": run.direction, "cv_score": summary.best_score, "cv": run.n_folds,
+        "default_score": summary.default_score, "dataset": ds.name, "n_rows": ds.n_rows, "target": ds.target,
+        "source": ds.source, "study_name": run.study.study_name, "metaopt_version": __version__,
+        "versions": _library_versions(), "summary": summary.to_dict(),
+        "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "tune_seconds": time.monotonic() - run.t_start,
+    }
+    model = TunedModel(fitted, ColumnSchema.from_dataset(ds), learner=run.learner, kind=ds.kind,
+                       params=final_params, metadata=json.loads(json.dumps(metadata, default=str)))
+    return TuneResult(model=model, summary=summary, study=run.study, notes=summary.notes)
+
+
+def _library_versions() -> dict[str, str]:
+    out = {}
+    for mod in ("sklearn", "lightgbm", "optuna", "pandas", "numpy"):
+        try:
+            out[mod] = __import__(mod).__version__
+        except Exception:  # noqa: BLE001
+            out[mod] = "unknown"
+    return out

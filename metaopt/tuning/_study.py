@@ -1,0 +1,103 @@
+"""The Optuna study of a tuning run: opened or resumed, its setup and data recorded and checked.
+
+Workers that share a study must score configurations on the same folds of the same data, so the
+first run records its setup and a fingerprint of the data, and later runs with others are refused.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import optuna
+
+from metaopt.exceptions import ConfigError, StorageError
+from metaopt.tuning._storage import storage_label
+
+DEFAULT_ATTR = "metaopt:default"  #: study attribute: the library default's score on the folds
+SETUP_ATTR = "metaopt:tune"  #: study attribute: learner, metric, folds, seed, data fingerprint
+SOURCE_ATTR = "metaopt:source"  #: trial attribute: "warm_start" for enqueued recommendations
+_SETUP_KEYS = ("learner", "metric", "cv", "kind", "n_rows", "n_features")
+
+
+@contextlib.contextmanager
+def quiet_optuna() -> Iterator[None]:
+    """Silence Optuna's INFO/WARNING log lines (failed trials are in the summary; they would break the bar)."""
+    logger = logging.getLogger("optuna")
+    old = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(old)
+
+
+def open_study(storage: Any, study_name: str | None, sampler: Any, pruner: Any, direction: str,
+               metric: str) -> Any:
+    """Create the study or load the one of that name; refuse one of the other direction."""
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with quiet_optuna():
+            study = optuna.create_study(storage=storage, sampler=sampler, pruner=pruner, study_name=study_name,
+                                        direction=direction, load_if_exists=True)
+    except ValueError as exc:
+        raise ConfigError(f"cannot open study {study_name!r}: {exc}") from None
+    except SQLAlchemyError as exc:  # e.g. a read-only database file, a lost connection
+        text = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
+        raise StorageError(f"cannot open study {study_name!r} in {storage_label(storage)!r}: {text}") from None
+    if study.direction.name.lower() != direction:
+        raise ConfigError(f"study {study.study_name!r} is a {study.direction.name.lower()} study, but metric "
+                          f"{metric!r} needs {direction}; use another study name")
+    return study
+
+
+def data_fingerprint(ds: Any) -> dict[str, Any]:
+    """Column names, target and content hash: what a resumed study's data must match."""
+    from metaopt.data import content_hash
+
+    return {"columns": [str(c) for c in ds.X.columns], "target": str(ds.target), "hash": content_hash(ds)}
+
+
+def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
+    if old.get("target") != new["target"]:
+        what = f"target {old.get('target')!r}, this run {new['target']!r}"
+    elif old.get("columns") != new["columns"]:
+        gone = [c for c in old.get("columns") or [] if c not in new["columns"]]
+        extra = [c for c in new["columns"] if c not in (old.get("columns") or [])]
+        what = (f"columns missing here: {gone[:5]}, " if gone else "") + \
+            (f"columns new here: {extra[:5]}" if extra else "the same columns in another order")
+        what = what.rstrip(", ")
+    else:
+        what = (f"same columns and target but other values (content hash {str(old.get('hash'))[:12]}, this run "
+                f"{new['hash'][:12]})")
+    return (f"study {name!r} was run on other data ({what}); its scores would be mixed with this data's: use "
+            "another study name, or the study's data")
+
+
+def check_setup(study: Any, setup: dict[str, Any]) -> int:
+    """Record the setup in a new study, or check a resumed one's; returns the study's fold seed.
+
+    Atomic under the warm start's storage lock: workers starting together on a new study must
+    agree on one seed for the folds (each worker keeps its own sampler seed).
+    """
+    from metaopt.warmstart import storage_lock
+
+    with storage_lock(study._storage, study.study_name):
+        old = study._storage.get_study_user_attrs(study._study_id).get(SETUP_ATTR)
+        if old is None:
+            study.set_user_attr(SETUP_ATTR, setup)
+            return int(setup["seed"])
+        diff = [key for key in _SETUP_KEYS if old.get(key) != setup[key]]
+        if diff:
+            raise ConfigError(f"study {study.study_name!r} was created with "
+                              + ", ".join(f"{key}={old.get(key)!r}" for key in diff)
+                              + " but this run has " + ", ".join(f"{key}={setup[key]!r}" for key in diff)
+                              + "; use another study name")
+        if not isinstance(old.get("data"), dict):  # a study from before data fingerprints: record this one
+            study.set_user_attr(SETUP_ATTR, {**old, "data": setup["data"]})
+        elif old["data"] != setup["data"]:
+            raise ConfigError(_data_mismatch(study.study_name, old["data"], setup["data"]))
+    return int(old.get("seed", setup["seed"]))  # the summary shows it when it is not this worker's seed

@@ -1,0 +1,11 @@
+"""Helpers shared by every layer of metaopt: argument validation.
+
+>>> import numbers
+>>> from metaopt.utils import check_scalar
+>>> check_scalar(5, "cv", numbers.Integral, min_val=2)
+5
+"""
+
+from metaopt.utils._validation import check_scalar
+
+__all__ = ["check_scalar"]
