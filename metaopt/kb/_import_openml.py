@@ -12,11 +12,10 @@ import json
 import re
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
-from metaopt.kb import _schema as S
+from metaopt.kb._foreign import foreign_row
 from metaopt.kb._store import KnowledgeBase
 
 SOURCE = "openml_api"
@@ -219,11 +218,6 @@ def _evaluation_rows(evals: pd.DataFrame, info: dict[int, tuple[str, int | None]
             cid = f"{cid}/task-{int(tid)}"
         cfg_rows.setdefault(cid, {"learner": learner, "config_id": cid, "params": text, "origin": SOURCE,
                                   "native_params": json.dumps(params_raw, sort_keys=True)})
-        row = {"task_id": f"openml-task/{int(tid)}", "learner": learner, "config_id": cid, "source": SOURCE,
-               "protocol": PROTOCOL, "n_folds": None, "n_train_rows": None, "status": "ok", "error": None,
-               "fit_time_s": np.nan, "predict_time_s": np.nan, "n_estimators_used": np.nan}
-        for m in S.METRIC_NAMES:
-            row[m] = float(g["value"].mean()) if m == ours else np.nan
-            row[f"{m}_folds"] = None
-        ev_rows.append(row)
+        ev_rows.append(foreign_row(f"openml-task/{int(tid)}", learner, cid, SOURCE, PROTOCOL, ours,
+                                   float(g["value"].mean())))
     return cfg_rows, ev_rows, skipped

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
+from metaopt.kb._foreign import foreign_evaluations
 from metaopt.kb._store import KnowledgeBase
 
 SOURCE = "openml_pimp"
@@ -147,24 +148,8 @@ def _configs(runs: pd.DataFrame, arff_path: Path) -> tuple[pd.DataFrame, pd.Data
 
 def _evaluations(runs: pd.DataFrame) -> pd.DataFrame:
     """The ``evaluations`` rows: each run's predictive accuracy."""
-    n = len(runs)
-    ev = pd.DataFrame({
-        "task_id": "openml-task/" + runs["task_id"].astype(str),
-        "learner": LEARNER,
-        "config_id": runs["config_id"],
-        "source": SOURCE,
-        "protocol": PROTOCOL,
-        "n_folds": pd.array([pd.NA] * n, dtype="Int64"),
-        "n_train_rows": pd.array([pd.NA] * n, dtype="Int64"),
-        "status": "ok",
-        "error": None,
-        "fit_time_s": np.nan,
-        "predict_time_s": np.nan,
-        "n_estimators_used": np.nan,
-    })
-    for metric in ("roc_auc", "log_loss", "accuracy", "rmse", "r2"):
-        ev[metric] = np.nan
-        ev[f"{metric}_folds"] = None
+    ev = foreign_evaluations("openml-task/" + runs["task_id"].astype(str), LEARNER, runs["config_id"], SOURCE,
+                             PROTOCOL)
     ev["accuracy"] = runs["predictive_accuracy"].astype("float64").to_numpy()
     return ev
 

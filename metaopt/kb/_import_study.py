@@ -20,6 +20,7 @@ import pandas as pd
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb import _schema as S
+from metaopt.kb._foreign import foreign_row
 from metaopt.kb._store import KnowledgeBase
 
 SOURCE = "optuna_study"
@@ -161,15 +162,9 @@ def study_to_kb(study, dataset, *, learner: str = "lightgbm", metric: str, name:
                          "params": json.dumps({k: _jsonable(v) for k, v in sorted(params.items())}),
                          "origin": SOURCE,
                          "native_params": json.dumps({k: _jsonable(v) for k, v in sorted(t.params.items())})})
-        row = {"task_id": task_id, "learner": lrn.name, "config_id": cid, "source": SOURCE,
-               "protocol": f"optuna-study:{study.study_name}", "n_folds": n_folds, "n_train_rows": None,
-               "status": "ok", "error": None,
-               "fit_time_s": t.duration.total_seconds() if t.duration is not None else np.nan,
-               "predict_time_s": np.nan, "n_estimators_used": np.nan}
-        for m in S.METRIC_NAMES:
-            row[m] = float(t.value) if m == metric else np.nan
-            row[f"{m}_folds"] = None
-        ev_rows.append(row)
+        ev_rows.append(foreign_row(task_id, lrn.name, cid, SOURCE, f"optuna-study:{study.study_name}", metric,
+                                   float(t.value), n_folds=n_folds,
+                                   fit_time_s=t.duration.total_seconds() if t.duration is not None else np.nan))
     source = {
         "name": f"{SOURCE}:{study.study_name}",
         "description": f"Optuna study {study.study_name!r} ({len(trials)} completed trials, {lrn.name}, "

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
+from metaopt.kb._foreign import foreign_evaluations
 from metaopt.kb._store import KnowledgeBase
 
 SOURCE = "tabrepo"
@@ -117,25 +118,10 @@ def _tasks(results: pd.DataFrame, meta: pd.DataFrame) -> pd.DataFrame:
 
 def _evaluations(results: pd.DataFrame) -> pd.DataFrame:
     """The ``evaluations`` rows: TabRepo's validation error as our metric of the task's kind."""
-    n = len(results)
-    ev = pd.DataFrame({
-        "task_id": "openml-task/" + results["dataset"].astype(int).astype(str),
-        "learner": LEARNER,
-        "config_id": "tabrepo/" + results["framework"].astype(str),
-        "source": SOURCE,
-        "protocol": PROTOCOL,
-        "n_folds": pd.array([pd.NA] * n, dtype="Int64"),
-        "n_train_rows": pd.array([pd.NA] * n, dtype="Int64"),
-        "status": "ok",
-        "error": None,
-        "fit_time_s": results["time_train_s"].astype("float64"),
-        "predict_time_s": np.nan,
-        "n_estimators_used": np.nan,
-    })
+    ev = foreign_evaluations("openml-task/" + results["dataset"].astype(int).astype(str), LEARNER,
+                             "tabrepo/" + results["framework"].astype(str), SOURCE, PROTOCOL,
+                             fit_time_s=results["time_train_s"].astype("float64"))
     err = results["metric_error"].astype("float64")
-    for metric in ("roc_auc", "log_loss", "accuracy", "rmse", "r2"):
-        ev[metric] = np.nan
-        ev[f"{metric}_folds"] = None
     for kind, (metric, fn) in METRIC_MAP.items():
         mask = (results["problem_type"] == kind).to_numpy()
         ev.loc[mask, metric] = fn(err[mask])
