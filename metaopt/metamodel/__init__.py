@@ -10,6 +10,8 @@
 * :mod:`._metaopt_model` - the model metaopt uses (:class:`MetaoptModel`);
 * :mod:`._fit_time` - fit-time prediction (:class:`FitTimeModel`);
 * :mod:`._lodo` - leave-one-dataset-out evaluation and the meta-models it compares;
+* :mod:`._splits` - how LODO splits the KB (by dataset group, by collection) and subsamples it;
+* :mod:`._curve` - the learning curve (LODO regret against the share of training tasks);
 * :mod:`._persist` - fitted meta-models on disk (JSON + arrays, no pickle).
 
 See ``docs/metamodel.md``.
@@ -20,6 +22,8 @@ from metaopt.metamodel._feature_space import MetaFeatureSpace
 from metaopt.metamodel._fit_time import FitTimeModel
 from metaopt.metamodel._greedy import greedy_portfolio
 from metaopt.metamodel._lodo import OneLearnerModel, lodo, lodo_methods, summarise
+from metaopt.metamodel._splits import SPLITS, Fold, make_folds, sample_folds, subsample
+from metaopt.metamodel._curve import curve_summary, learning_curve
 from metaopt.metamodel._metaopt_model import MetaoptModel, blend_rank
 from metaopt.metamodel._neighbours import FlamlNearest, NearestTasks
 from metaopt.metamodel._normalise import ScoreMatrix, build_score_matrix, normalise_scores, pool_kind
@@ -28,7 +32,8 @@ from metaopt.metamodel._portfolio import ConditionedPortfolio, StaticPortfolio
 from metaopt.metamodel._surrogate import KIND_CODES, Surrogate
 
 __all__ = ["MetaModel", "Query", "candidates", "greedy_portfolio", "blend_rank", "lodo", "lodo_methods",
-           "OneLearnerModel", "summarise", "FlamlNearest", "NearestTasks", "ScoreMatrix", "build_score_matrix",
+           "OneLearnerModel", "summarise", "SPLITS", "Fold", "make_folds", "sample_folds", "subsample", "learning_curve",
+           "curve_summary", "FlamlNearest", "NearestTasks", "ScoreMatrix", "build_score_matrix",
            "normalise_scores", "pool_kind", "ConditionedPortfolio", "StaticPortfolio", "FitTimeModel",
            "MetaoptModel", "MetaFeatureSpace", "Surrogate", "KIND_CODES", "cache_key", "canonical", "load_cached",
            "save_cached"]

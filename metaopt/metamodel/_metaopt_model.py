@@ -114,6 +114,49 @@ class MetaoptModel(MetaModel):
                          duplicate=lambda j, chosen: self._duplicate(cand[j], [cand[i] for i in chosen]))
         return [cand[i] for i in idx]
 
+    def portfolio_values(self, query: Query, keys: list[str], k: int) -> tuple[list[str], np.ndarray, float]:
+        """What the KB says a set of ``keys`` (e.g. one learner's configurations) reaches on this task.
+
+        Returns the greedy order of up to ``k`` of ``keys`` (first the best blend, as :meth:`rank`; then
+        best-of-set); after each pick, the weighted mean over the KB tasks of the best normalised score
+        among the picks so far (the score expected from trying the first n of them; weights as
+        :meth:`rank`'s later picks, even ones for a task far from the KB); and the first pick's blend
+        (what :meth:`rank` ranks first picks by).  Normalised jointly over the pool, so the values of
+        two learners of one pool compare.
+        """
+        cand = candidates(self.sm_, query.kind, query.pool)
+        pool = set(cand)
+        cols = [c for c in keys if c in pool]
+        if not cols or k < 1:
+            return [], np.zeros(0), -np.inf
+        known = np.isfinite(self.sm_.norm[cand].to_numpy()).any(axis=1)
+        p = fill_unknown(self.sm_.norm[cols].to_numpy()[known])
+        n = p.shape[0]
+        if n == 0:
+            return cols[:k], np.zeros(min(k, len(cols))), 0.0
+        if self.is_far(query):
+            w = first = np.full(n, 1.0 / n)
+            s_mean = None
+        else:
+            w_nn = unit_weights(self.nn_.task_weights(query, known)[known], n)
+            first = _mix(w_nn, self.prior)
+            w = _mix(w_nn, self.prior if self.prior_rest is None else self.prior_rest)
+            s_mean = None if self.surrogate_ is None else \
+                self.surrogate_.predict(query)[0].reindex(cols).to_numpy()
+        lead = first @ p
+        if s_mean is not None and self.alpha > 0:
+            lead = (1 - self.alpha) * lead + self.alpha * np.nan_to_num(np.asarray(s_mean, dtype="float64"))
+        order = best_of_set(p, w, k, first=int(np.argmax(lead)),
+                            duplicate=lambda j, chosen: self._duplicate(cols[j], [cols[i] for i in chosen]))
+        values = w @ np.maximum.accumulate(p[:, order], axis=1)
+        return [cols[j] for j in order], values, float(lead[order[0]])
+
+
+def _mix(w_nn: np.ndarray, share: float) -> np.ndarray:
+    """Task weights: ``1 - share`` on the nearest tasks (``w_nn``), ``share`` spread evenly (as :func:`blend_rank`)."""
+    w = (1 - share) * w_nn + share / len(w_nn)
+    return w / w.sum()
+
 
 def blend_rank(p: np.ndarray, w_nn: np.ndarray, s_mean: np.ndarray | None, k: int, prior: float, alpha: float,
                prior_rest: float | None = None,

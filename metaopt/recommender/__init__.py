@@ -4,12 +4,17 @@
 fitted meta-models (per KB content and learner set, cached in the process and on
 disk), shared by recommend, :mod:`metaopt.warmstart` and ``MetaSampler``
 (:func:`shared_surrogate`).  The ranking itself lives in :mod:`metaopt.metamodel`.
+With a time budget, :func:`learner_reaches` / :func:`choose_learner` weigh learners by what
+they reach in it and :func:`order_for_budget` orders configurations by value per second.
 """
 
-from metaopt.recommender._cache import fit_seconds, get_recommender, load_kb_cached, shared_surrogate
+from metaopt.recommender._cache import fit_seconds, get_recommender, load_kb_cached, peek_recommender, shared_surrogate
+from metaopt.recommender._cost import (HORIZON, LearnerReach, TaskProfile, choose_learner, learner_reaches,
+                                       order_for_budget, trial_seconds)
 from metaopt.recommender._recommend import QUERY_GROUPS, recommend
 from metaopt.recommender._recommendation import Recommendation
 from metaopt.recommender._recommender import Recommender
 
-__all__ = ["QUERY_GROUPS", "Recommendation", "Recommender", "fit_seconds", "get_recommender", "load_kb_cached",
-           "recommend", "shared_surrogate"]
+__all__ = ["HORIZON", "QUERY_GROUPS", "LearnerReach", "Recommendation", "Recommender", "TaskProfile",
+           "choose_learner", "fit_seconds", "get_recommender", "learner_reaches", "load_kb_cached", "order_for_budget",
+           "peek_recommender", "recommend", "shared_surrogate", "trial_seconds"]

@@ -219,6 +219,15 @@ def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
         return rec
 
 
+def peek_recommender(kb: Any = None, learner: str = "auto") -> Recommender | None:
+    """This process's fitted :class:`Recommender` of ``kb`` and ``learner`` if it has one (never loads or fits)."""
+    key = _process_key(kb)
+    if key is None:
+        return None
+    with _LOCK:
+        return _CACHE.get((key, learner))
+
+
 def shared_surrogate(kb: Any = None, learner: str = "lightgbm") -> Any:
     """The fitted :class:`~metaopt.metamodel.Surrogate` that scores ``learner``'s configurations.
 

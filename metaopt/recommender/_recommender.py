@@ -136,6 +136,35 @@ class Recommender:
         return out
 
 
+    # -- what a time budget needs: fit times, one learner's portfolio and what it reaches -----------------
+    def config_fit_seconds(self, learner: str, config_id: str | None, n_rows: int, n_features: int,
+                    n_classes: int = 0) -> float:
+        """Predicted seconds of one fit on ``n_rows`` rows (:meth:`FitTimeModel.predict_config`; NaN: no timings).
+
+        ``config_id`` None or not in the KB (a sampled configuration): the learner's typical time.
+        """
+        return self.fit_time.predict_config(learner, config_id, n_rows, n_features, n_classes)
+
+    def portfolio_values(self, kind: str, meta: dict[str, float], learner: str, k: int
+                         ) -> tuple[list[str], np.ndarray, float]:
+        """``learner``'s first ``k`` configurations (config ids, in this model's order), the KB's expected
+        best normalised score after trying the first 1, 2, ... of them, and its first pick's blended score
+        (:meth:`MetaoptModel.portfolio_values`; jointly normalised, so learners of one pool compare)."""
+        query = Query(kind, meta, self.sm.pool_for(kind))
+        keys = [key for key in self.sm.configs.index if self.sm.configs.at[key, "learner"] == learner]
+        order, values, lead = self.model.portfolio_values(query, keys, k)
+        return [str(self.sm.configs.at[key, "config_id"]) for key in order], values, lead
+
+    def default_score(self, kind: str, meta: dict[str, float], learner: str) -> float | None:
+        """Predicted normalised score of ``learner``'s library default (None where the pool lacks it)."""
+        query = Query(kind, meta, self.sm.pool_for(kind))
+        mean, _ = self.model.predict(query)
+        cfg = self.sm.configs
+        keys = [key for key in mean.index if cfg.at[key, "learner"] == learner and cfg.at[key, "origin"] == "default"]
+        values = mean.reindex(keys).dropna()
+        return float(values.max()) if len(values) else None
+
+
 def _model_width(learner: str, features: Any, n_features: int) -> int:
     """Columns the learner's estimator sees (``n_features`` without the feature table)."""
     if features is None:

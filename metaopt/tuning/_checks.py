@@ -9,6 +9,7 @@ from typing import Any
 from metaopt.core import KIND_METRICS, PRIMARY
 from metaopt.exceptions import ConfigError
 from metaopt.learners import check_offered
+from metaopt.tuning._fidelity import auto_splits
 from metaopt.tuning._model import check_feature_magnitude
 from metaopt.utils import check_scalar
 
@@ -19,7 +20,7 @@ class Budget:
 
     n_trials: int | None
     timeout: float | None
-    cv: int
+    cv: int | str  #: folds, or "auto" (:mod:`metaopt.tuning._fidelity`)
     n_jobs: int
     k: int
     seed: int
@@ -34,7 +35,7 @@ def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any
                            allow_none=True, unit="seconds")
     if n_trials is None and timeout is None:
         raise ConfigError("give n_trials or timeout (or both); otherwise the search would never stop")
-    budget = Budget(n_trials=n_trials, timeout=timeout, cv=check_scalar(cv, "cv", numbers.Integral, min_val=2),
+    budget = Budget(n_trials=n_trials, timeout=timeout, cv=check_cv(cv),
                     n_jobs=check_scalar(n_jobs, "n_jobs", numbers.Integral, min_val=1),
                     k=check_scalar(k, "k", numbers.Integral, min_val=1),
                     seed=check_scalar(random_state, "random_state", numbers.Integral, min_val=0))
@@ -45,7 +46,16 @@ def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any
     return budget
 
 
-def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str | None, cv: int
+def check_cv(cv: Any) -> int | str:
+    """``"auto"`` or a number of folds >= 2 (ConfigError otherwise)."""
+    if isinstance(cv, str):
+        if cv == "auto":
+            return cv
+        raise ConfigError(f"cv must be 'auto' or an integer >= 2, got {cv!r}")
+    return check_scalar(cv, "cv", numbers.Integral, min_val=2)
+
+
+def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str | None, cv: int | str
               ) -> tuple[Any, str, list[str]]:
     """(the Dataset, the metric, the notes so far): the data loaded and checked against ``cv`` and ``metric``."""
     from metaopt.data import load_data
@@ -70,9 +80,11 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
     that too; the test folds would hold one or two rows).  A class smaller than ``cv`` is valid: the
     folds are still stratified and that class is missing from some test folds (a note says so).
     """
-    cv = check_scalar(cv, "cv", numbers.Integral, min_val=2)
+    cv = check_cv(cv)
     notes = [] if notes is None else notes
     n = ds.n_rows
+    if cv == "auto":  # 5 folds, fewer only on a handful of rows (the plan's splits)
+        cv = auto_splits(n, largest_class(ds))
     if cv > n:
         raise ConfigError(f"cv={cv} folds but the data have {n} rows with a target; every test fold needs "
                           f"rows: use cv <= {n} (5 or 10 is usual)")
@@ -88,3 +100,11 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
             shown = ", ".join(f"{k!r} ({int(v)} rows)" for k, v in small.head(5).items())
             notes.append(f"class(es) with fewer rows than cv={cv} folds: {shown}; some test folds lack them")
     check_feature_magnitude(ds.X)
+
+
+def largest_class(ds: Any) -> int | None:
+    """Rows of the largest class (None for regression)."""
+    if ds.kind == "regression":
+        return None
+    counts = ds.y.value_counts()
+    return int(counts.max()) if len(counts) else 0

@@ -1,51 +1,134 @@
-"""The fixed cross-validation folds of a tuning run, and how their scores are compared.
+"""The fixed evaluation folds of a tuning run, how a configuration is scored on them, and how scores compare.
 
 Every trial and the library default are scored on the same folds (the knowledge base's protocol), so
-their means are comparable; ``docs/tuning.md`` describes the folds and seeds.
+their means are comparable.  The plan (:class:`~metaopt.tuning._fidelity.EvalPlan`) says how many of
+the split's folds are used and, on large data, at which row subsamples (rungs) a trial is fitted
+first; ``docs/tuning.md`` describes folds, seeds and plans.
 """
 
 from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from metaopt.core import Protocol, score_model
+from metaopt.tuning._budget import fit_limit
+from metaopt.tuning._fidelity import EvalPlan, rung_rows
+
+#: a step's report: ``on_step(step, value, evaluation_so_far)``; it may raise (e.g. ``optuna.TrialPruned``)
+OnStep = Callable[[int, float, "Evaluation"], None]
+#: the clock a fit may not pass: () -> absolute ``time.monotonic()`` deadline, or None
+Deadline = Callable[[], float | None]
+
+
+@dataclass
+class Evaluation:
+    """What scoring one configuration gave: the scores of the folds done (at full fidelity) and how long
+    their fits took; ``stopped`` says why it ended early ("time budget"), else None."""
+
+    scores: list[float] = field(default_factory=list)
+    fit_s: list[float] = field(default_factory=list)
+    train_rows: list[int] = field(default_factory=list)
+    rung_scores: list[float] = field(default_factory=list)
+    stopped: str | None = None
+    #: (seconds, training rows) of the fit the deadline cut: a lower bound of that fit's time
+    cut_fit: tuple[float, int] | None = None
+
+    @property
+    def mean_fit_s(self) -> float | None:
+        return float(np.mean(self.fit_s)) if self.fit_s else None
+
+    @property
+    def mean_train_rows(self) -> int | None:
+        return int(np.mean(self.train_rows)) if self.train_rows else None
 
 
 class FoldCV:
-    """The fixed folds and the metric; evaluates one configuration fold by fold."""
+    """The fixed folds, the plan and the metric; evaluates one configuration fold by fold (or rung by rung)."""
 
-    def __init__(self, ds: Any, learner: Any, metric: str, cv: int, seed: int, deadline: float | None):
-        self.protocol = Protocol(n_folds=cv, seed=seed, max_rows=None, time_limit_s=None)
+    def __init__(self, ds: Any, learner: Any, metric: str, plan: EvalPlan, seed: int):
+        self.protocol = Protocol(n_folds=plan.n_splits, seed=seed, max_rows=None, time_limit_s=None)
         self.task = self.protocol.prepare(ds)
         self.learner = learner
         self.metric = metric
         self.seed = seed
-        self.deadline = deadline
+        self.plan = plan
+        self._rungs: list[np.ndarray] | None = None
 
     @property
     def n_folds(self) -> int:
-        return len(self.task.folds)
+        return min(self.plan.n_folds, len(self.task.folds))
 
-    def fold_scores(self, params: dict[str, Any], on_fold: Any = None) -> list[float]:
-        """Scores of ``params`` on every fold; ``on_fold(i, scores_so_far)`` after each (it may raise)."""
+    @property
+    def steps(self) -> list[int]:
+        """The steps a trial reports: fold numbers, or the rungs' resource units (1, 3, 9 for eta 3)."""
+        if len(self.plan.rungs) > 1:
+            return [round(r / self.plan.rungs[0]) for r in self.plan.rungs]
+        return list(range(self.n_folds))
+
+    def _fit_score(self, tr: np.ndarray, te: np.ndarray, params: dict, i: int, deadline: float | None,
+                   ev: Evaluation) -> float | None:
+        """Fit on ``tr``, score on ``te``; None (and ``ev.stopped``) when the deadline cut it or came first."""
         t = self.task
-        params = self.learner.validate_params(params, t.kind)
-        scores: list[float] = []
-        for i, (tr, te) in enumerate(t.folds):
-            limit = None
-            if self.deadline is not None:
-                limit = max(1.0, self.deadline - time.monotonic())
-            model = self.learner.fit(t.X.iloc[tr], t.y.iloc[tr], params, t.kind,
-                                     random_state=self.seed + i, time_limit_s=limit)
-            value = float(score_model(model, t.X.iloc[te], t.y.iloc[te], t.kind, t.labels)[self.metric])
-            scores.append(value)
-            if on_fold is not None:
-                on_fold(i, scores)
-        return scores
+        limit = fit_limit(deadline)
+        if limit is not None and limit <= 0:
+            ev.stopped = "time budget"
+            return None
+        t0 = time.perf_counter()
+        model = self.learner.fit(t.X.iloc[tr], t.y.iloc[tr], params, t.kind, random_state=self.seed + i,
+                                 time_limit_s=limit)
+        fit_s = time.perf_counter() - t0
+        if model.timed_out:  # a cut fit is another configuration (fewer rounds or trees): not scored
+            ev.stopped, ev.cut_fit = "time budget", (fit_s, len(tr))
+            return None
+        value = float(score_model(model, t.X.iloc[te], t.y.iloc[te], t.kind, t.labels)[self.metric])
+        ev.fit_s.append(fit_s)
+        ev.train_rows.append(len(tr))
+        return value
+
+    def evaluate(self, params: dict[str, Any], on_step: OnStep | None = None, deadline: Deadline | None = None,
+                 folds: range | None = None, full_only: bool = False) -> Evaluation:
+        """Score ``params`` on the plan's folds (or ``folds``); ``on_step`` after each fold or rung.
+
+        No fit starts past ``deadline()`` and each is limited to it; a fit that the limit cut ends the
+        evaluation with ``stopped`` set.  ``full_only``: skip the rungs (the library default is scored at
+        full fidelity only).
+        """
+        params = self.learner.validate_params(params, self.task.kind)
+        ev = Evaluation()
+        if len(self.plan.rungs) > 1 and not full_only:
+            return self._evaluate_rungs(params, on_step, deadline, ev)
+        for i in folds if folds is not None else range(self.n_folds):
+            tr, te = self.task.folds[i]
+            value = self._fit_score(tr, te, params, i, deadline() if deadline else None, ev)
+            if value is None:
+                break
+            ev.scores.append(value)
+            if on_step is not None:
+                on_step(i, mean_score(ev.scores), ev)
+        return ev
+
+    def _evaluate_rungs(self, params: dict, on_step: OnStep | None, deadline: Deadline | None,
+                        ev: Evaluation) -> Evaluation:
+        tr, te = self.task.folds[0]
+        if self._rungs is None:
+            self._rungs = rung_rows(tr, self.task.y, self.task.kind, self.seed, self.plan.rungs)
+        last = len(self._rungs) - 1
+        for r, (rows, step) in enumerate(zip(self._rungs, self.steps)):
+            value = self._fit_score(rows, te, params, 0, deadline() if deadline else None, ev)
+            if value is None:
+                break
+            ev.rung_scores.append(value)
+            if r == last:
+                ev.scores.append(value)
+            if on_step is not None:
+                on_step(step, value, ev)
+        return ev
 
 
 def mean_score(scores: list[float]) -> float:

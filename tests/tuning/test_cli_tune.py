@@ -297,3 +297,27 @@ def test_load_model_is_exported_and_the_readme_snippet_runs(model_file, tmp_path
                           capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
     assert proc.stdout.strip() == str(list(load_model(model_file[0]).predict(pd.read_csv(EXAMPLE).head(4))))
+
+
+# --------------------------------------------------------------------------- the time budget
+def test_time_budget_is_an_alias_of_timeout_and_both_must_agree(small_csv, capsys):
+    args = ["tune", str(small_csv), "--target", "class", *QUICK, "--json", "--quiet"]
+    assert main([*args, "--time-budget", "60"]) == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["time"]["budget"] == 60 and doc["evaluation"] == "2-fold CV"
+    assert set(doc["time"]) >= {"load", "recommend", "default", "warm_start", "search", "refit", "total"}
+    assert main([*args, "--timeout", "60", "--time-budget", "60"]) == 0  # the same value twice is fine
+    capsys.readouterr()
+    assert main([*args, "--timeout", "10", "--time-budget", "20"]) == 2
+    err = capsys.readouterr().err
+    assert "--timeout 10 and --time-budget 20 differ" in err and err.count("\n") == 1
+
+
+def test_cv_auto_is_the_default_and_is_printed(small_csv):
+    proc = _cli("tune", str(small_csv), "--target", "class", "--trials", "1", "--learner", "random_forest",
+                "--no-warm-start", "--sampler", "random")
+    assert proc.returncode == 0, proc.stderr
+    assert "cv auto" in proc.stderr.splitlines()[0]  # the header
+    assert "5-fold CV" in proc.stdout and "\ntime: " in proc.stdout
+    err = _one_line_error(_cli("tune", str(small_csv), "--target", "class", "--cv", "many"))
+    assert "--cv" in err and "integer or auto" in err

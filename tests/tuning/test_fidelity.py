@@ -1,0 +1,146 @@
+"""Evaluation fidelity (``metaopt.tuning._fidelity``): the fold plan from rows and budget, row-subsample rungs
+pruned by Optuna's successive halving on large data, large-data meta-features, the plan in the study's setup."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+from optuna.trial import TrialState
+from shared_support import shared_data_dir
+
+from metaopt.exceptions import ConfigError
+from metaopt.tuning import tune
+from metaopt.tuning._fidelity import (
+    FEW_FOLDS,
+    META_FEATURE_ROWS,
+    MIN_TRIALS,
+    RUNGS,
+    EvalPlan,
+    plan_by_budget,
+    plan_by_rows,
+    query_meta_features,
+    rung_rows,
+)
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
+
+
+def corpus_file(name: str) -> Path:
+    path = shared_data_dir() / "corpus" / name
+    if not path.is_file():
+        pytest.skip(f"corpus file {name} not found under {shared_data_dir()} (set METAOPT_SHARED_DATA)")
+    return path
+
+
+@pytest.mark.parametrize("n_rows, folds, rungs", [
+    (1_000, 5, 1), (10_000, 5, 1), (10_001, FEW_FOLDS, 1), (50_000, FEW_FOLDS, 1), (50_001, 1, len(RUNGS)),
+])
+def test_the_auto_plan_follows_the_rows(n_rows, folds, rungs):
+    plan = plan_by_rows(n_rows)
+    assert (plan.n_splits, plan.n_folds, len(plan.rungs)) == (5, folds, rungs)
+    assert plan_by_rows(40, n_splits=3) == EvalPlan(3, 3, why=plan_by_rows(40, n_splits=3).why)  # tiny data: all
+
+
+def test_the_budget_takes_folds_away_below_min_trials():
+    five = plan_by_rows(1_000)
+    assert plan_by_budget(five, fold_s=1.0, search_s=100.0) is five  # (100 - 4) / 5 = 19 trials
+    three = plan_by_budget(five, fold_s=1.0, search_s=40.0)  # 5 folds: 7 trials; 3 folds: 12
+    assert (three.n_folds, three.n_splits) == (3, 5) and f"(< {MIN_TRIALS})" in three.why
+    assert plan_by_budget(five, fold_s=1.0, search_s=10.0).n_folds == 1
+    assert plan_by_budget(five, fold_s=1.0, search_s=10.0, min_trials=2).n_folds == 3  # n_trials=2 asked
+    assert plan_by_budget(five, fold_s=0.0, search_s=0.0, timed_out=True).n_folds == 1
+
+
+def test_plan_labels_and_the_setup_round_trip():
+    assert plan_by_rows(1_000).label == 5  # plain K-fold: the label studies had before cv="auto"
+    assert plan_by_rows(20_000).label == "3 of 5 folds"
+    large = plan_by_rows(60_000)
+    assert large.label == "holdout 1/5 rungs 1/9,1/3,1"
+    assert large.describe() == "holdout (20%), rungs 1/9,1/3,1 of the training rows"
+    back = EvalPlan.from_setup({"cv": large.label, "evaluation": large.to_setup()})
+    assert (back.n_splits, back.n_folds, back.rungs) == (large.n_splits, large.n_folds, large.rungs)
+    old = EvalPlan.from_setup({"cv": 3})  # a study from before plans: K-fold
+    assert (old.n_splits, old.n_folds, old.rungs) == (3, 3, (1.0,))
+
+
+def test_rung_rows_are_nested_and_keep_the_class_shares():
+    y = pd.read_csv(EXAMPLE)["class"]
+    train = np.sort(np.random.default_rng(1).choice(len(y), size=800, replace=False))
+    subsets = rung_rows(train, y, "binary", 0, RUNGS)
+    assert [len(s) for s in subsets] == [89, 267, 800]
+    assert set(subsets[0]) <= set(subsets[1]) <= set(subsets[2]) == set(train)
+    share = (y.iloc[train] == "bad").mean()
+    for s in subsets[:2]:
+        assert abs((y.iloc[s] == "bad").mean() - share) < 0.02  # stratified prefix: the shares hold
+
+
+def test_large_data_meta_features_come_from_a_sample_with_the_full_sizes():
+    from metaopt import load_data
+    from metaopt.features import extract_meta_features
+    from metaopt.recommender import QUERY_GROUPS
+
+    ds = load_data(str(corpus_file("csb_ch19e.arff")), target="Freq")
+    assert ds.n_rows > META_FEATURE_ROWS
+    meta = query_meta_features(ds, QUERY_GROUPS, notes=[])
+    full = extract_meta_features(ds, groups=("general",)).values
+    assert meta["NumberOfInstances"] == full["NumberOfInstances"] == ds.n_rows  # all rows, not the sample
+    assert meta["mo_SampleRows"] == ds.n_rows and meta["mo_SampleFraction"] == 1.0  # as the KB's tasks had
+    sample = extract_meta_features(ds, groups=QUERY_GROUPS, max_rows=META_FEATURE_ROWS).values
+    assert sample["mo_SampleRows"] == META_FEATURE_ROWS  # what was computed on the sample
+    for name, value in sample.items():  # everything else is the sample's
+        if name not in ("mo_SampleRows", "mo_SampleFraction"):
+            assert meta[name] == value or (np.isnan(meta[name]) and np.isnan(value)), name
+
+
+@pytest.fixture(scope="module")
+def large_table() -> pd.DataFrame:
+    """Three corpus tables of one survey (csb_ch19b/c/f: same columns, other strata) stacked: 66,104 real rows."""
+    from metaopt.data import read_frame
+
+    types = {"Gender": str, "Education": str, "Smoker": str, "Years_quit": float}  # typed alike in all three
+    return pd.concat([read_frame(corpus_file(f"csb_ch19{n}.arff")).astype(types) for n in "bcf"], ignore_index=True)
+
+
+def test_large_data_gets_a_holdout_with_rungs_pruned_by_successive_halving(large_table):
+    storage = optuna.storages.InMemoryStorage()
+    study = optuna.create_study(storage=storage, study_name="large", direction="minimize")
+    fast = dict(learning_rate=0.3, subsample=1.0, reg_alpha=0.001, reg_lambda=0.001)  # few rounds: a fast test
+    study.enqueue_trial({**fast, "num_leaves": 31, "min_child_samples": 20, "colsample_bytree": 1.0,
+                         "extra_trees": False})
+    for i in range(4):  # stumps on 30% of the columns: clearly worse from the first rung on
+        study.enqueue_trial({**fast, "num_leaves": 2, "min_child_samples": 100 + 10 * i, "colsample_bytree": 0.3,
+                             "extra_trees": True})
+    kw = dict(target="Freq", learner="lightgbm", warm_start=False, sampler="random", progress=False,
+              storage=storage, study_name="large")
+    res = tune(large_table, n_trials=5, **kw)
+    s = res.summary
+    assert s.n_rows == 66_104 and s.cv == 1
+    assert s.evaluation == "holdout (20%), rungs 1/9,1/3,1 of the training rows"
+    assert s.pruner.startswith("SuccessiveHalvingPruner")
+    trials = sorted(res.study.trials, key=lambda t: t.number)
+    first = trials[0]
+    assert first.state == TrialState.COMPLETE and sorted(first.intermediate_values) == [1, 3, 9]
+    assert first.value == pytest.approx(first.intermediate_values[9]) and len(first.user_attrs["rung_scores"]) == 3
+    for t in trials[1:]:  # Optuna's successive halving stopped them on a ninth of the rows
+        assert t.state == TrialState.PRUNED and list(t.intermediate_values) == [1] and t.user_attrs["fold_scores"] == []
+    assert s.default_score is not None and s.best_trial == 0  # the default: the holdout at full fidelity
+    assert res.model.metadata["n_rows"] == 66_104  # refitted on all rows
+    setup = res.study.user_attrs["metaopt:tune"]
+    assert setup["cv"] == "holdout 1/5 rungs 1/9,1/3,1" and setup["evaluation"]["folds"] == 1
+    with pytest.raises(ConfigError, match="cv='holdout 1/5 rungs 1/9,1/3,1'"):  # another plan: refused
+        tune(large_table, n_trials=1, cv=5, **kw)
+
+
+def test_auto_resumes_the_study_plan_and_an_explicit_other_cv_is_refused(credit_small, tmp_path):
+    db = f"sqlite:///{tmp_path / 'plan.db'}"
+    kw = dict(target="class", n_trials=1, learner="lightgbm", warm_start=False, sampler="random", progress=False,
+              storage=db, study_name="plan")
+    assert tune(credit_small, cv=3, **kw).summary.evaluation == "3-fold CV"
+    again = tune(credit_small, cv="auto", **kw).summary  # auto takes the study's plan
+    assert (again.cv, again.n_trials) == (3, 2)
+    with pytest.raises(ConfigError, match="cv=3"):
+        tune(credit_small, cv=5, **kw)

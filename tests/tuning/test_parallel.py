@@ -1,0 +1,157 @@
+"""``n_jobs > 1``: trials in real worker processes sharing the study (in memory, SQLite); Ctrl-C and a
+killed worker, sent to real ``metaopt tune --jobs 2`` processes."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import optuna
+import pytest
+
+from metaopt.tuning import tune
+from metaopt.tuning._parallel import WORKER_ATTR
+
+CREDIT_G = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
+FAST = dict(target="class", cv=2, progress=False, learner="lightgbm")
+#: random-forest configurations whose 2-fold CV takes 1-2 s on credit-g (deep unbagged trees on every feature)
+SLOW = [{"criterion": c, "max_features": 1.0, "min_samples_leaf": leaf, "min_samples_split": 2, "bootstrap": False}
+        for c in ("gini", "entropy") for leaf in (1, 2)]
+
+
+def _params(study: optuna.Study) -> list[str]:
+    return [json.dumps(t.params, sort_keys=True) for t in study.trials if t.params]
+
+
+def test_two_processes_share_an_in_memory_study(credit_small, tmp_path, monkeypatch):
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))  # where the temporary study file goes
+    res = tune(credit_small, n_trials=10, n_jobs=2, **FAST)
+    trials = res.study.trials
+    assert res.summary.n_trials == res.summary.n_trials_run == 10 and len(trials) == 10
+    pids = {t.user_attrs[WORKER_ATTR] for t in trials}
+    assert len(pids) == 2 and os.getpid() in pids  # this process and one worker both ran trials
+    assert len(set(_params(res.study))) == 10  # no configuration evaluated twice
+    assert res.summary.n_warm_started == 5 and all(t.state.name == "COMPLETE" for t in trials)
+    assert isinstance(res.study._storage, optuna.storages.InMemoryStorage)  # copied back ...
+    assert not list(tmp_path.glob("metaopt-jobs-*"))  # ... and the temporary file removed
+    assert res.model.predict(credit_small.drop(columns="class")).shape == (len(credit_small),)
+
+
+def test_two_processes_on_a_sqlite_study_with_a_trial_budget(credit_small, tmp_path):
+    url = f"sqlite:///{tmp_path / 'p.db'}"
+    res = tune(credit_small, n_trials=6, n_jobs=2, storage=url, study_name="p", sampler="random",
+               warm_start=False, **FAST)
+    study = optuna.load_study(study_name="p", storage=url)
+    assert [t.state.name for t in study.trials] == ["COMPLETE"] * 6  # exactly the call's trials, all stored
+    assert len({t.user_attrs[WORKER_ATTR] for t in study.trials}) == 2
+    assert len(set(_params(study))) == 6
+    assert res.summary.n_trials_run == 6
+
+
+# --------------------------------------------------------------------------- faults, in real CLI processes
+def _cli(url: str, name: str, trials: int) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(CREDIT_G), "--target", "class", "--trials", str(trials),
+           "--cv", "2", "--learner", "random_forest", "--sampler", "random", "--no-warm-start", "-q", "--json",
+           "--storage", url, "--study-name", name, "--jobs", "2"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the default heartbeat (30 s grace): a dead worker is seen at once
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+                            start_new_session=True)  # its own process group, as a terminal's job
+
+
+def _slow_study(url: str, name: str) -> None:
+    """A study whose next trials are the slow configurations (enqueued), so that workers are caught in them."""
+    study = optuna.create_study(study_name=name, storage=url, direction="maximize")
+    for p in SLOW:
+        study.enqueue_trial(p)
+
+
+def _running(url: str, name: str, n: int, proc: subprocess.Popen) -> list[optuna.trial.FrozenTrial]:
+    """Wait until ``n`` trials are RUNNING their cross-validation (parameters and worker recorded)."""
+    storage = optuna.storages.RDBStorage(url)
+    deadline = time.monotonic() + 120
+    while True:
+        assert proc.poll() is None, proc.communicate()[1][-2000:]
+        assert time.monotonic() < deadline, "the workers never ran their trials"
+        running = [t for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)
+                   if t.state.name == "RUNNING" and WORKER_ATTR in t.user_attrs and len(t.params) >= len(SLOW[0])]
+        if len(running) >= n:
+            return running
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_ctrl_c_stops_every_worker_and_marks_their_trials_interrupted(tmp_path):
+    url, name = f"sqlite:///{tmp_path / 'c.db'}", "c"
+    _slow_study(url, name)
+    proc = _cli(url, name, trials=len(SLOW))
+    running = _running(url, name, 2, proc)
+    pids = {t.user_attrs[WORKER_ATTR] for t in running}
+    assert len(pids) == 2 and proc.pid in pids
+    time.sleep(0.3)
+    os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C in a terminal: the whole foreground job
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and "Traceback" not in err, err[-2000:]
+    assert not any(_alive(pid) for pid in pids)
+    study = optuna.load_study(study_name=name, storage=url)
+    stopped = {t.number for t in study.trials if t.user_attrs.get("metaopt:interrupted")}
+    assert {t.number for t in running} <= stopped
+    assert all(study.trials[n].state.name == "FAIL" for n in stopped)  # retried once by the next run (_resume)
+
+
+def test_a_killed_worker_loses_no_trial(tmp_path):
+    url, name = f"sqlite:///{tmp_path / 'k.db'}", "k"
+    _slow_study(url, name)
+    proc = _cli(url, name, trials=len(SLOW))
+    victim = next(t for t in _running(url, name, 2, proc) if t.user_attrs[WORKER_ATTR] != proc.pid)
+    os.kill(victim.user_attrs[WORKER_ATTR], signal.SIGKILL)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err[-2000:]
+    s = json.loads(out)
+    # the killed trial is retried once, in this call, and the call still finishes all its trials
+    assert (s["n_interrupted"], s["n_retried"]) == (1, 1) and s["n_trials"] == len(SLOW)
+    assert any("worker process 1 ended with signal SIGKILL" in n for n in s["notes"])
+    study = optuna.load_study(study_name=name, storage=url)
+    retry = next(t for t in study.trials if t.system_attrs.get("failed_trial") == victim.number)
+    assert retry.state.name == "COMPLETE" and retry.params == victim.params
+
+
+def _pop_after(barrier, study, conn) -> None:  # a forked worker: pops the waiting trial when both are ready
+    from metaopt.tuning._parallel import _own_storage
+
+    study = _own_storage(study)
+    barrier.wait()
+    conn.send(study._pop_waiting_trial_id())
+
+
+def test_forked_workers_on_a_journal_file_never_take_the_same_enqueued_trial(tmp_path):
+    """Before: a forked copy of a journal storage kept its parent's worker id, so both took the trial (seen
+    as 'Cannot tell a COMPLETE trial' in a worker while benchmarking)."""
+    import multiprocessing
+
+    from metaopt.tuning._storage import open_storage
+
+    study = optuna.create_study(storage=open_storage(f"journal:///{str(tmp_path / 'j.log').lstrip('/')}"))
+    ctx = multiprocessing.get_context("fork")
+    for rep in range(15):
+        study.enqueue_trial({"x": float(rep)})
+        barrier, (reader, writer) = ctx.Barrier(2), ctx.Pipe(duplex=False)
+        proc = ctx.Process(target=_pop_after, args=(barrier, study, writer))
+        proc.start()
+        barrier.wait()
+        mine = study._pop_waiting_trial_id()
+        theirs = reader.recv()
+        proc.join()
+        assert (mine is None) != (theirs is None), (rep, mine, theirs)

@@ -1,0 +1,74 @@
+"""Cost-aware tuning on real data: the learner of "auto" in a time budget, the warm start by value per
+second, and the predicted against the measured fit time of every trial."""
+
+from __future__ import annotations
+
+import math
+import time
+
+import pytest
+
+import metaopt
+from metaopt.recommender import get_recommender, order_for_budget, recommend
+from metaopt.tuning import tune
+from metaopt.tuning._warm import FIT_TIME_ERROR_ATTR, SearchBudget, recommendations
+
+from conftest import EXAMPLE, corpus_file
+
+
+def _ids(recs):
+    return [r.config_id for r in recs]
+
+
+def test_auto_picks_lightgbm_on_a_tiny_budget_on_a_10000_row_table():
+    ds = metaopt.load_data(str(corpus_file("coil2000_insurance_policies.csv")), target="CARAVAN")
+    notes: list[str] = []
+    chosen, _, _ = recommendations(ds, "auto", 5, None, notes)
+    assert chosen == "random_forest" and not notes  # without a budget: the top recommendation's, as before
+    for learner in ("auto", "lightgbm"):
+        get_recommender(None, learner)  # fitted (or read) now, not inside the budget
+    res = tune(ds, learner="auto", timeout=10, progress=False)
+    assert res.summary.learner == "lightgbm"
+    why = next(n for n in res.summary.notes if n.startswith("learner 'auto'"))
+    assert "random_forest fits 0 trial(s)" in why  # its 5-fold trial is predicted to take ~19 s
+
+
+def test_warm_start_goes_by_value_per_second_and_postpones_what_cannot_finish():
+    ds = metaopt.load_data(str(EXAMPLE), target="class")
+    _, plain, meta = recommendations(ds, "lightgbm", 5, None, [])
+    assert _ids(plain) == _ids(recommend(ds, learner="lightgbm", k=5))  # no budget: the portfolio's order
+    notes: list[str] = []
+    timed = recommendations(ds, "lightgbm", 5, None, notes, budget=SearchBudget(time.monotonic() + 60, 5, 5))[1]
+    rec = get_recommender(None, "lightgbm")
+    secs = [5 * rec.config_fit_seconds("lightgbm", r.config_id, 800, ds.n_features, 2) for r in plain]
+    expected, late = order_for_budget(plain, secs, 55.0, rec.default_score(ds.kind, meta, "lightgbm"))
+    assert _ids(timed) == _ids(expected) and not late
+    assert _ids(timed) != _ids(plain)  # credit-g: the cheaper configurations of similar promise come first
+    assert any(n.startswith("warm start ordered by expected improvement per predicted second") for n in notes)
+    # a search of (almost) no time: every configuration is postponed, the fastest first, and said so
+    notes = []
+    late = recommendations(ds, "lightgbm", 5, None, notes, budget=SearchBudget(time.monotonic() + 0.01, 5, 5))[1]
+    late_secs = [5 * rec.config_fit_seconds("lightgbm", r.config_id, 800, ds.n_features, 2) for r in late]
+    assert late_secs == sorted(late_secs) and sorted(_ids(late)) == sorted(_ids(plain))
+    assert any("5 recommendation(s) predicted to need more than" in n for n in notes)
+
+
+def test_every_trial_records_predicted_and_measured_fit_time(credit_small):
+    res = tune(credit_small, target="class", learner="lightgbm", n_trials=7, cv=3, progress=False)
+    rec = get_recommender(None, "lightgbm")
+    trials = [t for t in res.study.trials if t.state.name == "COMPLETE"]
+    assert len(trials) == 7
+    for t in trials:
+        measured, predicted = t.user_attrs["metaopt:fit_s"], t.user_attrs["metaopt:predicted_fit_s"]
+        assert measured > 0 and predicted > 0
+        # a KB configuration: its own prediction; a sampled one: the learner's typical time
+        expected = rec.config_fit_seconds("lightgbm", t.user_attrs.get("metaopt:config_id"),
+                                          t.user_attrs["metaopt:train_rows"], credit_small.shape[1] - 1, 2)
+        assert predicted == pytest.approx(expected)
+    warm = [t for t in trials if t.user_attrs.get("metaopt:source") == "warm_start"]
+    assert len({t.user_attrs["metaopt:predicted_fit_s"] for t in warm}) > 1
+    err = res.study.user_attrs[FIT_TIME_ERROR_ATTR]
+    logs = sorted(abs(math.log(t.user_attrs["metaopt:fit_s"] / t.user_attrs["metaopt:predicted_fit_s"]))
+                  for t in trials)
+    assert err["n"] == 7 and err["median_abs_log_error"] == pytest.approx(logs[3])
+    assert any(n.startswith("fit time: measured / predicted") for n in res.summary.notes)
