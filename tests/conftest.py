@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "warmstart"))  # pg_server.py
 
 _OWN_CACHE: str | None = None
 
@@ -24,3 +30,18 @@ def pytest_unconfigure(config) -> None:
         shutil.rmtree(_OWN_CACHE, ignore_errors=True)
         os.environ.pop("METAOPT_CACHE_DIR", None)
         _OWN_CACHE = None
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of a throw-away PostgreSQL server on 127.0.0.1 (skips with the reason when impossible)."""
+    from pg_server import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    try:
+        yield server.url
+    finally:
+        server.stop()

@@ -59,7 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-warm-start", action="store_true", help="do not enqueue the recommended configurations")
     p.add_argument("--no-pruning", action="store_true", help="never stop a trial early")
     p.add_argument("--k", type=int, default=5, help="number of recommended configurations to enqueue (default 5)")
-    p.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel trials (threads; default 1)")
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel trials in J worker processes, one thread per fit (default 1)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run_tune)
 

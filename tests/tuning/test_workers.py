@@ -19,8 +19,6 @@ from metaopt.exceptions import ConfigError
 from metaopt.tuning import tune
 from metaopt.tuning._study import SETUP_ATTR
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "warmstart"))  # pg_server.py
-
 FAST = dict(target="class", cv=2, progress=False, warm_start=False, learner="lightgbm", sampler="random")
 #: a random-forest configuration whose 2-fold CV takes about 2 s on credit-g's 1000 rows (deep, unbagged
 #: trees on every feature; no early stopping, so the time does not depend on the data's luck)
@@ -204,20 +202,6 @@ def _interrupt_and_resume(url: str, name: str) -> None:
 
 def test_sigint_and_sigkill_of_a_worker_then_resume_retries_once_sqlite(tmp_path):
     _interrupt_and_resume(f"sqlite:///{tmp_path / 'faults.db'}", "faults")
-
-
-@pytest.fixture(scope="module")
-def postgres_url():
-    from pg_server import PostgresServer, PostgresUnavailable
-
-    try:
-        server = PostgresServer().start()
-    except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    try:
-        yield server.url
-    finally:
-        server.stop()
 
 
 def test_postgresql_workers_start_together_and_a_killed_trial_is_retried(postgres_url, data_csv):
