@@ -53,7 +53,8 @@ class _MetaTunedBase(BaseEstimator):
 
     def __init__(self, learner: str = "auto", n_trials: int = 10, cv: int = 3, metric: str | None = None,
                  timeout: float | None = None, random_state: int | None = None, warm_start: bool = True,
-                 sampler: str = "meta", k: int = 5, n_jobs: int = 1):
+                 sampler: str = "meta", k: int = 5, n_jobs: int = 1, ensemble: bool = True,
+                 ensemble_size: int = 25):
         self.learner = learner
         self.n_trials = n_trials
         self.cv = cv
@@ -64,6 +65,8 @@ class _MetaTunedBase(BaseEstimator):
         self.sampler = sampler
         self.k = k
         self.n_jobs = n_jobs
+        self.ensemble = ensemble
+        self.ensemble_size = ensemble_size
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -119,7 +122,8 @@ class _MetaTunedBase(BaseEstimator):
         cv = min(check_scalar(self.cv, "cv", numbers.Integral, min_val=2), len(y))  # no more folds than rows
         result = tune(ds, learner=self.learner, n_trials=self.n_trials, timeout=self.timeout, cv=cv,
                       metric=self.metric, random_state=int(seed), warm_start=self.warm_start, sampler=self.sampler,
-                      progress=False, n_jobs=self.n_jobs, k=self.k)
+                      progress=False, n_jobs=self.n_jobs, k=self.k, ensemble=self.ensemble,
+                      ensemble_size=self.ensemble_size)
         self.model_ = result.model
         self.best_params_ = result.best_params
         self.best_score_ = result.best_score
@@ -161,6 +165,11 @@ class MetaTunedClassifier(ClassifierMixin, _MetaTunedBase):
         Number of recommended configurations.
     n_jobs : int, default=1
         Parallel trials in worker processes (every fit uses one thread).
+    ensemble : bool, default=True
+        Predict with the greedy ensemble of the search's trials (selected on their out-of-fold
+        predictions); ``False``: one configuration, chosen by the one-standard-error rule.
+    ensemble_size : int, default=25
+        Rounds of greedy ensemble selection.
     """
 
     _kind = "classification"

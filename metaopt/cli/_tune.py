@@ -60,6 +60,12 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-pruning", action="store_true", help="never stop a trial early")
     p.add_argument("--k", type=int, default=5, help="number of recommended configurations to enqueue (default 5)")
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel trials in J worker processes, one thread per fit (default 1)")
+    p.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,
+                   help="save the greedy ensemble of the trials (selected on their out-of-fold predictions); "
+                        "--no-ensemble: one configuration, chosen by the one-standard-error rule (default: "
+                        "--ensemble)")
+    p.add_argument("--ensemble-size", type=int, default=25, metavar="R",
+                   help="rounds of greedy ensemble selection (default 25)")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(func=run_tune)
 
@@ -124,7 +130,8 @@ def run_tune(args: argparse.Namespace) -> int:
                       timeout=args.timeout, cv=args.cv, metric=args.metric, storage=storage, started_at=started_at,
                       study_name=args.study_name, random_state=args.seed, warm_start=not args.no_warm_start,
                       sampler=args.sampler, progress=not args.quiet, n_jobs=args.jobs, k=args.k,
-                      pruner=None if args.no_pruning else "auto")
+                      pruner=None if args.no_pruning else "auto", ensemble=args.ensemble,
+                      ensemble_size=args.ensemble_size)
     path, save_error = None, None
     if args.output:
         try:

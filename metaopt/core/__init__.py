@@ -6,11 +6,12 @@ metaopt.  The protocol is the one definition of how a configuration is scored
 """
 
 from metaopt.core._kinds import TASK_KINDS, TaskKind
-from metaopt.core._metrics import ALL_METRICS, GREATER_IS_BETTER, KIND_METRICS, PRIMARY, aligned_proba, score_model
+from metaopt.core._metrics import (ALL_METRICS, GREATER_IS_BETTER, KIND_METRICS, PRIMARY, aligned_proba, predictions,
+                                   score_model, score_predictions, target_codes)
 from metaopt.core._protocol import PreparedTask, Protocol
 from metaopt.core._version import __version__
 
 __all__ = [
     "TASK_KINDS", "TaskKind", "ALL_METRICS", "GREATER_IS_BETTER", "KIND_METRICS", "PRIMARY",
-    "aligned_proba", "score_model", "PreparedTask", "Protocol", "__version__",
+    "aligned_proba", "predictions", "score_model", "score_predictions", "target_codes", "PreparedTask", "Protocol", "__version__",
 ]

@@ -82,6 +82,13 @@ class TimeBudget:
             self.reserve_s = REFIT_MARGIN * float(fit_s) * n_rows / train_rows + REFIT_OVERHEAD_S
         return self.reserve_s
 
+    def keep_for_members(self, fits: list[tuple[float | None, int | None]], n_rows: int) -> float:
+        """The reserve of an ensemble's refit: the sum over its likely members' ``(fold fit s, rows)``."""
+        total = sum(float(f) * n_rows / rows for f, rows in fits if f is not None and rows)
+        if total > 0:
+            self.reserve_s = max(self.reserve_s, REFIT_MARGIN * total + REFIT_OVERHEAD_S)
+        return self.reserve_s
+
     def refit_limit(self) -> float | None:
         """Seconds the final refit may take: the time left less the slack, but never less than a small
         share of the budget (a model must be returned even when the steps before overran)."""

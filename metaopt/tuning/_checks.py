@@ -6,6 +6,8 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from metaopt.core import KIND_METRICS, PRIMARY
 from metaopt.exceptions import ConfigError
 from metaopt.learners import check_offered
@@ -24,10 +26,12 @@ class Budget:
     n_jobs: int
     k: int
     seed: int
+    ensemble: bool = True
+    ensemble_size: int = 25
 
 
 def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any, random_state: Any,
-                    learner: Any, kb: Any = None) -> Budget:
+                    learner: Any, kb: Any = None, ensemble: Any = True, ensemble_size: Any = 25) -> Budget:
     """Validate ``tune``'s scalar arguments and the learner's name (ConfigError; with a KB of one's own, any
     registered learner)."""
     n_trials = check_scalar(n_trials, "n_trials", numbers.Integral, min_val=1, allow_none=True)
@@ -38,7 +42,10 @@ def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any
     budget = Budget(n_trials=n_trials, timeout=timeout, cv=check_cv(cv),
                     n_jobs=check_scalar(n_jobs, "n_jobs", numbers.Integral, min_val=1),
                     k=check_scalar(k, "k", numbers.Integral, min_val=1),
-                    seed=check_scalar(random_state, "random_state", numbers.Integral, min_val=0))
+                    seed=check_scalar(random_state, "random_state", numbers.Integral, min_val=0),
+                    ensemble=bool(check_scalar(ensemble, "ensemble", (bool, np.bool_))),
+                    ensemble_size=check_scalar(ensemble_size, "ensemble_size", numbers.Integral, min_val=1,
+                                               max_val=1000))
     if not isinstance(learner, str):
         raise ConfigError(f"learner must be a string such as 'auto' or 'lightgbm', got {learner!r}")
     if learner != "auto":

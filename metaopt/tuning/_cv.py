@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from metaopt.core import Protocol, score_model
+from metaopt.core import Protocol, predictions, score_predictions, target_codes
 from metaopt.tuning._budget import fit_limit
 from metaopt.tuning._fidelity import EvalPlan, rung_rows
 
@@ -38,6 +38,17 @@ class Evaluation:
     stopped: str | None = None
     #: (seconds, training rows) of the fit the deadline cut: a lower bound of that fit's time
     cut_fit: tuple[float, int] | None = None
+    #: out-of-fold predictions of the full-fidelity fits: (test row positions, predictions) per fold
+    oof: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+
+    def oof_arrays(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """All folds' out-of-fold predictions as (row positions, predictions), rows sorted; None without any."""
+        if not self.oof:
+            return None
+        rows = np.concatenate([r for r, _ in self.oof])
+        pred = np.concatenate([p for _, p in self.oof])
+        order = np.argsort(rows, kind="stable")
+        return rows[order], pred[order]
 
     @property
     def mean_fit_s(self) -> float | None:
@@ -59,6 +70,7 @@ class FoldCV:
         self.seed = seed
         self.plan = plan
         self._rungs: list[np.ndarray] | None = None
+        self.y_codes = target_codes(self.task.y, self.task.kind, self.task.labels)
 
     @property
     def n_folds(self) -> int:
@@ -72,7 +84,7 @@ class FoldCV:
         return list(range(self.n_folds))
 
     def _fit_score(self, tr: np.ndarray, te: np.ndarray, params: dict, i: int, deadline: float | None,
-                   ev: Evaluation) -> float | None:
+                   ev: Evaluation, keep: bool = True) -> float | None:
         """Fit on ``tr``, score on ``te``; None (and ``ev.stopped``) when the deadline cut it or came first."""
         t = self.task
         limit = fit_limit(deadline)
@@ -86,7 +98,10 @@ class FoldCV:
         if model.timed_out:  # a cut fit is another configuration (fewer rounds or trees): not scored
             ev.stopped, ev.cut_fit = "time budget", (fit_s, len(tr))
             return None
-        value = float(score_model(model, t.X.iloc[te], t.y.iloc[te], t.kind, t.labels)[self.metric])
+        pred = predictions(model, t.X.iloc[te], t.kind, t.labels)
+        value = float(score_predictions(pred, self.y_codes[te], t.kind, (self.metric,))[self.metric])
+        if keep:  # the ensemble's raw material (``_ensemble``)
+            ev.oof.append((np.asarray(te), pred.astype("float32")))
         ev.fit_s.append(fit_s)
         ev.train_rows.append(len(tr))
         return value
@@ -120,7 +135,7 @@ class FoldCV:
             self._rungs = rung_rows(tr, self.task.y, self.task.kind, self.seed, self.plan.rungs)
         last = len(self._rungs) - 1
         for r, (rows, step) in enumerate(zip(self._rungs, self.steps)):
-            value = self._fit_score(rows, te, params, 0, deadline() if deadline else None, ev)
+            value = self._fit_score(rows, te, params, 0, deadline() if deadline else None, ev, keep=r == last)
             if value is None:
                 break
             ev.rung_scores.append(value)

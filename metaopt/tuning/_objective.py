@@ -7,6 +7,8 @@ stopped by Ctrl-C is marked so that the next run retries it (:mod:`metaopt.tunin
 from __future__ import annotations
 
 import math
+import os
+import socket
 import time
 import traceback
 from collections.abc import Callable
@@ -71,6 +73,8 @@ TRAIN_ROWS_ATTR = "metaopt:train_rows"
 PREDICTED_FIT_S_ATTR = "metaopt:predicted_fit_s"
 #: trial attribute of a warm-started trial: its KB configuration (set by ``metaopt.warmstart``)
 WARM_CONFIG_ATTR = "metaopt:config_id"
+#: trial attribute: the process that ran the trial (``host:pid``; the ensemble reports whose trials it used)
+WORKER_ATTR = "metaopt:worker"
 #: ``(KB config id or None, training rows) -> predicted seconds of one fit`` (None: no prediction)
 FitTimePredictor = Callable[[str | None, int | None], float | None]
 
@@ -100,9 +104,10 @@ class Objective:
     """
 
     def __init__(self, cvx: FoldCV, space: dict[str, Any], metric: str, deadline: Deadline | None = None,
-                 predict_fit_s: FitTimePredictor | None = None):
+                 predict_fit_s: FitTimePredictor | None = None, oof: Any = None):
         self.cvx, self.space, self.metric, self.deadline = cvx, space, metric, deadline
         self.predict_fit_s = predict_fit_s
+        self.oof = oof  #: the :class:`~metaopt.tuning._ensemble.OofStore` of completed trials' predictions
 
     def __call__(self, trial: Any) -> float:
         try:
@@ -114,6 +119,7 @@ class Objective:
     def _evaluate(self, trial: Any) -> float:
         params = {name: suggest(trial, name, dist) for name, dist in self.space.items()}
         trial.set_user_attr("config", jsonable(params))
+        trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
         steps = self.cvx.steps
         what = "rung" if len(steps) > 1 and steps[-1] != len(steps) - 1 else "fold"
 
@@ -143,6 +149,9 @@ class Objective:
             msg = f"{self.metric} is undefined (NaN) in every fold"
             trial.set_user_attr("error", msg)
             raise TrialFailed(msg)
+        oof = ev.oof_arrays()
+        if self.oof is not None and oof is not None:
+            self.oof.save(trial, *oof)
         return value
 
 
@@ -165,7 +174,8 @@ class DefaultScore:
 
 
 def score_default(study: Any, cvx: FoldCV, default_params: dict[str, Any], metric: str,
-                  deadline: Deadline | None = None, first: Evaluation | None = None) -> DefaultScore:
+                  deadline: Deadline | None = None, first: Evaluation | None = None, oof: Any = None
+                  ) -> DefaultScore:
     """The library default scored on the folds (large data: the holdout at full fidelity), outside the
     study's trials, its fits limited to ``deadline()``.
 
@@ -187,7 +197,7 @@ def score_default(study: Any, cvx: FoldCV, default_params: dict[str, Any], metri
         if not ev.stopped and cvx.n_folds > 1:
             rest = cvx.evaluate(default_params, deadline=deadline, folds=range(1, cvx.n_folds), full_only=True)
             ev = Evaluation(ev.scores + rest.scores, ev.fit_s + rest.fit_s, ev.train_rows + rest.train_rows,
-                            stopped=rest.stopped)
+                            stopped=rest.stopped, oof=ev.oof + rest.oof)
         score = mean_score(ev.scores)
         if ev.stopped:
             score, error = None, (f"not scored: its fits did not finish within its share of the time budget "
@@ -197,6 +207,8 @@ def score_default(study: Any, cvx: FoldCV, default_params: dict[str, Any], metri
     except Exception as exc:  # noqa: BLE001 - the default failing is reported, not fatal
         ev, error = Evaluation(), error_text(exc)
     if not ev.stopped:
+        if oof is not None and score is not None and ev.oof_arrays() is not None:
+            oof.save(study, *ev.oof_arrays(), default=True)  # the default is not a trial: a study artifact
         study.set_user_attr(DEFAULT_ATTR, {"metric": metric, "score": score, "error": error,
                                            "fold_scores": [float(s) for s in ev.scores],
                                            "fit_s": ev.mean_fit_s, "train_rows": ev.mean_train_rows})

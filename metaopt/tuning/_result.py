@@ -21,6 +21,8 @@ from metaopt.tuning._checks import Budget
 from metaopt.tuning._cv import better
 from metaopt.tuning._model import ColumnSchema, TunedModel
 from metaopt.tuning._fidelity import EvalPlan
+from metaopt.tuning._ensemble import EnsembleFit
+from metaopt.tuning._final import final_ensemble, final_single
 from metaopt.tuning._objective import STOPPED_ATTR, DefaultScore, jsonable
 from metaopt.tuning._resume import count_trials
 from metaopt.tuning._storage import storage_label
@@ -105,6 +107,8 @@ class TuneRun:
     n_warm: int = 0
     n_trials_run: int = 0
     search_time_s: float = 0.0
+    oof: Any = None  #: the :class:`~metaopt.tuning._ensemble.OofStore` of the trials' out-of-fold predictions
+    cvx: Any = None  #: the :class:`~metaopt.tuning._cv.FoldCV` of the trials
 
     @property
     def maximize(self) -> bool:
@@ -161,7 +165,8 @@ def _trial_fields(run: TuneRun) -> dict[str, Any]:
                 n_running=len(counts.running))
 
 
-def summarise(run: TuneRun, trial_fields: dict[str, Any], refit_time_s: float) -> TuneSummary:
+def summarise(run: TuneRun, trial_fields: dict[str, Any], refit_time_s: float,
+              ensemble: dict[str, Any] | None = None) -> TuneSummary:
     """The :class:`TuneSummary` of the run."""
     ds, default = run.ds, run.default
     warm = (f"{run.n_warm} recommended configuration(s)" if run.warm_start and run.n_warm else
@@ -175,7 +180,7 @@ def summarise(run: TuneRun, trial_fields: dict[str, Any], refit_time_s: float) -
         n_trials_run=run.n_trials_run, warm_start=warm, sampler=run.sampler_label, pruner=run.pruner_label,
         study_name=run.study.study_name, storage=storage_label(run.storage), search_time_s=run.search_time_s,
         default_time_s=default.time_s, refit_time_s=refit_time_s, random_state=run.args.seed,
-        notes=list(dict.fromkeys(run.notes)), fold_seed=run.fold_seed,
+        notes=list(dict.fromkeys(run.notes)), fold_seed=run.fold_seed, ensemble=jsonable(ensemble),
     )
 
 
@@ -184,18 +189,24 @@ def finish(run: TuneRun) -> TuneResult:
     from metaopt import __version__
 
     fields = _trial_fields(run)
-    final_params = fields["best_params"]
     ds = run.ds
     t0 = time.monotonic()
-    limit = run.budget.refit_limit()  # the rest of the budget (its reserve was kept from the search)
-    fitted = run.lrn.fit(ds.X, ds.y, final_params, ds.kind, random_state=run.fold_seed, time_limit_s=limit)
-    if fitted.timed_out:
-        run.notes.append(f"the final refit was cut at the time budget ({limit:.1f} s; "
-                         f"{fitted.n_estimators_used:g} rounds/trees)")
+    fitted, ensemble = final_ensemble(run, fields) if run.args.ensemble else (None, None)
+    if not run.args.ensemble:
+        fields = final_single(run, fields)
+    final_params = fields["best_params"]
+    if fitted is None:
+        limit = run.budget.refit_limit()  # the rest of the budget (its reserve was kept from the search)
+        fitted = run.lrn.fit(ds.X, ds.y, final_params, ds.kind, random_state=run.fold_seed, time_limit_s=limit)
+        if fitted.timed_out:
+            run.notes.append(f"the final refit was cut at the time budget ({limit:.1f} s; "
+                             f"{fitted.n_estimators_used:g} rounds/trees)")
     run.budget.lap("refit")
-    summary = summarise(run, fields, time.monotonic() - t0)
+    summary = summarise(run, fields, time.monotonic() - t0, ensemble)
     metadata = {
-        "metric": run.metric, "direction": run.direction, "cv_score": summary.best_score, "cv": run.n_folds,
+        "metric": run.metric, "direction": run.direction, "cv": run.n_folds,
+        "cv_score": ensemble["cv_score"] if isinstance(fitted, EnsembleFit) else summary.best_score,
+        "ensemble": summary.ensemble if isinstance(fitted, EnsembleFit) else None,
         "default_score": summary.default_score, "dataset": ds.name, "n_rows": ds.n_rows, "target": ds.target,
         "source": ds.source, "study_name": run.study.study_name, "metaopt_version": __version__,
         "versions": _library_versions(), "summary": summary.to_dict(),

@@ -83,6 +83,11 @@ class TuneSummary:
     time: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    #: the final model's ensemble: members (trial or "default", learner, weight, CV score), its out-of-fold
+    #: score next to the best single configuration's, candidates; None with ``ensemble=False``
+    ensemble: dict[str, Any] | None = None
+    #: ``ensemble=False``: the one-standard-error choice and its expected optimism (``selection_gap``)
+    selection: dict[str, Any] | None = None
 
     @property
     def improvement(self) -> float | None:
@@ -129,6 +134,31 @@ def format_time(s: TuneSummary) -> str:
     return f"time: {t.get('total', 0.0):.1f} s{budget} ({steps})"
 
 
+def format_final(s: TuneSummary) -> list[str]:
+    """The ensemble's members and scores, or the single configuration's choice."""
+    e, c = s.ensemble, s.selection
+    if e and e.get("members") and e.get("n_members", 0) > 1:
+        lines = [f"ensemble: {e['n_members']} members of {e['n_candidates']} candidates, CV {s.metric} "
+                 f"{_fmt(e['cv_score'])} on the out-of-fold predictions (best single {_fmt(e['best_single_score'])}; "
+                 f"{e['size']} rounds, members "
+                 f"{'refitted on all rows' if e.get('fit') == 'refit' else 'kept as fold models'})"]
+        for m in e["members"]:
+            lines.append(f"  weight {m['weight']:.2f}  {m['learner']} "
+                         f"{'library default' if m['trial'] == 'default' else 'trial ' + str(m['trial'])}"
+                         f"  (CV {_fmt(m['cv_score'])})")
+        return lines
+    if e:
+        return [f"ensemble: none ({e.get('why_not', 'one member')}); the model is the best single configuration"]
+    if c:
+        chosen = "library default" if c["chosen"] == "default" else f"trial {c['chosen']}"
+        best = "library default" if c["best_by_cv"] == "default" else f"trial {c['best_by_cv']}"
+        gap = "" if c.get("selection_gap") is None else (
+            f"; expected {_fmt(c['expected_score'])} (CV optimism {_fmt(c['selection_gap'])})")
+        return [f"single model: {chosen}, the fastest of {c['n_within']} within one standard error "
+                f"({_fmt(c['standard_error'])}) of {best}{gap}"]
+    return []
+
+
 def format_summary(s: TuneSummary) -> str:
     """The readable multi-line summary printed by ``metaopt tune``."""
     lines = [
@@ -164,6 +194,7 @@ def format_summary(s: TuneSummary) -> str:
     width = max((len(k) for k in s.best_params), default=0)
     for k, v in s.best_params.items():
         lines.append(f"  {k:<{width}}  {_fmt(v)}")
+    lines.extend(format_final(s))
     lines.append(format_time(s))
     if s.errors:
         lines.append(f"errors ({len(s.errors)} distinct): " + " | ".join(s.errors[:3]))

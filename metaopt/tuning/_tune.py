@@ -17,6 +17,7 @@ from metaopt.exceptions import ConfigError
 from metaopt.tuning._budget import DEFAULT_SHARE, TimeBudget
 from metaopt.tuning._checks import check_arguments, check_data, largest_class, load_task
 from metaopt.tuning._cv import FoldCV, better
+from metaopt.tuning._ensemble import OofStore
 from metaopt.tuning._fidelity import (
     MIN_TRIALS,
     EvalPlan,
@@ -42,6 +43,9 @@ from metaopt.tuning._warm import (
     recommendations,
 )
 
+#: with ``ensemble=True`` the refit's reserve covers the best this many trials (most of an ensemble's weight)
+ENSEMBLE_RESERVE_MEMBERS = 3
+
 __all__ = ["tune", "check_data"]  # check_data: also called by ``metaopt tune`` before it prints anything
 
 
@@ -49,7 +53,8 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
          timeout: float | None = None, cv: int | str = "auto", metric: str | None = None, storage: Any = None,
          study_name: str | None = None, random_state: int = 0, warm_start: bool = True, sampler: Any = "meta",
          progress: bool = True, n_jobs: int = 1, k: int = 5, kb: Any = None, pruner: Any = "auto",
-         kind: str | None = None, started_at: float | None = None) -> TuneResult:
+         kind: str | None = None, started_at: float | None = None, ensemble: bool = True,
+         ensemble_size: int = 25) -> TuneResult:
     """Tune a learner's hyperparameters with a warm-started, cross-validated Optuna search.
 
     Every step (time budget, evaluation plan, folds, metric, warm start, sampler, library default,
@@ -84,6 +89,10 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         ``"meta"``, ``"tpe"``, ``"random"`` or an Optuna sampler; ``"auto"``, ``None`` or an Optuna pruner.
     progress, n_jobs
         A tqdm progress bar on stderr; parallel trials (every fit uses one thread).
+    ensemble, ensemble_size
+        Return the greedy ensemble (Caruana) of the study's trials and the library default, selected on
+        their out-of-fold predictions in ``ensemble_size`` rounds; ``False``: one configuration, chosen
+        by the one-standard-error rule.
     kb
         Knowledge base for the recommendations (default: the shipped one).
     started_at
@@ -93,7 +102,8 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     Returns
     -------
     TuneResult
-        ``.model`` (refitted on all rows), ``.summary`` (with where the time went), ``.study``.
+        ``.model`` (refitted on all rows; an ensemble or one configuration), ``.summary`` (with the
+        ensemble's members and where the time went), ``.study``.
 
     Raises
     ------
@@ -106,25 +116,35 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     """
     t_start = time.monotonic() if started_at is None else float(started_at)
     args = check_arguments(n_trials=n_trials, timeout=timeout, cv=cv, n_jobs=n_jobs, k=k,
-                           random_state=random_state, learner=learner, kb=kb)
+                           random_state=random_state, learner=learner, kb=kb, ensemble=ensemble,
+                           ensemble_size=ensemble_size)
     ds, metric, notes = load_task(data_or_X, y, target, kind, metric, args.cv)
     storage_obj = open_storage(storage, heartbeat=True)  # before the slow part: a bad storage fails at once
     run = TuneRun(ds=ds, metric=metric, args=args, notes=notes, storage=storage_obj,
                   warm_start=bool(warm_start), t_start=t_start, budget=TimeBudget(args.timeout, t_start),
-                  plan=_first_plan(ds, args.cv))
+                  plan=_first_plan(ds, args.cv), oof=OofStore.for_storage(storage_obj))
+    try:
+        _steps(run, learner, kb, study_name, sampler, pruner, progress)
+        return finish(run)
+    finally:
+        run.oof.close()  # a temporary folder of out-of-fold predictions (in-memory study) goes
+
+
+def _steps(run: TuneRun, learner: str, kb: Any, study_name: str | None, sampler: Any, pruner: Any,
+           progress: bool) -> None:
+    """From the loaded data to the end of the search, each step's time booked to the budget."""
     run.budget.lap("load")
     _choose_learner(run, learner, kb)  # books its time to "recommend"
     _open_tuning_study(run, study_name, sampler, pruner, kb)
     run.budget.lap("study")
     cvx = _score_default(run, pruner)
     run.budget.lap("default")
-    if warm_start:
-        run.n_warm = enqueue(run.study, ds, run.learner, run.recs, run.space, args.k, kb, notes)
+    if run.warm_start:
+        run.n_warm = enqueue(run.study, run.ds, run.learner, run.recs, run.space, run.args.k, kb, run.notes)
     run.budget.lap("warm_start")
-    _search(run, Objective(cvx, run.space, metric, deadline=run.budget.search_deadline,
-                           predict_fit_s=fit_time_predictor(kb, run.learner, ds)), progress)
+    _search(run, Objective(cvx, run.space, run.metric, deadline=run.budget.search_deadline,
+                           predict_fit_s=fit_time_predictor(kb, run.learner, run.ds), oof=run.oof), progress)
     run.budget.lap("search")
-    return finish(run)
 
 
 def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
@@ -212,8 +232,9 @@ def _score_default(run: TuneRun, pruner: Any) -> FoldCV:
     if run.fold_seed != cvx.seed or run.plan.n_splits != cvx.plan.n_splits:  # another worker's folds
         cvx, first = FoldCV(ds, run.lrn, run.metric, run.plan, run.fold_seed), None
     cvx.plan = run.plan
-    run.n_folds = cvx.n_folds
-    run.default = score_default(run.study, cvx, params, run.metric, deadline=lambda: until, first=first)
+    run.n_folds, run.cvx = cvx.n_folds, cvx
+    run.default = score_default(run.study, cvx, params, run.metric, deadline=lambda: until, first=first,
+                                oof=run.oof)
     if run.default.stopped:
         run.notes.append(f"library default {run.default.error}")
     budget.keep_for_refit(run.default.fit_s, run.default.train_rows, ds.n_rows)
@@ -257,14 +278,19 @@ def _search(run: TuneRun, objective: Objective, progress: bool) -> None:
         return
     bar = tqdm(total=run.args.n_trials, disable=not progress, file=sys.stderr, unit="trial", dynamic_ncols=True,
                desc=f"tuning {run.learner}")
-    state: dict[str, Any] = {"best": None, "overall": run.default.score}
+    state: dict[str, Any] = {"best": None, "overall": run.default.score, "top": []}
     maximize = run.maximize
 
     def callback(study_: Any, frozen: Any) -> None:
         run.n_trials_run += 1
         if frozen.state.name == "COMPLETE" and better(frozen.value, state["best"], maximize):
             state["best"] = frozen.value
-        if frozen.state.name == "COMPLETE" and better(frozen.value, state["overall"], maximize):
+        if frozen.state.name == "COMPLETE" and run.args.ensemble:  # the ensemble refits its best members
+            fit = (frozen.user_attrs.get(FIT_S_ATTR), frozen.user_attrs.get(TRAIN_ROWS_ATTR))
+            state["top"] = sorted(state["top"] + [((-1 if maximize else 1) * frozen.value, fit)],
+                                  key=lambda e: e[0])[:ENSEMBLE_RESERVE_MEMBERS]
+            budget.keep_for_members([f for _, f in state["top"]], run.ds.n_rows)
+        elif frozen.state.name == "COMPLETE" and better(frozen.value, state["overall"], maximize):
             state["overall"] = frozen.value  # the refit will fit this one: keep its time
             budget.keep_for_refit(frozen.user_attrs.get(FIT_S_ATTR), frozen.user_attrs.get(TRAIN_ROWS_ATTR),
                                   run.ds.n_rows)

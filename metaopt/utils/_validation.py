@@ -20,6 +20,9 @@ _BOUNDARIES = ("left", "right", "both", "neither")
 
 def _describe(target_type: Any, min_val: Any, max_val: Any, include_boundaries: str, unit: str | None) -> str:
     """``a positive integer``, ``an integer >= 2``, ``a positive number of seconds``, ``a number in [0, 1]``."""
+    types = target_type if isinstance(target_type, tuple) else (target_type,)
+    if bool in types:
+        return "True or False"
     integral = isinstance(target_type, type) and issubclass(target_type, numbers.Integral)
     low_in = include_boundaries in ("left", "both")
     high_in = include_boundaries in ("right", "both")

@@ -1,0 +1,394 @@
+"""Ensembles of the search against the best single trial (issue #11), on the 30 hold-out datasets.
+
+Every method sees the same train/test split (``bench_time.split_path``: 75/25, seed 0) and is scored on
+the test rows (ROC AUC; one-vs-rest macro for multiclass; R^2 for regression).  Per dataset one
+50-trial study per searcher; the model each method would return after the first 10, 25 and 50 trials
+is rebuilt from that study (same trials, so the variants differ only in how the final model is made):
+
+- ``metaopt-single``: metaopt's best single configuration by CV (the library default included), today's;
+- ``metaopt-1se``: the one-standard-error choice (``tune(ensemble=False)``);
+- ``metaopt-ensemble``: greedy ensemble selection, members refitted on all rows (``tune``'s default);
+- ``metaopt-ensemble-folds``: the same selection, members kept as their fold models (bagged);
+- ``metaopt-auto-ensemble``: ``learner="auto"``, ensemble;
+- ``optuna-tpe``: cold TPE on the same CV objective, its best single trial;
+- ``flaml-ensemble``: FLAML ``AutoML(ensemble=True)`` with metaopt's wall time to 25 trials (at 25 only).
+
+Reports mean normalised score (per dataset and trial count, min-max over the methods), average rank,
+wins/ties/losses per pair, the issue's bars, and a PNG of the anytime curves.  Resumable (``--cache``).
+
+    python benchmarks/bench_ensemble.py --cache benchmarks/results/bench_ensemble.jsonl \
+        --md docs/bench_ensemble.md --png docs/bench_ensemble.png
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_time import REPO, dataset_rows, holdout_score, split_path  # noqa: E402
+
+CHECKPOINTS = (10, 25, 50)
+STUDIES = ("lgbm", "auto", "tpe")
+METHODS = ("metaopt-single", "metaopt-1se", "metaopt-ensemble", "metaopt-ensemble-folds", "metaopt-auto-ensemble",
+           "optuna-tpe", "flaml-ensemble")
+PAIRS = (("metaopt-ensemble", "metaopt-single"), ("metaopt-ensemble", "metaopt-ensemble-folds"),
+         ("metaopt-1se", "metaopt-single"), ("metaopt-auto-ensemble", "metaopt-ensemble"),
+         ("metaopt-ensemble", "optuna-tpe"), ("metaopt-ensemble", "flaml-ensemble"))
+TIE = 1e-4
+
+
+# --------------------------------------------------------------------------- a study's models after N trials
+class _Prefix:
+    """A read-only view of a study holding only its first ``n`` trials (what the search had after n)."""
+
+    def __init__(self, study: Any, n: int):
+        self._s, self._n = study, n
+        self._storage, self._study_id, self.user_attrs = study._storage, study._study_id, study.user_attrs
+
+    def get_trials(self, deepcopy: bool = False, states: Any = None) -> list[Any]:
+        return [t for t in self._s.get_trials(deepcopy=False, states=states) if t.number < self._n]
+
+
+def _context(study: Any, ds: Any) -> SimpleNamespace:
+    """The study's learner, metric, folds and library default, as ``tune`` had them."""
+    from metaopt.core import GREATER_IS_BETTER
+    from metaopt.learners import get_learner
+    from metaopt.tuning._cv import FoldCV
+    from metaopt.tuning._fidelity import EvalPlan
+    from metaopt.tuning._study import DEFAULT_ATTR, SETUP_ATTR
+
+    setup = study.user_attrs[SETUP_ATTR]
+    lrn = get_learner(setup["learner"])
+    plan = EvalPlan.from_setup(setup)
+    cvx = FoldCV(ds, lrn, setup["metric"], plan, int(setup["seed"]))
+    stored = study.user_attrs.get(DEFAULT_ATTR) or {}
+    default = SimpleNamespace(score=stored.get("score"), params=lrn.default_params(ds.kind), fit_s=stored.get("fit_s"))
+    return SimpleNamespace(lrn=lrn, learner=setup["learner"], metric=setup["metric"], cvx=cvx, seed=int(setup["seed"]),
+                           default=default, maximize=GREATER_IS_BETTER[setup["metric"]])
+
+
+def _score(sp: dict, fitted: Any, ds: Any) -> float:
+    from metaopt.tuning import ColumnSchema, TunedModel
+
+    model = TunedModel(fitted, ColumnSchema.from_dataset(ds), learner="x", kind=ds.kind, params={})
+    if ds.kind == "regression":
+        return holdout_score("regression", sp["yte"], pred=model.predict(sp["Xte"]))
+    return holdout_score(ds.kind, sp["yte"], proba=model.predict_proba(sp["Xte"]), classes=model.classes_)
+
+
+def _best_single(ctx: Any, view: Any, with_default: bool = True) -> tuple[Any, dict]:
+    from optuna.trial import TrialState
+
+    done = [t for t in view.get_trials(states=(TrialState.COMPLETE,)) if t.value is not None and np.isfinite(t.value)]
+    best = max(done, key=lambda t: t.value if ctx.maximize else -t.value) if done else None
+    d = ctx.default
+    if with_default and d.score is not None and (best is None or (d.score > best.value if ctx.maximize
+                                                                  else d.score < best.value)):
+        return "default", dict(d.params)
+    return best.number, dict(best.user_attrs.get("config") or best.params)
+
+
+def _refit(ctx: Any, ds: Any, params: dict) -> Any:
+    return ctx.lrn.fit(ds.X, ds.y, params, ds.kind, random_state=ctx.seed)
+
+
+def _ensemble(ctx: Any, view: Any, store: Any, ds: Any, mode: str) -> tuple[Any, dict]:
+    from metaopt.tuning._ensemble import EnsembleFit, Member, gather_candidates, select
+
+    cands = gather_candidates(view, store, ctx.learner, ctx.default, ctx.maximize)
+    folds = [np.sort(te) for _, te in ctx.cvx.task.folds[:ctx.cvx.n_folds]]
+    members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, folds)
+    if len(members) < 2 or not info.get("gain", 0) > 0:
+        return None, info
+    fitted = []
+    for c, w in members:
+        if mode == "refit":
+            models = [_refit(ctx, ds, c.params)]
+        else:
+            task = ctx.cvx.task
+            models = [ctx.lrn.fit(task.X.iloc[tr], task.y.iloc[tr], c.params, ds.kind, random_state=ctx.seed + i)
+                      for i, (tr, _) in enumerate(task.folds[:ctx.cvx.n_folds])]
+        fitted.append(Member(models, w, c.source, c.learner, c.params, c.cv_score))
+    classes = None if ds.kind == "regression" else ctx.cvx.task.labels
+    return EnsembleFit(kind=ds.kind, members=fitted, classes_=classes, mode=mode), info
+
+
+def checkpoint_scores(sp: dict, study: Any, ds: Any, variants: tuple[str, ...]) -> dict:
+    """Test scores of each variant's model after each checkpoint's first n trials."""
+    from metaopt.tuning._ensemble import OofStore
+    from metaopt.tuning._robust import robust_choice
+
+    ctx = _context(study, ds)
+    store = OofStore.for_storage(study._storage)
+    out: dict = {}
+    for n in CHECKPOINTS:
+        view = _Prefix(study, n)
+        row: dict = {}
+        single_src, single_params = _best_single(ctx, view, with_default="tpe" not in variants)
+        single = _refit(ctx, ds, single_params)
+        if "single" in variants or "tpe" in variants:
+            row["single"] = {"score": _score(sp, single, ds), "source": single_src}
+        if "1se" in variants:
+            choice = robust_choice(view, ctx.default, ctx.maximize)
+            fitted = single if choice is None or choice.source == single_src else _refit(ctx, ds, choice.params)
+            row["1se"] = {"score": _score(sp, fitted, ds), "report": None if choice is None else choice.report()}
+        for mode in ("refit", "folds"):
+            name = "ensemble" if mode == "refit" else "ensemble-folds"
+            if name not in variants:
+                continue
+            t0 = time.perf_counter()
+            ens, info = _ensemble(ctx, view, store, ds, mode)
+            fit_s = time.perf_counter() - t0
+            row[name] = {"score": _score(sp, single if ens is None else ens, ds), "members": 1 if ens is None else
+                         len(ens.members), "cv": info.get("cv_score"), "best_single_cv": info.get("best_single_score"),
+                         "fit_s": fit_s}
+        out[str(n)] = row
+    return out
+
+
+# --------------------------------------------------------------------------- the child: one dataset, one searcher
+def _tune_study(sp: dict, learner: str, sampler: str, warm: bool, db: Path, seed: int) -> tuple[Any, Any, float]:
+    import metaopt
+    from metaopt import load_data
+
+    train = sp["Xtr"].copy()
+    train[sp["target"]] = sp["ytr"].to_numpy()
+    t0 = time.perf_counter()
+    res = metaopt.tune(train, target=sp["target"], kind=sp["kind"], learner=learner, n_trials=max(CHECKPOINTS),
+                       sampler=sampler, warm_start=warm, storage=f"sqlite:///{db}", study_name="bench",
+                       progress=False, random_state=seed, ensemble=False, pruner=None)
+    wall = time.perf_counter() - t0
+    ds = load_data(train, target=sp["target"], kind=sp["kind"], name=sp["name"])
+    return res, ds, wall
+
+
+def _wall_to(study: Any, n: int, started: float, wall: float, t_end: float) -> float:
+    """Seconds from the call's start to the completion of trial n-1 (by the trials' clocks)."""
+    trials = sorted(study.trials, key=lambda t: t.number)
+    if len(trials) < n or trials[n - 1].datetime_complete is None:
+        return wall
+    return wall - (t_end - trials[n - 1].datetime_complete.timestamp())
+
+
+def child(job: dict) -> dict:
+    warnings.filterwarnings("ignore")
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    sp = pd.read_pickle(job["split"])
+    tmp = Path(tempfile.mkdtemp(prefix="bench-ens-"))
+    searcher = job["searcher"]
+    learner, sampler, warm, variants = {
+        "lgbm": ("lightgbm", "meta", True, ("single", "1se", "ensemble", "ensemble-folds")),
+        "auto": ("auto", "meta", True, ("ensemble",)),
+        "tpe": ("lightgbm", "tpe", False, ("tpe",)),
+    }[searcher]
+    started = time.time()
+    res, ds, wall = _tune_study(sp, learner, sampler, warm, tmp / "study.db", job["seed"])
+    t_end = time.time()
+    out = {"wall_s": wall, "learner": res.summary.learner, "n_trials": res.summary.n_trials,
+           "wall_to": {str(n): _wall_to(res.study, n, started, wall, t_end) for n in CHECKPOINTS},
+           "checkpoints": checkpoint_scores(sp, res.study, ds, variants)}
+    if searcher == "lgbm":
+        out["flaml"] = run_flaml_ensemble(sp, out["wall_to"]["25"], job["seed"])
+    return out
+
+
+def run_flaml_ensemble(sp: dict, budget: float, seed: int) -> dict:
+    from flaml import AutoML
+
+    kind = sp["kind"]
+    y = sp["ytr"].astype(float) if kind == "regression" else pd.Series(sp["ytr"].astype(str).to_numpy(dtype=object),
+                                                                         index=sp["ytr"].index)
+    automl = AutoML()
+    t0 = time.perf_counter()
+    try:
+        automl.fit(X_train=sp["Xtr"], y_train=y, task="regression" if kind == "regression" else "classification",
+                   time_budget=max(1.0, budget), n_jobs=1, verbose=0, seed=seed, ensemble=True)
+    except Exception as exc:  # noqa: BLE001 - a failing method is a result
+        return {"status": "error", "error": f"{type(exc).__name__}: {exc}"[:400], "budget": budget}
+    wall = time.perf_counter() - t0
+    if kind == "regression":
+        score = holdout_score(kind, sp["yte"], pred=automl.predict(sp["Xte"]))
+    else:
+        score = holdout_score(kind, sp["yte"], proba=automl.predict_proba(sp["Xte"]), classes=automl.classes_)
+    return {"status": "ok", "score": score, "budget": budget, "wall_s": wall}
+
+
+# --------------------------------------------------------------------------- the parent
+def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int) -> list[dict]:
+    done = {(r["dataset"], r["searcher"]) for r in read_cache(cache)}
+    todo = [(row, s) for row in rows for s in STUDIES if (row["name"], s) not in done]
+    print(f"{len(done)} runs cached; {len(todo)} to run", flush=True)
+    running: list[tuple[Any, dict, Path]] = []
+    while todo or running:
+        while todo and len(running) < jobs:
+            row, s = todo.pop(0)
+            job = {"split": str(split_path(row, split_dir)), "searcher": s, "seed": seed, "dataset": row["name"]}
+            jpath = Path(tempfile.mkstemp(suffix=".json")[1])
+            jpath.write_text(json.dumps(job))
+            proc = subprocess.Popen([sys.executable, __file__, "--child", str(jpath)], stdout=subprocess.PIPE,
+                                    stderr=subprocess.PIPE, text=True, env={**os.environ, "OMP_NUM_THREADS": "1"})
+            running.append((proc, job, jpath))
+        time.sleep(0.5)
+        for item in list(running):
+            proc, job, jpath = item
+            if proc.poll() is None:
+                continue
+            running.remove(item)
+            out, err = proc.communicate()
+            try:
+                res = dict(json.loads(out.strip().splitlines()[-1]), status="ok")
+            except Exception:  # noqa: BLE001
+                res = {"status": "error", "error": err[-600:]}
+            rec = {"dataset": job["dataset"], "searcher": job["searcher"], "seed": seed, **res}
+            with open(cache, "a", encoding="utf-8") as fh:
+                fh.write(json.dumps(rec, default=str) + "\n")
+            print(f"  {job['dataset']:<30} {job['searcher']:<5} {rec['status']}"
+                  f"{'' if rec['status'] == 'ok' else ' ' + rec['error'][-200:]}", flush=True)
+            jpath.unlink(missing_ok=True)
+    return read_cache(cache)
+
+
+def read_cache(path: Path) -> list[dict]:
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
+
+
+def scores_frame(records: list[dict]) -> pd.DataFrame:
+    """One row per (dataset, method, trials) with the test score."""
+    names = {("lgbm", "single"): "metaopt-single", ("lgbm", "1se"): "metaopt-1se",
+             ("lgbm", "ensemble"): "metaopt-ensemble", ("lgbm", "ensemble-folds"): "metaopt-ensemble-folds",
+             ("auto", "ensemble"): "metaopt-auto-ensemble", ("tpe", "single"): "optuna-tpe"}
+    rows = []
+    for r in records:
+        if r.get("status") != "ok":
+            continue
+        for n, row in r["checkpoints"].items():
+            for variant, v in row.items():
+                name = names.get((r["searcher"], variant))
+                if name:
+                    rows.append({"dataset": r["dataset"], "method": name, "trials": int(n), "score": v["score"],
+                                 "members": v.get("members")})
+        fl = r.get("flaml")
+        if fl and fl.get("status") == "ok":
+            rows.append({"dataset": r["dataset"], "method": "flaml-ensemble", "trials": 25, "score": fl["score"]})
+    return pd.DataFrame(rows)
+
+
+def report(df: pd.DataFrame, md: str | None, png: str | None, runtime: float) -> str:
+    complete = df.groupby("dataset")["method"].nunique()
+    df = df[df["dataset"].isin(complete[complete == complete.max()].index)].copy()
+    lo = df.groupby(["dataset", "trials"])["score"].transform("min")
+    hi = df.groupby(["dataset", "trials"])["score"].transform("max")
+    df["norm"] = ((df["score"] - lo) / (hi - lo).where(hi > lo)).fillna(1.0)
+    df["rank"] = df.groupby(["dataset", "trials"])["score"].rank(ascending=False)
+    mean = df.pivot_table(index="method", columns="trials", values="norm", aggfunc="mean")
+    rank = df.pivot_table(index="method", columns="trials", values="rank", aggfunc="mean")
+    lines = [f"# Ensembles of the search (issue #11)\n", f"{df['dataset'].nunique()} hold-out datasets with every "
+             f"method; test ROC AUC / R^2 of the returned model; runtime {runtime / 60:.0f} min.\n",
+             "## Mean normalised test score (1 = best method on the dataset)\n", _md(mean),
+             "\n## Average rank (1 = best)\n", _md(rank, "{:.2f}"), "\n## Wins / ties / losses\n",
+             "| pair | trials | W | T | L |", "|---|---|---|---|---|"]
+    for a, b in PAIRS:
+        for n in CHECKPOINTS:
+            piv = df[df["trials"] == n].pivot_table(index="dataset", columns="method", values="score")
+            if a not in piv or b not in piv:
+                continue
+            d = (piv[a] - piv[b]).dropna()
+            lines.append(f"| {a} vs {b} | {n} | {(d >= TIE).sum()} | {(d.abs() < TIE).sum()} | {(d <= -TIE).sum()} |")
+    piv = df[df["trials"] == 25].pivot_table(index="dataset", columns="method", values="score")
+    d = (piv["metaopt-ensemble"] - piv["metaopt-single"]).dropna()
+    share = float((d >= TIE).mean()) if len(d) else float("nan")
+    ens = mean.loc["metaopt-ensemble"] if "metaopt-ensemble" in mean.index else None
+    raw = df[df["method"] == "metaopt-ensemble"].pivot_table(index="dataset", columns="trials", values="score")
+    lines += ["\n## The issue's bars\n",
+              f"- ensemble beats the best single trial at 25 trials on {int((d >= TIE).sum())}/{len(d)} datasets "
+              f"({share:.0%}; bar 65%): {'met' if share >= 0.65 else 'missed'}",
+              f"- mean normalised score at 25: ensemble {mean.loc['metaopt-ensemble', 25]:.3f} vs single "
+              f"{mean.loc['metaopt-single', 25]:.3f}: "
+              f"{'met' if mean.loc['metaopt-ensemble', 25] > mean.loc['metaopt-single', 25] else 'missed'}",
+              f"- ensemble's mean test score at 10/25/50 trials: "
+              + " / ".join(f"{raw[n].mean():.4f}" for n in CHECKPOINTS if n in raw)
+              + (": never decreases" if ens is not None and all(raw[a].mean() <= raw[b].mean() + 1e-12 for a, b in
+                                                                 zip(CHECKPOINTS, CHECKPOINTS[1:])) else
+                 ": decreases somewhere")]
+    text = "\n".join(lines) + "\n"
+    if md:
+        Path(md).write_text(text, encoding="utf-8")
+    if png:
+        _plot(mean, png)
+    return text
+
+
+def _md(t: pd.DataFrame, fmt: str = "{:.3f}") -> str:
+    cols = list(t.columns)
+    out = ["| method | " + " | ".join(f"{c} trials" for c in cols) + " |", "|---" * (len(cols) + 1) + "|"]
+    for m, row in t.iterrows():
+        out.append(f"| {m} | " + " | ".join("-" if pd.isna(row[c]) else fmt.format(row[c]) for c in cols) + " |")
+    return "\n".join(out)
+
+
+def _plot(mean: pd.DataFrame, png: str) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for m, row in mean.iterrows():
+        xs = [c for c in mean.columns if not pd.isna(row[c])]
+        ax.plot(xs, [row[c] for c in xs], marker="o", label=m)
+    ax.set_xlabel("trials")
+    ax.set_ylabel("mean normalised test score")
+    ax.set_xticks(list(CHECKPOINTS))
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(png, dpi=120)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--child", help=argparse.SUPPRESS)
+    ap.add_argument("--datasets", type=int, help="the first N hold-out datasets")
+    ap.add_argument("--only", help="comma-separated dataset names")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--jobs", type=int, default=1, help="datasets x searchers in parallel (one thread each)")
+    ap.add_argument("--cache", default=str(REPO / "benchmarks" / "results" / "bench_ensemble.jsonl"))
+    ap.add_argument("--split-dir", default=str(Path(tempfile.gettempdir()) / "metaopt_bench_time_splits"))
+    ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--md")
+    ap.add_argument("--png")
+    a = ap.parse_args(argv)
+    if a.child:
+        print(json.dumps(child(json.loads(Path(a.child).read_text())), default=str))
+        return 0
+    t0 = time.time()
+    cache = Path(a.cache)
+    cache.parent.mkdir(parents=True, exist_ok=True)
+    rows = dataset_rows(a.datasets, a.only.split(",") if a.only else None, large=False)
+    records = read_cache(cache) if a.report_only else run_all(rows, a.seed, cache, Path(a.split_dir), a.jobs)
+    df = scores_frame([r for r in records if r.get("seed", 0) == a.seed])
+    if df.empty:
+        print("no finished runs")
+        return 0
+    print(report(df, a.md, a.png, time.time() - t0))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,18 @@
+"""Ensembles of a tuning run's trials: out-of-fold predictions, greedy selection, the fitted ensemble."""
+
+from metaopt.tuning._ensemble._build import (
+    ENSEMBLE_FIT,
+    ENSEMBLE_SIZE,
+    MAX_CANDIDATES,
+    Candidate,
+    describe,
+    fit_members,
+    gather_candidates,
+    select,
+)
+from metaopt.tuning._ensemble._fitted import EnsembleFit, Member
+from metaopt.tuning._ensemble._oof import OofStore
+from metaopt.tuning._ensemble._selection import Selection, greedy_selection
+
+__all__ = ["ENSEMBLE_FIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "Candidate", "EnsembleFit", "Member", "OofStore",
+           "Selection", "describe", "fit_members", "gather_candidates", "greedy_selection", "select"]

@@ -1,0 +1,131 @@
+"""The ensemble of a tuning run, in named steps: gather the candidates' out-of-fold predictions,
+select greedily, refit the members within the time budget.
+
+Candidates are the study's completed trials (every worker's, every earlier run's: a resumed study
+extends the ensemble) and the library default, all scored on the same folds; the best
+:data:`MAX_CANDIDATES` by CV score enter the selection.  ``docs/tuning.md`` ("Ensembles") says why.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from metaopt.core import GREATER_IS_BETTER
+from metaopt.tuning._ensemble._fitted import EnsembleFit, Member
+from metaopt.tuning._ensemble._oof import OofStore
+from metaopt.tuning._ensemble._selection import greedy_selection
+
+#: the candidates that enter the selection: the best this many by CV score (selection costs
+#: candidates x rounds metric evaluations)
+MAX_CANDIDATES = 40
+#: rounds of greedy selection by default (the ensemble's size, members counted with repetition)
+ENSEMBLE_SIZE = 25
+#: how the members are fitted for the final model: "refit" (each on all rows) or "folds" (each member's
+#: fold models, a bagged ensemble); chosen by ``benchmarks/bench_ensemble.py`` (``docs/tuning.md``)
+ENSEMBLE_FIT = "refit"
+
+
+@dataclass
+class Candidate:
+    """A trial (or the library default) with its out-of-fold predictions."""
+
+    source: Any  #: trial number, or "default"
+    learner: str
+    params: dict[str, Any]
+    cv_score: float
+    rows: np.ndarray
+    pred: np.ndarray
+    fit_s: float | None = None
+    worker: str | None = None
+
+
+def gather_candidates(study: Any, store: OofStore, learner: str, default: Any, maximize: bool,
+                      learner_of: Any = None) -> list[Candidate]:
+    """The completed trials and the scored library default that have out-of-fold predictions, best first
+    (at most :data:`MAX_CANDIDATES`); ``learner_of(trial)``: a trial's learner (default: ``learner``)."""
+    from optuna.trial import TrialState
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+            if t.value is not None and math.isfinite(t.value)]
+    done.sort(key=lambda t: -t.value if maximize else t.value)
+    out: list[Candidate] = []
+    for t in done:
+        oof = store.load(t, study._storage)
+        if oof is not None:
+            out.append(Candidate(t.number, learner_of(t) if learner_of else learner,
+                                 dict(t.user_attrs.get("config") or t.params), float(t.value), *oof,
+                                 fit_s=t.user_attrs.get("metaopt:fit_s"), worker=t.user_attrs.get("metaopt:worker")))
+        if len(out) >= MAX_CANDIDATES:
+            break
+    if default is not None and default.score is not None and math.isfinite(default.score):
+        oof = store.load(study, study._storage, default=True)
+        if oof is not None:
+            out.append(Candidate("default", learner, dict(default.params), float(default.score), *oof,
+                                 fit_s=default.fit_s))
+    out.sort(key=lambda c: -c.cv_score if maximize else c.cv_score)
+    return out[:MAX_CANDIDATES]
+
+
+def select(candidates: list[Candidate], y_codes: np.ndarray, kind: str, metric: str, size: int,
+           folds: list[np.ndarray]) -> tuple[list[tuple[Candidate, float]], dict[str, Any]]:
+    """Greedy selection on the rows every candidate predicted, scored by the mean over the test ``folds``
+    (the currency of the trials' values); returns ``[(candidate, weight)]`` (largest weight first) and
+    what the summary reports (``cv_score`` of the ensemble next to ``best_single_score``)."""
+    rows = candidates[0].rows
+    same = [c for c in candidates if len(c.rows) == len(rows) and np.array_equal(c.rows, rows)]
+    positions = _fold_positions(rows, folds)
+    sel = greedy_selection([c.pred for c in same], y_codes[rows], kind, metric, size, positions)
+    members = sorted(((same[i], w) for i, w in sel.weights.items()), key=lambda m: -m[1])
+    greater = GREATER_IS_BETTER[metric]
+    best = min(same, key=lambda c: -c.cv_score if greater else c.cv_score)
+    info = {"size": size, "cv_score": sel.score, "best_single_score": sel.trace[0], "best_single": best.source,
+            "n_candidates": len(same), "oof_rows": int(len(rows)), "folds": len(positions) or 1,
+            "candidate_workers": sorted({c.worker for c in same if c.worker}),
+            "gain": (sel.score - sel.trace[0]) * (1 if greater else -1)}
+    return members, info
+
+
+def _fold_positions(rows: np.ndarray, folds: list[np.ndarray]) -> list[np.ndarray]:
+    """Each test fold as positions into ``rows`` (sorted); folds not wholly among the rows are left out."""
+    out = []
+    for te in folds:
+        pos = np.searchsorted(rows, te)
+        if len(te) and np.all(pos < len(rows)) and np.array_equal(rows[pos], te):
+            out.append(pos)
+    return out
+
+
+def fit_members(members: list[tuple[Candidate, float]], fit: Any, left: Any, scale: float = 1.25
+                ) -> tuple[list[Member], list[str]]:
+    """Fit the members, largest weight first: ``fit(candidate) -> [fitted models]`` (all rows, or the fold
+    models), ``left()`` -> seconds left (None: no budget), ``scale``: a member's fit time over its fold fit
+    time.  A member whose fits would not finish in time is left out (the first always gets its fit, as a
+    single model would); returns members and notes."""
+    fitted: list[Member] = []
+    notes: list[str] = []
+    for cand, weight in members:
+        remaining = left()
+        predicted = (cand.fit_s or 0.0) * scale
+        if fitted and remaining is not None and predicted > remaining:
+            notes.append(f"ensemble member {cand.source} left out: its fit (~{predicted:.1f} s) would not "
+                         f"finish within the time budget ({max(remaining, 0):.1f} s left)")
+            continue
+        models = fit(cand)
+        if fitted and any(getattr(m, "timed_out", False) for m in models):
+            notes.append(f"ensemble member {cand.source} left out: its fit was cut at the time budget")
+            continue
+        fitted.append(Member(models, weight, cand.source, cand.learner, cand.params, cand.cv_score))
+    return fitted, notes
+
+
+def describe(ens: EnsembleFit, info: dict[str, Any], fit_s: float) -> dict[str, Any]:
+    """The summary's ``ensemble`` entry."""
+    total = sum(m.weight for m in ens.members)
+    members = [dict(m.describe(), weight=round(m.weight / total, 4)) for m in ens.members]
+    return dict(info, members=members, n_members=len(members), fit=ens.mode, fit_s=round(fit_s, 3))
+
+

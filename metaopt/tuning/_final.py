@@ -1,0 +1,77 @@
+"""``tune``'s final model: the ensemble of the search, or one configuration chosen robustly.
+
+With ``ensemble=True`` the study's trials (and the library default) are combined by greedy
+ensemble selection on their out-of-fold predictions (:mod:`metaopt.tuning._ensemble`); an ensemble
+of one member is that single configuration.  With ``ensemble=False`` one configuration is chosen
+by the one-standard-error rule (:mod:`metaopt.tuning._robust`).  ``docs/tuning.md`` ("Final model").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from metaopt.tuning._ensemble import (
+    ENSEMBLE_FIT,
+    EnsembleFit,
+    Candidate,
+    describe,
+    fit_members,
+    gather_candidates,
+    select,
+)
+from metaopt.tuning._robust import robust_choice
+
+
+def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -> tuple[Any, dict[str, Any] | None]:
+    """(the fitted ensemble, its summary entry), or (None, why not) when it would be one configuration
+    (then the caller refits that one as before)."""
+    import time
+
+    cands = gather_candidates(run.study, run.oof, run.learner, run.default, run.maximize)
+    if len(cands) < 2:
+        return None, {"n_candidates": len(cands), "why_not": "fewer than 2 configurations with out-of-fold "
+                                                             "predictions"}
+    test_folds = [np.sort(te) for _, te in run.cvx.task.folds[:run.cvx.n_folds]]
+    members, info = select(cands, run.cvx.y_codes, run.ds.kind, run.metric, run.args.ensemble_size, test_folds)
+    if len(members) < 2 or not info.get("gain", 0) > 0:
+        why = "adding other configurations did not improve the best single one's CV score"
+        return None, dict(info, n_members=1, members=[_member_entry(members[0][0], 1.0)], why_not=why)
+    t0 = time.monotonic()
+    scale = run.ds.n_rows / max(1, run.cvx.task.folds[0][0].size) if mode == "refit" else run.cvx.n_folds
+    fitted, notes = fit_members(members, lambda c: _fit(run, c, mode), run.budget.left, scale)
+    run.notes.extend(notes)
+    ens = EnsembleFit(kind=run.ds.kind, members=fitted, mode=mode,
+                      classes_=None if run.ds.kind == "regression" else run.cvx.task.labels)
+    return ens, describe(ens, info, time.monotonic() - t0)
+
+
+def _member_entry(c: Candidate, weight: float) -> dict[str, Any]:
+    return {"trial": c.source, "learner": c.learner, "weight": weight, "cv_score": c.cv_score, "params": c.params}
+
+
+def _fit(run: Any, cand: Candidate, mode: str) -> list[Any]:
+    """A member's fitted models: one on all rows ("refit"), or one per fold of the plan ("folds")."""
+    from metaopt.learners import get_learner
+
+    lrn, ds = get_learner(cand.learner), run.ds
+    if mode == "refit":
+        return [lrn.fit(ds.X, ds.y, cand.params, ds.kind, random_state=run.fold_seed,
+                        time_limit_s=run.budget.refit_limit())]
+    task = run.cvx.task
+    return [lrn.fit(task.X.iloc[tr], task.y.iloc[tr], cand.params, ds.kind, random_state=run.fold_seed + i,
+                    time_limit_s=run.budget.refit_limit())
+            for i, (tr, _) in enumerate(task.folds[:run.cvx.n_folds])]
+
+
+def final_single(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with the configuration of the one-standard-error rule as the best, and the choice's report."""
+    choice = robust_choice(run.study, run.default, run.maximize)
+    if choice is None:
+        return fields
+    out = dict(fields, selection=choice.report())
+    if choice.source != choice.best_source:
+        out.update(best_is_default=choice.source == "default", best_params=dict(choice.params),
+                   best_score=choice.cv_score, best_trial=None if choice.source == "default" else choice.source)
+    return out

@@ -1,0 +1,107 @@
+"""Choosing one configuration without overfitting the folds: the one-standard-error rule.
+
+The best CV mean of many trials is optimistic (the winner's curse): among configurations whose CV
+mean lies within one standard error of the best one's (the spread of its fold scores), the fastest
+to fit is chosen (Breiman et al.'s rule, as in ``GridSearchCV``'s ``refit`` callable examples).  How
+optimistic the choice is, is estimated from the folds themselves: choose on half of the folds,
+score on the other half, over every such split (``docs/tuning.md``, "Final model").
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass
+class Entry:
+    source: Any  #: trial number or "default"
+    params: dict[str, Any]
+    folds: np.ndarray
+    fit_s: float
+
+    @property
+    def mean(self) -> float:
+        return float(np.mean(self.folds))
+
+
+@dataclass
+class Choice:
+    source: Any
+    params: dict[str, Any]
+    cv_score: float
+    best_source: Any
+    best_score: float
+    se: float
+    n_within: int
+    gap: float | None  #: expected optimism of the chosen CV score, positive = the CV score flatters it
+    maximize: bool
+
+    def report(self) -> dict[str, Any]:
+        expected = None if self.gap is None else self.cv_score - (self.gap if self.maximize else -self.gap)
+        return {"rule": "one standard error", "chosen": self.source, "cv_score": self.cv_score,
+                "best_by_cv": self.best_source, "best_cv_score": self.best_score, "standard_error": self.se,
+                "n_within": self.n_within, "selection_gap": self.gap, "expected_score": expected}
+
+
+def _entries(study: Any, default: Any) -> list[Entry]:
+    """Completed trials (and the scored library default) with all their fold scores, on the same folds."""
+    from optuna.trial import TrialState
+
+    from metaopt.tuning._study import DEFAULT_ATTR
+
+    out = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+        folds = t.user_attrs.get("fold_scores") or []
+        out.append(Entry(t.number, dict(t.user_attrs.get("config") or t.params), np.asarray(folds, float),
+                         float(t.user_attrs.get("metaopt:fit_s") or math.inf)))
+    stored = study.user_attrs.get(DEFAULT_ATTR)
+    if default is not None and default.score is not None and isinstance(stored, dict):
+        out.append(Entry("default", dict(default.params), np.asarray(stored.get("fold_scores") or [], float),
+                         float(stored.get("fit_s") or math.inf)))
+    k = max((len(e.folds) for e in out), default=0)
+    return [e for e in out if len(e.folds) == k and np.all(np.isfinite(e.folds))] if k >= 2 else []
+
+
+def _rule(entries: list[Entry], folds: Any, sign: float) -> tuple[int, int, float, int]:
+    """(chosen, best, standard error, how many within it) by the fold scores in ``folds``."""
+    means = np.asarray([sign * np.mean(e.folds[folds]) for e in entries])
+    best = int(np.argmax(means))
+    spread = entries[best].folds[folds]
+    se = float(np.std(spread, ddof=1) / math.sqrt(len(spread))) if len(spread) > 1 else 0.0
+    within = [i for i in range(len(entries)) if means[i] >= means[best] - se - 1e-12]
+    chosen = min(within, key=lambda i: (entries[i].fit_s, -means[i]))
+    return chosen, best, se, len(within)
+
+
+def _gap(entries: list[Entry], sign: float) -> float | None:
+    """The rule's expected optimism: choose on half of the folds, compare with the other half, relative to
+    the average difference between those halves (which is the folds' difficulty, not selection)."""
+    k = len(entries[0].folds)
+    if k < 2:
+        return None
+    gaps = []
+    for part in itertools.combinations(range(k), (k + 1) // 2):
+        a = list(part)
+        b = [i for i in range(k) if i not in part]
+        chosen, _, _, _ = _rule(entries, a, sign)
+        diff = [sign * (np.mean(e.folds[a]) - np.mean(e.folds[b])) for e in entries]
+        gaps.append(diff[chosen] - float(np.mean(diff)))
+    return float(np.mean(gaps))
+
+
+def robust_choice(study: Any, default: Any, maximize: bool) -> Choice | None:
+    """The one-standard-error choice among the study's trials and the default; None when fewer than two
+    have all their fold scores (a holdout, or a single trial): then the best CV score is the choice."""
+    entries = _entries(study, default)
+    if len(entries) < 2:
+        return None
+    sign = 1.0 if maximize else -1.0
+    k = len(entries[0].folds)
+    chosen, best, se, n_within = _rule(entries, list(range(k)), sign)
+    c, b = entries[chosen], entries[best]
+    return Choice(c.source, c.params, c.mean, b.source, b.mean, se, n_within, _gap(entries, sign), maximize)

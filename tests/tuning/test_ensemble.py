@@ -1,0 +1,202 @@
+"""Ensembles of the search (issue #11): out-of-fold predictions per trial, greedy selection, the saved
+ensemble, resume, worker processes and a real PostgreSQL study; the one-standard-error single choice."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import optuna
+import pandas as pd
+import pytest
+
+from metaopt.cli import main
+from metaopt.core import score_predictions
+from metaopt.exceptions import ConfigError
+from metaopt.tuning import load_model, tune
+from metaopt.tuning._ensemble import EnsembleFit, OofStore, greedy_selection
+
+from conftest import EXAMPLE
+
+FAST = dict(target="class", cv=3, progress=False, learner="lightgbm")
+
+
+# --------------------------------------------------------------------------- selection
+def test_greedy_selection_never_worse_than_the_best_single_and_finds_complementary_models():
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    signal = np.where(y == 1, 1.0, -1.0)
+    # two models that see independent noise: their average ranks better than either
+    a = 1 / (1 + np.exp(-(signal + rng.normal(0, 1.5, 400))))
+    b = 1 / (1 + np.exp(-(signal + rng.normal(0, 1.5, 400))))
+    bad = rng.uniform(size=400)
+    preds = [np.column_stack([1 - p, p]) for p in (a, b, bad)]
+    singles = [score_predictions(p, y, "binary", ("roc_auc",))["roc_auc"] for p in preds]
+    sel = greedy_selection(preds, y, "binary", "roc_auc", size=10)
+    assert sel.score >= max(singles)
+    assert sel.score > max(singles) + 0.005  # averaging independent errors helps
+    assert set(sel.counts) >= {0, 1} and 2 not in sel.counts
+    assert abs(sum(sel.weights.values()) - 1) < 1e-12
+    assert sel.trace[0] == pytest.approx(max(singles))
+
+
+def test_greedy_selection_minimises_losses():
+    rng = np.random.default_rng(1)
+    y = rng.normal(size=300)
+    preds = [(y + rng.normal(0, s, 300)).reshape(-1, 1) for s in (0.5, 0.5, 3.0)]
+    sel = greedy_selection(preds, y, "regression", "rmse", size=8)
+    singles = [score_predictions(p, y, "regression", ("rmse",))["rmse"] for p in preds]
+    assert sel.score < min(singles)
+
+
+# --------------------------------------------------------------------------- tune
+@pytest.fixture(scope="module")
+def credit_run(tmp_path_factory):
+    db = tmp_path_factory.mktemp("ens") / "study.db"
+    res = tune(str(EXAMPLE), n_trials=10, storage=f"sqlite:///{db}", study_name="ens", **FAST)
+    return res, db
+
+
+def test_tune_returns_an_ensemble_with_members_weights_and_scores(credit_run):
+    res, db = credit_run
+    e = res.summary.ensemble
+    assert isinstance(res.model.fitted, EnsembleFit), e
+    assert e["n_members"] == len(res.model.fitted.members) >= 2
+    complete = [t for t in res.study.trials if t.state.name == "COMPLETE"]
+    assert e["n_candidates"] == len(complete) + 1 >= 8  # the completed trials + the library default
+    assert e["cv_score"] > e["best_single_score"] == pytest.approx(res.summary.best_score)
+    assert abs(sum(m["weight"] for m in e["members"]) - 1) < 1e-3
+    assert res.model.metadata["cv_score"] == e["cv_score"]
+    assert "ensemble:" in str(res.summary) and "weight" in str(res.summary)
+    assert (db.parent / "study.db.metaopt-oof").is_dir()  # the artifact store next to the study
+
+
+def test_ensemble_predictions_are_the_weighted_average_of_its_members(credit_run, tmp_path):
+    res, _ = credit_run
+    X = pd.read_csv(EXAMPLE).drop(columns="class").head(50)
+    proba = res.predict_proba(X)
+    Z = res.model.prepare(X)
+    ens = res.model.fitted
+    w = np.asarray([m.weight for m in ens.members])
+    manual = sum(wi * m.models[0].predict_proba(Z) for wi, m in zip(w / w.sum(), ens.members))
+    np.testing.assert_allclose(proba, manual, rtol=1e-9)
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0)
+    path = res.save(tmp_path / "m.joblib")
+    np.testing.assert_allclose(load_model(path).predict_proba(X), proba)
+
+
+def test_out_of_fold_predictions_are_those_the_trial_was_scored_on(credit_run):
+    res, db = credit_run
+    study = res.study
+    store = OofStore.for_storage(study._storage)
+    t = max((t for t in study.trials if t.value is not None), key=lambda t: t.value)
+    rows, pred = store.load(t, study._storage)
+    assert len(rows) == 1000 and len(np.unique(rows)) == 1000  # every row once (3 folds)
+    y = (pd.read_csv(EXAMPLE)["class"].astype("category").cat.codes.to_numpy())[rows]
+    folds = t.user_attrs["fold_scores"]
+    assert score_predictions(pred.astype(float), y, "binary", ("roc_auc",))["roc_auc"] == \
+        pytest.approx(np.mean(folds), abs=0.03)  # pooled vs mean of folds: close, not equal
+
+
+def test_resuming_a_study_extends_the_ensemble(credit_run, tmp_path):
+    res, db = credit_run
+    again = tune(str(EXAMPLE), n_trials=4, storage=f"sqlite:///{db}", study_name="ens", **FAST)
+    complete = [t for t in again.study.trials if t.state.name == "COMPLETE"]
+    assert len(again.study.trials) == 14
+    assert again.summary.ensemble["n_candidates"] == len(complete) + 1 > res.summary.ensemble["n_candidates"]
+    assert again.summary.ensemble["cv_score"] >= res.summary.ensemble["cv_score"] - 1e-12  # a superset of candidates
+
+
+def test_no_ensemble_chooses_one_configuration_within_one_standard_error(credit_run):
+    res, db = credit_run
+    single = tune(str(EXAMPLE), n_trials=1, storage=f"sqlite:///{db}", study_name="ens", ensemble=False, **FAST)
+    sel = single.summary.selection
+    assert single.summary.ensemble is None and not isinstance(single.model.fitted, EnsembleFit)
+    assert sel["rule"] == "one standard error" and sel["n_within"] >= 1
+    assert abs(sel["cv_score"] - sel["best_cv_score"]) <= sel["standard_error"] + 1e-12
+    assert sel["expected_score"] == pytest.approx(sel["cv_score"] - sel["selection_gap"])
+    assert single.summary.best_score == pytest.approx(sel["cv_score"])
+    assert "single model:" in str(single.summary)
+
+
+def test_regression_and_multiclass_ensembles(iris_path):
+    from conftest import corpus_file
+
+    reg = tune(str(corpus_file("autompg.arff")), n_trials=8, cv=3, progress=False, learner="lightgbm")
+    assert isinstance(reg.model.fitted, EnsembleFit)
+    e = reg.summary.ensemble
+    assert e["cv_score"] < e["best_single_score"]  # rmse: lower is better
+    multi = tune(str(iris_path), n_trials=6, cv=3, progress=False, learner="lightgbm")
+    m = multi.summary.ensemble
+    assert m["cv_score"] <= m["best_single_score"]  # log_loss: lower is better
+    if isinstance(multi.model.fitted, EnsembleFit):
+        assert multi.model.fitted.classes_.tolist() == sorted(multi.model.fitted.classes_.tolist())
+
+
+def test_worker_processes_trials_enter_the_ensemble():
+    res = tune(str(EXAMPLE), n_trials=6, n_jobs=2, **FAST)
+    e = res.summary.ensemble
+    complete = [t for t in res.study.trials if t.state.name == "COMPLETE"]
+    assert e["n_candidates"] == len(complete) + 1
+    assert len(e["candidate_workers"]) == 2  # the two worker processes' trials, through the copied study
+
+
+def test_bad_ensemble_arguments_are_config_errors():
+    with pytest.raises(ConfigError, match="ensemble must be True or False"):
+        tune(str(EXAMPLE), n_trials=1, ensemble="yes", **FAST)
+    with pytest.raises(ConfigError, match="ensemble_size"):
+        tune(str(EXAMPLE), n_trials=1, ensemble_size=0, **FAST)
+
+
+# --------------------------------------------------------------------------- CLI
+def test_cli_saves_an_ensemble_and_predict_uses_it(tmp_path, capsys):
+    model = tmp_path / "m.joblib"
+    assert main(["tune", str(EXAMPLE), "--target", "class", "--trials", "6", "--cv", "3", "--learner", "lightgbm",
+                 "-q", "--json", "--output", str(model)]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ensemble"]["n_members"] >= 2
+    out = tmp_path / "pred.csv"
+    data = pd.read_csv(EXAMPLE).drop(columns="class").head(20)
+    data.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", str(model), str(tmp_path / "new.csv"), "--proba", "--output", str(out)]) == 0
+    pred = pd.read_csv(out)
+    assert [c for c in pred.columns if c.startswith("proba_")] == ["proba_bad", "proba_good"]
+    np.testing.assert_allclose(pred[["proba_bad", "proba_good"]].to_numpy(), load_model(model).predict_proba(data),
+                               atol=1e-6)
+
+
+def test_cli_no_ensemble_and_bad_size(tmp_path, capsys):
+    assert main(["tune", str(EXAMPLE), "--target", "class", "--trials", "3", "--cv", "3", "--learner", "lightgbm",
+                 "-q", "--json", "--no-ensemble"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["ensemble"] is None and summary["selection"]["rule"] == "one standard error"
+    assert main(["tune", str(EXAMPLE), "--target", "class", "--trials", "3", "--ensemble-size", "0", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert "ensemble_size" in err and "Traceback" not in err
+
+
+# --------------------------------------------------------------------------- PostgreSQL workers
+@pytest.mark.slow
+def test_postgresql_four_workers_then_the_ensemble_uses_trials_of_all_of_them(postgres_url, tmp_path):
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "XDG_CACHE_HOME": str(tmp_path / "cache")}
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(EXAMPLE), "--target", "class", "--trials", "3",
+           "--cv", "3", "--learner", "lightgbm", "-q", "--json", "--storage", postgres_url,
+           "--study-name", "pg-ensemble"]
+    procs = [subprocess.Popen(cmd + ["--seed", str(i)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                              env=env) for i in range(4)]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        assert p.returncode == 0, err[-2000:]
+    final = subprocess.run(cmd + ["--seed", "9", "--output", str(tmp_path / "m.joblib")], capture_output=True,
+                           text=True, env=env, timeout=600)
+    assert final.returncode == 0, final.stderr[-2000:]
+    e = json.loads(final.stdout)["ensemble"]
+    study = optuna.load_study(study_name="pg-ensemble", storage=postgres_url)
+    workers = {t.user_attrs["metaopt:worker"] for t in study.trials if t.value is not None}
+    assert len(workers) == 5  # 4 workers + the final call
+    complete = [t for t in study.trials if t.state.name == "COMPLETE"]
+    assert set(e["candidate_workers"]) == workers and e["n_candidates"] == len(complete) + 1
+    assert isinstance(load_model(tmp_path / "m.joblib").fitted, EnsembleFit)
