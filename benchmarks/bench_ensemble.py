@@ -229,9 +229,10 @@ def run_flaml_ensemble(sp: dict, budget: float, seed: int) -> dict:
 
 
 # --------------------------------------------------------------------------- the parent
-def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int) -> list[dict]:
+def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int,
+            searchers: tuple[str, ...] = STUDIES) -> list[dict]:
     done = {(r["dataset"], r["searcher"]) for r in read_cache(cache)}
-    todo = [(row, s) for row in rows for s in STUDIES if (row["name"], s) not in done]
+    todo = [(row, s) for s in searchers for row in rows if (row["name"], s) not in done]
     print(f"{len(done)} runs cached; {len(todo)} to run", flush=True)
     running: list[tuple[Any, dict, Path]] = []
     while todo or running:
@@ -370,6 +371,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=1, help="datasets x searchers in parallel (one thread each)")
     ap.add_argument("--cache", default=str(REPO / "benchmarks" / "results" / "bench_ensemble.jsonl"))
     ap.add_argument("--split-dir", default=str(Path(tempfile.gettempdir()) / "metaopt_bench_time_splits"))
+    ap.add_argument("--searchers", default=",".join(STUDIES),
+                    help="studies to run, in this order over all datasets (lgbm: metaopt-* and FLAML; auto; tpe)")
     ap.add_argument("--report-only", action="store_true")
     ap.add_argument("--md")
     ap.add_argument("--png")
@@ -381,7 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     cache = Path(a.cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
     rows = dataset_rows(a.datasets, a.only.split(",") if a.only else None, large=False)
-    records = read_cache(cache) if a.report_only else run_all(rows, a.seed, cache, Path(a.split_dir), a.jobs)
+    searchers = tuple(x for x in a.searchers.split(",") if x)
+    if set(searchers) - set(STUDIES):
+        ap.error(f"--searchers: choose from {', '.join(STUDIES)}")
+    records = read_cache(cache) if a.report_only else run_all(rows, a.seed, cache, Path(a.split_dir), a.jobs,
+                                                              searchers)
     df = scores_frame([r for r in records if r.get("seed", 0) == a.seed])
     if df.empty:
         print("no finished runs")

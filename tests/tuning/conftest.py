@@ -32,5 +32,10 @@ def iris_path() -> Path:
 
 
 @pytest.fixture(scope="session")
+def autompg_path() -> Path:
+    return corpus_file("autompg.arff")
+
+
+@pytest.fixture(scope="session")
 def servo_path() -> Path:
     return corpus_file("servo.arff")

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import optuna
@@ -19,7 +20,7 @@ from metaopt.exceptions import ConfigError
 from metaopt.tuning import load_model, tune
 from metaopt.tuning._ensemble import EnsembleFit, OofStore, greedy_selection
 
-from conftest import EXAMPLE
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
 
 FAST = dict(target="class", cv=3, progress=False, learner="lightgbm")
 
@@ -122,10 +123,8 @@ def test_no_ensemble_chooses_one_configuration_within_one_standard_error(credit_
     assert "single model:" in str(single.summary)
 
 
-def test_regression_and_multiclass_ensembles(iris_path):
-    from conftest import corpus_file
-
-    reg = tune(str(corpus_file("autompg.arff")), n_trials=8, cv=3, progress=False, learner="lightgbm")
+def test_regression_and_multiclass_ensembles(autompg_path, iris_path):
+    reg = tune(str(autompg_path), n_trials=8, cv=3, progress=False, learner="lightgbm")
     assert isinstance(reg.model.fitted, EnsembleFit)
     e = reg.summary.ensemble
     assert e["cv_score"] < e["best_single_score"]  # rmse: lower is better
