@@ -199,3 +199,25 @@ def test_postgresql_four_workers_then_the_ensemble_uses_trials_of_all_of_them(po
     complete = [t for t in study.trials if t.state.name == "COMPLETE"]
     assert set(e["candidate_workers"]) == workers and e["n_candidates"] == len(complete) + 1
     assert isinstance(load_model(tmp_path / "m.joblib").fitted, EnsembleFit)
+
+
+@pytest.mark.parametrize("kind,metric", [("binary", "roc_auc"), ("binary", "log_loss"), ("binary", "accuracy"),
+                                         ("multiclass", "roc_auc"), ("multiclass", "log_loss"),
+                                         ("multiclass", "accuracy"), ("regression", "rmse"), ("regression", "r2")])
+def test_vectorised_selection_scores_equal_the_protocol_metrics(kind, metric):
+    from metaopt.tuning._ensemble._scores import fold_mean_scores
+
+    rng = np.random.default_rng(3)
+    n, k = 300, {"binary": 2, "multiclass": 4, "regression": 1}[kind]
+    if kind == "regression":
+        yt = rng.normal(size=n)
+        preds = [(yt + rng.normal(0, s, n)).reshape(-1, 1) for s in (0.3, 1.0, 2.0)]
+    else:
+        yt = rng.integers(0, k, n)
+        raw = [rng.dirichlet(np.ones(k), n) + 0.5 * np.eye(k)[yt] * w for w in (0.0, 0.5, 1.0)]
+        preds = [np.round(r / r.sum(axis=1, keepdims=True), 2) for r in raw]  # rounding: ties in the ranks
+        preds = [p / p.sum(axis=1, keepdims=True) for p in preds]
+    folds = [np.arange(0, 100), np.arange(100, 200), np.arange(200, 300)]
+    fast = fold_mean_scores(np.stack(preds), yt, kind, metric, folds)
+    slow = [np.mean([score_predictions(p[f], yt[f], kind, (metric,))[metric] for f in folds]) for p in preds]
+    np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12)

@@ -6,7 +6,8 @@ candidate (possibly again) whose addition gives the best score of the averaged p
 regression values) and selecting by the study's own metric is what AutoGluon and auto-sklearn do.
 The score is the mean over the test folds, as for the trials' values (a pooled AUC over folds
 differs from the folds' mean and would rank candidates differently from the search).
-Written here because neither scikit-learn nor Optuna has it; it is 30 lines on numpy arrays.
+Written here because neither scikit-learn nor Optuna has it; it is 30 lines on numpy arrays (the
+metric of all candidates at once: :mod:`metaopt.tuning._ensemble._scores`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from metaopt.core import GREATER_IS_BETTER, score_predictions
+from metaopt.core import GREATER_IS_BETTER
+from metaopt.tuning._ensemble._scores import fold_mean_scores
 
 
 @dataclass
@@ -33,16 +35,6 @@ class Selection:
         return {i: c / total for i, c in self.counts.items()}
 
 
-def _score(pred: np.ndarray, yt: np.ndarray, kind: str, metric: str, folds: list[np.ndarray] | None) -> float:
-    """Mean of the metric over ``folds`` (positions into the rows; None: all rows at once)."""
-    parts = [np.arange(len(yt))] if not folds else folds
-    values = [score_predictions(pred[f], yt[f], kind, (metric,))[metric] for f in parts]
-    values = [v for v in values if np.isfinite(v)]
-    if not values:
-        return -np.inf if GREATER_IS_BETTER[metric] else np.inf
-    return float(np.mean(values))
-
-
 def greedy_selection(preds: list[np.ndarray], yt: np.ndarray, kind: str, metric: str, size: int,
                      folds: list[np.ndarray] | None = None) -> Selection:
     """Caruana's selection of ``size`` rounds over ``preds`` (one array per candidate, same rows as ``yt``),
@@ -53,16 +45,18 @@ def greedy_selection(preds: list[np.ndarray], yt: np.ndarray, kind: str, metric:
     rounds can correct them), but the best prefix is kept.
     """
     sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
-    singles = [sign * _score(p, yt, kind, metric, folds) for p in preds]
+    P = np.stack([np.asarray(p, dtype="float64").reshape(len(yt), -1) for p in preds])
+    singles = np.nan_to_num(sign * fold_mean_scores(P, yt, kind, metric, folds), nan=-np.inf)
     first = int(np.argmax(singles))
-    chosen, total = [first], preds[first].astype("float64")
+    chosen, total = [first], P[first].copy()
     trace = [sign * singles[first]]
     for _ in range(1, size):
         n = len(chosen)
-        gains = [sign * _score((total + p) / (n + 1), yt, kind, metric, folds) for p in preds]
+        gains = np.nan_to_num(sign * fold_mean_scores((total[None] + P) / (n + 1), yt, kind, metric, folds),
+                              nan=-np.inf)
         best = int(np.argmax(gains))
         chosen.append(best)
-        total = total + preds[best]
+        total += P[best]
         trace.append(sign * gains[best])
     keep = int(np.argmax([sign * t for t in trace])) + 1  # the best prefix (first of equals: fewer members)
     counts: dict[int, int] = {}
