@@ -190,7 +190,9 @@ def format_summary(s: TuneSummary) -> str:
         lines.append(f"{'library default:':<{w}} {_fmt(s.default_score)}  ({beat})")
     if s.best_warm_start_score is not None:
         lines.append(f"{'best warm start:':<{w}} {_fmt(s.best_warm_start_score)}")
-    lines.append("best configuration:")
+    ensembled = bool(s.ensemble and s.ensemble.get("n_members", 0) > 1)
+    lines.append("best configuration: (the best single one; the model is the ensemble below)" if ensembled
+                 else "best configuration:")
     width = max((len(k) for k in s.best_params), default=0)
     for k, v in s.best_params.items():
         lines.append(f"  {k:<{width}}  {_fmt(v)}")
