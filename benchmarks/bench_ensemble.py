@@ -6,7 +6,8 @@ the test rows (ROC AUC; one-vs-rest macro for multiclass; R^2 for regression).  
 is rebuilt from that study (same trials, so the variants differ only in how the final model is made):
 
 - ``metaopt-single``: metaopt's best single configuration by CV (the library default included), today's;
-- ``metaopt-1se``: the one-standard-error choice (``tune(ensemble=False)``);
+- ``metaopt-1se``: the fastest within one standard error of the best (``tune(ensemble=False)`` before
+  ``bench_single_choice.py`` replaced it by the lower confidence bound);
 - ``metaopt-ensemble``: greedy ensemble selection, members refitted on all rows (``tune``'s default);
 - ``metaopt-ensemble-folds``: the same selection, members kept as their fold models (bagged);
 - ``metaopt-auto-ensemble``: ``learner="auto"``, ensemble;

@@ -167,7 +167,7 @@ class MetaTunedClassifier(ClassifierMixin, _MetaTunedBase):
         Parallel trials in worker processes (every fit uses one thread).
     ensemble : bool, default=True
         Predict with the greedy ensemble of the search's trials (selected on their out-of-fold
-        predictions); ``False``: one configuration, chosen by the one-standard-error rule.
+        predictions); ``False``: one configuration, the best CV mean minus one standard error.
     ensemble_size : int, default=25
         Rounds of greedy ensemble selection.
     """

@@ -62,7 +62,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel trials in J worker processes, one thread per fit (default 1)")
     p.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,
                    help="save the greedy ensemble of the trials (selected on their out-of-fold predictions); "
-                        "--no-ensemble: one configuration, chosen by the one-standard-error rule (default: "
+                        "--no-ensemble: one configuration, the best CV mean minus one standard error (default: "
                         "--ensemble)")
     p.add_argument("--ensemble-size", type=int, default=25, metavar="R",
                    help="rounds of greedy ensemble selection (default 25)")

@@ -3,7 +3,7 @@
 With ``ensemble=True`` the study's trials (and the library default) are combined by greedy
 ensemble selection on their out-of-fold predictions (:mod:`metaopt.tuning._ensemble`); an ensemble
 of one member is that single configuration.  With ``ensemble=False`` one configuration is chosen
-by the one-standard-error rule (:mod:`metaopt.tuning._robust`).  ``docs/tuning.md`` ("Final model").
+by the best CV mean minus one standard error (:mod:`metaopt.tuning._robust`).  ``docs/tuning.md`` ("Final model").
 """
 
 from __future__ import annotations
@@ -66,7 +66,7 @@ def _fit(run: Any, cand: Candidate, mode: str) -> list[Any]:
 
 
 def final_single(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
-    """``fields`` with the configuration of the one-standard-error rule as the best, and the choice's report."""
+    """``fields`` with the lower-confidence-bound configuration as the best, and the choice's report."""
     choice = robust_choice(run.study, run.default, run.maximize)
     if choice is None:
         return fields

@@ -86,7 +86,7 @@ class TuneSummary:
     #: the final model's ensemble: members (trial or "default", learner, weight, CV score), its out-of-fold
     #: score next to the best single configuration's, candidates; None with ``ensemble=False``
     ensemble: dict[str, Any] | None = None
-    #: ``ensemble=False``: the one-standard-error choice and its expected optimism (``selection_gap``)
+    #: ``ensemble=False``: the lower-confidence-bound choice and its expected optimism (``selection_gap``)
     selection: dict[str, Any] | None = None
 
     @property
@@ -154,8 +154,8 @@ def format_final(s: TuneSummary) -> list[str]:
         best = "library default" if c["best_by_cv"] == "default" else f"trial {c['best_by_cv']}"
         gap = "" if c.get("selection_gap") is None else (
             f"; expected {_fmt(c['expected_score'])} (CV optimism {_fmt(c['selection_gap'])})")
-        return [f"single model: {chosen}, the fastest of {c['n_within']} within one standard error "
-                f"({_fmt(c['standard_error'])}) of {best}{gap}"]
+        return [f"single model: {chosen}, the best CV mean minus one standard error of its folds "
+                f"({_fmt(c['cv_score'])} - {_fmt(c['standard_error'])}; best mean: {best}){gap}"]
     return []
 
 

@@ -92,7 +92,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     ensemble, ensemble_size
         Return the greedy ensemble (Caruana) of the study's trials and the library default, selected on
         their out-of-fold predictions in ``ensemble_size`` rounds; ``False``: one configuration, chosen
-        by the one-standard-error rule.
+        by the best CV mean minus one standard error.
     kb
         Knowledge base for the recommendations (default: the shipped one).
     started_at
