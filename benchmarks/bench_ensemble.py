@@ -229,6 +229,41 @@ def run_flaml_ensemble(sp: dict, budget: float, seed: int) -> dict:
     return {"status": "ok", "score": score, "budget": budget, "wall_s": wall}
 
 
+# --------------------------------------------------------------------------- the studies left behind
+def metaopt_studies(pattern: str, split_dir: str):
+    """(split, study, training Dataset) of every finished 50-trial metaopt lightgbm study among the SQLite files
+    matching ``pattern`` (this script's temporary folders), matched to its split by rows and columns; for
+    ``bench_single_choice.py`` and ``bench_selection_variants.py``."""
+    import glob
+
+    import optuna
+
+    from metaopt import load_data
+    from metaopt.tuning._study import SETUP_ATTR
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    splits = {}
+    for p in glob.glob(os.path.join(split_dir, "*.pkl")):
+        sp = pd.read_pickle(p)
+        splits[(len(sp["ytr"]), sp["Xtr"].shape[1])] = sp
+    for db in sorted(glob.glob(pattern)):
+        study = optuna.load_study(study_name="bench", storage=f"sqlite:///{db}")
+        setup = study.user_attrs.get(SETUP_ATTR) or {}
+        sp = splits.get((setup.get("n_rows"), setup.get("n_features")))
+        if sp is None or setup.get("learner") != "lightgbm" or len(study.trials) < max(CHECKPOINTS):
+            continue
+        if not any(t.user_attrs.get("metaopt:config_id") for t in study.trials):
+            continue  # the cold TPE study: not metaopt's
+        train = sp["Xtr"].copy()
+        train[sp["target"]] = sp["ytr"].to_numpy()
+        yield sp, study, load_data(train, target=sp["target"], kind=sp["kind"], name=sp["name"])
+
+
+def studies_arguments(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--studies", default=os.path.join(tempfile.gettempdir(), "bench-ens-*", "study.db"))
+    ap.add_argument("--split-dir", default=str(Path(tempfile.gettempdir()) / "metaopt_bench_time_splits"))
+
+
 # --------------------------------------------------------------------------- the parent
 def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int,
             searchers: tuple[str, ...] = STUDIES) -> list[dict]:

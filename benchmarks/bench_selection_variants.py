@@ -12,10 +12,7 @@ for multiclass; R^2), wins against the best single configuration, and whether th
 from __future__ import annotations
 
 import argparse
-import glob
-import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 
@@ -23,7 +20,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ensemble import CHECKPOINTS, _context, _Prefix, _refit  # noqa: E402
+from bench_ensemble import (CHECKPOINTS, _context, _Prefix, _refit, metaopt_studies,  # noqa: E402
+                            studies_arguments)
 from bench_time import holdout_score  # noqa: E402
 
 SETTINGS = [(c, s) for c in (5, 10, 20, 40) for s in (10, 25, 50)]
@@ -77,31 +75,10 @@ def evaluate(sp: dict, study, ds) -> list[dict]:
 def main(argv=None) -> int:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--studies", default=os.path.join(tempfile.gettempdir(), "bench-ens-*", "study.db"))
-    ap.add_argument("--split-dir", default=str(Path(tempfile.gettempdir()) / "metaopt_bench_time_splits"))
+    studies_arguments(ap)
     a = ap.parse_args(argv)
-    import optuna
-
-    from metaopt import load_data
-    from metaopt.tuning._study import SETUP_ATTR
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    splits = {}
-    for p in glob.glob(os.path.join(a.split_dir, "*.pkl")):
-        sp = pd.read_pickle(p)
-        splits[(len(sp["ytr"]), sp["Xtr"].shape[1])] = sp
     rows = []
-    for db in sorted(glob.glob(a.studies)):
-        study = optuna.load_study(study_name="bench", storage=f"sqlite:///{db}")
-        setup = study.user_attrs.get(SETUP_ATTR) or {}
-        sp = splits.get((setup.get("n_rows"), setup.get("n_features")))
-        if sp is None or setup.get("learner") != "lightgbm" or len(study.trials) < max(CHECKPOINTS):
-            continue
-        if not any(t.user_attrs.get("metaopt:config_id") for t in study.trials):
-            continue  # the cold TPE study
-        train = sp["Xtr"].copy()
-        train[sp["target"]] = sp["ytr"].to_numpy()
-        ds = load_data(train, target=sp["target"], kind=sp["kind"], name=sp["name"])
+    for sp, study, ds in metaopt_studies(a.studies, a.split_dir):
         rows += evaluate(sp, study, ds)
         print(f"  {sp['name']}", flush=True)
     df = pd.DataFrame(rows)

@@ -16,11 +16,8 @@ Prints the mean test score, mean normalised score and wins against ``best`` per 
 from __future__ import annotations
 
 import argparse
-import glob
 import math
-import os
 import sys
-import tempfile
 import warnings
 from pathlib import Path
 from types import SimpleNamespace
@@ -29,7 +26,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ensemble import _context, _Prefix, _refit, _score  # noqa: E402
+from bench_ensemble import (_context, _Prefix, _refit, _score, metaopt_studies,  # noqa: E402
+                            studies_arguments)
 
 RULES = ("best", "1se-fastest", "lcb", "1se-best-worst-fold")
 
@@ -70,31 +68,10 @@ def choose(entries: list, rule: str, sign: float) -> SimpleNamespace:
 def main(argv=None) -> int:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--studies", default=os.path.join(tempfile.gettempdir(), "bench-ens-*", "study.db"))
-    ap.add_argument("--split-dir", default=str(Path(tempfile.gettempdir()) / "metaopt_bench_time_splits"))
+    studies_arguments(ap)
     a = ap.parse_args(argv)
-    import optuna
-
-    from metaopt import load_data
-    from metaopt.tuning._study import SETUP_ATTR
-
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    splits = {}
-    for p in glob.glob(os.path.join(a.split_dir, "*.pkl")):
-        sp = pd.read_pickle(p)
-        splits[(len(sp["ytr"]), sp["Xtr"].shape[1])] = sp
     rows = []
-    for db in sorted(glob.glob(a.studies)):
-        study = optuna.load_study(study_name="bench", storage=f"sqlite:///{db}")
-        setup = study.user_attrs.get(SETUP_ATTR) or {}
-        sp = splits.get((setup.get("n_rows"), setup.get("n_features")))
-        if sp is None or setup.get("learner") != "lightgbm" or len(study.trials) < 50:
-            continue
-        if not any(t.user_attrs.get("metaopt:config_id") for t in study.trials):
-            continue  # the cold TPE study: not metaopt's
-        train = sp["Xtr"].copy()
-        train[sp["target"]] = sp["ytr"].to_numpy()
-        ds = load_data(train, target=sp["target"], kind=sp["kind"], name=sp["name"])
+    for sp, study, ds in metaopt_studies(a.studies, a.split_dir):
         ctx = _context(study, ds)
         sign = 1.0 if ctx.maximize else -1.0
         for n in (25, 50):
