@@ -310,7 +310,9 @@ class TunedModel:
         return path
 
     def __repr__(self) -> str:
-        return (f"<TunedModel {self.learner} ({self.kind}) on {len(self.schema.features)} features, "
+        members = getattr(self.fitted, "members", None)
+        what = f"ensemble of {len(members)} {self.learner}" if members else self.learner
+        return (f"<TunedModel {what} ({self.kind}) on {len(self.schema.features)} features, "
                 f"{self.metadata.get('metric')}={self.metadata.get('cv_score')}>")
 
 
