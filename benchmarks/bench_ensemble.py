@@ -10,7 +10,9 @@ is rebuilt from that study (same trials, so the variants differ only in how the 
   ``bench_single_choice.py`` replaced it by the lower confidence bound);
 - ``metaopt-ensemble``: greedy ensemble selection, members refitted on all rows (``tune``'s default);
 - ``metaopt-ensemble-folds``: the same selection, members kept as their fold models (bagged);
-- ``metaopt-auto-ensemble``: ``learner="auto"``, ensemble;
+- ``metaopt-auto-ensemble``: ``learner="auto"`` (the learners of the joint top 5, each in its own study,
+  ``docs/tuning.md`` "Learners side by side"), the ensemble across all their trials after the first n of all
+  studies; ``metaopt-auto-single``: the best single configuration of those trials;
 - ``optuna-tpe``: cold TPE on the same CV objective, its best single trial;
 - ``flaml-ensemble``: FLAML ``AutoML(ensemble=True)`` with metaopt's wall time to 25 trials (at 25 only).
 
@@ -44,9 +46,10 @@ from bench_time import REPO, dataset_rows, holdout_score, split_path  # noqa: E4
 CHECKPOINTS = (10, 25, 50)
 STUDIES = ("lgbm", "auto", "tpe")
 METHODS = ("metaopt-single", "metaopt-1se", "metaopt-ensemble", "metaopt-ensemble-folds", "metaopt-auto-ensemble",
-           "optuna-tpe", "flaml-ensemble")
+           "metaopt-auto-single", "optuna-tpe", "flaml-ensemble")
 PAIRS = (("metaopt-ensemble", "metaopt-single"), ("metaopt-ensemble", "metaopt-ensemble-folds"),
          ("metaopt-1se", "metaopt-single"), ("metaopt-auto-ensemble", "metaopt-ensemble"),
+         ("metaopt-auto-ensemble", "metaopt-auto-single"), ("metaopt-auto-single", "metaopt-single"),
          ("metaopt-ensemble", "optuna-tpe"), ("metaopt-ensemble", "flaml-ensemble"))
 TIE = 1e-4
 
@@ -160,6 +163,71 @@ def checkpoint_scores(sp: dict, study: Any, ds: Any, variants: tuple[str, ...]) 
     return out
 
 
+def _first_trials(studies: list[Any], n: int) -> list[set[int]]:
+    """Per study, the numbers of its trials among the first ``n`` of all the studies (by start time)."""
+    started = sorted(((t.datetime_start.timestamp(), i, t.number) for i, st in enumerate(studies)
+                      for t in st.get_trials(deepcopy=False) if t.datetime_start is not None))
+    out: list[set[int]] = [set() for _ in studies]
+    for _, i, number in started[:n]:
+        out[i].add(number)
+    return out
+
+
+class _Subset(_Prefix):
+    """A read-only view of a study holding only the trials numbered in ``numbers``."""
+
+    def __init__(self, study: Any, numbers: set[int]):
+        super().__init__(study, 0)
+        self._numbers = numbers
+
+    def get_trials(self, deepcopy: bool = False, states: Any = None) -> list[Any]:
+        return [t for t in self._s.get_trials(deepcopy=False, states=states) if t.number in self._numbers]
+
+
+def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
+    """``learner="auto"``: the ensemble across every learner's study (the primary first) after the first n
+    trials of all of them, as ``tune`` builds it (``_final._candidates``), and the best single configuration."""
+    from metaopt.learners import get_learner
+    from metaopt.tuning._ensemble import MAX_CANDIDATES, EnsembleFit, Member, OofStore, gather_candidates, select
+
+    ctx = _context(studies[0], ds)
+    store = OofStore.for_storage(studies[0]._storage)
+    folds = [np.sort(te) for _, te in ctx.cvx.task.folds[:ctx.cvx.n_folds]]
+    out: dict = {}
+    for n in CHECKPOINTS:
+        cands = []
+        for i, (st, numbers) in enumerate(zip(studies, _first_trials(studies, n))):
+            learner = st.user_attrs["metaopt:tune"]["learner"]
+            cands += gather_candidates(_Subset(st, numbers), store, learner, ctx.default if i == 0 else None,
+                                       ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
+        cands.sort(key=lambda c: -c.cv_score if ctx.maximize else c.cv_score)
+        cands = cands[:MAX_CANDIDATES]
+        members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, folds)
+        fit = {}
+
+        def refit(c: Any) -> Any:
+            key = (c.learner, str(c.source))
+            if key not in fit:
+                fit[key] = get_learner(c.learner).fit(ds.X, ds.y, c.params, ds.kind, random_state=ctx.seed)
+            return fit[key]
+
+        single = refit(cands[0])
+        row = {"single": {"score": _score(sp, single, ds), "source": str(cands[0].source),
+                          "learner": cands[0].learner}}
+        if len(members) < 2 or not info.get("gain", 0) > 0:
+            ens_score, learners = row["single"]["score"], [cands[0].learner]
+        else:
+            fitted = [Member([refit(c)], w, c.source, c.learner, c.params, c.cv_score) for c, w in members]
+            classes = None if ds.kind == "regression" else ctx.cvx.task.labels
+            ens_score = _score(sp, EnsembleFit(kind=ds.kind, members=fitted, classes_=classes, mode="refit"), ds)
+            learners = sorted({c.learner for c, _ in members})
+        row["ensemble"] = {"score": ens_score, "members": len(members), "learners": learners,
+                           "cv": info.get("cv_score"), "best_single_cv": info.get("best_single_score"),
+                           "candidate_learners": sorted({c.learner for c in cands})}
+        out[str(n)] = row
+    return out
+
+
 # --------------------------------------------------------------------------- the child: one dataset, one searcher
 def _tune_study(sp: dict, learner: str, sampler: str, warm: bool, db: Path, seed: int) -> tuple[Any, Any, float]:
     import metaopt
@@ -201,8 +269,17 @@ def child(job: dict) -> dict:
     res, ds, wall = _tune_study(sp, learner, sampler, warm, tmp / "study.db", job["seed"])
     t_end = time.time()
     out = {"wall_s": wall, "learner": res.summary.learner, "n_trials": res.summary.n_trials,
-           "wall_to": {str(n): _wall_to(res.study, n, started, wall, t_end) for n in CHECKPOINTS},
-           "checkpoints": checkpoint_scores(sp, res.study, ds, variants)}
+           "learners": res.summary.learners,
+           "wall_to": {str(n): _wall_to(res.study, n, started, wall, t_end) for n in CHECKPOINTS}}
+    if searcher == "auto":  # every learner's study, the primary first
+        import optuna
+
+        url = f"sqlite:///{tmp / 'study.db'}"
+        names = ["bench"] + [e["study"] for e in (res.summary.learners or [])[1:]]
+        studies = [optuna.load_study(study_name=name, storage=url) for name in names]
+        out["checkpoints"] = auto_checkpoint_scores(sp, studies, ds)
+    else:
+        out["checkpoints"] = checkpoint_scores(sp, res.study, ds, variants)
     if searcher == "lgbm":
         out["flaml"] = run_flaml_ensemble(sp, out["wall_to"]["25"], job["seed"])
     return out
@@ -268,7 +345,8 @@ def studies_arguments(ap: argparse.ArgumentParser) -> None:
 def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int,
             searchers: tuple[str, ...] = STUDIES) -> list[dict]:
     done = {(r["dataset"], r["searcher"]) for r in read_cache(cache)}
-    todo = [(row, s) for s in searchers for row in rows if (row["name"], s) not in done]
+    # dataset by dataset (every searcher of one dataset before the next): a partial run compares them on the same datasets
+    todo = [(row, s) for row in rows for s in searchers if (row["name"], s) not in done]
     print(f"{len(done)} runs cached; {len(todo)} to run", flush=True)
     running: list[tuple[Any, dict, Path]] = []
     while todo or running:
@@ -310,7 +388,8 @@ def scores_frame(records: list[dict]) -> pd.DataFrame:
     """One row per (dataset, method, trials) with the test score."""
     names = {("lgbm", "single"): "metaopt-single", ("lgbm", "1se"): "metaopt-1se",
              ("lgbm", "ensemble"): "metaopt-ensemble", ("lgbm", "ensemble-folds"): "metaopt-ensemble-folds",
-             ("auto", "ensemble"): "metaopt-auto-ensemble", ("tpe", "single"): "optuna-tpe"}
+             ("auto", "ensemble"): "metaopt-auto-ensemble", ("auto", "single"): "metaopt-auto-single",
+             ("tpe", "single"): "optuna-tpe"}
     rows = []
     for r in records:
         if r.get("status") != "ok":
@@ -327,6 +406,8 @@ def scores_frame(records: list[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+#: learner="auto" against the lightgbm study: single and ensemble of each
+AUTO_VS = ("metaopt-single", "metaopt-ensemble", "metaopt-auto-single", "metaopt-auto-ensemble")
 #: the variants of one study (same trials): compared on every dataset whose lightgbm study finished
 VARIANTS = ("metaopt-single", "metaopt-1se", "metaopt-ensemble", "metaopt-ensemble-folds")
 
@@ -368,6 +449,13 @@ def report(df: pd.DataFrame, md: str | None, png: str | None, runtime: float) ->
                 continue
             d = (piv[a] - piv[b]).dropna()
             lines.append(f"| {a} vs {b} | {n} | {(d >= TIE).sum()} | {(d.abs() < TIE).sum()} | {(d <= -TIE).sum()} |")
+    auto = _normalised(df, AUTO_VS)
+    if auto["dataset"].nunique():
+        lines += [f"\n## learner=\"auto\" against LightGBM ({auto['dataset'].nunique()} datasets with both studies)\n",
+                  "Mean normalised test score (min-max over these four):\n",
+                  _md(auto.pivot_table(index="method", columns="trials", values="norm", aggfunc="mean")),
+                  "\nMean test score:\n",
+                  _md(auto.pivot_table(index="method", columns="trials", values="score", aggfunc="mean"), "{:.4f}")]
     lines += ["\n## The issue's bars\n", *_bars(df, mean_v, var)]
     text = "\n".join(lines) + "\n"
     if md:

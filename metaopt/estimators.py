@@ -143,7 +143,7 @@ class MetaTunedClassifier(ClassifierMixin, _MetaTunedBase):
     Parameters
     ----------
     learner : str, default="auto"
-        ``"auto"`` (learner of metaopt's top recommendation) or a learner name
+        ``"auto"`` (the learners of metaopt's top recommendations, searched side by side) or a learner name
         (``"lightgbm"``, ``"random_forest"``, ``"extra_trees"``).
     n_trials : int, default=10
         Trials of the search (the first are the recommendations when ``warm_start``).

@@ -40,7 +40,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, metavar="S", dest="time_budget",
                    help="the same as --timeout (FLAML's name)")
     p.add_argument("--learner", default="auto", type=learner_arg, metavar=learner_metavar(),
-                   help="learner to tune (default auto: the learner of the top recommendation)")
+                   help="learner to tune (default auto: the learners of the top recommendations, "
+                        "searched side by side)")
     p.add_argument("--cv", type=_cv_arg, default="auto", metavar="K|auto",
                    help="cross-validation folds, or auto (default): 5 folds on small data, fewer folds or a holdout "
                         "as the rows grow or the time budget shrinks")

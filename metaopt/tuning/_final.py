@@ -29,7 +29,7 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
     (then the caller refits that one as before)."""
     import time
 
-    cands = gather_candidates(run.study, run.oof, run.learner, run.default, run.maximize)
+    cands = _candidates(run)
     if len(cands) < 2:
         return None, {"n_candidates": len(cands), "why_not": "fewer than 2 configurations with out-of-fold "
                                                              "predictions"}
@@ -45,6 +45,19 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
     ens = EnsembleFit(kind=run.ds.kind, members=fitted, mode=mode,
                       classes_=None if run.ds.kind == "regression" else run.cvx.task.labels)
     return ens, describe(ens, info, time.monotonic() - t0)
+
+
+def _candidates(run: Any) -> list[Candidate]:
+    """Every learner's best candidates (all scored on the same folds), best first, at most MAX_CANDIDATES."""
+    from metaopt.tuning._ensemble import MAX_CANDIDATES
+    from metaopt.tuning._portfolio import Leg
+
+    legs = run.legs or [Leg(run.learner, run.study, None, primary=True)]
+    cands = [c for leg in legs
+             for c in gather_candidates(leg.study, run.oof, leg.learner, run.default if leg.primary else None,
+                                        run.maximize, label=leg.label)]
+    cands.sort(key=lambda c: -c.cv_score if run.maximize else c.cv_score)
+    return cands[:MAX_CANDIDATES]
 
 
 def _member_entry(c: Candidate, weight: float) -> dict[str, Any]:
@@ -67,11 +80,13 @@ def _fit(run: Any, cand: Candidate, mode: str) -> list[Any]:
 
 def final_single(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
     """``fields`` with the lower-confidence-bound configuration as the best, and the choice's report."""
-    choice = robust_choice(run.study, run.default, run.maximize)
+    others = [(leg.study, leg.label, leg.learner) for leg in run.legs if not leg.primary]
+    choice = robust_choice(run.study, run.default, run.maximize, others)
     if choice is None:
         return fields
     out = dict(fields, selection=choice.report())
     if choice.source != choice.best_source:
         out.update(best_is_default=choice.source == "default", best_params=dict(choice.params),
-                   best_score=choice.cv_score, best_trial=None if choice.source == "default" else choice.source)
+                   best_score=choice.cv_score, best_trial=None if choice.source == "default" else choice.source,
+                   best_learner=choice.learner or run.learner)
     return out

@@ -311,7 +311,8 @@ class TunedModel:
 
     def __repr__(self) -> str:
         members = getattr(self.fitted, "members", None)
-        what = f"ensemble of {len(members)} {self.learner}" if members else self.learner
+        learners = "+".join(dict.fromkeys(m.learner for m in members)) if members else self.learner
+        what = f"ensemble of {len(members)} {learners}" if members else self.learner
         return (f"<TunedModel {what} ({self.kind}) on {len(self.schema.features)} features, "
                 f"{self.metadata.get('metric')}={self.metadata.get('cv_score')}>")
 

@@ -24,6 +24,7 @@ from metaopt.tuning._fidelity import EvalPlan
 from metaopt.tuning._ensemble import EnsembleFit
 from metaopt.tuning._final import final_ensemble, final_single
 from metaopt.tuning._objective import STOPPED_ATTR, DefaultScore, jsonable
+from metaopt.tuning._portfolio import describe_legs
 from metaopt.tuning._resume import count_trials
 from metaopt.tuning._storage import storage_label
 from metaopt.tuning._study import SOURCE_ATTR
@@ -109,6 +110,10 @@ class TuneRun:
     search_time_s: float = 0.0
     oof: Any = None  #: the :class:`~metaopt.tuning._ensemble.OofStore` of the trials' out-of-fold predictions
     cvx: Any = None  #: the :class:`~metaopt.tuning._cv.FoldCV` of the trials
+    study_name: str | None = None  #: the (primary) study's name as asked for (None: Optuna names it)
+    joint: list[Any] = field(default_factory=list)  #: ``"auto"``: the joint ranking of all learners' configurations
+    other_learners: list[str] = field(default_factory=list)  #: ``"auto"``: learners searched beside ``learner``
+    legs: list[Any] = field(default_factory=list)  #: each learner's :class:`~metaopt.tuning._portfolio.Leg`, primary first
 
     @property
     def maximize(self) -> bool:
@@ -128,59 +133,73 @@ def _best_of(values: list[Any], maximize: bool, key: Any = lambda v: v) -> Any:
 
 
 def _trial_fields(run: TuneRun) -> dict[str, Any]:
-    """The summary's fields read from the study's trials, and the best configuration among them."""
+    """The summary's fields read from the trials of every learner's study, and the best configuration."""
     from optuna.trial import TrialState
 
+    from metaopt.tuning._portfolio import Leg
+
     maximize, default = run.maximize, run.default
-    trials = sorted(run.study.get_trials(deepcopy=False), key=lambda t: t.number)
-    counts = count_trials(trials)  # interrupted trials (stopped or dead workers) are not "finished"
-    finished = counts.finished
-    complete = [t for t in finished if t.state == TrialState.COMPLETE and t.value is not None
+    legs = run.legs or [Leg(run.learner, run.study, None, primary=True)]
+    finished: list[tuple[Any, Any]] = []  # (leg, trial)
+    n_interrupted = n_retried = n_running = 0
+    for leg in legs:
+        counts = count_trials(sorted(leg.study.get_trials(deepcopy=False), key=lambda t: t.number))
+        finished += [(leg, t) for t in counts.finished]  # interrupted trials (stopped or dead workers) are not
+        n_interrupted += len(counts.interrupted)
+        n_retried += len(counts.retried)
+        n_running += len(counts.running)
+    if len(legs) > 1:  # trial order across the studies: by start time
+        finished.sort(key=lambda e: (e[1].datetime_start.timestamp() if e[1].datetime_start else 0.0, e[1].number))
+    complete = [(leg, t) for leg, t in finished if t.state == TrialState.COMPLETE and t.value is not None
                 and math.isfinite(t.value)]
-    best_trial = _best_of(complete, maximize, key=lambda t: t.value)
-    beaten_after = next((pos for pos, t in enumerate(finished, start=1) if t in complete
+    best = _best_of(complete, maximize, key=lambda e: e[1].value)
+    done = {id(t) for _, t in complete}
+    beaten_after = next((pos for pos, (_, t) in enumerate(finished, start=1) if id(t) in done
                          and default.score is not None and better(t.value, default.score, maximize)), None)
-    warm_trials = [t for t in finished if t.user_attrs.get(SOURCE_ATTR) == "warm_start"]
-    errors = list(dict.fromkeys(t.user_attrs["error"] for t in finished if t.user_attrs.get("error")))
-    if best_trial is None and default.score is None and default.stopped and not errors:
+    warm_trials = [t for _, t in finished if t.user_attrs.get(SOURCE_ATTR) == "warm_start"]
+    errors = list(dict.fromkeys(t.user_attrs["error"] for _, t in finished if t.user_attrs.get("error")))
+    if best is None and default.score is None and default.stopped and not errors:
         # nothing finished within the budget: the library default is the best guess (refitted, unscored)
         run.notes.append("no configuration was scored within the time budget: the model uses the library "
                          "default, unscored")
-    elif best_trial is None and default.score is None:
+    elif best is None and default.score is None:
         first = errors[0] if errors else (default.error or "no trial completed")
         raise MetaoptError(f"no configuration could be evaluated ({len(finished)} trial(s) failed or were "
                            f"pruned; default: {default.error or 'n/a'}); first error: {first}")
-    if best_trial is None or better(default.score, best_trial.value, maximize):
-        best = dict(best_is_default=True, best_params=dict(default.params), best_score=default.score,
-                    best_trial=None)
+    if best is None or better(default.score, best[1].value, maximize):
+        chosen = dict(best_is_default=True, best_params=dict(default.params), best_score=default.score,
+                      best_trial=None, best_learner=run.learner)
     else:
-        best = dict(best_is_default=False, best_params=dict(best_trial.user_attrs.get("config") or best_trial.params),
-                    best_score=float(best_trial.value), best_trial=best_trial.number)
-    return dict(best, beaten_after=beaten_after, n_trials=len(finished), n_complete=len(complete),
-                n_pruned=sum(t.state == TrialState.PRUNED for t in finished),
-                n_stopped=sum(bool(t.user_attrs.get(STOPPED_ATTR)) for t in finished),
-                n_failed=sum(t.state == TrialState.FAIL for t in finished), n_warm_started=len(warm_trials),
-                best_warm_start_score=_best_of([t.value for t in warm_trials if t in complete], maximize),
-                errors=errors[:10], n_interrupted=len(counts.interrupted), n_retried=len(counts.retried),
-                n_running=len(counts.running))
+        leg, trial = best
+        chosen = dict(best_is_default=False, best_params=dict(trial.user_attrs.get("config") or trial.params),
+                      best_score=float(trial.value), best_trial=leg.label(trial.number), best_learner=leg.learner)
+    return dict(chosen, beaten_after=beaten_after, n_trials=len(finished), n_complete=len(complete),
+                n_pruned=sum(t.state == TrialState.PRUNED for _, t in finished),
+                n_stopped=sum(bool(t.user_attrs.get(STOPPED_ATTR)) for _, t in finished),
+                n_failed=sum(t.state == TrialState.FAIL for _, t in finished), n_warm_started=len(warm_trials),
+                best_warm_start_score=_best_of([t.value for t in warm_trials if id(t) in done], maximize),
+                errors=errors[:10], n_interrupted=n_interrupted, n_retried=n_retried, n_running=n_running)
 
 
 def summarise(run: TuneRun, trial_fields: dict[str, Any], refit_time_s: float,
               ensemble: dict[str, Any] | None = None) -> TuneSummary:
     """The :class:`TuneSummary` of the run."""
     ds, default = run.ds, run.default
-    warm = (f"{run.n_warm} recommended configuration(s)" if run.warm_start and run.n_warm else
+    n_warm = sum(leg.n_warm for leg in run.legs) if run.legs else run.n_warm
+    warm = (f"{n_warm} recommended configuration(s)" if run.warm_start and n_warm else
             ("off" if not run.warm_start else "none available"))
     return TuneSummary(
         dataset=ds.name, kind=ds.kind, target=ds.target, n_rows=ds.n_rows, n_features=ds.n_features,
-        learner=run.learner, metric=run.metric, direction=run.direction, cv=run.n_folds,
+        learner=trial_fields.get("best_learner") or run.learner, metric=run.metric, direction=run.direction, cv=run.n_folds,
         evaluation=run.plan.describe(), time=run.budget.breakdown(),
-        **{**trial_fields, "best_params": jsonable(trial_fields["best_params"])},
+        **{**{k: v for k, v in trial_fields.items() if k != "best_learner"},
+           "best_params": jsonable(trial_fields["best_params"])},
         default_score=default.score, default_params=default.params, default_error=default.error,
         n_trials_run=run.n_trials_run, warm_start=warm, sampler=run.sampler_label, pruner=run.pruner_label,
         study_name=run.study.study_name, storage=storage_label(run.storage), search_time_s=run.search_time_s,
         default_time_s=default.time_s, refit_time_s=refit_time_s, random_state=run.args.seed,
         notes=list(dict.fromkeys(run.notes)), fold_seed=run.fold_seed, ensemble=jsonable(ensemble),
+        learners=jsonable(describe_legs(run.legs, run.maximize, run.default)) if len(run.legs) > 1 else None,
     )
 
 
@@ -195,9 +214,12 @@ def finish(run: TuneRun) -> TuneResult:
     if not run.args.ensemble:
         fields = final_single(run, fields)
     final_params = fields["best_params"]
+    learner = fields.get("best_learner") or run.learner
     if fitted is None:
+        from metaopt.learners import get_learner
+
         limit = run.budget.refit_limit()  # the rest of the budget (its reserve was kept from the search)
-        fitted = run.lrn.fit(ds.X, ds.y, final_params, ds.kind, random_state=run.fold_seed, time_limit_s=limit)
+        fitted = get_learner(learner).fit(ds.X, ds.y, final_params, ds.kind, random_state=run.fold_seed, time_limit_s=limit)
         if fitted.timed_out:
             run.notes.append(f"the final refit was cut at the time budget ({limit:.1f} s; "
                              f"{fitted.n_estimators_used:g} rounds/trees)")
@@ -213,7 +235,7 @@ def finish(run: TuneRun) -> TuneResult:
         "created_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "tune_seconds": time.monotonic() - run.t_start,
     }
-    model = TunedModel(fitted, ColumnSchema.from_dataset(ds), learner=run.learner, kind=ds.kind,
+    model = TunedModel(fitted, ColumnSchema.from_dataset(ds), learner=learner, kind=ds.kind,
                        params=final_params, metadata=json.loads(json.dumps(metadata, default=str)))
     return TuneResult(model=model, summary=summary, study=run.study, notes=summary.notes)
 

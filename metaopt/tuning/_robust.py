@@ -25,6 +25,7 @@ class Entry:
     params: dict[str, Any]
     folds: np.ndarray
     fit_s: float
+    learner: str | None = None  #: None: the study's own learner
 
     @property
     def mean(self) -> float:
@@ -42,6 +43,7 @@ class Choice:
     n_within: int
     gap: float | None  #: expected optimism of the chosen CV score, positive = the CV score flatters it
     maximize: bool
+    learner: str | None = None  #: the chosen configuration's learner (None: the study's own)
 
     def report(self) -> dict[str, Any]:
         expected = None if self.gap is None else self.cv_score - (self.gap if self.maximize else -self.gap)
@@ -50,17 +52,19 @@ class Choice:
                 "n_within": self.n_within, "selection_gap": self.gap, "expected_score": expected}
 
 
-def _entries(study: Any, default: Any) -> list[Entry]:
-    """Completed trials (and the scored library default) with all their fold scores, on the same folds."""
+def _entries(study: Any, default: Any, others: Any = ()) -> list[Entry]:
+    """Completed trials (and the scored library default) with all their fold scores, on the same folds;
+    ``others``: ``(study, label, learner)`` of other learners' studies on the same folds."""
     from optuna.trial import TrialState
 
     from metaopt.tuning._study import DEFAULT_ATTR
 
     out = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
-        folds = t.user_attrs.get("fold_scores") or []
-        out.append(Entry(t.number, dict(t.user_attrs.get("config") or t.params), np.asarray(folds, float),
-                         float(t.user_attrs.get("metaopt:fit_s") or math.inf)))
+    for st, label, learner in [(study, lambda n: n, None), *others]:
+        for t in st.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+            folds = t.user_attrs.get("fold_scores") or []
+            out.append(Entry(label(t.number), dict(t.user_attrs.get("config") or t.params), np.asarray(folds, float),
+                             float(t.user_attrs.get("metaopt:fit_s") or math.inf), learner))
     stored = study.user_attrs.get(DEFAULT_ATTR)
     if default is not None and default.score is not None and isinstance(stored, dict):
         out.append(Entry("default", dict(default.params), np.asarray(stored.get("fold_scores") or [], float),
@@ -100,14 +104,16 @@ def _gap(entries: list[Entry], sign: float) -> float | None:
     return float(np.mean(gaps))
 
 
-def robust_choice(study: Any, default: Any, maximize: bool) -> Choice | None:
-    """The lower-confidence-bound choice among the study's trials and the default; None when fewer than two
-    have all their fold scores (a holdout, or a single trial): then the best CV score is the choice."""
-    entries = _entries(study, default)
+def robust_choice(study: Any, default: Any, maximize: bool, others: Any = ()) -> Choice | None:
+    """The lower-confidence-bound choice among the study's trials and the default (and ``others``:
+    ``(study, label, learner)`` of other learners' studies); None when fewer than two have all their fold
+    scores (a holdout, or a single trial): then the best CV score is the choice."""
+    entries = _entries(study, default, others)
     if len(entries) < 2:
         return None
     sign = 1.0 if maximize else -1.0
     k = len(entries[0].folds)
     chosen, best, se, n_within = _rule(entries, list(range(k)), sign)
     c, b = entries[chosen], entries[best]
-    return Choice(c.source, c.params, c.mean, b.source, b.mean, se, n_within, _gap(entries, sign), maximize)
+    return Choice(c.source, c.params, c.mean, b.source, b.mean, se, n_within, _gap(entries, sign), maximize,
+                  c.learner)

@@ -88,6 +88,9 @@ class TuneSummary:
     ensemble: dict[str, Any] | None = None
     #: ``ensemble=False``: the lower-confidence-bound choice and its expected optimism (``selection_gap``)
     selection: dict[str, Any] | None = None
+    #: ``learner="auto"`` over several learners: each one's study, trials and best CV score (``learner`` is
+    #: then the best configuration's); None for one learner
+    learners: list[dict[str, Any]] | None = None
 
     @property
     def improvement(self) -> float | None:
@@ -143,8 +146,9 @@ def format_final(s: TuneSummary) -> list[str]:
                  f"{e['size']} rounds, members "
                  f"{'refitted on all rows' if e.get('fit') == 'refit' else 'kept as fold models'})"]
         for m in e["members"]:
+            trial = str(m["trial"]).rsplit(":", 1)[-1]  # another learner's study: "learner:number"
             lines.append(f"  weight {m['weight']:.2f}  {m['learner']} "
-                         f"{'library default' if m['trial'] == 'default' else 'trial ' + str(m['trial'])}"
+                         f"{'library default' if m['trial'] == 'default' else 'trial ' + trial}"
                          f"  (CV {_fmt(m['cv_score'])})")
         return lines
     if e:
@@ -170,6 +174,9 @@ def format_summary(s: TuneSummary) -> str:
         f"{s.n_warm_started} warm-started; {s.n_trials_run} run now"
         + (f"; {s.n_stopped} stopped at the time budget)" if s.n_stopped else ")"),
     ]
+    if s.learners:
+        lines[1] = lines[1].replace(f"learner {s.learner}", "learners " + ", ".join(
+            f"{e['learner']} ({e['n_trials']} trials, best {_fmt(e['best_score'])})" for e in s.learners), 1)
     if s.fold_seed is not None and s.fold_seed != s.random_state:
         lines[1] += f"; folds of the study's seed {s.fold_seed}, sampler seed {s.random_state}"
     if s.n_interrupted or s.n_running:

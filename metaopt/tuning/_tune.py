@@ -28,6 +28,7 @@ from metaopt.tuning._fidelity import (
     query_meta_features,
 )
 from metaopt.tuning._objective import FIT_S_ATTR, TRAIN_ROWS_ATTR, Objective, TrialFailed, jsonable, score_default
+from metaopt.tuning._portfolio import Leg, portfolio_learners, search_portfolio
 from metaopt.tuning._pruner import make_pruner
 from metaopt.tuning._result import TuneResult, TuneRun, finish
 from metaopt.tuning._resume import retry_interrupted
@@ -66,7 +67,8 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         A file path, a DataFrame (with ``target``), features (with ``y``) or a
         :class:`~metaopt.data.Dataset` (see :func:`metaopt.load_data`); the task kind (inferred by default).
     learner
-        ``"auto"`` (the learner of the top recommendation; LightGBM without a knowledge base) or a
+        ``"auto"`` (the learners of the top ``k`` recommendations, each in a study of its own, the top one's
+        first; LightGBM without a knowledge base; ``docs/tuning.md``, "Learners side by side") or a
         registered learner name (``"lightgbm"``, ``"random_forest"``, ...).
     n_trials, timeout
         Budget of this call: number of trials and/or seconds (at least one).  ``timeout`` covers the
@@ -141,10 +143,37 @@ def _steps(run: TuneRun, learner: str, kb: Any, study_name: str | None, sampler:
     run.budget.lap("default")
     if run.warm_start:
         run.n_warm = enqueue(run.study, run.ds, run.learner, run.recs, run.space, run.args.k, kb, run.notes)
+    run.legs = [Leg(run.learner, run.study, _objective(run, cvx, run.space, kb), primary=True, n_warm=run.n_warm,
+                    recs=run.recs)]
+    run.legs += [_open_leg(run, name, sampler, pruner, kb) for name in run.other_learners]
     run.budget.lap("warm_start")
-    _search(run, Objective(cvx, run.space, run.metric, deadline=run.budget.search_deadline,
-                           predict_fit_s=fit_time_predictor(kb, run.learner, run.ds), oof=run.oof), progress)
+    _search(run, progress)
     run.budget.lap("search")
+
+
+def _objective(run: TuneRun, cvx: FoldCV, space: dict[str, Any], kb: Any) -> Objective:
+    return Objective(cvx, space, run.metric, deadline=run.budget.search_deadline,
+                     predict_fit_s=fit_time_predictor(kb, cvx.learner.name, run.ds), oof=run.oof)
+
+
+def _open_leg(run: TuneRun, learner: str, sampler: Any, pruner: Any, kb: Any) -> Leg:
+    """Another learner's study (``learner="auto"``, ``_portfolio``): named after the run's study, on the same
+    folds and plan, warm-started with that learner's configurations of the joint ranking."""
+    from metaopt.learners import get_learner
+
+    ds, args = run.ds, run.args
+    lrn = get_learner(learner)
+    space = dict(lrn.search_space(ds.kind))
+    recs = [r for r in run.joint if r.learner == learner]
+    name = None if run.study_name is None else f"{run.study_name}+{learner}"
+    sampler_obj, _ = make_sampler(sampler, ds, learner, len(recs) or args.k, kb, args.seed, run.meta_features,
+                                  recs, space, run.warm_start, run.notes)
+    pruner_obj, _ = make_pruner(pruner, run.plan)
+    study = open_study(run.storage, name, sampler_obj, pruner_obj, run.direction, run.metric)
+    seed = check_setup(study, _setup(run, learner, seed=run.fold_seed))  # the run's folds, whoever created it
+    cvx = FoldCV(ds, lrn, run.metric, run.plan, seed)
+    n_warm = enqueue(study, ds, learner, recs, space, len(recs), kb, run.notes) if run.warm_start and recs else 0
+    return Leg(learner, study, _objective(run, cvx, space, kb), n_warm=n_warm, recs=recs)
 
 
 def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
@@ -155,7 +184,8 @@ def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
 
 
 def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
-    """The learner to search ('auto': the top recommendation's), its recommendations and search space."""
+    """The learner to search ('auto': the top recommendation's; the other learners of the joint top k are
+    searched beside it), its recommendations and search space."""
     from metaopt.learners import get_learner
     from metaopt.recommender import QUERY_GROUPS
 
@@ -165,12 +195,14 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
         meta = query_meta_features(run.ds, QUERY_GROUPS, run.notes)
         end = run.budget.search_deadline()  # with a time budget: learner and warm-start order by value per second
         budget = None if end is None else SearchBudget(end, run.plan.n_folds, run.plan.n_splits, run.args.n_trials)
-        auto_choice, run.recs, run.meta_features = recommendations(run.ds, learner, run.args.k, kb, run.notes,
-                                                                   meta_features=meta, budget=budget)
+        auto_choice, run.recs, run.meta_features, run.joint = recommendations(
+            run.ds, learner, run.args.k, kb, run.notes, meta_features=meta, budget=budget)
         if learner == "auto":
             chosen = auto_choice or "lightgbm"
             if auto_choice is None:
                 run.notes.append("learner 'auto' fell back to lightgbm")
+            # the joint ranking's other learners are searched too (_portfolio)
+            run.other_learners = portfolio_learners(chosen, run.joint, run.ds.kind)[1:]
     run.lrn = get_learner(chosen)
     if run.ds.kind not in run.lrn.kinds:
         raise ConfigError(f"learner {chosen!r} does not support {run.ds.kind} tasks")
@@ -191,6 +223,7 @@ def _open_tuning_study(run: TuneRun, study_name: str | None, sampler: Any, prune
     sampler_obj, run.sampler_label = make_sampler(sampler, ds, run.learner, args.k, kb, args.seed,
                                                   run.meta_features, run.recs, run.space, run.warm_start, run.notes)
     run.study = open_study(run.storage, study_name, sampler_obj, pruner_obj, run.direction, run.metric)
+    run.study_name = study_name
     stored = run.study.user_attrs.get(SETUP_ATTR)
     if args.cv == "auto" and isinstance(stored, dict) and stored.get("cv") is not None:
         run.plan = EvalPlan.from_setup(stored)  # a resumed study keeps its plan
@@ -203,22 +236,25 @@ def _open_tuning_study(run: TuneRun, study_name: str | None, sampler: Any, prune
 
 def _record_setup(run: TuneRun, pruner: Any) -> None:
     """Record the setup in a new study or check a resumed one's; the pruner that fits the plan."""
-    ds, args = run.ds, run.args
-
-    def setup() -> dict[str, Any]:
-        return {"learner": run.learner, "metric": run.metric, "cv": run.plan.label, "seed": args.seed,
-                "kind": ds.kind, "n_rows": ds.n_rows, "n_features": ds.n_features, "data": data_fingerprint(ds),
-                "evaluation": run.plan.to_setup()}
-
+    args = run.args
     try:
-        run.fold_seed = check_setup(run.study, setup())
+        run.fold_seed = check_setup(run.study, _setup(run, run.learner))
     except ConfigError:  # workers started together with cv="auto": the first one's plan holds
         stored = run.study.user_attrs.get(SETUP_ATTR) if args.cv == "auto" else None
         if not isinstance(stored, dict) or stored.get("cv") == run.plan.label:
             raise
         run.plan = EvalPlan.from_setup(stored)
-        run.fold_seed = check_setup(run.study, setup())
+        run.fold_seed = check_setup(run.study, _setup(run, run.learner))
     run.study.pruner, run.pruner_label = make_pruner(pruner, run.plan)
+
+
+def _setup(run: TuneRun, learner: str, seed: int | None = None) -> dict[str, Any]:
+    """What a study records, and a resumed one must match: learner, metric, plan, seed, data."""
+    ds = run.ds
+    return {"learner": learner, "metric": run.metric, "cv": run.plan.label,
+            "seed": run.args.seed if seed is None else seed,
+            "kind": ds.kind, "n_rows": ds.n_rows, "n_features": ds.n_features, "data": data_fingerprint(ds),
+            "evaluation": run.plan.to_setup()}
 
 
 def _score_default(run: TuneRun, pruner: Any) -> FoldCV:
@@ -263,12 +299,11 @@ def _choose_plan(run: TuneRun, cvx: FoldCV, params: dict[str, Any], until: float
     return first
 
 
-def _search(run: TuneRun, objective: Objective, progress: bool) -> None:
-    """Run the trials of this call (with a progress bar) until the budget's search deadline; failed trials
-    are recorded, not raised."""
+def _search(run: TuneRun, progress: bool) -> None:
+    """Run the trials of this call (with a progress bar) until the budget's search deadline, in one study or,
+    with several learners, in turns across their studies (``_portfolio``); failed trials are recorded, not
+    raised."""
     from tqdm.auto import tqdm
-
-    from metaopt.warmstart import guard_trial_queue
 
     budget = run.budget
     left = budget.search_left()
@@ -276,8 +311,62 @@ def _search(run: TuneRun, objective: Objective, progress: bool) -> None:
         run.notes.append("no time left for the search: the budget went to loading, recommendations and the "
                          "library default")
         return
+    names = "+".join(leg.learner for leg in run.legs)
     bar = tqdm(total=run.args.n_trials, disable=not progress, file=sys.stderr, unit="trial", dynamic_ncols=True,
-               desc=f"tuning {run.learner}")
+               desc=f"tuning {names}")
+    callback = _progress_callback(run, bar)
+    t0 = time.monotonic()
+    try:
+        # failed trials are recorded in the study and the summary; Optuna's log lines would break the bar
+        with quiet_optuna(), warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*Fixed parameter.*out of range.*")
+            if len(run.legs) == 1:
+                _run_trials(run, run.legs[0], run.args.n_trials, callback)
+            else:
+                def done() -> bool:
+                    spent = run.args.n_trials is not None and run.n_trials_run >= run.args.n_trials
+                    return spent or (budget.search_left() is not None and budget.search_left() <= 0)
+
+                def turn(leg: Leg, n: int) -> int:
+                    if run.args.n_trials is not None:
+                        n = min(n, run.args.n_trials - run.n_trials_run)
+                    before = run.n_trials_run
+                    _run_trials(run, leg, n, callback)
+                    return run.n_trials_run - before
+
+                warm = [r.learner for r in run.joint] if run.warm_start else []
+                search_portfolio(run.legs, warm, turn, done, run.maximize, run.default, step=max(1, run.args.n_jobs))
+    finally:
+        bar.close()
+        run.search_time_s = time.monotonic() - t0
+    for leg in run.legs:
+        note_fit_time_error(leg.study, run.notes, leg.learner if len(run.legs) > 1 else "")
+
+
+def _run_trials(run: TuneRun, leg: Leg, n_trials: int | None, callback: Any) -> None:
+    """Up to ``n_trials`` trials of one learner's study, in this process or in worker processes (``n_jobs``)."""
+    from metaopt.warmstart import guard_trial_queue
+
+    budget = run.budget
+    guard_trial_queue(leg.study)  # SQLite: two processes must not pop the same enqueued trial
+    retry_interrupted(leg.study)  # Ctrl-C'd trials; dead workers' ones are retried by Optuna's heartbeat (_storage)
+    if run.args.n_jobs > 1 and processes_available():  # worker processes on the shared study
+        leg.study, worker_notes = search_in_processes(
+            leg.study, leg.objective, n_jobs=run.args.n_jobs, n_trials=n_trials,
+            deadline=budget.search_deadline, catch=(TrialFailed,), callbacks=[callback])
+        run.notes.extend(worker_notes)
+    else:
+        leg.study.optimize(leg.objective, n_trials=n_trials, timeout=budget.search_left(),
+                           n_jobs=run.args.n_jobs, catch=(TrialFailed,), callbacks=[callback],
+                           gc_after_trial=False)
+    if leg.primary:
+        run.study = leg.study  # an in-memory study comes back from the worker processes as a copy
+
+
+def _progress_callback(run: TuneRun, bar: Any) -> Any:
+    """After each trial: the progress bar, the refit's reserve (it follows the best configurations), and a
+    stop when the reserve has moved the search's deadline."""
+    budget = run.budget
     state: dict[str, Any] = {"best": None, "overall": run.default.score, "top": []}
     maximize = run.maximize
 
@@ -303,23 +392,4 @@ def _search(run: TuneRun, objective: Objective, progress: bool) -> None:
         if now_left is not None and now_left <= 0:
             study_.stop()  # Optuna's timeout only stops starting trials; the reserve may have grown
 
-    guard_trial_queue(run.study)  # SQLite: two processes must not pop the same enqueued trial
-    retry_interrupted(run.study)  # Ctrl-C'd trials; dead workers' ones are retried by Optuna's heartbeat (_storage)
-    t0 = time.monotonic()
-    try:
-        # failed trials are recorded in the study and the summary; Optuna's log lines would break the bar
-        with quiet_optuna(), warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=".*Fixed parameter.*out of range.*")
-            if run.args.n_jobs > 1 and processes_available():  # worker processes on the shared study
-                run.study, worker_notes = search_in_processes(
-                    run.study, objective, n_jobs=run.args.n_jobs, n_trials=run.args.n_trials,
-                    deadline=budget.search_deadline, catch=(TrialFailed,), callbacks=[callback])
-                run.notes.extend(worker_notes)
-            else:
-                run.study.optimize(objective, n_trials=run.args.n_trials, timeout=left,
-                                   n_jobs=run.args.n_jobs, catch=(TrialFailed,), callbacks=[callback],
-                                   gc_after_trial=False)
-    finally:
-        bar.close()
-        run.search_time_s = time.monotonic() - t0
-    note_fit_time_error(run.study, run.notes)
+    return callback

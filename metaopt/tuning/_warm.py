@@ -38,8 +38,11 @@ class SearchBudget:
 
 
 def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], meta_features: dict | None = None,
-                    budget: SearchBudget | None = None) -> tuple[str | None, list[Any], dict | None]:
-    """(learner chosen by 'auto' or None, recommendations of that learner, meta-features).
+                    budget: SearchBudget | None = None) -> tuple[str | None, list[Any], dict | None, list[Any]]:
+    """(learner chosen by 'auto' or None, recommendations of that learner, meta-features, the joint ranking).
+
+    The joint ranking (``"auto"`` only; else empty) is the top ``k`` configurations of all learners, in the
+    order the search should try them (with a budget: by value per second, too slow ones last).
 
     ``meta_features``: already computed (``tune`` computes them on a row sample of large data).
     ``budget``: with a time budget, ``"auto"`` weighs learners by what they reach in it and the
@@ -59,29 +62,37 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
     try:
         if learner != "auto":
             recs = list(recommend(ds, learner=learner, k=k, kb=kb, meta_features=meta))
-            return None, for_budget(recs, ds, meta, learner, kb, budget, notes), meta
+            return None, for_budget(recs, ds, meta, learner, kb, budget, notes), meta, []
         recs = recommend(ds, learner="auto", k=k, kb=kb, meta_features=meta)
         if not recs:
-            return None, [], meta
-        chosen = recs[0].learner if budget is None else learner_for_budget(ds, meta, recs[0].learner, kb, budget,
-                                                                          notes)
+            return None, [], meta, []
+        chosen, slow = (recs[0].learner, set()) if budget is None else learner_for_budget(
+            ds, meta, recs[0].learner, kb, budget, notes)
         same = [r for r in recs if r.learner == chosen]
-        if len(same) < len(recs):
+        mixed = len(same) < len(recs)  # other learners in the joint ranking: the search may span them
+        if mixed:
             try:
                 same = recommend(ds, learner=chosen, k=k, kb=kb, meta_features=meta)
             except (KnowledgeBaseError, ConfigError) as exc:  # keep the auto list's configurations
                 notes.append(f"only {len(same)} recommendation(s) of {chosen}: {exc}")
-        return chosen, for_budget(list(same), ds, meta, chosen, kb, budget, notes), meta
+        joint = for_budget(list(recs), ds, meta, chosen, kb, budget, []) if mixed else []
+        left_out = sorted({r.learner for r in joint if r.learner in slow and r.learner != chosen})
+        if left_out:  # a learner none of whose trials would finish in the budget is not searched
+            notes.append(f"learner 'auto': {', '.join(left_out)} not searched: no trial of it is predicted to "
+                         f"finish in the time budget")
+            joint = [r for r in joint if r.learner not in left_out]
+        return chosen, for_budget(list(same), ds, meta, chosen, kb, budget, notes), meta, joint
     except (KnowledgeBaseError, ConfigError, OSError, MetaoptError) as exc:
         notes.append(f"no recommendations: {exc}")
     except Exception as exc:  # noqa: BLE001 - the warm start is an optimisation, never a reason to fail
         notes.append(f"no recommendations: {error_text(exc)}")
-    return None, [], meta
+    return None, [], meta, []
 
 
 def learner_for_budget(ds: Any, meta: dict | None, first_choice: str, kb: Any, budget: SearchBudget,
-                       notes: list[str]) -> str:
-    """``"auto"``'s learner under a time budget (:func:`metaopt.recommender.choose_learner`); the reason is noted."""
+                       notes: list[str]) -> tuple[str, set[str]]:
+    """``"auto"``'s learner under a time budget (:func:`metaopt.recommender.choose_learner`; the reason is
+    noted), and the learners none of whose trials is predicted to finish in it."""
     from metaopt.recommender import TaskProfile, choose_learner, learner_reaches
 
     task = TaskProfile.of(ds, meta, budget.n_splits)
@@ -90,7 +101,7 @@ def learner_for_budget(ds: Any, meta: dict | None, first_choice: str, kb: Any, b
     chosen, why = choose_learner(reaches, first_choice)
     if why:
         notes.append(f"learner 'auto' with {seconds:.0f} s for the search ({budget.n_folds} fold(s) a trial): {why}")
-    return chosen
+    return chosen, {r.learner for r in reaches if not r.n_fit}
 
 
 def for_budget(recs: list[Any], ds: Any, meta: dict | None, learner: str, kb: Any, budget: SearchBudget | None,
@@ -152,13 +163,15 @@ def fit_time_error(trials: list[Any]) -> dict[str, float] | None:
             "median_ratio": math.exp(statistics.median(logs))}
 
 
-def note_fit_time_error(study: Any, notes: list[str]) -> None:
-    """Record :func:`fit_time_error` of the study's trials on the study and in the notes."""
+def note_fit_time_error(study: Any, notes: list[str], learner: str = "") -> None:
+    """Record :func:`fit_time_error` of the study's trials on the study and in the notes (naming ``learner``
+    when a search spans several)."""
     err = fit_time_error(study.get_trials(deepcopy=False))
     if err is None:
         return
     study.set_user_attr(FIT_TIME_ERROR_ATTR, err)
-    notes.append(f"fit time: measured / predicted {err['median_ratio']:.2g} (median over {err['n']} trials; median "
+    what = f"fit time of {learner}" if learner else "fit time"
+    notes.append(f"{what}: measured / predicted {err['median_ratio']:.2g} (median over {err['n']} trials; median "
                  f"|log error| {err['median_abs_log_error']:.2f})")
 
 

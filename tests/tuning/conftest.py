@@ -6,17 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from shared_support import shared_data_dir
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = REPO / "examples" / "data" / "credit-g.csv"
-
-
-def corpus_file(name: str) -> Path:
-    path = shared_data_dir() / "corpus" / name
-    if not path.is_file():
-        pytest.skip(f"corpus file {name} not found under {shared_data_dir()} (set METAOPT_SHARED_DATA)")
-    return path
+from tuning_support import EXAMPLE, REPO, corpus_file  # noqa: F401  (the fixtures use them)
 
 
 @pytest.fixture(scope="session")

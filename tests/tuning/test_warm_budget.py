@@ -13,7 +13,7 @@ from metaopt.recommender import get_recommender, order_for_budget, recommend
 from metaopt.tuning import tune
 from metaopt.tuning._warm import FIT_TIME_ERROR_ATTR, SearchBudget, recommendations
 
-from conftest import EXAMPLE, corpus_file
+from tuning_support import EXAMPLE, corpus_file
 
 
 def _ids(recs):
@@ -23,19 +23,21 @@ def _ids(recs):
 def test_auto_picks_lightgbm_on_a_tiny_budget_on_a_10000_row_table():
     ds = metaopt.load_data(str(corpus_file("coil2000_insurance_policies.csv")), target="CARAVAN")
     notes: list[str] = []
-    chosen, _, _ = recommendations(ds, "auto", 5, None, notes)
+    chosen, _, _, joint = recommendations(ds, "auto", 5, None, notes)
     assert chosen == "random_forest" and not notes  # without a budget: the top recommendation's, as before
     for learner in ("auto", "lightgbm"):
         get_recommender(None, learner)  # fitted (or read) now, not inside the budget
     res = tune(ds, learner="auto", timeout=10, progress=False)
-    assert res.summary.learner == "lightgbm"
-    why = next(n for n in res.summary.notes if n.startswith("learner 'auto'"))
+    assert res.summary.learner == "lightgbm" and res.summary.learners is None  # one learner searched
+    why = next(n for n in res.summary.notes if n.startswith("learner 'auto' with"))
     assert "random_forest fits 0 trial(s)" in why  # its 5-fold trial is predicted to take ~19 s
+    if any(r.learner == "random_forest" for r in joint):  # the joint ranking had it: left out, and said so
+        assert any("random_forest not searched" in n for n in res.summary.notes)
 
 
 def test_warm_start_goes_by_value_per_second_and_postpones_what_cannot_finish():
     ds = metaopt.load_data(str(EXAMPLE), target="class")
-    _, plain, meta = recommendations(ds, "lightgbm", 5, None, [])
+    _, plain, meta, _ = recommendations(ds, "lightgbm", 5, None, [])
     assert _ids(plain) == _ids(recommend(ds, learner="lightgbm", k=5))  # no budget: the portfolio's order
     notes: list[str] = []
     timed = recommendations(ds, "lightgbm", 5, None, notes, budget=SearchBudget(time.monotonic() + 60, 5, 5))[1]

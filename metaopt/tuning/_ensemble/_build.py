@@ -44,9 +44,10 @@ class Candidate:
 
 
 def gather_candidates(study: Any, store: OofStore, learner: str, default: Any, maximize: bool,
-                      learner_of: Any = None) -> list[Candidate]:
+                      learner_of: Any = None, label: Any = None) -> list[Candidate]:
     """The completed trials and the scored library default that have out-of-fold predictions, best first
-    (at most :data:`MAX_CANDIDATES`); ``learner_of(trial)``: a trial's learner (default: ``learner``)."""
+    (at most :data:`MAX_CANDIDATES`); ``learner_of(trial)``: a trial's learner (default: ``learner``);
+    ``label(number)``: a trial's name in the summary (default: its number)."""
     from optuna.trial import TrialState
 
     done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
@@ -56,7 +57,7 @@ def gather_candidates(study: Any, store: OofStore, learner: str, default: Any, m
     for t in done:
         oof = store.load(t, study._storage)
         if oof is not None:
-            out.append(Candidate(t.number, learner_of(t) if learner_of else learner,
+            out.append(Candidate(label(t.number) if label else t.number, learner_of(t) if learner_of else learner,
                                  dict(t.user_attrs.get("config") or t.params), float(t.value), *oof,
                                  fit_s=t.user_attrs.get("metaopt:fit_s"), worker=t.user_attrs.get("metaopt:worker")))
         if len(out) >= MAX_CANDIDATES:

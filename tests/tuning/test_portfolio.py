@@ -1,0 +1,139 @@
+"""``learner="auto"`` across learners (issue #11): a study per learner of the joint ranking, the warm start
+in the ranking's order, further trials to the competitive learners, one ensemble across all of them."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import optuna
+import pytest
+from optuna.distributions import FloatDistribution
+from optuna.trial import TrialState, create_trial
+
+from metaopt.tuning import load_model, tune
+from metaopt.tuning._portfolio import Leg, competitive, portfolio_learners, search_portfolio
+from metaopt.tuning._study import SETUP_ATTR, SOURCE_ATTR
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
+AUTO = dict(target="class", cv=3, progress=False, learner="auto")
+
+
+def _study(values_folds: list[tuple[float, list[float]]], failed: int = 0) -> optuna.Study:
+    study = optuna.create_study(direction="maximize")
+    dist = {"x": FloatDistribution(0, 1)}
+    for value, folds in values_folds:
+        study.add_trial(create_trial(value=value, params={"x": 0.5}, distributions=dist,
+                                     user_attrs={"fold_scores": folds}))
+    for _ in range(failed):
+        study.add_trial(create_trial(state=TrialState.FAIL, params={"x": 0.5}, distributions=dist))
+    return study
+
+
+# --------------------------------------------------------------------------- the rule
+def test_competitive_keeps_learners_within_one_standard_error_of_the_best():
+    best = Leg("a", _study([(0.80, [0.78, 0.80, 0.82])]), None, primary=True)  # SE of the best: 0.0115
+    close = Leg("b", _study([(0.79, [0.79, 0.79, 0.79])]), None)
+    far = Leg("c", _study([(0.70, [0.70, 0.70, 0.70])]), None)
+    unexplored = Leg("d", _study([]), None)
+    all_failed = Leg("e", _study([], failed=2), None)
+    kept = competitive([best, close, far, unexplored, all_failed], maximize=True)
+    assert [leg.learner for leg in kept] == ["a", "b", "d"]
+    # minimising: the same rule with the sign turned
+    lo = Leg("a", optuna.create_study(direction="minimize"), None)
+    for v in (0.5, 0.52):
+        lo.study.add_trial(create_trial(value=v, params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)},
+                                        user_attrs={"fold_scores": [v - 0.01, v + 0.01]}))
+    hi = Leg("b", optuna.create_study(direction="minimize"), None)
+    hi.study.add_trial(create_trial(value=0.9, params={"x": 0.5}, distributions={"x": FloatDistribution(0, 1)},
+                                    user_attrs={"fold_scores": [0.9, 0.9]}))
+    assert [leg.learner for leg in competitive([lo, hi], maximize=False)] == ["a"]
+
+
+def test_portfolio_learners_primary_first_then_the_rankings_learners_that_support_the_task():
+    class R:
+        def __init__(self, learner):
+            self.learner = learner
+
+    joint = [R("random_forest"), R("lightgbm"), R("random_forest"), R("extra_trees"), R("no_such")]
+    assert portfolio_learners("lightgbm", joint, "binary") == ["lightgbm", "random_forest", "extra_trees"]
+    assert portfolio_learners("lightgbm", [R("lightgbm")], "binary") == ["lightgbm"]
+
+
+def test_search_portfolio_runs_the_warm_start_in_order_then_feeds_the_competitive_learner():
+    def objective_for(value):
+        return lambda trial: (trial.suggest_float("x", 0, 1),
+                              trial.set_user_attr("fold_scores", [value, value]), value)[-1]
+
+    good = Leg("good", optuna.create_study(direction="maximize"), objective_for(0.9), primary=True)
+    bad = Leg("bad", optuna.create_study(direction="maximize"), objective_for(0.5))
+    order: list[str] = []
+
+    def run_trials(leg, n):
+        order.extend([leg.learner] * n)
+        leg.study.optimize(leg.objective, n_trials=n)
+        return n
+
+    search_portfolio([good, bad], ["bad", "good", "bad"], run_trials, lambda: len(order) >= 8, maximize=True)
+    assert order[:3] == ["bad", "good", "bad"]  # the joint ranking's order
+    assert order[3:] == ["good"] * 5  # "bad" is far outside one standard error: no more trials
+    assert (good.n_run, bad.n_run) == (6, 2)
+
+
+# --------------------------------------------------------------------------- tune
+@pytest.fixture(scope="module")
+def auto_run(tmp_path_factory):
+    db = tmp_path_factory.mktemp("portfolio") / "study.db"
+    res = tune(str(EXAMPLE), n_trials=10, storage=f"sqlite:///{db}", study_name="auto", **AUTO)
+    return res, f"sqlite:///{db}"
+
+
+def test_auto_searches_the_joint_rankings_learners_in_studies_of_their_own(auto_run):
+    res, url = auto_run
+    s = res.summary
+    learners = [e["learner"] for e in s.learners]
+    assert len(learners) >= 2 and len(set(learners)) == len(learners)
+    assert sum(e["n_trials"] for e in s.learners) == s.n_trials == 10
+    assert all(e["n_trials"] >= 1 and e["n_warm_started"] >= 1 for e in s.learners)
+    names = {st.study_name: st.n_trials for st in optuna.get_all_study_summaries(url)}
+    assert set(names) == {"auto"} | {f"auto+{name}" for name in learners[1:]}
+    for e in s.learners:  # every study starts with its warm start
+        first = optuna.load_study(study_name=e["study"], storage=url).trials[0]
+        assert first.user_attrs.get(SOURCE_ATTR) == "warm_start"
+        assert optuna.load_study(study_name=e["study"], storage=url).user_attrs[SETUP_ATTR]["learner"] == \
+            e["learner"]
+    assert "learners " + s.learners[0]["learner"] in str(res)
+
+
+def test_the_ensemble_is_selected_across_learners_and_predicts(auto_run, tmp_path):
+    res, _ = auto_run
+    ens = res.summary.ensemble
+    member_learners = {m["learner"] for m in ens["members"]}
+    assert len(member_learners) >= 2, ens["members"]  # credit-g: forests and boosting complement each other
+    assert ens["cv_score"] > ens["best_single_score"]
+    assert {m.models[0].learner for m in res.model.fitted.members} == member_learners  # fitted as each learner
+    path = res.save(tmp_path / "m.joblib")
+    X = res.model.schema.input_columns
+    import pandas as pd
+
+    data = pd.read_csv(EXAMPLE)
+    proba = load_model(path).predict_proba(data[X].head(20))
+    assert proba.shape == (20, 2) and np.allclose(proba.sum(axis=1), 1)
+    assert "+" in repr(res.model)
+
+
+def test_resuming_auto_extends_every_learners_study_and_a_single_model_uses_its_own_learner(auto_run):
+    res, url = auto_run
+    before = {e["learner"]: e["n_trials"] for e in res.summary.learners}
+    res2 = tune(str(EXAMPLE), n_trials=4, storage=url, study_name="auto", ensemble=False, **AUTO)
+    after = {e["learner"]: e["n_trials"] for e in res2.summary.learners}
+    assert sum(after.values()) == sum(before.values()) + 4 and all(after[k] >= before[k] for k in before)
+    chosen = res2.summary.selection["chosen"]
+    assert res2.model.learner == res2.summary.learner
+    assert res2.model.fitted.learner == res2.summary.learner, chosen  # refitted as the chosen one's learner
+
+
+def test_auto_with_worker_processes_runs_exactly_n_trials_across_learners():
+    res = tune(str(EXAMPLE), n_trials=6, n_jobs=2, **AUTO)
+    assert res.summary.n_trials == 6 and len(res.summary.learners) >= 2
+    assert res.summary.ensemble["n_candidates"] >= 6
