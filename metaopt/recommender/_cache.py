@@ -182,7 +182,9 @@ def _fit(kb: Any, learner: str, cached: bool) -> Recommender:
         seconds = None
     if seconds is not None:
         about = f"about {max(1, round(seconds))} s" if seconds < 10 else f"about {5 * round(seconds / 5)} s"
-        log.info("fitting the meta-model once (%s)%s", about, "; cached for later runs" if cached else "")
+        # one meta-model per learner and one for all of them ("auto" may need both): say which
+        which = "of all learners" if learner == "auto" else f"of {learner}"
+        log.info("fitting the meta-model %s once (%s)%s", which, about, "; cached for later runs" if cached else "")
     return Recommender(kb, learner)
 
 

@@ -106,8 +106,8 @@ def test_a_fit_is_announced_once_with_an_estimate(tmp_path, monkeypatch, caplog)
         _cache._CACHE.clear()  # as in a new process: the disk cache has it
         get_recommender(path, "lightgbm")
         again = [r.getMessage() for r in caplog.records if "meta-model" in r.getMessage()]
-    assert len(first) == 1 and re.fullmatch(r"fitting the meta-model once \(about \d+ s\); cached for later runs",
-                                            first[0]), first
+    assert len(first) == 1 and re.fullmatch(
+        r"fitting the meta-model of lightgbm once \(about \d+ s\); cached for later runs", first[0]), first
     assert again == []
     # the estimate grows with what is fitted
     assert fit_seconds(small, "lightgbm") < fit_seconds(KnowledgeBase.load(), "lightgbm")
@@ -126,7 +126,8 @@ def test_cli_says_what_it_tunes_and_that_it_fits_before_the_search(kb_dir, tmp_p
     lines = runs[0].stderr.splitlines()
     assert re.fullmatch(r"credit: 120 rows x 20 features, target 'class' \(binary\); learner lightgbm, metric "
                         r"roc_auc, 2-fold CV, sampler meta, 6 trials", lines[0]), lines[:3]
-    assert re.fullmatch(r"metaopt: fitting the meta-model once \(about \d+ s\); cached for later runs", lines[1])
+    assert re.fullmatch(r"metaopt: fitting the meta-model of lightgbm once \(about \d+ s\); cached for later runs",
+                        lines[1])
     assert "tuning lightgbm" in runs[0].stderr.split(lines[1], 1)[1]  # the progress bar comes after both
     assert runs[1].stderr.splitlines()[0] == lines[0]
     assert "fitting the meta-model" not in runs[1].stderr  # cached by the first run
