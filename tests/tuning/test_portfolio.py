@@ -3,6 +3,7 @@ in the ranking's order, further trials to the competitive learners, one ensemble
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +15,7 @@ from optuna.trial import TrialState, create_trial
 from metaopt.tuning import load_model, tune
 from metaopt.tuning._portfolio import Leg, competitive, portfolio_learners, search_portfolio
 from metaopt.tuning._study import SETUP_ATTR, SOURCE_ATTR
+from tuning_support import start_together, summary_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
 AUTO = dict(target="class", cv=3, progress=False, learner="auto")
@@ -137,3 +139,29 @@ def test_auto_with_worker_processes_runs_exactly_n_trials_across_learners():
     res = tune(str(EXAMPLE), n_trials=6, n_jobs=2, **AUTO)
     assert res.summary.n_trials == 6 and len(res.summary.learners) >= 2
     assert res.summary.ensemble["n_candidates"] >= 6
+
+
+def test_two_auto_workers_started_together_share_every_learners_study(tmp_path):
+    """Real ``metaopt tune --learner auto`` processes with different seeds on one new SQLite file: both
+    finish, each learner's study exists once with one setup, nothing is run twice."""
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    cmds = [[sys.executable, "-m", "metaopt", "tune", str(EXAMPLE), "--target", "class", "--trials", "5", "--cv",
+             "2", "--learner", "auto", "-q", "--json", "--storage", url, "--study-name", "team", "--seed", str(seed)]
+            for seed in (0, 1)]
+    a, b = (summary_of(p, timeout=300) for p in start_together(cmds, tmp_path / "go"))
+    assert a["fold_seed"] == b["fold_seed"]
+    names = {st.study_name for st in optuna.get_all_study_summaries(url)}
+    learners = {e["learner"] for e in a["learners"]} | {e["learner"] for e in b["learners"]}
+    primary = a["learners"][0]["learner"]
+    assert len(learners) >= 2 and b["learners"][0]["learner"] == primary
+    assert names == {"team"} | {f"team+{name}" for name in learners if name != primary}
+    total = 0
+    for name in names:
+        study = optuna.load_study(study_name=name, storage=url)
+        assert study.user_attrs[SETUP_ATTR]["seed"] == a["fold_seed"]
+        done = [t for t in study.trials if t.state.name != "WAITING"]
+        configs = [tuple(sorted(t.params.items())) for t in done]
+        assert len(configs) == len(set(configs))  # no configuration run twice, across the two workers
+        assert all(t.state.name in ("COMPLETE", "PRUNED") for t in done)
+        total += len(done)
+    assert total == 10  # 5 trials each, none lost and none extra

@@ -3,7 +3,6 @@ and a real PostgreSQL server; real SIGINT/SIGKILL, then a resume that retries th
 
 from __future__ import annotations
 
-import json
 import os
 import signal
 import subprocess
@@ -18,6 +17,7 @@ from metaopt.cli import main
 from metaopt.exceptions import ConfigError
 from metaopt.tuning import tune
 from metaopt.tuning._study import SETUP_ATTR
+from tuning_support import start_process as _start, start_together as _start_together, summary_of as _summary
 
 FAST = dict(target="class", cv=2, progress=False, warm_start=False, learner="lightgbm", sampler="random")
 #: a random-forest configuration whose 2-fold CV takes about 2 s on credit-g's 1000 rows (deep, unbagged
@@ -42,37 +42,6 @@ def _cmd(csv: Path, storage: str, name: str, *, seed: int = 0, trials: int = 2, 
     return [sys.executable, "-m", "metaopt", "tune", str(csv), "--target", "class", "--trials", str(trials),
             "--cv", "2", "--learner", learner, "--sampler", "random", "--no-warm-start", "-q", "--json",
             "--storage", storage, "--study-name", name, "--seed", str(seed)]
-
-
-def _start(cmd: list[str], **env: str) -> subprocess.Popen:
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", **env})
-
-
-#: ``metaopt tune`` with its imports done first, then waiting for a go file: workers started "together"
-#: then reach the storage within milliseconds of each other, as after a shared wait in production
-_LAUNCH = ("import os, sys, time\n"
-           "import lightgbm, optuna, sklearn.model_selection, metaopt.cli, metaopt.cli._tune, metaopt.tuning\n"
-           "open(sys.argv[1] + '.ready-' + str(os.getpid()), 'w').close()\n"
-           "while not os.path.exists(sys.argv[1]):\n"
-           "    time.sleep(0.002)\n"
-           "sys.exit(metaopt.cli.main(sys.argv[2:]))\n")
-
-
-def _start_together(cmds: list[list[str]], go: Path) -> list[subprocess.Popen]:
-    procs = [_start([sys.executable, "-c", _LAUNCH, str(go), *cmd[3:]]) for cmd in cmds]
-    deadline = time.monotonic() + 120
-    while len(list(go.parent.glob(go.name + ".ready-*"))) < len(procs):
-        assert all(p.poll() is None for p in procs) and time.monotonic() < deadline
-        time.sleep(0.01)
-    go.touch()
-    return procs
-
-
-def _summary(proc: subprocess.Popen, timeout: float = 120) -> dict:
-    out, err = proc.communicate(timeout=timeout)
-    assert proc.returncode == 0, err[-2000:]
-    return json.loads(out)
 
 
 # --------------------------------------------------------------------------- workers starting together

@@ -6,6 +6,11 @@ conftest pytest imported last when several test folders have one.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -21,3 +26,37 @@ def corpus_file(name: str) -> Path:
     if not path.is_file():
         pytest.skip(f"corpus file {name} not found under {shared_data_dir()} (set METAOPT_SHARED_DATA)")
     return path
+
+
+def start_process(cmd: list[str], **env: str) -> subprocess.Popen:
+    """A process with one thread for native libraries (as a worker on a shared machine runs)."""
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1", **env})
+
+
+#: ``metaopt tune`` with its imports done first, then waiting for a go file: workers started "together"
+#: then reach the storage within milliseconds of each other, as after a shared wait in production
+_LAUNCH = ("import os, sys, time\n"
+           "import lightgbm, optuna, sklearn.model_selection, metaopt.cli, metaopt.cli._tune, metaopt.tuning\n"
+           "open(sys.argv[1] + '.ready-' + str(os.getpid()), 'w').close()\n"
+           "while not os.path.exists(sys.argv[1]):\n"
+           "    time.sleep(0.002)\n"
+           "sys.exit(metaopt.cli.main(sys.argv[2:]))\n")
+
+
+def start_together(cmds: list[list[str]], go: Path) -> list[subprocess.Popen]:
+    """Start ``metaopt tune`` commands so that they reach the storage together (after their imports)."""
+    procs = [start_process([sys.executable, "-c", _LAUNCH, str(go), *cmd[3:]]) for cmd in cmds]
+    deadline = time.monotonic() + 120
+    while len(list(go.parent.glob(go.name + ".ready-*"))) < len(procs):
+        assert all(p.poll() is None for p in procs) and time.monotonic() < deadline
+        time.sleep(0.01)
+    go.touch()
+    return procs
+
+
+def summary_of(proc: subprocess.Popen, timeout: float = 120) -> dict:
+    """The ``--json`` summary of a finished ``metaopt tune`` process (which must have succeeded)."""
+    out, err = proc.communicate(timeout=timeout)
+    assert proc.returncode == 0, err[-2000:]
+    return json.loads(out)
