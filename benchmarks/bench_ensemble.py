@@ -427,7 +427,7 @@ def _normalised(df: pd.DataFrame, methods: tuple[str, ...]) -> pd.DataFrame:
 
 def report(df: pd.DataFrame, md: str | None, png: str | None, runtime: float) -> str:
     var = _normalised(df, VARIANTS)
-    every = _normalised(df, METHODS)
+    every = _normalised(df, tuple(m for m in METHODS if m in set(df["method"])))  # the methods that ran
     mean_v = var.pivot_table(index="method", columns="trials", values="norm", aggfunc="mean")
     mean_all = every.pivot_table(index="method", columns="trials", values="norm", aggfunc="mean")
     rank_all = every.pivot_table(index="method", columns="trials", values="rank", aggfunc="mean")
