@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -40,7 +40,6 @@ class Leg:
     primary: bool = False
     n_warm: int = 0
     n_run: int = 0  #: trials of this leg run by this call
-    recs: list[Any] = field(default_factory=list)
 
     def label(self, number: Any) -> Any:
         """A trial's name in summaries: its number in the primary study, ``learner:number`` otherwise."""

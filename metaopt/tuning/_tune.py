@@ -143,8 +143,8 @@ def _steps(run: TuneRun, learner: str, kb: Any, study_name: str | None, sampler:
     run.budget.lap("default")
     if run.warm_start:
         run.n_warm = enqueue(run.study, run.ds, run.learner, run.recs, run.space, run.args.k, kb, run.notes)
-    run.legs = [Leg(run.learner, run.study, _objective(run, cvx, run.space, kb), primary=True, n_warm=run.n_warm,
-                    recs=run.recs)]
+    run.legs = [Leg(run.learner, run.study, _objective(run, cvx, run.space, kb), primary=True,
+                    n_warm=run.n_warm)]
     run.legs += [_open_leg(run, name, sampler, pruner, kb) for name in run.other_learners]
     run.budget.lap("warm_start")
     _search(run, progress)
@@ -173,7 +173,7 @@ def _open_leg(run: TuneRun, learner: str, sampler: Any, pruner: Any, kb: Any) ->
     seed = check_setup(study, _setup(run, learner, seed=run.fold_seed))  # the run's folds, whoever created it
     cvx = FoldCV(ds, lrn, run.metric, run.plan, seed)
     n_warm = enqueue(study, ds, learner, recs, space, len(recs), kb, run.notes) if run.warm_start and recs else 0
-    return Leg(learner, study, _objective(run, cvx, space, kb), n_warm=n_warm, recs=recs)
+    return Leg(learner, study, _objective(run, cvx, space, kb), n_warm=n_warm)
 
 
 def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
