@@ -40,6 +40,8 @@ class Evaluation:
     cut_fit: tuple[float, int] | None = None
     #: out-of-fold predictions of the full-fidelity fits: (test row positions, predictions) per fold
     oof: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: seconds the last step took to predict its test rows (the same rows at every rung)
+    predict_s: float = 0.0
 
     def oof_arrays(self) -> tuple[np.ndarray, np.ndarray] | None:
         """All folds' out-of-fold predictions as (row positions, predictions), rows sorted; None without any."""
@@ -85,11 +87,12 @@ class FoldCV:
 
     def _fit_score(self, tr: np.ndarray, te: np.ndarray, params: dict, i: int, deadline: float | None,
                    ev: Evaluation, keep: bool = True) -> float | None:
-        """Fit on ``tr``, score on ``te``; None (and ``ev.stopped``) when the deadline cut it or came first."""
+        """Fit on ``tr``, score on ``te``; None (and ``ev.stopped``) when the deadline cut it, came first, or
+        would come first by the projection of the fits done (:func:`projected_s`)."""
         t = self.task
         limit = fit_limit(deadline)
-        if limit is not None and limit <= 0:
-            ev.stopped = "time budget"
+        if limit is not None and (limit <= 0 or projected_s(ev, len(tr)) > limit):
+            ev.stopped = "time budget"  # a fit that would be cut is not started: its time goes to other trials
             return None
         t0 = time.perf_counter()
         model = self.learner.fit(t.X.iloc[tr], t.y.iloc[tr], params, t.kind, random_state=self.seed + i,
@@ -98,7 +101,9 @@ class FoldCV:
         if model.timed_out:  # a cut fit is another configuration (fewer rounds or trees): not scored
             ev.stopped, ev.cut_fit = "time budget", (fit_s, len(tr))
             return None
+        t1 = time.perf_counter()
         pred = predictions(model, t.X.iloc[te], t.kind, t.labels)
+        ev.predict_s = time.perf_counter() - t1
         value = float(score_predictions(pred, self.y_codes[te], t.kind, (self.metric,))[self.metric])
         if keep:  # the ensemble's raw material (``_ensemble``)
             ev.oof.append((np.asarray(te), pred.astype("float32")))
@@ -144,6 +149,15 @@ class FoldCV:
             if on_step is not None:
                 on_step(step, value, ev)
         return ev
+
+
+def projected_s(ev: Evaluation, train_rows: int) -> float:
+    """Seconds the next fit and prediction of this configuration will take: the last fit's time scaled
+    linearly to ``train_rows`` (folds: the same rows; rungs: 3x the rows), plus its prediction time;
+    0 before the first fit (nothing to project from)."""
+    if not ev.fit_s:
+        return 0.0
+    return ev.fit_s[-1] * train_rows / max(1, ev.train_rows[-1]) + ev.predict_s
 
 
 def mean_score(scores: list[float]) -> float:

@@ -59,6 +59,21 @@ def test_a_trial_reaching_the_deadline_between_folds_is_pruned_with_the_folds_it
     assert trial.user_attrs["metaopt:fit_s"] > 0 and trial.user_attrs["metaopt:train_rows"] == 200
 
 
+def test_a_fit_projected_past_the_deadline_is_not_started(credit_small):
+    cvx = _credit_cv(credit_small)
+    calls = []
+
+    def deadline():  # open for the first fold; then a sliver, less than the first fold's fit took
+        calls.append(1)
+        return time.monotonic() + (1000.0 if len(calls) == 1 else 1e-4)
+
+    params = get_learner("lightgbm").default_params("binary")
+    ev = cvx.evaluate(params, deadline=deadline)
+    assert ev.stopped == "time budget" and len(ev.scores) == 1 and len(ev.fit_s) == 1
+    assert ev.cut_fit is None  # not started and cut: never started
+    assert len(calls) == 2
+
+
 def test_the_library_default_past_its_share_is_noted_not_stored(credit_small):
     cvx = _credit_cv(credit_small)
     study = optuna.create_study(direction="maximize")
