@@ -18,7 +18,7 @@ import numpy as np
 
 from metaopt.core import Protocol, predictions, score_predictions, target_codes
 from metaopt.tuning._budget import fit_limit
-from metaopt.tuning._fidelity import EvalPlan, rung_rows
+from metaopt.tuning._fidelity import EvalPlan, rung_rows, rung_test_rows
 
 #: a step's report: ``on_step(step, value, evaluation_so_far)``; it may raise (e.g. ``optuna.TrialPruned``)
 OnStep = Callable[[int, float, "Evaluation"], None]
@@ -40,8 +40,9 @@ class Evaluation:
     cut_fit: tuple[float, int] | None = None
     #: out-of-fold predictions of the full-fidelity fits: (test row positions, predictions) per fold
     oof: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
-    #: seconds the last step took to predict its test rows (the same rows at every rung)
+    #: seconds the last step took to predict its test rows, and how many
     predict_s: float = 0.0
+    predict_rows: int = 0
 
     def oof_arrays(self) -> tuple[np.ndarray, np.ndarray] | None:
         """All folds' out-of-fold predictions as (row positions, predictions), rows sorted; None without any."""
@@ -72,6 +73,7 @@ class FoldCV:
         self.seed = seed
         self.plan = plan
         self._rungs: list[np.ndarray] | None = None
+        self._rung_test: np.ndarray | None = None  #: the holdout rows the lower rungs are scored on
         self.y_codes = target_codes(self.task.y, self.task.kind, self.task.labels)
 
     @property
@@ -91,7 +93,7 @@ class FoldCV:
         would come first by the projection of the fits done (:func:`projected_s`)."""
         t = self.task
         limit = fit_limit(deadline)
-        if limit is not None and (limit <= 0 or projected_s(ev, len(tr)) > limit):
+        if limit is not None and (limit <= 0 or projected_s(ev, len(tr), len(te)) > limit):
             ev.stopped = "time budget"  # a fit that would be cut is not started: its time goes to other trials
             return None
         t0 = time.perf_counter()
@@ -103,7 +105,7 @@ class FoldCV:
             return None
         t1 = time.perf_counter()
         pred = predictions(model, t.X.iloc[te], t.kind, t.labels)
-        ev.predict_s = time.perf_counter() - t1
+        ev.predict_s, ev.predict_rows = time.perf_counter() - t1, len(te)
         value = float(score_predictions(pred, self.y_codes[te], t.kind, (self.metric,))[self.metric])
         if keep:  # the ensemble's raw material (``_ensemble``)
             ev.oof.append((np.asarray(te), pred.astype("float32")))
@@ -138,9 +140,11 @@ class FoldCV:
         tr, te = self.task.folds[0]
         if self._rungs is None:
             self._rungs = rung_rows(tr, self.task.y, self.task.kind, self.seed, self.plan.rungs)
+            self._rung_test = rung_test_rows(te, self.seed)
         last = len(self._rungs) - 1
         for r, (rows, step) in enumerate(zip(self._rungs, self.steps)):
-            value = self._fit_score(rows, te, params, 0, deadline() if deadline else None, ev, keep=r == last)
+            value = self._fit_score(rows, te if r == last else self._rung_test, params, 0,
+                                    deadline() if deadline else None, ev, keep=r == last)
             if value is None:
                 break
             ev.rung_scores.append(value)
@@ -151,13 +155,14 @@ class FoldCV:
         return ev
 
 
-def projected_s(ev: Evaluation, train_rows: int) -> float:
-    """Seconds the next fit and prediction of this configuration will take: the last fit's time scaled
-    linearly to ``train_rows`` (folds: the same rows; rungs: 3x the rows), plus its prediction time;
-    0 before the first fit (nothing to project from)."""
+def projected_s(ev: Evaluation, train_rows: int, test_rows: int) -> float:
+    """Seconds the next fit and prediction of this configuration will take: the last fit's and prediction's
+    times scaled linearly to ``train_rows`` and ``test_rows`` (folds: the same rows; rungs: 3x the training
+    rows); 0 before the first fit (nothing to project from)."""
     if not ev.fit_s:
         return 0.0
-    return ev.fit_s[-1] * train_rows / max(1, ev.train_rows[-1]) + ev.predict_s
+    return (ev.fit_s[-1] * train_rows / max(1, ev.train_rows[-1])
+            + ev.predict_s * test_rows / max(1, ev.predict_rows))
 
 
 def mean_score(scores: list[float]) -> float:

@@ -30,6 +30,9 @@ LARGE_ROWS = FEW_FOLDS_MAX_ROWS
 ETA = 3
 #: the rungs of large data: shares of the training rows a trial is fitted on, in order
 RUNGS = (1 / ETA**2, 1 / ETA, 1.0)
+#: the rungs below the last are scored on at most this many of the holdout's rows: they only rank
+#: configurations for the pruner, and predicting all of a large holdout can cost more than the fit
+RUNG_TEST_ROWS = 20_000
 #: with a time budget, fewer folds when the library default's fold time allows fewer trials than this
 MIN_TRIALS = 10
 #: large-data meta-features are computed on a stratified sample of this many rows (general group: all rows)
@@ -146,6 +149,15 @@ def rung_rows(train: np.ndarray, y: Any, kind: str, seed: int, rungs: tuple[floa
             key[pos[rng.permutation(len(pos))]] = (np.arange(len(pos)) + rng.random()) / len(pos)
         order = np.argsort(key, kind="stable")
     return [np.sort(train[order[:max(2, math.ceil(r * n))]]) for r in rungs]
+
+
+def rung_test_rows(test: np.ndarray, seed: int) -> np.ndarray:
+    """The holdout rows (positions) of the lower rungs: a seeded random subset of at most
+    :data:`RUNG_TEST_ROWS` rows of ``test``, the same for every configuration (so their scores compare)."""
+    if len(test) <= RUNG_TEST_ROWS:
+        return test
+    pick = np.random.default_rng(seed).choice(len(test), RUNG_TEST_ROWS, replace=False)
+    return np.sort(test[pick])
 
 
 def query_meta_features(ds: Any, groups: tuple[str, ...], notes: list[str]) -> dict | None:

@@ -18,12 +18,14 @@ from metaopt.tuning._fidelity import (
     FEW_FOLDS,
     META_FEATURE_ROWS,
     MIN_TRIALS,
+    RUNG_TEST_ROWS,
     RUNGS,
     EvalPlan,
     plan_by_budget,
     plan_by_rows,
     query_meta_features,
     rung_rows,
+    rung_test_rows,
 )
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
@@ -76,6 +78,15 @@ def test_rung_rows_are_nested_and_keep_the_class_shares():
     share = (y.iloc[train] == "bad").mean()
     for s in subsets[:2]:
         assert abs((y.iloc[s] == "bad").mean() - share) < 0.02  # stratified prefix: the shares hold
+
+
+def test_lower_rungs_score_on_a_fixed_subset_of_a_large_holdout():
+    test = np.arange(3, 3 + 3 * 50_000, 3)  # positions of a 50,000-row holdout
+    sub = rung_test_rows(test, seed=7)
+    assert len(sub) == RUNG_TEST_ROWS and set(sub) <= set(test) and np.all(np.diff(sub) > 0)
+    assert np.array_equal(sub, rung_test_rows(test, seed=7))  # every configuration: the same rows
+    small = test[:RUNG_TEST_ROWS]
+    assert rung_test_rows(small, seed=7) is small
 
 
 def test_large_data_meta_features_come_from_a_sample_with_the_full_sizes():
