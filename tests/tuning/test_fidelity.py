@@ -89,6 +89,22 @@ def test_lower_rungs_score_on_a_fixed_subset_of_a_large_holdout():
     assert rung_test_rows(small, seed=7) is small
 
 
+def test_a_trial_on_rungs_predicts_the_subset_below_the_last_rung_and_the_whole_holdout_at_it(monkeypatch):
+    from metaopt import load_data
+    from metaopt.learners import get_learner
+    from metaopt.tuning import _fidelity
+    from metaopt.tuning._cv import FoldCV
+
+    monkeypatch.setattr(_fidelity, "RUNG_TEST_ROWS", 50)
+    ds = load_data(EXAMPLE, target="class")
+    cvx = FoldCV(ds, get_learner("lightgbm"), "roc_auc", EvalPlan(5, 1, RUNGS), seed=0)
+    seen = []
+    ev = cvx.evaluate(get_learner("lightgbm").default_params("binary"),
+                      on_step=lambda step, value, e: seen.append((step, e.predict_rows)))
+    assert seen == [(1, 50), (3, 50), (9, 200)]  # a fifth of the 1,000 rows is the holdout
+    assert len(ev.oof) == 1 and len(ev.oof[0][0]) == 200  # the ensemble gets the whole holdout
+
+
 def test_large_data_meta_features_come_from_a_sample_with_the_full_sizes():
     from metaopt import load_data
     from metaopt.features import extract_meta_features
