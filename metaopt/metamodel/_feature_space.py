@@ -88,7 +88,8 @@ class MetaFeatureSpace:
         return self
 
     def _pre(self, m: pd.DataFrame) -> np.ndarray:
-        x = m.reindex(columns=self.columns_).to_numpy(dtype="float64", na_value=np.nan)
+        # copy: under copy-on-write a single-dtype frame hands out a read-only view
+        x = m.reindex(columns=self.columns_).to_numpy(dtype="float64", na_value=np.nan, copy=True)
         if self.log_.any():
             x[:, self.log_] = np.sign(x[:, self.log_]) * np.log1p(np.abs(x[:, self.log_]))
         x[~np.isfinite(x)] = np.nan

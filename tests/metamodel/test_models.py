@@ -25,6 +25,15 @@ def test_space_nan_aware_distance():
     assert np.argmin(d) == 1 and d[1] == pytest.approx(0.0, abs=1e-9)
 
 
+def test_space_on_chosen_count_features_of_one_dtype():
+    """Only float count features: the frame hands out a read-only array, which the log step must not write to."""
+    meta = pd.DataFrame({"NumberOfInstances": [100, 1000, 10000.0], "NumberOfFeatures": [5, 10, 20.0],
+                         "NumberOfClasses": [2, 2, 3.0]})
+    sp = MetaFeatureSpace(features=["NumberOfInstances", "NumberOfFeatures", "NumberOfClasses"]).fit(meta)
+    x = sp.transform(meta)
+    assert np.isfinite(x).all() and np.argmin(sp.distances(x[1], x)[0]) == 1
+
+
 def _query(sm, i=0):
     return Query.from_task(sm, sm.task_ids[i])
 
