@@ -1,0 +1,181 @@
+"""Alternatives to MetaoptModel's picks, measured on the collection split (issue #13).
+
+For every fold of ``--split`` (default: collection; ``group`` takes a seeded sample of 60 dataset
+groups) this fits once, on the fold's training tasks, what every variant shares (nearest tasks, the
+surrogate, the static portfolio), then ranks each held-out task's pool under each variant and records
+normalised regret at k = 1, 3, 5, 10:
+
+* ``--part later``: the first pick as shipped, different rules for picks 2..k (even weights, the static
+  order, interleaving, size-only neighbours, the surrogate as a pseudo-task, bagging, transforms);
+* ``--part first``: risk-aware first picks (mean minus spread, CVaR, the KB's safest configuration).
+
+    python benchmarks/bench_pick_variants.py --part later                  # ~30 s on the shipped KB
+    python benchmarks/bench_pick_variants.py --part first --learner auto
+
+The numbers and what was kept are in docs/metamodel.md ("Out of distribution").
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+import pandas as pd
+
+from metaopt.kb import KnowledgeBase
+from metaopt.metamodel import (MetaFeatureSpace, NearestTasks, Query, StaticPortfolio, Surrogate, blend_rank,
+                               build_score_matrix, candidates, make_folds, normalise_scores)
+from metaopt.metamodel._greedy import best_of_set, fill_unknown, unit_weights
+from metaopt.metamodel._normalise import HIGHER_IS_BETTER
+
+KS = (1, 3, 5, 10)
+SHIPPED = dict(prior=0.3, alpha=0.6, prior_rest=0.3)   # MetaoptModel's defaults
+SIZE = ("NumberOfInstances", "NumberOfFeatures", "NumberOfClasses")
+
+
+def _mix(w_nn: np.ndarray, share: float) -> np.ndarray:
+    w = (1 - share) * w_nn + share / len(w_nn)
+    return w / w.sum()
+
+
+def later_variants(ctx: dict) -> dict[str, list[int]]:
+    """Picks 2..k after the shipped first pick."""
+    p, p_all, w_nn, w_sz, s_mean, st = ctx["p"], ctx["p_all"], ctx["w_nn"], ctx["w_sz"], ctx["s_mean"], ctx["static"]
+    k = max(KS)
+    shipped = blend_rank(p_all, w_nn, s_mean, k, **SHIPPED)
+    first, w = shipped[0], _mix(w_nn, 0.3)
+    blend = 0.4 * w @ p + 0.6 * np.nan_to_num(s_mean)
+    out = {"shipped": shipped, "static": st,
+           "rest=1.0": blend_rank(p_all, w_nn, s_mean, k, 0.3, 0.6, 1.0),
+           "first+static": [first] + [j for j in st if j != first],
+           "blend-topk": list(np.argsort(-blend, kind="stable")[:k])}
+    inter: list[int] = []
+    for a, b in zip(np.argsort(-blend, kind="stable"), st):
+        inter += [j for j in (int(a), b) if j not in inter]
+    out["interleave"] = inter[:k]
+    for share in (0.3, 0.6):
+        out[f"size-nn rest={share}"] = best_of_set(p, _mix(w_sz, share), k, first=first)
+    out["size-nn all"] = blend_rank(p_all, w_sz, s_mean, k, **SHIPPED)
+    s = np.nan_to_num(s_mean)
+    s = (s - s.min()) / max(s.max() - s.min(), 1e-12)
+    for beta in (0.1, 0.3):
+        out[f"surrogate task {beta}"] = best_of_set(np.vstack([p, s]), np.append((1 - beta) * w, beta), k,
+                                                    first=first)
+    out["bagged greedy"] = _bagged(p, w, first, k)
+    for g in (0.5, 2.0):
+        out[f"score^{g}"] = best_of_set(p ** g, w, k, first=first)
+    ranks = pd.DataFrame(p).rank(axis=1, pct=True).to_numpy()
+    out["per-task ranks"] = best_of_set(ranks, w, k, first=first)
+    return out
+
+
+def _bagged(p: np.ndarray, w: np.ndarray, first: int, k: int, draws: int = 5) -> list[int]:
+    """Each step adds the configuration the greedy step picks most often over bootstrap task draws."""
+    rng = np.random.default_rng(0)
+    n = len(p)
+    bags = [rng.multinomial(n, np.full(n, 1 / n)) for _ in range(draws)]
+    chosen, cur = [first], p[:, first].copy()
+    while len(chosen) < min(k, p.shape[1]):
+        votes = np.zeros(p.shape[1])
+        for b in bags:
+            wb = w * b
+            gain = (wb / wb.sum()) @ np.maximum(cur[:, None], p)
+            gain[chosen] = -np.inf
+            votes[int(np.argmax(gain))] += 1
+        votes[chosen] = -1
+        j = int(np.argmax(votes))
+        chosen.append(j)
+        cur = np.maximum(cur, p[:, j])
+    return chosen
+
+
+def first_variants(ctx: dict) -> dict[str, list[int]]:
+    """First picks that weigh the risk of a bad score, not only the expected one."""
+    p, w_nn, s_mean, s_std = ctx["p"], ctx["w_nn"], np.nan_to_num(ctx["s_mean"]), np.nan_to_num(ctx["s_std"])
+    w = _mix(w_nn, 0.3)
+    mean = w @ p
+    spread = np.sqrt(w @ (p - mean) ** 2)
+    blend = 0.4 * mean + 0.6 * s_mean
+    out = {"shipped": [int(np.argmax(blend))], "static first": [int(np.argmax(p.mean(axis=0)))],
+           "safest in the KB (10% quantile)": [int(np.argmax(np.quantile(p, 0.1, axis=0)))]}
+    for lam in (0.25, 0.5, 1.0):
+        out[f"blend - {lam} x neighbours' spread"] = [int(np.argmax(blend - lam * spread))]
+        out[f"blend - {lam} x surrogate's spread"] = [int(np.argmax(blend - lam * s_std))]
+    cvar = _weighted_cvar(p, w, 0.25)
+    for a in (0.25, 0.5):
+        out[f"blend + {a} x CVaR25"] = [int(np.argmax((1 - a) * blend + a * cvar))]
+    return out
+
+
+def _weighted_cvar(p: np.ndarray, w: np.ndarray, q: float) -> np.ndarray:
+    """Per column: the weighted mean of its scores on the worst ``q`` (by weight) of the tasks."""
+    out = np.empty(p.shape[1])
+    for j in range(p.shape[1]):
+        o = np.argsort(p[:, j])
+        sel = o[np.cumsum(w[o]) <= q + 1e-12]
+        sel = sel if len(sel) else o[:1]
+        out[j] = np.average(p[sel, j], weights=w[sel])
+    return out
+
+
+def run(sm, folds, part: str) -> pd.DataFrame:
+    variants = later_variants if part == "later" else first_variants
+    rows = []
+    for fold in folds:
+        train = sm.subset(fold.train)
+        static = StaticPortfolio().fit(train)
+        nn = NearestTasks(n_neighbours=10, same_kind=True).fit(train)
+        nn_size = NearestTasks(n_neighbours=30, same_kind=True, space=MetaFeatureSpace(features=SIZE)).fit(train)
+        surrogate = Surrogate(n_models=5, n_estimators=150).fit(train)
+        for t in fold.held_out:
+            q = Query.from_task(sm, t)
+            cand = candidates(sm, q.kind, q.pool)
+            truth = normalise_scores(sm.raw.loc[t, cand].to_numpy(dtype="float64"), HIGHER_IS_BETTER[sm.metric[t]])[0]
+            p_all = train.norm[cand].to_numpy()
+            known = np.isfinite(p_all).any(axis=1)
+            n = int(known.sum())
+            s_mean, s_std = surrogate.predict(q)
+            ctx = {"p_all": p_all[known], "p": fill_unknown(p_all[known]),
+                   "w_nn": unit_weights(nn.task_weights(q, known)[known], n),
+                   "w_sz": unit_weights(nn_size.task_weights(q, known)[known], n),
+                   "s_mean": s_mean.reindex(cand).to_numpy(), "s_std": s_std.reindex(cand).to_numpy(),
+                   "static": [cand.index(c) for c in static.rank(q, max(KS))]}
+            for name, idx in variants(ctx).items():
+                best = [np.nanmax(truth[idx[:k]]) if len(idx) else np.nan for k in KS]
+                rows.append({"task_id": t, "fold": fold.name, "kind": q.kind, "method": name,
+                             "first_learner": cand[idx[0]].split("::")[0],
+                             **{f"k={k}": 1.0 - b if np.isfinite(b) else 1.0 for k, b in zip(KS, best)}})
+        print(f"{fold.name}: {len(fold.held_out)} tasks", file=sys.stderr, flush=True)
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--part", choices=["later", "first"], default="later")
+    ap.add_argument("--learner", default="lightgbm", help="lightgbm (default), random_forest or auto")
+    ap.add_argument("--split", choices=["collection", "group"], default="collection")
+    ap.add_argument("--kb", help="knowledge-base directory (default: the shipped one)")
+    ap.add_argument("--out", help="CSV of the per-task regrets")
+    args = ap.parse_args(argv)
+    sm = build_score_matrix(KnowledgeBase.load(args.kb), None if args.learner == "auto" else args.learner)
+    sm = sm.pooled_tasks()
+    folds = [f for f in make_folds(sm, args.split) if f.held_out]
+    if args.split == "group":
+        rng = np.random.default_rng(0)
+        folds = [folds[i] for i in sorted(rng.choice(len(folds), min(60, len(folds)), replace=False))]
+    res = run(sm, folds, args.part)
+    if args.out:
+        res.to_csv(args.out, index=False)
+    ks = ["k=1"] if args.part == "first" else [f"k={k}" for k in KS]
+    tab = res.pivot_table(index="method", columns="fold", values=ks, aggfunc="mean")
+    print(tab.round(4).to_string())
+    if args.learner == "auto":
+        share = res[res["method"].notna()].groupby("method")["first_learner"].agg(
+            lambda s: f"{(s == 'random_forest').mean():.0%}")
+        print("\nfirst pick is random forest on:\n" + share.to_string())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
