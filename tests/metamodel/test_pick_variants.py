@@ -1,4 +1,4 @@
-"""``benchmarks/bench_pick_variants.py``: alternatives to the shipped picks, on the collection split."""
+"""``benchmarks/bench_pick_variants.py`` and ``compare_kbs_lodo.py``: the issue #13 measurements run."""
 
 from __future__ import annotations
 
@@ -33,3 +33,19 @@ def test_every_variant_is_scored_on_each_held_out_collection(script, tmp_path, p
     regrets = res.filter(like="k=").to_numpy()
     assert np.all((regrets >= 0) & (regrets <= 1))
     assert np.all(np.diff(regrets, axis=1) <= 1e-12)  # regret never grows with more picks
+
+
+def test_compare_kbs_holds_out_the_same_tasks_in_both(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("compare_kbs_lodo", SCRIPT.parent / "compare_kbs_lodo.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    kb = _two_collection_kb(tmp_path / "kb")
+    out = tmp_path / "res.csv"
+    assert mod.main(["--kb-a", str(kb), "--kb-b", str(kb), "--folds", "4", "--out", str(out)]) == 0
+    res = pd.read_csv(out)
+    a, b = (res[res["kb"] == x] for x in ("A", "B"))
+    assert set(a["task_id"]) == set(b["task_id"]) and a["task_id"].nunique() >= 4
+    # the same KB twice: the same regrets, so no task is better or worse
+    assert np.allclose(a.sort_values(["task_id", "method", "k"])["regret"],
+                       b.sort_values(["task_id", "method", "k"])["regret"])
+    assert "better on 0 tasks, worse on 0" in capsys.readouterr().out
