@@ -25,18 +25,14 @@ import pandas as pd
 
 from metaopt.kb import KnowledgeBase
 from metaopt.metamodel import (MetaFeatureSpace, NearestTasks, Query, StaticPortfolio, Surrogate, blend_rank,
-                               build_score_matrix, candidates, make_folds, normalise_scores)
+                               build_score_matrix, candidates, make_folds, normalise_scores, sample_folds)
 from metaopt.metamodel._greedy import best_of_set, fill_unknown, unit_weights
+from metaopt.metamodel._metaopt_model import _mix  # the shipped model's task weights
 from metaopt.metamodel._normalise import HIGHER_IS_BETTER
 
 KS = (1, 3, 5, 10)
 SHIPPED = dict(prior=0.3, alpha=0.6, prior_rest=0.3)   # MetaoptModel's defaults
 SIZE = ("NumberOfInstances", "NumberOfFeatures", "NumberOfClasses")
-
-
-def _mix(w_nn: np.ndarray, share: float) -> np.ndarray:
-    w = (1 - share) * w_nn + share / len(w_nn)
-    return w / w.sum()
 
 
 def later_variants(ctx: dict) -> dict[str, list[int]]:
@@ -162,8 +158,7 @@ def main(argv: list[str] | None = None) -> int:
     sm = sm.pooled_tasks()
     folds = [f for f in make_folds(sm, args.split) if f.held_out]
     if args.split == "group":
-        rng = np.random.default_rng(0)
-        folds = [folds[i] for i in sorted(rng.choice(len(folds), min(60, len(folds)), replace=False))]
+        folds = sample_folds(folds, 60)
     res = run(sm, folds, args.part)
     if args.out:
         res.to_csv(args.out, index=False)

@@ -13,11 +13,10 @@ from __future__ import annotations
 import argparse
 import sys
 
-import numpy as np
 import pandas as pd
 
 from metaopt.kb import KnowledgeBase
-from metaopt.metamodel import build_score_matrix, lodo, lodo_methods, make_folds
+from metaopt.metamodel import build_score_matrix, lodo, lodo_methods, make_folds, sample_folds
 from metaopt.metamodel._splits import Fold
 
 KS = [1, 3, 5, 10]
@@ -26,15 +25,15 @@ KS = [1, 3, 5, 10]
 def same_folds(sm_a, sm_b, n_folds: int, seed: int = 0) -> tuple[list[Fold], list[Fold]]:
     """The sampled groups' folds in both score matrices, holding out only tasks both of them hold out."""
     folds_a = make_folds(sm_a, "group")
-    rng = np.random.default_rng(seed)
-    names = {folds_a[i].name for i in rng.choice(len(folds_a), min(n_folds, len(folds_a)), replace=False)}
+    names = {f.name for f in sample_folds(folds_a, n_folds, seed)}
     folds_b = {f.name: f for f in make_folds(sm_b, "group") if f.name in names}
     out_a, out_b = [], []
     for fa in folds_a:
         fb = folds_b.get(fa.name)
         if fa.name not in names or fb is None:
             continue
-        held = tuple(t for t in fa.held_out if t in set(fb.held_out))
+        in_b = set(fb.held_out)
+        held = tuple(t for t in fa.held_out if t in in_b)
         if held:
             out_a.append(Fold(fa.name, fa.train, held, fa.unscored))
             out_b.append(Fold(fb.name, fb.train, held, fb.unscored))
