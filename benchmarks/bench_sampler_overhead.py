@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-CORPUS = REPO.parent / "shared" / "data" / "corpus"
+CORPUS = Path(os.environ.get("METAOPT_SHARED_DATA") or REPO.parent / "shared" / "data") / "corpus"
 DEFAULT_DATA = [REPO / "examples" / "data" / "credit-g.csv", CORPUS / "diabetes.arff", CORPUS / "autompg.arff"]
 RATIO_BAR, CALL_BAR_S = 1.3, 1.0
 METHODS = ("before_trial", "infer_relative_search_space", "sample_relative", "sample_independent")
@@ -157,7 +157,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--trials", type=int, default=20)
     ap.add_argument("--repeat", type=int, default=1, help="meta/tpe pairs per dataset (order alternates)")
     args = ap.parse_args(argv)
-    data = args.data or DEFAULT_DATA
+    data = [p.resolve() for p in args.data] or DEFAULT_DATA  # the children run in a temporary folder
     missing = [str(p) for p in data if not p.is_file()]
     if missing:
         print(f"missing dataset(s): {', '.join(missing)}", file=sys.stderr)
