@@ -1,12 +1,22 @@
-"""Which greedy-selection settings generalise: candidates kept and rounds (issue #11, ``_ensemble/_build.py``).
+"""Which greedy-selection rules generalise: candidates kept, rounds, prefix trimming, bagging (issue #11).
 
 Reads the metaopt lightgbm studies that ``bench_ensemble.py`` left in its temporary folders, refits every
-trial (and the library default) once on the training rows and keeps its test predictions; an ensemble
-is then a weighted average of those, so every setting is scored on the same fits.  For each setting
-(``MAX_CANDIDATES`` x ``ENSEMBLE_SIZE``) and 10/25/50 trials: mean test score (ROC AUC, one-vs-rest macro
-for multiclass; R^2), wins against the best single configuration, and whether the mean grows with trials.
+trial (and the library default) once on the training rows and keeps its test predictions (cached on disk,
+``--pred-cache``, so a second run only re-selects); an ensemble is then a weighted average of those, so
+every rule is scored on the same fits.  Rules (``RULES``):
 
-    python benchmarks/bench_selection_variants.py
+- ``single``: the best single configuration by CV (what ``tune(ensemble=False)`` started from);
+- ``topC-rR``: Caruana's forward selection with replacement over the best C candidates, R rounds, the best
+  prefix of the rounds kept (``topC-rR-full``: all R rounds kept);
+- ``bagged-B``: Caruana et al. (2004), section 2.3 "bagged ensemble selection": B selections, each over a
+  random half of the candidates, their weights averaged; it reduces the selection's overfitting of the
+  validation rows, which matters most where there are few of them.
+
+Every rule falls back to the single best configuration when its blend does not beat it on CV, as ``tune``
+does.  For 10/25/50 trials: mean test score (ROC AUC, one-vs-rest macro for multiclass; R^2), wins against
+the best single configuration at 25, and whether the mean grows from 10 to 25 to 50 trials.
+
+    python benchmarks/bench_selection_variants.py [--rules top40-r25,bagged-20]
 """
 
 from __future__ import annotations
@@ -22,9 +32,9 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import (CHECKPOINTS, _context, _Prefix, _refit, metaopt_studies,  # noqa: E402
                             studies_arguments)
-from bench_time import holdout_score  # noqa: E402
+from bench_time import REPO, holdout_score  # noqa: E402
 
-SETTINGS = [(c, s) for c in (5, 10, 20, 40) for s in (10, 25, 50)]
+RULES = ["top40-r25", "top40-r25-full", "top5-r10", "top20-r50", "bagged-20", "bagged-50"]
 
 
 def _score(sp: dict, ds, values: np.ndarray, classes) -> float:
@@ -33,62 +43,134 @@ def _score(sp: dict, ds, values: np.ndarray, classes) -> float:
     return holdout_score(ds.kind, sp["yte"], proba=values, classes=classes)
 
 
-def evaluate(sp: dict, study, ds) -> list[dict]:
-    from metaopt.tuning._ensemble import OofStore, gather_candidates, select
-    from metaopt.tuning._ensemble import _build as build
+def _greedy(cands, y, kind, metric, rounds, folds, trim=True):
+    """{candidate index: weight} of Caruana's selection (metaopt's own, or all rounds kept)."""
+    from metaopt.tuning._ensemble._selection import greedy_selection
+
+    sel = greedy_selection([c.pred for c in cands], y, kind, metric, rounds, folds)
+    if trim:
+        return sel.weights
+    # all rounds: replay the selection without the prefix trim
+    from metaopt.core import GREATER_IS_BETTER
+    from metaopt.tuning._ensemble._scores import fold_mean_scores
+
+    sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
+    P = np.stack([np.asarray(c.pred, float).reshape(len(y), -1) for c in cands])
+    first = int(np.argmax(np.nan_to_num(sign * fold_mean_scores(P, y, kind, metric, folds), nan=-np.inf)))
+    chosen, total = [first], P[first].copy()
+    for _ in range(1, rounds):
+        g = np.nan_to_num(sign * fold_mean_scores((total[None] + P) / (len(chosen) + 1), y, kind, metric, folds),
+                          nan=-np.inf)
+        chosen.append(int(np.argmax(g)))
+        total += P[chosen[-1]]
+    return {i: chosen.count(i) / len(chosen) for i in set(chosen)}
+
+
+def _bagged(cands, y, kind, metric, bags, folds, seed=0):
+    """Bagged ensemble selection: ``bags`` selections (25 rounds, prefix kept) over random halves."""
+    rng = np.random.default_rng(seed)
+    weights: dict[int, float] = {}
+    n = len(cands)
+    for _ in range(bags):
+        idx = np.sort(rng.choice(n, size=max(2, n // 2), replace=False)) if n > 2 else np.arange(n)
+        for j, w in _greedy([cands[i] for i in idx], y, kind, metric, 25, folds).items():
+            weights[int(idx[j])] = weights.get(int(idx[j]), 0.0) + w / bags
+    return weights
+
+
+def _rule(name, cands, y, kind, metric, folds):
+    if name.startswith("bagged-"):
+        return _bagged(cands, y, kind, metric, int(name.split("-")[1]), folds)
+    parts = name.split("-")
+    top, rounds = int(parts[0][3:]), int(parts[1][1:])
+    return _greedy(cands[:top], y, kind, metric, rounds, folds, trim=parts[-1] != "full")
+
+
+def _cv(cands, weights, y, kind, metric, folds) -> float:
+    from metaopt.tuning._ensemble._scores import fold_mean_scores
+
+    blend = sum(w * np.asarray(cands[i].pred, float).reshape(len(y), -1) for i, w in weights.items())
+    return float(fold_mean_scores(blend[None], y, kind, metric, folds)[0])
+
+
+def evaluate(sp: dict, study, ds, rules: list[str], cache_dir: Path) -> list[dict]:
+    from metaopt.core import GREATER_IS_BETTER, aligned_proba
+    from metaopt.tuning import ColumnSchema
+    from metaopt.tuning._ensemble import OofStore, gather_candidates
 
     ctx = _context(study, ds)
     store = OofStore.for_storage(study._storage)
     labels = None if ds.kind == "regression" else np.asarray(ctx.cvx.task.labels)
     folds = [np.sort(te) for _, te in ctx.cvx.task.folds[:ctx.cvx.n_folds]]
-    cache: dict = {}
+    cache_file = cache_dir / f"{sp['name']}.npz"
+    cache: dict = dict(np.load(cache_file)) if cache_file.is_file() else {}
+    n_cached = len(cache)
+    sign = 1.0 if GREATER_IS_BETTER[ctx.metric] else -1.0
 
     def test_pred(c) -> np.ndarray:
-        if c.source not in cache:
+        key = str(c.source)
+        if key not in cache:
             fitted = _refit(ctx, ds, c.params)
-            from metaopt.core import aligned_proba
-            from metaopt.tuning import ColumnSchema
-
             X = ColumnSchema.from_dataset(ds).prepare(sp["Xte"])
-            cache[c.source] = (np.asarray(fitted.predict(X), float).reshape(-1, 1) if ds.kind == "regression"
-                               else aligned_proba(fitted, X, labels))
-        return cache[c.source]
+            cache[key] = (np.asarray(fitted.predict(X), float).reshape(-1, 1) if ds.kind == "regression"
+                          else aligned_proba(fitted, X, labels))
+        return cache[key]
 
     rows = []
     for n in CHECKPOINTS:
-        view = _Prefix(study, n)
-        for max_c, size in SETTINGS:
-            build.MAX_CANDIDATES = max_c
-            cands = gather_candidates(view, store, ctx.learner, ctx.default, ctx.maximize)
-            members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, size, folds)
-            if len(members) < 2 or not info.get("gain", 0) > 0:
-                members = [(cands[0], 1.0)]
-            blend = sum(w * test_pred(c) for c, w in members)
-            rows.append({"dataset": sp["name"], "trials": n, "setting": f"top{max_c}-r{size}",
-                         "score": _score(sp, ds, blend, labels), "members": len(members)})
-        rows.append({"dataset": sp["name"], "trials": n, "setting": "single",
+        cands = gather_candidates(_Prefix(study, n), store, ctx.learner, ctx.default, ctx.maximize)
+        rows_ = cands[0].rows
+        cands = [c for c in cands if np.array_equal(c.rows, rows_)]
+        pos = [np.searchsorted(rows_, te) for te in folds]
+        y = ctx.cvx.y_codes[rows_]
+        best_cv = cands[0].cv_score
+        rows.append({"dataset": sp["name"], "trials": n, "rule": "single",
                      "score": _score(sp, ds, test_pred(cands[0]), labels), "members": 1})
-    build.MAX_CANDIDATES = 40
+        for rule in rules:
+            weights = _rule(rule, cands, y, ds.kind, ctx.metric, pos)
+            if len(weights) < 2 or not sign * (_cv(cands, weights, y, ds.kind, ctx.metric, pos) - best_cv) > 0:
+                weights = {0: 1.0}
+            blend = sum(w * test_pred(cands[i]) for i, w in weights.items())
+            rows.append({"dataset": sp["name"], "trials": n, "rule": rule,
+                         "score": _score(sp, ds, blend, labels), "members": len(weights)})
+    if len(cache) > n_cached:
+        np.savez_compressed(cache_file, **cache)
     return rows
+
+
+def report(df: pd.DataFrame) -> str:
+    mean = df.pivot_table(index="rule", columns="trials", values="score", aggfunc="mean")
+    piv = df.pivot_table(index=["dataset", "trials"], columns="rule", values="score")
+    out = mean.copy()
+    for s in mean.index:
+        d = (piv[s] - piv["single"]).xs(25, level="trials")
+        out.loc[s, "W/T/L vs single @25"] = f"{(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()}"
+        out.loc[s, "grows 10->25->50"] = "yes" if mean.loc[s, 25] >= mean.loc[s, 10] and \
+            mean.loc[s, 50] >= mean.loc[s, 25] else "no"
+    return (f"{df['dataset'].nunique()} datasets; mean test score by trials:\n"
+            + out.to_string(float_format=lambda v: f"{v:.4f}"))
 
 
 def main(argv=None) -> int:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     studies_arguments(ap)
+    ap.add_argument("--rules", default=",".join(RULES))
+    ap.add_argument("--pred-cache", type=Path, default=REPO / "benchmarks" / "results" / "selection_preds")
+    ap.add_argument("--csv", help="write the per-dataset scores here")
     a = ap.parse_args(argv)
-    rows = []
+    a.pred_cache.mkdir(parents=True, exist_ok=True)
+    rows, seen = [], set()
     for sp, study, ds in metaopt_studies(a.studies, a.split_dir):
-        rows += evaluate(sp, study, ds)
+        if sp["name"] in seen:  # a second LightGBM study of the dataset (a one-learner ``auto`` run): the first
+            continue            # by path, always the same one, so that the cached predictions stay its own
+        seen.add(sp["name"])
+        rows += evaluate(sp, study, ds, a.rules.split(","), a.pred_cache)
         print(f"  {sp['name']}", flush=True)
     df = pd.DataFrame(rows)
-    print(f"{df['dataset'].nunique()} datasets; mean test score:")
-    mean = df.pivot_table(index="setting", columns="trials", values="score", aggfunc="mean")
-    piv = df.pivot_table(index=["dataset", "trials"], columns="setting", values="score")
-    for s in mean.index:
-        d = (piv[s] - piv["single"]).xs(25, level="trials")
-        mean.loc[s, "W/T/L vs single @25"] = f"{(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()}"
-    print(mean.to_string(float_format=lambda v: f"{v:.4f}"))
+    if a.csv:
+        df.to_csv(a.csv, index=False)
+    print(report(df))
     return 0
 
 
