@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from metaopt.core import Protocol, predictions, score_predictions, target_codes
-from metaopt.tuning._budget import fit_limit
+from metaopt.tuning._budget import REFIT_MARGIN, fit_limit
 from metaopt.tuning._fidelity import EvalPlan, rung_rows, rung_test_rows
 
 #: a step's report: ``on_step(step, value, evaluation_so_far)``; it may raise (e.g. ``optuna.TrialPruned``)
@@ -88,12 +88,13 @@ class FoldCV:
         return list(range(self.n_folds))
 
     def _fit_score(self, tr: np.ndarray, te: np.ndarray, params: dict, i: int, deadline: float | None,
-                   ev: Evaluation, keep: bool = True) -> float | None:
+                   ev: Evaluation, keep: bool = True, then_s: float = 0.0) -> float | None:
         """Fit on ``tr``, score on ``te``; None (and ``ev.stopped``) when the deadline cut it, came first, or
-        would come first by the projection of the fits done (:func:`projected_s`)."""
+        would come first by the projection of the fits done (:func:`projected_s`), with ``then_s`` seconds
+        of what must follow it (the higher rungs and the refit)."""
         t = self.task
         limit = fit_limit(deadline)
-        if limit is not None and (limit <= 0 or projected_s(ev, len(tr), len(te)) > limit):
+        if limit is not None and (limit <= 0 or projected_s(ev, len(tr), len(te)) + then_s > limit):
             ev.stopped = "time budget"  # a fit that would be cut is not started: its time goes to other trials
             return None
         t0 = time.perf_counter()
@@ -144,7 +145,8 @@ class FoldCV:
         last = len(self._rungs) - 1
         for r, (rows, step) in enumerate(zip(self._rungs, self.steps)):
             value = self._fit_score(rows, te if r == last else self._rung_test, params, 0,
-                                    deadline() if deadline else None, ev, keep=r == last)
+                                    deadline() if deadline else None, ev, keep=r == last,
+                                    then_s=self._after_rung_s(ev, r, len(te)))
             if value is None:
                 break
             ev.rung_scores.append(value)
@@ -153,6 +155,17 @@ class FoldCV:
             if on_step is not None:
                 on_step(step, value, ev)
         return ev
+
+
+    def _after_rung_s(self, ev: Evaluation, r: int, test_rows: int) -> float:
+        """Projected seconds that must follow rung ``r``'s fit for the trial to be of use: the higher rungs'
+        fits and predictions, and the configuration's refit on all rows (only a trial that reaches the top
+        rung is a candidate for the final model, and only one whose refit finishes in time can be it:
+        ``docs/tuning.md``, "Budget")."""
+        higher = self._rungs[r + 1:]
+        rungs_s = sum(projected_s(ev, len(x), test_rows if j == len(higher) - 1 else len(self._rung_test))
+                      for j, x in enumerate(higher))
+        return rungs_s + REFIT_MARGIN * projected_s(ev, len(self.task.y), 0)
 
 
 def projected_s(ev: Evaluation, train_rows: int, test_rows: int) -> float:

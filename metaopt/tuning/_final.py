@@ -21,6 +21,7 @@ from metaopt.tuning._ensemble import (
     gather_candidates,
     select,
 )
+from metaopt.tuning._budget import REFIT_MARGIN
 from metaopt.tuning._robust import robust_choice
 
 
@@ -39,9 +40,11 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
         why = "adding other configurations did not improve the best single one's CV score"
         return None, dict(info, n_members=1, members=[_member_entry(members[0][0], 1.0)], why_not=why)
     t0 = time.monotonic()
-    scale = run.ds.n_rows / max(1, run.cvx.task.folds[0][0].size) if mode == "refit" else run.cvx.n_folds
+    scale = _refit_scale(run) if mode == "refit" else run.cvx.n_folds
     fitted, notes = fit_members(members, lambda c: _fit(run, c, mode), run.budget.left, scale)
     run.notes.extend(notes)
+    if not fitted:
+        return None, dict(info, n_members=0, why_not="no member's refit would finish within the time budget")
     ens = EnsembleFit(kind=run.ds.kind, members=fitted, mode=mode,
                       classes_=None if run.ds.kind == "regression" else run.cvx.task.labels)
     return ens, describe(ens, info, time.monotonic() - t0)
@@ -58,6 +61,40 @@ def _candidates(run: Any) -> list[Candidate]:
                                         run.maximize, label=leg.label)]
     cands.sort(key=lambda c: -c.cv_score if run.maximize else c.cv_score)
     return cands[:MAX_CANDIDATES]
+
+
+def _refit_scale(run: Any) -> float:
+    """A refit on all rows over one fold's fit (fit time grows about linearly with the rows)."""
+    return run.ds.n_rows / max(1, run.cvx.task.folds[0][0].size)
+
+
+def affordable(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
+    """``fields`` with the best configuration whose refit on all rows is predicted to finish in the time
+    left, where the chosen one's is not.
+
+    A refit cut at the deadline is another configuration, with a fraction of its rounds or trees: on a
+    large table a slow configuration cut that way scored far below the library default
+    (``docs/tuning.md``, "Budget").  The prediction is the candidate's fold fit time scaled to all rows.
+    """
+    limit = run.budget.refit_limit()
+    cands = _candidates(run) if limit is not None else []
+    learner = fields.get("best_learner") or run.learner
+    chosen = next((c for c in cands if c.learner == learner and c.params == fields["best_params"]), None)
+
+    def need(c: Candidate) -> float:
+        return REFIT_MARGIN * float(c.fit_s) * _refit_scale(run) if c.fit_s is not None else 0.0
+
+    if chosen is None or need(chosen) <= limit:
+        return fields
+    other = next((c for c in cands if need(c) <= limit), None)
+    if other is None:
+        return fields
+    run.notes.append(f"the best configuration's refit (~{need(chosen):.0f} s predicted) would not finish in the "
+                     f"{limit:.0f} s left: the model refits {'the library default' if other.source == 'default' else f'trial {other.source}'} "
+                     f"(CV {other.cv_score:.5g} against {chosen.cv_score:.5g})")
+    return dict(fields, best_is_default=other.source == "default", best_params=dict(other.params),
+                best_score=other.cv_score, best_trial=None if other.source == "default" else other.source,
+                best_learner=other.learner)
 
 
 def _member_entry(c: Candidate, weight: float) -> dict[str, Any]:

@@ -22,7 +22,7 @@ from metaopt.tuning._cv import better
 from metaopt.tuning._model import ColumnSchema, TunedModel
 from metaopt.tuning._fidelity import EvalPlan
 from metaopt.tuning._ensemble import EnsembleFit
-from metaopt.tuning._final import final_ensemble, final_single
+from metaopt.tuning._final import affordable, final_ensemble, final_single
 from metaopt.tuning._objective import STOPPED_ATTR, DefaultScore, jsonable
 from metaopt.tuning._portfolio import describe_legs
 from metaopt.tuning._resume import count_trials
@@ -213,6 +213,8 @@ def finish(run: TuneRun) -> TuneResult:
     fitted, ensemble = final_ensemble(run, fields) if run.args.ensemble else (None, None)
     if not run.args.ensemble:
         fields = final_single(run, fields)
+    if fitted is None:
+        fields = affordable(run, fields)
     final_params = fields["best_params"]
     learner = fields.get("best_learner") or run.learner
     if fitted is None:

@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import time
 
+import numpy as np
 import optuna
 import pytest
 from optuna.trial import TrialState
+from tuning_support import EXAMPLE
 
+from metaopt.data import load_data
 from metaopt.learners import get_learner
 from metaopt.tuning import tune
 from metaopt.tuning._budget import PHASES, REFIT_MARGIN, SLACK_SHARE, TimeBudget
@@ -108,3 +111,109 @@ def test_the_summary_says_where_the_time_went(credit_small):
     line = next(x for x in str(s).splitlines() if x.startswith("time: "))
     assert line.startswith(f"time: {t['total']:.1f} s of 60 s (") and "search" in line  # steps >= 0.05 s
     assert s.n_trials_run == 3 and s.n_stopped == 0  # n_trials and timeout combined: the trials ended it
+
+
+def _rung_cv():
+    from metaopt.tuning._fidelity import RUNGS, EvalPlan
+
+    ds = load_data(str(EXAMPLE), target="class")
+    return FoldCV(ds, get_learner("lightgbm"), "roc_auc", EvalPlan(5, 1, RUNGS), seed=0)
+
+
+@pytest.mark.parametrize("room", ["middle rung only", "rungs, not the refit", "rungs and refit"])
+def test_a_trial_on_rungs_starts_its_middle_rung_only_if_the_top_rung_and_its_refit_can_follow(room):
+    from metaopt.tuning._cv import projected_s
+
+    cvx = _rung_cv()
+    after_first: list[float] = []
+
+    def on_step(step, value, ev):
+        if after_first:
+            return
+        mid, top = cvx._rungs[1], cvx._rungs[2]
+        te = cvx.task.folds[0][1]
+        need = {"middle": projected_s(ev, len(mid), len(cvx._rung_test)), "top": projected_s(ev, len(top), len(te)),
+                "refit": REFIT_MARGIN * projected_s(ev, len(cvx.task.y), 0)}
+        after_first.append({"middle rung only": 2 * need["middle"],
+                            "rungs, not the refit": need["middle"] + need["top"] + need["refit"] / 2,
+                            "rungs and refit": 1000.0}[room])
+
+    def deadline():  # open for the lowest rung; then the room of the case
+        return time.monotonic() + (after_first[0] if after_first else 1000.0)
+
+    ev = cvx.evaluate(get_learner("lightgbm").default_params("binary"), deadline=deadline, on_step=on_step)
+    if room == "rungs and refit":
+        assert ev.stopped is None and len(ev.rung_scores) == 3 and len(ev.oof) == 1
+    else:  # the middle rung never started: only a trial at the top rung, refitted in time, is of use
+        assert ev.stopped == "time budget" and len(ev.rung_scores) == 1 and len(ev.fit_s) == 1
+        assert ev.cut_fit is None and not ev.oof
+
+
+def _run_of(res, db, n_rows_scale: float, timeout: float | None):
+    """What ``affordable`` reads of a run, around the real study of ``res`` (its trials, fit times, OOF store)."""
+    from types import SimpleNamespace
+
+    from metaopt.tuning._ensemble import OofStore
+    from metaopt.tuning._study import DEFAULT_ATTR
+
+    study = optuna.load_study(study_name=res.study.study_name, storage=f"sqlite:///{db}")
+    stored = study.user_attrs[DEFAULT_ATTR]
+    default = SimpleNamespace(score=stored["score"], params=res.summary.default_params, fit_s=stored.get("fit_s"))
+    fold_train = 100
+    return SimpleNamespace(legs=[], study=study, oof=OofStore.for_storage(study._storage), default=default,
+                           maximize=True, learner="lightgbm", notes=[], budget=TimeBudget(timeout),
+                           ds=SimpleNamespace(n_rows=int(fold_train * n_rows_scale)),
+                           cvx=SimpleNamespace(task=SimpleNamespace(folds=[(np.arange(fold_train), None)])))
+
+
+@pytest.fixture(scope="module")
+def credit_study(tmp_path_factory):
+    db = tmp_path_factory.mktemp("afford") / "study.db"
+    res = tune(str(EXAMPLE), learner="lightgbm", n_trials=8, storage=f"sqlite:///{db}", study_name="afford",
+               cv=3, progress=False, random_state=0)
+    return res, db
+
+
+def test_a_final_model_whose_refit_would_not_finish_in_time_is_replaced_by_one_that_would(credit_study):
+    from metaopt.tuning._final import _candidates, affordable
+
+    res, db = credit_study
+    run = _run_of(res, db, n_rows_scale=2000.0, timeout=None)
+    cands = [c for c in _candidates(run) if c.fit_s]
+    need = {id(c): REFIT_MARGIN * c.fit_s * 2000.0 for c in cands}
+    slow, fast = max(cands, key=lambda c: need[id(c)]), min(cands, key=lambda c: need[id(c)])
+    assert need[id(slow)] > 2 * need[id(fast)]  # real fit times differ enough to test the rule
+    fields = dict(best_params=dict(slow.params), best_learner="lightgbm", best_score=slow.cv_score,
+                  best_trial=slow.source, best_is_default=slow.source == "default")
+    assert affordable(run, fields) is fields  # no time budget: the chosen one stays
+
+    run.budget = TimeBudget((need[id(fast)] + need[id(slow)]) / 2 / (1 - SLACK_SHARE))
+    out = affordable(run, fields)
+    limit = run.budget.refit_limit()
+    expected = next(c for c in cands if need[id(c)] <= limit)  # the best by CV among those that fit
+    assert out["best_params"] == expected.params and out["best_score"] == expected.cv_score
+    assert out["best_is_default"] == (expected.source == "default")
+    assert any("would not finish" in n for n in run.notes)
+
+
+def test_an_ensemble_member_whose_fit_would_not_finish_is_left_out_even_the_first(credit_study):
+    from metaopt.tuning._ensemble import fit_members
+    from metaopt.tuning._final import _candidates
+
+    res, db = credit_study
+    run = _run_of(res, db, n_rows_scale=1.0, timeout=None)
+    cands = sorted((c for c in _candidates(run) if c.fit_s), key=lambda c: -c.fit_s)[:2]
+    fitted_sources = []
+
+    ds = load_data(str(EXAMPLE), target="class")
+
+    def fit(c):
+        fitted_sources.append(c.source)
+        return [get_learner("lightgbm").fit(ds.X, ds.y, c.params, ds.kind)]
+
+    left = (cands[0].fit_s + cands[1].fit_s) / 2  # the first (slower) member does not fit, the second does
+    members, notes = fit_members([(cands[0], 0.6), (cands[1], 0.4)], fit, lambda: left, 1.0)
+    assert [m.source for m in members] == [cands[1].source] == fitted_sources
+    assert len(notes) == 1 and "left out" in notes[0]
+    assert fit_members([(cands[0], 1.0)], fit, lambda: 0.0, 1.0)[0] == []  # none fits: the caller refits one
+

@@ -104,14 +104,15 @@ def fit_members(members: list[tuple[Candidate, float]], fit: Any, left: Any, sca
                 ) -> tuple[list[Member], list[str]]:
     """Fit the members, largest weight first: ``fit(candidate) -> [fitted models]`` (all rows, or the fold
     models), ``left()`` -> seconds left (None: no budget), ``scale``: a member's fit time over its fold fit
-    time.  A member whose fits would not finish in time is left out (the first always gets its fit, as a
-    single model would); returns members and notes."""
+    time.  A member whose fits would not finish in time is left out, the first too (then none may be
+    fitted, and the caller refits a single configuration that fits the time left); returns members and
+    notes."""
     fitted: list[Member] = []
     notes: list[str] = []
     for cand, weight in members:
         remaining = left()
         predicted = (cand.fit_s or 0.0) * scale
-        if fitted and remaining is not None and predicted > remaining:
+        if remaining is not None and predicted > remaining:
             notes.append(f"ensemble member {cand.source} left out: its fit (~{predicted:.1f} s) would not "
                          f"finish within the time budget ({max(remaining, 0):.1f} s left)")
             continue
