@@ -89,9 +89,10 @@ def affordable(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
     other = next((c for c in cands if need(c) <= limit), None)
     if other is None:
         return fields
+    name = "the library default" if other.source == "default" else f"trial {other.source}"
     run.notes.append(f"the best configuration's refit (~{need(chosen):.0f} s predicted) would not finish in the "
-                     f"{limit:.0f} s left: the model refits {'the library default' if other.source == 'default' else f'trial {other.source}'} "
-                     f"(CV {other.cv_score:.5g} against {chosen.cv_score:.5g})")
+                     f"{limit:.0f} s left: the model refits {name} (CV {other.cv_score:.5g} against "
+                     f"{chosen.cv_score:.5g})")
     return dict(fields, best_is_default=other.source == "default", best_params=dict(other.params),
                 best_score=other.cv_score, best_trial=None if other.source == "default" else other.source,
                 best_learner=other.learner)
