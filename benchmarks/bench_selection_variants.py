@@ -44,26 +44,10 @@ def _score(sp: dict, ds, values: np.ndarray, classes) -> float:
 
 
 def _greedy(cands, y, kind, metric, rounds, folds, trim=True):
-    """{candidate index: weight} of Caruana's selection (metaopt's own, or all rounds kept)."""
+    """{candidate index: weight} of metaopt's selection (the best prefix of the rounds, or all of them)."""
     from metaopt.tuning._ensemble._selection import greedy_selection
 
-    sel = greedy_selection([c.pred for c in cands], y, kind, metric, rounds, folds)
-    if trim:
-        return sel.weights
-    # all rounds: replay the selection without the prefix trim
-    from metaopt.core import GREATER_IS_BETTER
-    from metaopt.tuning._ensemble._scores import fold_mean_scores
-
-    sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
-    P = np.stack([np.asarray(c.pred, float).reshape(len(y), -1) for c in cands])
-    first = int(np.argmax(np.nan_to_num(sign * fold_mean_scores(P, y, kind, metric, folds), nan=-np.inf)))
-    chosen, total = [first], P[first].copy()
-    for _ in range(1, rounds):
-        g = np.nan_to_num(sign * fold_mean_scores((total[None] + P) / (len(chosen) + 1), y, kind, metric, folds),
-                          nan=-np.inf)
-        chosen.append(int(np.argmax(g)))
-        total += P[chosen[-1]]
-    return {i: chosen.count(i) / len(chosen) for i in set(chosen)}
+    return greedy_selection([c.pred for c in cands], y, kind, metric, rounds, folds, best_prefix=trim).weights
 
 
 def _bagged(cands, y, kind, metric, bags, folds, seed=0):

@@ -36,13 +36,14 @@ class Selection:
 
 
 def greedy_selection(preds: list[np.ndarray], yt: np.ndarray, kind: str, metric: str, size: int,
-                     folds: list[np.ndarray] | None = None) -> Selection:
+                     folds: list[np.ndarray] | None = None, best_prefix: bool = True) -> Selection:
     """Caruana's selection of ``size`` rounds over ``preds`` (one array per candidate, same rows as ``yt``),
     scored by the mean over ``folds`` (positions into those rows; None: the pooled rows).
 
     The first round takes the best single candidate, so the ensemble's score is never worse than the
     best candidate's on these rows; rounds that make it worse still count (with replacement, later
-    rounds can correct them), but the best prefix is kept.
+    rounds can correct them), but the best prefix is kept (``best_prefix=False``: all rounds, for
+    ``benchmarks/bench_selection_variants.py``).
     """
     sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
     P = np.stack([np.asarray(p, dtype="float64").reshape(len(yt), -1) for p in preds])
@@ -58,7 +59,7 @@ def greedy_selection(preds: list[np.ndarray], yt: np.ndarray, kind: str, metric:
         chosen.append(best)
         total += P[best]
         trace.append(sign * gains[best])
-    keep = int(np.argmax([sign * t for t in trace])) + 1  # the best prefix (first of equals: fewer members)
+    keep = int(np.argmax([sign * t for t in trace])) + 1 if best_prefix else size  # first of equals: fewer members
     counts: dict[int, int] = {}
     for i in chosen[:keep]:
         counts[i] = counts.get(i, 0) + 1
