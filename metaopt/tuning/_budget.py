@@ -27,6 +27,12 @@ MIN_FIT_SHARE = 0.02
 SLACK_SHARE = 0.03
 
 
+def projected_refit_s(fit_s: float, train_rows: int, n_rows: int) -> float:
+    """Seconds a refit on ``n_rows`` rows is expected to take, from one fit of ``fit_s`` seconds on
+    ``train_rows`` rows (fit time grows about linearly with the rows), with the margin."""
+    return REFIT_MARGIN * float(fit_s) * n_rows / max(1, train_rows)
+
+
 class TimeBudget:
     """The call's deadline (``None`` without a ``timeout``) and where the time went, step by step.
 
@@ -79,14 +85,14 @@ class TimeBudget:
         """Set the refit's reserve from one fold's fit time on ``train_rows`` rows (fit time grows about
         linearly with the rows); returns it."""
         if fit_s is not None and train_rows:
-            self.reserve_s = REFIT_MARGIN * float(fit_s) * n_rows / train_rows + REFIT_OVERHEAD_S
+            self.reserve_s = projected_refit_s(fit_s, train_rows, n_rows) + REFIT_OVERHEAD_S
         return self.reserve_s
 
     def keep_for_members(self, fits: list[tuple[float | None, int | None]], n_rows: int) -> float:
         """The reserve of an ensemble's refit: the sum over its likely members' ``(fold fit s, rows)``."""
-        total = sum(float(f) * n_rows / rows for f, rows in fits if f is not None and rows)
+        total = sum(projected_refit_s(f, rows, n_rows) for f, rows in fits if f is not None and rows)
         if total > 0:
-            self.reserve_s = max(self.reserve_s, REFIT_MARGIN * total + REFIT_OVERHEAD_S)
+            self.reserve_s = max(self.reserve_s, total + REFIT_OVERHEAD_S)
         return self.reserve_s
 
     def refit_limit(self) -> float | None:

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from metaopt.core import Protocol, predictions, score_predictions, target_codes
-from metaopt.tuning._budget import REFIT_MARGIN, fit_limit
+from metaopt.tuning._budget import fit_limit, projected_refit_s
 from metaopt.tuning._fidelity import EvalPlan, rung_rows, rung_test_rows
 
 #: a step's report: ``on_step(step, value, evaluation_so_far)``; it may raise (e.g. ``optuna.TrialPruned``)
@@ -156,7 +156,6 @@ class FoldCV:
                 on_step(step, value, ev)
         return ev
 
-
     def _after_rung_s(self, ev: Evaluation, r: int, test_rows: int) -> float:
         """Projected seconds that must follow rung ``r``'s fit for the trial to be of use: the higher rungs'
         fits and predictions, and the configuration's refit on all rows (only a trial that reaches the top
@@ -165,7 +164,8 @@ class FoldCV:
         higher = self._rungs[r + 1:]
         rungs_s = sum(projected_s(ev, len(x), test_rows if j == len(higher) - 1 else len(self._rung_test))
                       for j, x in enumerate(higher))
-        return rungs_s + REFIT_MARGIN * projected_s(ev, len(self.task.y), 0)
+        refit_s = projected_refit_s(ev.fit_s[-1], ev.train_rows[-1], len(self.task.y)) if ev.fit_s else 0.0
+        return rungs_s + refit_s
 
 
 def projected_s(ev: Evaluation, train_rows: int, test_rows: int) -> float:

@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from metaopt.tuning._budget import projected_refit_s
 from metaopt.tuning._ensemble import (
     ENSEMBLE_FIT,
     EnsembleFit,
@@ -21,7 +22,6 @@ from metaopt.tuning._ensemble import (
     gather_candidates,
     select,
 )
-from metaopt.tuning._budget import REFIT_MARGIN
 from metaopt.tuning._robust import robust_choice
 
 
@@ -82,7 +82,8 @@ def affordable(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
     chosen = next((c for c in cands if c.learner == learner and c.params == fields["best_params"]), None)
 
     def need(c: Candidate) -> float:
-        return REFIT_MARGIN * float(c.fit_s) * _refit_scale(run) if c.fit_s is not None else 0.0
+        fold_rows = run.cvx.task.folds[0][0].size
+        return projected_refit_s(c.fit_s, fold_rows, run.ds.n_rows) if c.fit_s is not None else 0.0
 
     if chosen is None or need(chosen) <= limit:
         return fields
