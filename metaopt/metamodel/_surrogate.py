@@ -17,6 +17,8 @@ pickle, and predicting does not import LightGBM.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pandas as pd
 
@@ -24,6 +26,7 @@ from metaopt.metamodel._base import MetaModel, Query, candidates
 from metaopt.metamodel._feature_space import MetaFeatureSpace
 from metaopt.metamodel._normalise import ScoreMatrix
 from metaopt.metamodel._trees import TreeEnsemble
+from metaopt.utils import usable_cores
 
 #: the surrogate's numeric task-kind feature (also used by :class:`metaopt.warmstart.KBSurrogate`)
 KIND_CODES = {"binary": 0.0, "multiclass": 1.0, "regression": 2.0}
@@ -82,20 +85,25 @@ class Surrogate(MetaModel):
         X = np.hstack([xt[ti], kinds[ti, None], self.params_.to_numpy()[ci]])
         y = p[ti, ci]
         n_tasks = p.shape[0]
-        self.models_ = []
-        for m in range(self.n_models):
+        samples = []  # drawn first, in model order: the same models however many fit at once
+        for _ in range(self.n_models):
             if self.n_models == 1:
-                rows = np.arange(len(ti))
+                samples.append(np.arange(len(ti)))
             else:
-                boot = rng.integers(0, n_tasks, n_tasks)
-                counts = np.bincount(boot, minlength=n_tasks)
-                rows = np.repeat(np.arange(len(ti)), counts[ti])
+                counts = np.bincount(rng.integers(0, n_tasks, n_tasks), minlength=n_tasks)
+                samples.append(np.repeat(np.arange(len(ti)), counts[ti]))
+
+        def fit_one(m: int) -> TreeEnsemble:
             model = lgb.LGBMRegressor(n_estimators=self.n_estimators, learning_rate=0.05, num_leaves=15,
                                       min_child_samples=20, subsample=0.8, subsample_freq=1,
                                       colsample_bytree=0.8, random_state=self.random_state + m,
                                       n_jobs=1, verbose=-1)
-            model.fit(X[rows], y[rows])
-            self.models_.append(TreeEnsemble(model.booster_.model_to_string()))
+            model.fit(X[samples[m]], y[samples[m]])
+            return TreeEnsemble(model.booster_.model_to_string())
+
+        # one thread per core: LightGBM releases the GIL, each fit is single-threaded and deterministic
+        with ThreadPoolExecutor(max_workers=min(self.n_models, usable_cores())) as pool:
+            self.models_ = list(pool.map(fit_one, range(self.n_models)))
         return self
 
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:

@@ -8,7 +8,8 @@ With a time budget, :func:`learner_reaches` / :func:`choose_learner` weigh learn
 they reach in it and :func:`order_for_budget` orders configurations by value per second.
 """
 
-from metaopt.recommender._cache import fit_seconds, get_recommender, load_kb_cached, peek_recommender, shared_surrogate
+from metaopt.recommender._cache import (fit_seconds, get_recommender, load_kb_cached, meta_model_fits, peek_recommender,
+                                       shared_surrogate)
 from metaopt.recommender._cost import (HORIZON, LearnerReach, TaskProfile, choose_learner, learner_reaches,
                                        order_for_budget, trial_seconds)
 from metaopt.recommender._recommend import QUERY_GROUPS, recommend
@@ -16,5 +17,5 @@ from metaopt.recommender._recommendation import Recommendation
 from metaopt.recommender._recommender import Recommender
 
 __all__ = ["HORIZON", "QUERY_GROUPS", "LearnerReach", "Recommendation", "Recommender", "TaskProfile",
-           "choose_learner", "fit_seconds", "get_recommender", "learner_reaches", "load_kb_cached", "order_for_budget",
-           "peek_recommender", "recommend", "shared_surrogate", "trial_seconds"]
+           "choose_learner", "fit_seconds", "get_recommender", "learner_reaches", "load_kb_cached", "meta_model_fits",
+           "order_for_budget", "peek_recommender", "recommend", "shared_surrogate", "trial_seconds"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import threading
+import time
 from typing import Any
 
 from metaopt.core import __version__
@@ -27,6 +28,7 @@ from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb import TABLE_FILES, KnowledgeBase, default_kb_path
 from metaopt.metamodel import cache_key, load_cached, save_cached
 from metaopt.recommender._recommender import Recommender
+from metaopt.utils import usable_cores
 
 
 _CACHE: dict[tuple, Recommender] = {}
@@ -147,10 +149,10 @@ def _recommender_from_dir(root, learner: str) -> Recommender | None:
 
 #: cost of one meta-model fit (:class:`Recommender`), measured on the shipped KB on a 2-core
 #: machine: importing LightGBM, the score matrix (per evaluation read), and the surrogate's
-#: 5 x 150 LightGBM trees (a fixed part per tree plus one per training row)
+#: 5 x 150 LightGBM trees (a fixed part per tree plus one per training row; its 5 models fit one per core)
 _FIT_IMPORT_S = 1.5
 _FIT_S_PER_EVALUATION = 4e-5
-_FIT_TREES = 5 * 150
+_FIT_MODELS, _FIT_TREES_PER_MODEL = 5, 150
 _FIT_S_PER_TREE, _FIT_S_PER_TREE_ROW = 1e-3, 2.5e-7
 
 
@@ -171,7 +173,9 @@ def fit_seconds(kb: Any, learner: str = "auto") -> float:
         return seconds
     shared = e.groupby(["learner", "config_id"])["task_id"].transform("nunique") > 1
     rows = min(int(shared.sum()) or len(e), 60_000)
-    return seconds + len(e) * _FIT_S_PER_EVALUATION + _FIT_TREES * (_FIT_S_PER_TREE + rows * _FIT_S_PER_TREE_ROW)
+    rounds = -(-_FIT_MODELS // usable_cores())  # the surrogate's models fit one per core, in rounds
+    trees = rounds * _FIT_TREES_PER_MODEL * (_FIT_S_PER_TREE + rows * _FIT_S_PER_TREE_ROW)
+    return seconds + len(e) * _FIT_S_PER_EVALUATION + trees
 
 
 def _fit(kb: Any, learner: str, cached: bool) -> Recommender:
@@ -185,7 +189,19 @@ def _fit(kb: Any, learner: str, cached: bool) -> Recommender:
         # one meta-model per learner and one for all of them ("auto" may need both): say which
         which = "of all learners" if learner == "auto" else f"of {learner}"
         log.info("fitting the meta-model %s once (%s)%s", which, about, "; cached for later runs" if cached else "")
-    return Recommender(kb, learner)
+    t0 = time.monotonic()
+    rec = Recommender(kb, learner)
+    _FITS.append((learner, time.monotonic() - t0))
+    return rec
+
+
+#: (learner, seconds) of every meta-model this process fitted, in order (``tune`` books them to its budget)
+_FITS: list[tuple[str, float]] = []
+
+
+def meta_model_fits() -> list[tuple[str, float]]:
+    """(learner or "auto", seconds) of each meta-model fitted in this process so far (cache hits are not fits)."""
+    return list(_FITS)
 
 
 def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:

@@ -187,9 +187,10 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
     """The learner to search ('auto': the top recommendation's; the other learners of the joint top k are
     searched beside it), its recommendations and search space."""
     from metaopt.learners import get_learner
-    from metaopt.recommender import QUERY_GROUPS
+    from metaopt.recommender import QUERY_GROUPS, meta_model_fits
 
     chosen = learner
+    fits_before = len(meta_model_fits())
     if learner == "auto" or run.warm_start:
         # large data: meta-features of a row sample, so that they do not eat the budget (_fidelity)
         meta = query_meta_features(run.ds, QUERY_GROUPS, run.notes)
@@ -209,6 +210,11 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
     run.learner = chosen
     run.recs = [r for r in run.recs if getattr(r, "learner", chosen) == chosen]
     run.space = dict(run.lrn.search_space(run.ds.kind))
+    fitted = meta_model_fits()[fits_before:]
+    if fitted and run.budget.timeout is not None:  # a first run on a new KB or metaopt version pays once
+        run.notes.append(f"fitting the meta-model took {sum(s for _, s in fitted):.1f} s of the time budget, once: "
+                         f"later runs read it from the cache (a run without a budget, e.g. `metaopt recommend`, "
+                         f"fits it beforehand)")
     run.budget.lap("recommend")
 
 

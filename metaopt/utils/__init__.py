@@ -1,4 +1,4 @@
-"""Helpers shared by every layer of metaopt: argument validation.
+"""Helpers shared by every layer of metaopt: argument validation, usable cores.
 
 >>> import numbers
 >>> from metaopt.utils import check_scalar
@@ -6,6 +6,7 @@
 5
 """
 
+from metaopt.utils._cores import usable_cores
 from metaopt.utils._validation import check_scalar
 
-__all__ = ["check_scalar"]
+__all__ = ["check_scalar", "usable_cores"]

@@ -69,6 +69,20 @@ def test_surrogate_uncertainty(sm_slice):
     assert (std >= 0).all() and std.max() > 0 and mean.between(-0.5, 1.5).all()
 
 
+def test_surrogate_same_models_on_one_core_or_several(sm_slice, monkeypatch):
+    """Its bootstrap models fit one per core: how many cores must not change a prediction."""
+    import metaopt.metamodel._surrogate as surrogate_module
+
+    predictions = []
+    for cores in (1, 3):
+        monkeypatch.setattr(surrogate_module, "usable_cores", lambda cores=cores: cores)
+        s = Surrogate(n_models=3, n_estimators=30).fit(sm_slice)
+        predictions.append(s.predict(_query(sm_slice)))
+    (m1, s1), (m3, s3) = predictions
+    pd.testing.assert_series_equal(m1, m3, check_exact=True)
+    pd.testing.assert_series_equal(s1, s3, check_exact=True)
+
+
 def test_fit_time_model(sm_slice):
     ft = FitTimeModel().fit(sm_slice)
     keys = sm_slice.pool["binary:tabrepo"][:3]

@@ -217,3 +217,27 @@ def test_an_ensemble_member_whose_fit_would_not_finish_is_left_out_even_the_firs
     assert len(notes) == 1 and "left out" in notes[0]
     assert fit_members([(cands[0], 1.0)], fit, lambda: 0.0, 1.0)[0] == []  # none fits: the caller refits one
 
+
+
+def test_a_meta_model_fitted_inside_the_budget_is_reported_once(credit_small, tmp_path, monkeypatch):
+    """The first run on a KB fits its meta-model on the budget's time and says so; the next reads the cache."""
+    from metaopt.kb import KnowledgeBase
+    from metaopt.recommender import _cache
+
+    full = KnowledgeBase.load()
+    tasks = full.tasks[full.tasks["source"] == "tabrepo"].sort_values("task_id").groupby("kind").head(8)
+    keep = full.evaluations["task_id"].isin(tasks["task_id"]) & (full.evaluations["learner"] == "lightgbm")
+    kb_dir = tmp_path / "kb"
+    KnowledgeBase.from_frames(tasks, full.configs[full.configs["learner"] == "lightgbm"],
+                              full.evaluations[keep]).save(kb_dir)
+    monkeypatch.setenv("METAOPT_CACHE_DIR", str(tmp_path / "cache"))
+
+    def fit_notes() -> list[str]:
+        result = tune(credit_small, target="class", learner="lightgbm", kb=kb_dir, n_trials=2, timeout=60, cv=2,
+                      ensemble=False)
+        return [n for n in result.notes if n.startswith("fitting the meta-model took")]
+
+    assert len(fit_notes()) == 1
+    _cache._CACHE.clear()  # as in a new process: only the disk cache is left
+    _cache._KB_CACHE.clear()
+    assert fit_notes() == []
