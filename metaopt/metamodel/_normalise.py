@@ -219,7 +219,7 @@ def _parse(params: str | dict | None) -> dict:
 
 
 def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None = None, method: str = "minmax",
-                       min_coverage: float = 0.5, min_pool: int = 5) -> ScoreMatrix:
+                       min_coverage: float = 0.5, min_pool: int = 5, pooled_only: bool = False) -> ScoreMatrix:
     """The :class:`ScoreMatrix` of ``learners`` (default: every learner in ``kb``).
 
     Per task one metric (first of :data:`METRIC_PREFERENCE` with values for all of
@@ -230,7 +230,48 @@ def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None =
     any evaluation (the dense shared pool); a (kind, source) with fewer than
     ``min_pool`` such configurations gets no pool (sparse histories such as
     openml-pimp, where every run is its own configuration).
+
+    ``pooled_only``: what the pools rank (the recommender's matrix) - the tasks that evaluated a
+    pooled configuration and, where every task kind has a pool, only the pooled configurations. The
+    same as ``.only_configs(pool_configs).pooled_tasks()`` of the full matrix (each task still
+    normalised over all its evaluations), without first pivoting the sparse histories (openml-pimp's
+    tens of thousands of one-task configurations, most of the full matrix's cost).
     """
+    learners = _known_learners(kb, learners)
+    tasks = kb.tasks.set_index("task_id")
+    e, per_task_metric = _scored_evaluations(kb, learners, tasks)
+    task_rows = tasks.reindex(sorted(e["task_id"].unique()))
+    pool, task_pool = _pools(e, task_rows, min_coverage, min_pool)
+    columns = None  # None: every configuration evaluated on the kept tasks
+    if pooled_only and pool:
+        pooled = sorted({c for cols in pool.values() for c in cols})
+        every_kind = {pool_kind(n) for n in pool} >= set(task_rows["kind"])
+        # a kind without a pool is ranked from the sparse histories: then every configuration keeps its column
+        columns = pooled if every_kind else sorted(e["_key"].unique())
+        e = e[e["task_id"].isin(e.loc[e["_key"].isin(pooled), "task_id"].unique())]
+    # several sources on one pair: mean (as KnowledgeBase.scores does)
+    raw = e.pivot_table(index="task_id", columns="_key", values="_score", aggfunc="mean")
+    fit_time = e.pivot_table(index="task_id", columns="_key", values="fit_time_s", aggfunc="mean") \
+        .reindex(index=raw.index, columns=raw.columns)
+    ntr = e.assign(_n=e["n_train_rows"].astype("float64")).pivot_table(
+        index="task_id", columns="_key", values="_n", aggfunc="mean").reindex(index=raw.index, columns=raw.columns)
+    metric = pd.Series({t: per_task_metric[t] for t in raw.index}, dtype=object)
+    hib = [HIGHER_IS_BETTER[metric[t]] for t in raw.index]
+    norm = pd.DataFrame(normalise_scores(raw.to_numpy(), hib, method), index=raw.index, columns=raw.columns)
+    if columns is not None:  # each task normalised over all its configurations first, then the columns cut
+        keep = pd.Index(columns, name=raw.columns.name)
+        norm, raw, fit_time, ntr = (f.reindex(columns=keep) for f in (norm, raw, fit_time, ntr))
+    cfg = kb.configs[kb.configs["learner"].isin(learners)].copy()
+    cfg["key"] = cfg["learner"] + SEP + cfg["config_id"]
+    cfg = cfg.set_index("key").reindex(raw.columns)
+    cfg["params"] = [_parse(p) for p in cfg["params"]]
+    meta = kb.meta_features().reindex(raw.index)
+    return ScoreMatrix(norm, raw, metric, task_rows.reindex(raw.index), meta, cfg, fit_time, ntr, pool, method,
+                       task_pool.reindex(raw.index).fillna(""))
+
+
+def _known_learners(kb: KnowledgeBase, learners: str | Iterable[str] | None) -> list[str]:
+    """``learners`` as a list (default: every learner of ``kb``); one the KB lacks is an error."""
     if isinstance(learners, str):
         learners = [learners]
     all_learners = sorted(set(kb.configs["learner"].dropna()))
@@ -239,9 +280,15 @@ def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None =
     if unknown:
         raise KnowledgeBaseError(f"the knowledge base has no configurations of {unknown} "
                                  f"(has: {', '.join(all_learners) or 'none'})")
+    return learners
+
+
+def _scored_evaluations(kb: KnowledgeBase, learners: list[str],
+                        tasks: pd.DataFrame) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The learners' successful evaluations with a finite score in their task's metric (column ``_score``;
+    ``_key`` = learner::config_id), and that metric per task."""
     e = kb.evaluations
     e = e[e["learner"].isin(learners) & (e["status"] == "ok")]
-    tasks = kb.tasks.set_index("task_id")
     e = e[e["task_id"].isin(tasks.index)]
     if e.empty:
         raise KnowledgeBaseError(f"the knowledge base has no successful evaluations of {learners}")
@@ -253,24 +300,7 @@ def build_score_matrix(kb: KnowledgeBase, learners: str | Iterable[str] | None =
         if sel.any() and m in e.columns:
             metric_col[sel] = e.loc[sel, m].astype("float64")
     e = e.assign(_key=e["learner"] + SEP + e["config_id"], _score=metric_col)
-    e = e[np.isfinite(e["_score"])]
-    # several sources on one pair: mean (as KnowledgeBase.scores does)
-    raw = e.pivot_table(index="task_id", columns="_key", values="_score", aggfunc="mean")
-    fit_time = e.pivot_table(index="task_id", columns="_key", values="fit_time_s", aggfunc="mean") \
-        .reindex(index=raw.index, columns=raw.columns)
-    ntr = e.assign(_n=e["n_train_rows"].astype("float64")).pivot_table(
-        index="task_id", columns="_key", values="_n", aggfunc="mean").reindex(index=raw.index, columns=raw.columns)
-    metric = pd.Series({t: per_task_metric[t] for t in raw.index}, dtype=object)
-    hib = [HIGHER_IS_BETTER[metric[t]] for t in raw.index]
-    norm = pd.DataFrame(normalise_scores(raw.to_numpy(), hib, method), index=raw.index, columns=raw.columns)
-    cfg = kb.configs[kb.configs["learner"].isin(learners)].copy()
-    cfg["key"] = cfg["learner"] + SEP + cfg["config_id"]
-    cfg = cfg.set_index("key").reindex(raw.columns)
-    cfg["params"] = [_parse(p) for p in cfg["params"]]
-    task_rows = tasks.reindex(raw.index)
-    meta = kb.meta_features().reindex(raw.index)
-    pool, task_pool = _pools(raw, task_rows, min_coverage, min_pool)
-    return ScoreMatrix(norm, raw, metric, task_rows, meta, cfg, fit_time, ntr, pool, method, task_pool)
+    return e[np.isfinite(e["_score"])], per_task_metric
 
 
 def _task_metrics(e: pd.DataFrame, kinds: pd.Series) -> dict[str, str]:
@@ -296,18 +326,20 @@ def _task_metrics(e: pd.DataFrame, kinds: pd.Series) -> dict[str, str]:
     return per_task_metric
 
 
-def _pools(raw: pd.DataFrame, task_rows: pd.DataFrame, min_coverage: float,
+def _pools(e: pd.DataFrame, task_rows: pd.DataFrame, min_coverage: float,
            min_pool: int) -> tuple[dict[str, list[str]], pd.Series]:
-    """The dense pool of each (kind, source) and the pool of each task ("" where none)."""
+    """The dense pool of each (kind, source) and the pool of each task ("" where none), from the scored
+    evaluations ``e`` of the tasks ``task_rows`` (every task with one)."""
     pool: dict[str, list[str]] = {}
-    task_pool = pd.Series("", index=raw.index, dtype=object)
+    task_pool = pd.Series("", index=task_rows.index, dtype=object)
     source = task_rows["source"].astype(object).fillna("") if "source" in task_rows else \
-        pd.Series("", index=raw.index, dtype=object)
+        pd.Series("", index=task_rows.index, dtype=object)
+    pairs = e.drop_duplicates(["task_id", "_key"])
     for (kind, src), rows in task_rows.groupby([task_rows["kind"], source]).groups.items():
         if kind not in METRIC_PREFERENCE:
             continue
-        cov = raw.loc[rows].notna().mean(axis=0)
-        cols = list(cov.index[cov >= min_coverage])
+        n_tasks = pairs.loc[pairs["task_id"].isin(rows), "_key"].value_counts()  # tasks that evaluated each
+        cols = sorted(n_tasks.index[n_tasks / len(rows) >= min_coverage])
         if len(cols) >= min_pool:
             name = pool_name(str(kind), str(src))
             pool[name] = cols

@@ -14,7 +14,7 @@ import numpy as np
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.learners import get_learner
-from metaopt.metamodel import FitTimeModel, MetaoptModel, Query, build_score_matrix, candidates, canonical, pool_kind
+from metaopt.metamodel import FitTimeModel, MetaoptModel, Query, build_score_matrix, candidates, canonical
 from metaopt.recommender._recommendation import Recommendation
 from metaopt.recommender._why import Why
 
@@ -34,13 +34,9 @@ class Recommender:
             learners = dense or learners
         else:
             learners = [learner]
-        sm = build_score_matrix(kb, learners)
-        if sm.pool:
-            if {pool_kind(n) for n in sm.pool} >= set(sm.tasks["kind"]):
-                # every kind is recommended from a pool: drop the sparse per-task histories
-                # (openml-pimp's 47,000 one-task configurations), which no pool ranks
-                sm = sm.only_configs(sm.pool_configs)
-            sm = sm.pooled_tasks()
+        # what the pools rank: where every kind is recommended from a pool, the sparse per-task
+        # histories (openml-pimp's 47,000 one-task configurations), which no pool ranks, are left out
+        sm = build_score_matrix(kb, learners, pooled_only=True)
         self.learner = learner
         self.learners = learners
         self.sm = sm

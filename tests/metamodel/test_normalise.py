@@ -58,3 +58,40 @@ def test_one_pool_per_kind_and_source(sm_two_sources):
         assert len(dense) == 6 and (sm.task_pool[dense] == name).all()
     sub = sm.subset(sm.dense_tasks("binary:corpus")[:2])
     assert list(sub.task_pool) == ["binary:corpus"] * 2
+
+
+def _same_matrix(a, b):
+    import pandas as pd
+
+    for name in ("norm", "raw", "fit_time", "n_train_rows", "tasks", "meta", "configs"):
+        pd.testing.assert_frame_equal(getattr(a, name), getattr(b, name), check_exact=True, obj=name)
+    pd.testing.assert_series_equal(a.metric, b.metric, obj="metric")
+    pd.testing.assert_series_equal(a.task_pool, b.task_pool, obj="task_pool")
+    assert a.pool == b.pool
+
+
+def _mixed_kb(kinds_with_pool):
+    """TabRepo's LightGBM pool on tasks of ``kinds_with_pool`` beside openml-pimp's sparse random-forest runs."""
+    from metaopt.kb import KnowledgeBase
+
+    kb = KnowledgeBase.load()
+    t = kb.tasks
+    tab = t[(t["source"] == "tabrepo") & t["kind"].isin(kinds_with_pool)].sort_values("task_id").groupby("kind").head(5)
+    pimp = t[t["source"] == "openml_pimp"].sort_values("task_id").groupby("kind").head(4)
+    tasks = t[t["task_id"].isin(set(tab["task_id"]) | set(pimp["task_id"]))]
+    e = kb.evaluations[kb.evaluations["task_id"].isin(tasks["task_id"])]
+    return KnowledgeBase.from_frames(tasks, kb.configs[kb.configs["config_id"].isin(e["config_id"])], e)
+
+
+@pytest.mark.parametrize("kinds_with_pool", [("binary", "multiclass"), ("binary",)])
+def test_pooled_only_is_the_full_matrix_cut_to_its_pools(kinds_with_pool):
+    """The recommender's matrix built directly equals the full one cut afterwards: every configuration's
+    column where a kind has no pool, each task normalised over all its evaluations either way."""
+    kb = _mixed_kb(kinds_with_pool)
+    full = build_score_matrix(kb)
+    kinds_pooled = {name.split(":")[0] for name in full.pool}
+    assert kinds_pooled == set(kinds_with_pool) and len(full.norm.columns) > 1000  # the sparse runs are there
+    cut = full.only_configs(full.pool_configs) if kinds_pooled >= set(full.tasks["kind"]) else full
+    pooled = build_score_matrix(kb, pooled_only=True)
+    _same_matrix(pooled, cut.pooled_tasks())
+    assert len(pooled.norm.columns) < 200 if len(kinds_with_pool) == 2 else len(pooled.norm.columns) > 1000
