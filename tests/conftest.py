@@ -15,6 +15,19 @@ sys.path.insert(0, str(Path(__file__).resolve().parent / "warmstart"))  # pg_ser
 _OWN_CACHE: str | None = None
 
 
+@pytest.fixture
+def unoffered_learner():
+    """A registered learner the shipped KB has no results of (``offered = False``), for the refusals."""
+    from metaopt.learners import ExtraTreesLearner, register_learner, unregister_learner
+
+    class FutureTrees(ExtraTreesLearner):
+        name, id_prefix, offered = "future_trees", "ft", False
+
+    register_learner(FutureTrees())
+    yield "future_trees"
+    unregister_learner("future_trees")
+
+
 def pytest_configure(config) -> None:
     # Keep the meta-model disk cache out of the user's home directory during tests, in a
     # temporary directory that this run removes again (pytest_unconfigure).

@@ -74,7 +74,7 @@ def list_learners(*, include_unoffered: bool = False) -> list[str]:
     """Names of the learners ``recommend``/``tune`` offer, primary first.
 
     ``include_unoffered=True`` adds registered learners the shipped knowledge base has
-    no results of yet (:attr:`Learner.offered` is False: ``extra_trees``).
+    no results of yet (:attr:`Learner.offered` is False; none of the built-in ones today).
     """
     return [n for n, lr in _REGISTRY.items() if include_unoffered or lr.offered]
 

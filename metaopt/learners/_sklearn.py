@@ -166,7 +166,6 @@ class ExtraTreesLearner(_ForestLearner):
     classifier = "ExtraTreesClassifier"
     regressor = "ExtraTreesRegressor"
     default_bootstrap = False
-    offered = False  # registered for a future pool build; the shipped KB has no extra-trees results yet
 
 
 class _MaxFeatures(Param):

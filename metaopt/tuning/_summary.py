@@ -141,7 +141,9 @@ def format_final(s: TuneSummary) -> list[str]:
     """The ensemble's members and scores, or the single configuration's choice."""
     e, c = s.ensemble, s.selection
     if e and e.get("members") and e.get("n_members", 0) > 1:
-        lines = [f"ensemble: {e['n_members']} members of {e['n_candidates']} candidates, CV {s.metric} "
+        mix = e.get("candidate_learners") or {}
+        of = f" ({', '.join(f'{lr} {n}' for lr, n in mix.items())})" if len(mix) > 1 else ""
+        lines = [f"ensemble: {e['n_members']} members of {e['n_candidates']} candidates{of}, CV {s.metric} "
                  f"{_fmt(e['cv_score'])} on the out-of-fold predictions (best single {_fmt(e['best_single_score'])}; "
                  f"{e['size']} rounds, members "
                  f"{'refitted on all rows' if e.get('fit') == 'refit' else 'kept as fold models'})"]

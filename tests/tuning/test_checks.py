@@ -10,13 +10,13 @@ from metaopt.tuning._checks import check_arguments
 ARGS = dict(n_trials=5, timeout=None, cv=3, n_jobs=1, k=5, random_state=0)
 
 
-def test_unoffered_learner_refused_with_the_shipped_kb():
+def test_unoffered_learner_refused_with_the_shipped_kb(unoffered_learner):
     with pytest.raises(ConfigError, match="not offered yet"):
-        check_arguments(**ARGS, learner="extra_trees")
+        check_arguments(**ARGS, learner=unoffered_learner)
 
 
-def test_unoffered_learner_accepted_with_an_own_kb(tmp_path):
-    budget = check_arguments(**ARGS, learner="extra_trees", kb=tmp_path)
+def test_unoffered_learner_accepted_with_an_own_kb(tmp_path, unoffered_learner):
+    budget = check_arguments(**ARGS, learner=unoffered_learner, kb=tmp_path)
     assert budget.n_trials == 5 and budget.cv == 3
 
 

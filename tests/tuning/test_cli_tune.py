@@ -44,8 +44,20 @@ def test_tune_end_to_end_prints_summary_and_saves(model_file):
     assert f"model saved to {path}" in out
     assert "trial" in proc.stderr  # the progress bar goes to stderr
     model = load_model(path)
-    assert model.learner in ("lightgbm", "random_forest") and model.kind == "binary"
+    assert model.learner in ("lightgbm", "random_forest", "extra_trees") and model.kind == "binary"
     assert model.metadata["summary"]["n_trials"] == 3
+
+
+def test_tune_extra_trees_warm_started_from_the_shipped_kb(tmp_path):
+    path = tmp_path / "et.joblib"
+    proc = _cli("tune", str(EXAMPLE), "--target", "class", "--learner", "extra_trees", "--trials", "4", "--cv", "3",
+                "--no-ensemble", "--output", str(path))
+    assert proc.returncode == 0, proc.stderr
+    assert "4 warm-started" in proc.stdout
+    model = load_model(path)
+    assert model.learner == "extra_trees" and type(model.fitted.estimator).__name__ == "ExtraTreesClassifier"
+    pred = _cli("predict", str(path), str(EXAMPLE))
+    assert pred.returncode == 0 and len(pred.stdout.splitlines()) == 1001
 
 
 def test_predict_round_trip_csv_with_header(model_file, tmp_path, capsys):

@@ -226,3 +226,23 @@ def test_vectorised_selection_scores_equal_the_protocol_metrics(kind, metric):
     fast = fold_mean_scores(np.stack(preds), yt, kind, metric, folds)
     slow = [np.mean([score_predictions(p[f], yt[f], kind, (metric,))[metric] for f in folds]) for p in preds]
     np.testing.assert_allclose(fast, slow, rtol=1e-9, atol=1e-12)
+
+
+def test_an_ensemble_of_two_learners_predicts_their_weighted_average():
+    """Members of different learners (what ``learner="auto"`` may select) fitted as themselves, averaged."""
+    from metaopt.data import load_data
+    from metaopt.learners import get_learner
+    from metaopt.tuning._ensemble import Member
+
+    ds = load_data(str(EXAMPLE), target="class")
+    X, y = ds.X.iloc[:700], ds.y.iloc[:700]
+    lgbm = get_learner("lightgbm").fit(X, y, {"learning_rate": 0.1, "n_estimators": 50}, "binary", random_state=0)
+    trees = get_learner("extra_trees").fit(X, y, {"n_estimators": 50}, "binary", random_state=0)
+    ens = EnsembleFit("binary", [Member([lgbm], 0.75, 3, "lightgbm", {}, 0.8),
+                                 Member([trees], 0.25, "extra_trees:1", "extra_trees", {}, 0.78)],
+                      classes_=lgbm.classes_)
+    new = ds.X.iloc[700:]
+    expected = 0.75 * lgbm.predict_proba(new) + 0.25 * trees.predict_proba(new)
+    np.testing.assert_allclose(ens.predict_proba(new), expected)
+    assert list(ens.predict(new)) == list(lgbm.classes_[np.argmax(expected, axis=1)])
+    assert "lightgbm 3: 0.75" in repr(ens) and "extra_trees extra_trees:1: 0.25" in repr(ens)

@@ -226,7 +226,7 @@ def test_fresh_study_without_search_space_says_so():
         warm_start(study, recommendations=RECS[:1])  # the study's own distributions are known
 
 
-@pytest.mark.parametrize("learner,own", [("lightgbm", "lgbm-986a5bf045"), ("random_forest", "rf-d610f18442")])
+@pytest.mark.parametrize("learner,own", [("lightgbm", "lgbm-986a5bf045"), ("random_forest", "rf-0533bcef80")])
 def test_metaopt_configurations_need_no_moving(credit_g, learner, own):
     """What `metaopt tune` enqueues (its recommendations, the learner's space): inside, without a note.
 

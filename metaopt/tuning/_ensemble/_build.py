@@ -9,6 +9,7 @@ extends the ensemble) and the library default, all scored on the same folds; the
 from __future__ import annotations
 
 import math
+from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,7 @@ def select(candidates: list[Candidate], y_codes: np.ndarray, kind: str, metric: 
     best = min(same, key=lambda c: -c.cv_score if greater else c.cv_score)
     info = {"size": size, "cv_score": sel.score, "best_single_score": sel.trace[0], "best_single": best.source,
             "n_candidates": len(same), "oof_rows": int(len(rows)), "folds": len(positions) or 1,
+            "candidate_learners": dict(sorted(Counter(c.learner for c in same).items())),
             "candidate_workers": sorted({c.worker for c in same if c.worker}),
             "gain": (sel.score - sel.trace[0]) * (1 if greater else -1)}
     return members, info
