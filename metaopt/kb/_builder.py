@@ -37,7 +37,6 @@ files are handled in :mod:`~metaopt.kb._build_parts` and compiled in
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -53,6 +52,7 @@ from metaopt.kb._build_parts import PARTS_DIR, compiled_state, read_task_part, r
 from metaopt.kb._build_units import Unit, part_digest
 from metaopt.kb._pool import PoolConfig, build_pool, kind_group, make_config
 from metaopt.learners import get_learner
+from metaopt.utils import usable_cores
 
 DEFAULT_TIME_LIMIT_S = 300.0
 DEFAULT_CHUNK = 8
@@ -135,7 +135,7 @@ def _check_options(learners: Sequence[str], folds: int, n_jobs: int | None, pool
     if n_jobs is None or n_jobs == 0:
         n_jobs = 1
     if n_jobs < 0:
-        n_jobs = max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+        n_jobs = max(1, usable_cores() + 1 + n_jobs)
     if pool_size is not None and pool_size < 1:
         raise ConfigError(f"pool_size must be >= 1, got {pool_size}")
     if chunk_size < 1:
