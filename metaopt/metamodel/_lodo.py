@@ -57,16 +57,22 @@ class OneLearnerModel(MetaModel):
         super().fit(sm)
         keys = sm.configs.index[sm.configs["learner"] == self.learner]
         mine = sm.only_configs(keys)
-        # only the tasks that evaluated the learner (others are empty rows of its matrix)
-        self.model_ = MetaoptModel().fit(mine.subset(mine.norm.index[mine.norm.notna().any(axis=1)]))
+        # only the tasks that evaluated the learner (others are empty rows of its matrix); none at all
+        # (e.g. the one collection with its results held out): nothing to rank with
+        seen = mine.norm.index[mine.norm.notna().any(axis=1)]
+        self.model_ = MetaoptModel().fit(mine.subset(seen)) if len(seen) else None
+        self.fitted_tasks_ = list(seen)
         return self
 
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
+        if self.model_ is None:
+            return pd.Series(dtype="float64"), None
         return self.model_.predict(query)
 
     def rank(self, query: Query, k: int) -> list[str]:
-        """The model's ranking; none where the query's pool holds no configuration of the learner."""
-        if query.pool is not None and query.pool not in self.model_.sm_.pool:
+        """The model's ranking; none where the query's pool holds no configuration of the learner (or no
+        training task evaluated the learner)."""
+        if self.model_ is None or (query.pool is not None and query.pool not in self.model_.sm_.pool):
             return []
         return self.model_.rank(query, k)
 

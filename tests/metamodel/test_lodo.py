@@ -84,3 +84,15 @@ def test_lodo_methods_pickle_and_one_learner_ranks_only_its_learner():
     assert len(ranked) == 5 and set(sm.configs.loc[ranked, "learner"]) == {"random_forest"}
     mean, _ = model.predict(Query.from_task(sm, sm.task_ids[0]))
     assert set(sm.configs.loc[mean.index, "learner"]) == {"random_forest"}
+
+
+def test_one_learner_model_without_training_tasks_of_its_learner_ranks_nothing():
+    """The collection split can hold out the only collection with a learner's results (extra trees: the
+    corpus build): its one-learner model then has nothing to learn from and ranks nothing there."""
+    from metaopt.metamodel import OneLearnerModel, Query
+
+    sm = build_score_matrix(small_kb(4), "lightgbm")
+    model = OneLearnerModel("extra_trees").fit(sm)
+    query = Query.from_task(sm, sm.task_ids[0])
+    assert model.rank(query, 5) == [] and model.predict(query)[0].empty and model.fitted_tasks_ == []
+    assert len(OneLearnerModel("lightgbm").fit(sm).rank(query, 5)) == 5
