@@ -32,6 +32,8 @@ from metaopt.utils import usable_cores
 
 
 _CACHE: dict[tuple, Recommender] = {}
+#: (learner, seconds) of every meta-model this process fitted, in order (``tune`` books them to its budget)
+_FITS: list[tuple[str, float]] = []
 _LOCK = threading.Lock()
 log = logging.getLogger("metaopt.recommend")
 
@@ -193,10 +195,6 @@ def _fit(kb: Any, learner: str, cached: bool) -> Recommender:
     rec = Recommender(kb, learner)
     _FITS.append((learner, time.monotonic() - t0))
     return rec
-
-
-#: (learner, seconds) of every meta-model this process fitted, in order (``tune`` books them to its budget)
-_FITS: list[tuple[str, float]] = []
 
 
 def meta_model_fits() -> list[tuple[str, float]]:

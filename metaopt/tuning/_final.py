@@ -63,9 +63,14 @@ def _candidates(run: Any) -> list[Candidate]:
     return cands[:MAX_CANDIDATES]
 
 
+def _fold_rows(run: Any) -> int:
+    """Rows one fold's fit was trained on."""
+    return int(run.cvx.task.folds[0][0].size)
+
+
 def _refit_scale(run: Any) -> float:
     """A refit on all rows over one fold's fit (fit time grows about linearly with the rows)."""
-    return run.ds.n_rows / max(1, run.cvx.task.folds[0][0].size)
+    return run.ds.n_rows / max(1, _fold_rows(run))
 
 
 def affordable(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
@@ -82,8 +87,7 @@ def affordable(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
     chosen = next((c for c in cands if c.learner == learner and c.params == fields["best_params"]), None)
 
     def need(c: Candidate) -> float:
-        fold_rows = run.cvx.task.folds[0][0].size
-        return projected_refit_s(c.fit_s, fold_rows, run.ds.n_rows) if c.fit_s is not None else 0.0
+        return projected_refit_s(c.fit_s, _fold_rows(run), run.ds.n_rows) if c.fit_s is not None else 0.0
 
     if chosen is None or need(chosen) <= limit:
         return fields
