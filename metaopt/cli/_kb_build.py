@@ -34,7 +34,7 @@ def register(kb_subparsers: argparse._SubParsersAction) -> None:
                    help="comma-separated learner names (default lightgbm; see metaopt.learners)")
     p.add_argument("--pool-size", type=int, metavar="N",
                    help="configurations per learner: the first N of default, known-good, Sobol "
-                        "(default: full pool, 71 for lightgbm, 35 for the forests)")
+                        "(default: full pool, 71 for lightgbm, 35 for the forests, 18 for linear)")
     p.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
     p.add_argument("--max-rows", type=int, default=10_000,
                    help="stratified row cap per task, 0 = no cap (default 10000)")

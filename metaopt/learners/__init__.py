@@ -27,6 +27,7 @@ from metaopt.learners._base import (
     training_rows,
 )
 from metaopt.learners._lightgbm import ES_PATIENCE, MAX_ROUNDS, LightGBMLearner
+from metaopt.learners._linear import LinearLearner
 from metaopt.learners._preprocess import EncodingPreprocessor, NativePreprocessor
 from metaopt.learners._sklearn import ExtraTreesLearner, RandomForestLearner
 
@@ -93,11 +94,11 @@ def check_offered(name: str, kb: Any = None) -> Learner:
     return learner
 
 
-for _learner in (LightGBMLearner(), RandomForestLearner(), ExtraTreesLearner()):
+for _learner in (LightGBMLearner(), RandomForestLearner(), ExtraTreesLearner(), LinearLearner()):
     register_learner(_learner)
 
 __all__ = [
     "KINDS", "Learner", "Param", "FittedModel", "NativePreprocessor", "EncodingPreprocessor", "holdout_fraction",
     "get_learner", "list_learners", "check_offered", "register_learner", "unregister_learner", "LightGBMLearner",
-    "RandomForestLearner", "ExtraTreesLearner", "MAX_ROUNDS", "ES_PATIENCE", "MIN_LEAVES", "training_rows",
+    "RandomForestLearner", "ExtraTreesLearner", "LinearLearner", "MAX_ROUNDS", "ES_PATIENCE", "MIN_LEAVES", "training_rows",
 ]

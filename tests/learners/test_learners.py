@@ -56,7 +56,7 @@ def test_registry():
         get_learner("xgboost")
 
 
-@pytest.mark.parametrize("name", ["lightgbm", "random_forest", "extra_trees"])
+@pytest.mark.parametrize("name", ["lightgbm", "random_forest", "extra_trees", "linear"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_search_space_samples_fit(name, kind):
     learner = get_learner(name)
@@ -86,7 +86,7 @@ def test_log_scales():
         assert space[p].log, p
 
 
-@pytest.mark.parametrize("name", ["lightgbm", "random_forest", "extra_trees"])
+@pytest.mark.parametrize("name", ["lightgbm", "random_forest", "extra_trees", "linear"])
 @pytest.mark.parametrize("kind", KINDS)
 def test_defaults_are_valid_and_fit(name, kind):
     learner = get_learner(name)
@@ -94,7 +94,8 @@ def test_defaults_are_valid_and_fit(name, kind):
     assert learner.validate_params(params, kind) == params
     X, y = make_data(kind)
     model = learner.fit(X, y, params, kind)
-    assert model.n_estimators_used == 100  # library defaults: 100 rounds / trees
+    # library defaults: 100 rounds / trees; a linear model has no rounds
+    assert model.n_estimators_used == (None if name == "linear" else 100)
     assert not model.early_stopping
 
 
@@ -111,6 +112,10 @@ def test_default_params_match_library():
     et = ens.ExtraTreesRegressor().get_params()
     for k, v in get_learner("extra_trees").default_params("regression").items():
         assert et[k] == v, k
+    from sklearn.linear_model import LogisticRegression, Ridge
+
+    assert get_learner("linear").default_params("binary")["C"] == LogisticRegression().get_params()["C"]
+    assert get_learner("linear").default_params("regression")["alpha"] == Ridge().get_params()["alpha"]
 
 
 @pytest.mark.parametrize("name,params,match", [
@@ -127,6 +132,9 @@ def test_default_params_match_library():
     ("random_forest", {"max_features": "all"}, "sqrt"),
     ("random_forest", {"min_samples_split": 1}, ">= 2"),
     ("extra_trees", {"bootstrap": 1}, "true or false"),
+    ("linear", {"C": 0}, "> 0"),
+    ("linear", {"scaler": "minmax"}, "one of"),
+    ("linear", {"penalty": "l1"}, "unknown parameter"),
 ])
 def test_validate_params_errors(name, params, match):
     kind = "regression" if "criterion" in params else "binary"
