@@ -113,7 +113,7 @@ def _print_by_collection(table: dict, learners: list[str]) -> None:
     bands = [b for b in known if b in present] + [b for b in present if b not in known]
     print("\ntasks by collection and size (dataset rows); in brackets those with a complete "
           + " / ".join(learners) + " pool:")
-    print(f"  {'collection':<14}" + "".join(f"{b:>18}" for b in bands + ["all"]))
+    rows = {}
     for coll, per_band in table.items():
         cells = []
         for b in bands + ["all"]:
@@ -121,7 +121,11 @@ def _print_by_collection(table: dict, learners: list[str]) -> None:
             n = sum(v["tasks"] for v in vals)
             done = "/".join(str(sum(v["complete"].get(lr, 0) for v in vals)) for lr in learners)
             cells.append(f"{n} ({done})" if vals else "-")
-        print(f"  {coll:<14}" + "".join(f"{c:>18}" for c in cells))
+        rows[coll] = cells
+    width = 2 + max([len(c) for cells in rows.values() for c in cells] + [16])  # grows with the learners
+    print(f"  {'collection':<14}" + "".join(f"{b:>{width}}" for b in bands + ["all"]))
+    for coll, cells in rows.items():
+        print(f"  {coll:<14}" + "".join(f"{c:>{width}}" for c in cells))
 
 
 def _share(ok: int, n: int) -> str:

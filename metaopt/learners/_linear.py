@@ -52,7 +52,6 @@ class LinearLearner(Learner):
 
     name = "linear"
     id_prefix = "lin"
-    offered = False  # until the shipped knowledge base holds its pool (docs/knowledge_base.md)
     pool_sobol = 16
 
     def param_specs(self) -> dict[str, Param]:

@@ -341,6 +341,9 @@ def _search(run: TuneRun, progress: bool) -> None:
                     return run.n_trials_run - before
 
                 warm = [r.learner for r in run.joint] if run.warm_start else []
+                if warm and warm[0] != run.learner:
+                    # chosen for the budget over the joint ranking's top: its own warm start goes first
+                    warm = [run.learner] * run.n_warm + [lr for lr in warm if lr != run.learner]
                 search_portfolio(run.legs, warm, turn, done, run.maximize, run.default, step=max(1, run.args.n_jobs))
     finally:
         bar.close()

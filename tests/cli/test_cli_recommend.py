@@ -79,7 +79,7 @@ def test_an_unoffered_learner_is_refused_in_one_line(command, capsys, unoffered_
     main_help = pytest.raises(SystemExit)
     with main_help:
         main([command, "--help"])
-    assert "{auto,lightgbm,random_forest,extra_trees}" in capsys.readouterr().out
+    assert "{auto,lightgbm,random_forest,extra_trees,linear}" in capsys.readouterr().out
 
 
 def test_tune_api_refuses_an_unoffered_learner(unoffered_learner):

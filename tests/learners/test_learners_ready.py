@@ -102,7 +102,7 @@ def test_normal_data_sizes_leave_configurations_alone(name, params):
 
 
 def test_every_built_in_learner_is_offered_and_an_unoffered_one_is_refused(unoffered_learner):
-    assert list_learners() == ["lightgbm", "random_forest", "extra_trees"]  # the shipped KB has all three pools
+    assert list_learners() == ["lightgbm", "random_forest", "extra_trees", "linear"]  # the shipped KB has all four pools
     assert unoffered_learner not in list_learners()
     assert unoffered_learner in list_learners(include_unoffered=True)
     assert get_learner(unoffered_learner).name == unoffered_learner  # registered for a future pool build

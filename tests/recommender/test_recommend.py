@@ -110,7 +110,7 @@ def test_shipped_kb_every_learner_and_kind(loader, kind):
     df = _frame(loader)
     full = KnowledgeBase.load()
     ours = set(full.configs.loc[full.configs["origin"].isin(["default", "known-good", "sobol"]), "config_id"])
-    for learner in ("lightgbm", "random_forest", "extra_trees"):
+    for learner in ("lightgbm", "random_forest", "extra_trees", "linear"):
         recs = recommend(df, target="target", k=3, learner=learner)
         assert [r.learner for r in recs] == [learner] * 3
         assert {r.config_id for r in recs} <= ours
@@ -119,10 +119,10 @@ def test_shipped_kb_every_learner_and_kind(loader, kind):
     # most tasks of the kind (random forest: 12 of 25 multiclass tasks so far, below the pool's 50%)
     rec = get_recommender(None, "auto")
     pool = rec.sm.pool[rec.sm.pool_for(kind)]
-    learners = {"lightgbm", "extra_trees"} | ({"random_forest"} if kind != "multiclass" else set())
+    learners = {"lightgbm", "extra_trees", "linear"} | ({"random_forest"} if kind != "multiclass" else set())
     assert {rec.sm.configs.at[c, "learner"] for c in pool} == learners
     recs = recommend(df, target="target", k=5)
-    assert {r.learner for r in recs} <= {"lightgbm", "random_forest", "extra_trees"}
+    assert {r.learner for r in recs} <= {"lightgbm", "random_forest", "extra_trees", "linear"}
 
 
 def test_time_budget(kb):
