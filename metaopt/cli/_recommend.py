@@ -36,7 +36,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
-    p.add_argument("-k", type=int, default=5, help="number of configurations (default 5)")
+    # --k as in `tune` and `benchmark lodo`; without it argparse read `--k 8` as an abbreviation of --kb
+    p.add_argument("-k", "--k", type=int, default=5, help="number of configurations (default 5)")
     p.add_argument("--learner", default="auto", type=learner_arg, metavar=learner_metavar(),
                    help="learner to recommend configurations of (default auto: all of them, ranked jointly)")
     p.add_argument("--time-budget", type=float, metavar="S", help="seconds one fit may take")

@@ -43,6 +43,9 @@ def test_table_has_why_column_and_explains_the_order(kb_dir, capsys):
     assert len(rows) == 4
     assert "best blend on similar tasks" in rows[0] and "covers where #1 is weak" in rows[1]
     assert "order: a portfolio, not sorted by score" in out
+    # --k, the spelling of `tune`, is k too (it used to be read as an abbreviation of --kb)
+    assert main(["recommend", str(EXAMPLE), "--target", "class", "--k", "2", "--kb", kb_dir]) == 0
+    assert len(_table_rows(capsys.readouterr().out)) == 2
 
 
 def test_small_data_shows_the_kb_value_of_adapted_parameters(kb_dir, tmp_path, capsys):
