@@ -100,5 +100,6 @@ for _learner in (LightGBMLearner(), RandomForestLearner(), ExtraTreesLearner(), 
 __all__ = [
     "KINDS", "Learner", "Param", "FittedModel", "NativePreprocessor", "EncodingPreprocessor", "holdout_fraction",
     "get_learner", "list_learners", "check_offered", "register_learner", "unregister_learner", "LightGBMLearner",
-    "RandomForestLearner", "ExtraTreesLearner", "LinearLearner", "MAX_ROUNDS", "ES_PATIENCE", "MIN_LEAVES", "training_rows",
+    "RandomForestLearner", "ExtraTreesLearner", "LinearLearner", "MAX_ROUNDS", "ES_PATIENCE", "MIN_LEAVES",
+    "training_rows",
 ]
