@@ -268,7 +268,11 @@ class Learner(abc.ABC):
 
     # -- a configuration for one dataset (override where the learner needs it) ------------
     def model_width(self, X: Any) -> int:
-        """Number of columns the estimator sees for the features ``X`` (after :meth:`preprocess`)."""
+        """Number of columns the estimator sees for the features ``X`` (after :meth:`preprocess`): an
+        encoding preprocessor's width (one-hot columns counted; what a forest's ``max_features`` counts)."""
+        pre = self.preprocess()
+        if isinstance(pre, EncodingPreprocessor):
+            return int(pre.fit(X).width_)
         return int(np.shape(X)[1])
 
     def into_space(self, params: dict[str, Any], kind: str | None = None,

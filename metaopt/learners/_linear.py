@@ -96,9 +96,6 @@ class LinearLearner(Learner):
     def preprocess(self) -> EncodingPreprocessor:
         return EncodingPreprocessor(max_onehot=20)
 
-    def model_width(self, X: Any) -> int:
-        return self.preprocess().fit(X).width_
-
     def fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
         # lbfgs and the normal equations call BLAS, which threads by default: one thread per fit
         from sklearn.exceptions import ConvergenceWarning

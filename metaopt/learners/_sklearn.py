@@ -81,10 +81,6 @@ class _ForestLearner(Learner):
     def preprocess(self) -> EncodingPreprocessor:
         return EncodingPreprocessor(max_onehot=10)
 
-    def model_width(self, X: Any) -> int:
-        """Columns after one-hot encoding (what ``max_features`` counts)."""
-        return self.preprocess().fit(X).width_
-
     def into_space(self, params: dict[str, Any], kind: str | None = None,
                    n_features: int | None = None) -> dict[str, Any]:
         """``max_features='sqrt'``/``'log2'`` become the fraction that picks as many of ``n_features`` columns.
