@@ -52,6 +52,16 @@ PAIRS = (("metaopt-ensemble", "metaopt-single"), ("metaopt-ensemble", "metaopt-e
          ("metaopt-auto-ensemble", "metaopt-auto-single"), ("metaopt-auto-single", "metaopt-single"),
          ("metaopt-ensemble", "optuna-tpe"), ("metaopt-ensemble", "flaml-ensemble"))
 TIE = 1e-4
+#: corpus datasets that are in the KB (24 of 200-2,000 rows, drawn with seed 11; not hold-out datasets)
+VALIDATION = REPO / "benchmarks" / "ensemble_validation_datasets.csv"
+
+
+def validation_rows() -> list[dict]:
+    """The rows of :data:`VALIDATION`, read like the hold-out datasets (files in the shared corpus)."""
+    import csv
+
+    with open(VALIDATION, encoding="utf-8") as fh:
+        return [dict(r, group="holdout") for r in csv.DictReader(fh)]
 
 
 # --------------------------------------------------------------------------- a study's models after N trials
@@ -229,7 +239,8 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
 
 
 # --------------------------------------------------------------------------- the child: one dataset, one searcher
-def _tune_study(sp: dict, learner: str, sampler: str, warm: bool, db: Path, seed: int) -> tuple[Any, Any, float]:
+def _tune_study(sp: dict, learner: str, sampler: str, warm: bool, db: Path, seed: int,
+                kb: Any = None) -> tuple[Any, Any, float]:
     import metaopt
     from metaopt import load_data
 
@@ -238,7 +249,7 @@ def _tune_study(sp: dict, learner: str, sampler: str, warm: bool, db: Path, seed
     t0 = time.perf_counter()
     res = metaopt.tune(train, target=sp["target"], kind=sp["kind"], learner=learner, n_trials=max(CHECKPOINTS),
                        sampler=sampler, warm_start=warm, storage=f"sqlite:///{db}", study_name="bench",
-                       progress=False, random_state=seed, ensemble=False, pruner=None)
+                       progress=False, random_state=seed, ensemble=False, pruner=None, kb=kb)
     wall = time.perf_counter() - t0
     ds = load_data(train, target=sp["target"], kind=sp["kind"], name=sp["name"])
     return res, ds, wall
@@ -258,7 +269,8 @@ def child(job: dict) -> dict:
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     sp = pd.read_pickle(job["split"])
-    tmp = Path(tempfile.mkdtemp(prefix="bench-ens-"))
+    tmp = Path(tempfile.mkdtemp(prefix=job.get("prefix", "bench-ens-")))
+    (tmp / "dataset.txt").write_text(sp["name"])  # which split the study is of, for metaopt_studies()
     searcher = job["searcher"]
     learner, sampler, warm, variants = {
         "lgbm": ("lightgbm", "meta", True, ("single", "1se", "ensemble", "ensemble-folds")),
@@ -266,7 +278,8 @@ def child(job: dict) -> dict:
         "tpe": ("lightgbm", "tpe", False, ("tpe",)),
     }[searcher]
     started = time.time()
-    res, ds, wall = _tune_study(sp, learner, sampler, warm, tmp / "study.db", job["seed"])
+    kb = _kb_without(sp["name"]) if job.get("leave_out") else None
+    res, ds, wall = _tune_study(sp, learner, sampler, warm, tmp / "study.db", job["seed"], kb)
     t_end = time.time()
     out = {"wall_s": wall, "learner": res.summary.learner, "n_trials": res.summary.n_trials,
            "learners": res.summary.learners,
@@ -280,9 +293,23 @@ def child(job: dict) -> dict:
         out["checkpoints"] = auto_checkpoint_scores(sp, studies, ds)
     else:
         out["checkpoints"] = checkpoint_scores(sp, res.study, ds, variants)
-    if searcher == "lgbm":
+    if searcher == "lgbm" and not job.get("no_flaml"):
         out["flaml"] = run_flaml_ensemble(sp, out["wall_to"]["25"], job["seed"])
     return out
+
+
+def _kb_without(name: str) -> Any:
+    """The shipped KB without the tasks of dataset ``name`` (by name and OpenML data id): for the validation
+    datasets, which are in the KB, so that their warm start is as out-of-sample as a hold-out dataset's."""
+    from metaopt.kb import KnowledgeBase
+
+    kb = KnowledgeBase.load()
+    t = kb.tasks
+    ids = t.loc[t["name"] == name, "openml_data_id"].dropna()
+    out = t["name"].eq(name) | t["openml_data_id"].isin(ids)
+    keep = t.loc[~out, "task_id"]
+    return KnowledgeBase.from_frames(t[~out], kb.configs, kb.evaluations[kb.evaluations["task_id"].isin(keep)],
+                                     sources=kb.sources)
 
 
 def run_flaml_ensemble(sp: dict, budget: float, seed: int) -> dict:
@@ -319,14 +346,16 @@ def metaopt_studies(pattern: str, split_dir: str):
     from metaopt.tuning._study import SETUP_ATTR
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    splits = {}
+    splits, by_name = {}, {}
     for p in glob.glob(os.path.join(split_dir, "*.pkl")):
         sp = pd.read_pickle(p)
-        splits[(len(sp["ytr"]), sp["Xtr"].shape[1])] = sp
+        splits[(len(sp["ytr"]), sp["Xtr"].shape[1])] = by_name[sp["name"]] = sp
     for db in sorted(glob.glob(pattern)):
         study = optuna.load_study(study_name="bench", storage=f"sqlite:///{db}")
         setup = study.user_attrs.get(SETUP_ATTR) or {}
-        sp = splits.get((setup.get("n_rows"), setup.get("n_features")))
+        marker = Path(db).parent / "dataset.txt"  # studies before the marker: matched by shape
+        sp = (by_name.get(marker.read_text().strip()) if marker.exists()
+              else splits.get((setup.get("n_rows"), setup.get("n_features"))))
         if sp is None or setup.get("learner") != "lightgbm" or len(study.trials) < max(CHECKPOINTS):
             continue
         if not any(t.user_attrs.get("metaopt:config_id") for t in study.trials):
@@ -343,7 +372,7 @@ def studies_arguments(ap: argparse.ArgumentParser) -> None:
 
 # --------------------------------------------------------------------------- the parent
 def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int,
-            searchers: tuple[str, ...] = STUDIES) -> list[dict]:
+            searchers: tuple[str, ...] = STUDIES, validation: bool = False, flaml: bool = True) -> list[dict]:
     done = {(r["dataset"], r["searcher"]) for r in read_cache(cache)}
     # dataset by dataset (every searcher of one dataset before the next): a partial run compares them on the same datasets
     todo = [(row, s) for row in rows for s in searchers if (row["name"], s) not in done]
@@ -353,6 +382,9 @@ def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int
         while todo and len(running) < jobs:
             row, s = todo.pop(0)
             job = {"split": str(split_path(row, split_dir)), "searcher": s, "seed": seed, "dataset": row["name"]}
+            if validation:
+                job.update(prefix="bench-ensval-", leave_out=True)
+            job["no_flaml"] = validation or not flaml
             jpath = Path(tempfile.mkstemp(suffix=".json")[1])
             jpath.write_text(json.dumps(job))
             proc = subprocess.Popen([sys.executable, __file__, "--child", str(jpath)], stdout=subprocess.PIPE,
@@ -521,6 +553,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--searchers", default=",".join(STUDIES),
                     help="studies to run, in this order over all datasets (lgbm: metaopt-* and FLAML; auto; tpe)")
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--validation", action="store_true",
+                    help=f"the {VALIDATION.name} datasets instead (KB datasets, each left out of the KB for its own "
+                         "study; no FLAML; studies in bench-ensval-* folders): for choosing ensemble settings "
+                         "without looking at the hold-out datasets")
+    ap.add_argument("--no-flaml", action="store_true", help="skip FLAML's ensemble (a reference measured once)")
     ap.add_argument("--md")
     ap.add_argument("--png")
     a = ap.parse_args(argv)
@@ -530,12 +567,14 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     cache = Path(a.cache)
     cache.parent.mkdir(parents=True, exist_ok=True)
-    rows = dataset_rows(a.datasets, a.only.split(",") if a.only else None, large=False)
+    only = a.only.split(",") if a.only else None
+    rows = ([r for r in validation_rows() if not only or r["name"] in only] if a.validation
+            else dataset_rows(a.datasets, only, large=False))
     searchers = tuple(x for x in a.searchers.split(",") if x)
     if set(searchers) - set(STUDIES):
         ap.error(f"--searchers: choose from {', '.join(STUDIES)}")
     records = read_cache(cache) if a.report_only else run_all(rows, a.seed, cache, Path(a.split_dir), a.jobs,
-                                                              searchers)
+                                                              searchers, a.validation, not a.no_flaml)
     df = scores_frame([r for r in records if r.get("seed", 0) == a.seed])
     if df.empty:
         print("no finished runs")

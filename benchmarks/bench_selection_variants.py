@@ -7,7 +7,8 @@ every rule is scored on the same fits.  Rules (``RULES``):
 
 - ``single``: the best single configuration by CV (what ``tune(ensemble=False)`` started from);
 - ``topC-rR``: Caruana's forward selection with replacement over the best C candidates, R rounds, the best
-  prefix of the rounds kept (``topC-rR-full``: all R rounds kept);
+  prefix of the rounds kept (``topC-rR-full``: all R rounds kept; ``topC-rR-iN``: starting from the N best
+  candidates, Caruana et al.'s "sorted initialization"; ``top40-r25-i5`` is ``tune``'s default);
 - ``bagged-B``: Caruana et al. (2004), section 2.3 "bagged ensemble selection": B selections, each over a
   random half of the candidates, their weights averaged; it reduces the selection's overfitting of the
   validation rows, which matters most where there are few of them.
@@ -17,6 +18,8 @@ does.  For 10/25/50 trials: mean test score (ROC AUC, one-vs-rest macro for mult
 the best single configuration at 25, and whether the mean grows from 10 to 25 to 50 trials.
 
     python benchmarks/bench_selection_variants.py [--rules top40-r25,bagged-20]
+    python benchmarks/bench_selection_variants.py --studies "/tmp/bench-ensval-*/study.db" \
+        --pred-cache benchmarks/results/selection_preds_validation  # bench_ensemble.py --validation's studies
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ from bench_ensemble import (CHECKPOINTS, _context, _Prefix, _refit, metaopt_stud
                             studies_arguments)
 from bench_time import REPO, holdout_score  # noqa: E402
 
-RULES = ["top40-r25", "top40-r25-full", "top5-r10", "top20-r50", "bagged-20", "bagged-50"]
+RULES = ["top40-r25-i5", "top40-r25", "top40-r25-full", "top40-r25-i3", "top40-r25-i10", "top5-r10", "top20-r50",
+         "bagged-20", "bagged-50"]
 
 
 def _score(sp: dict, ds, values: np.ndarray, classes) -> float:
@@ -43,11 +47,12 @@ def _score(sp: dict, ds, values: np.ndarray, classes) -> float:
     return holdout_score(ds.kind, sp["yte"], proba=values, classes=classes)
 
 
-def _greedy(cands, y, kind, metric, rounds, folds, trim=True):
+def _greedy(cands, y, kind, metric, rounds, folds, trim=True, init=1):
     """{candidate index: weight} of metaopt's selection (the best prefix of the rounds, or all of them)."""
     from metaopt.tuning._ensemble._selection import greedy_selection
 
-    return greedy_selection([c.pred for c in cands], y, kind, metric, rounds, folds, best_prefix=trim).weights
+    return greedy_selection([c.pred for c in cands], y, kind, metric, rounds, folds, best_prefix=trim,
+                            init=init).weights
 
 
 def _bagged(cands, y, kind, metric, bags, folds, seed=0):
@@ -67,7 +72,8 @@ def _rule(name, cands, y, kind, metric, folds):
         return _bagged(cands, y, kind, metric, int(name.split("-")[1]), folds)
     parts = name.split("-")
     top, rounds = int(parts[0][3:]), int(parts[1][1:])
-    return _greedy(cands[:top], y, kind, metric, rounds, folds, trim=parts[-1] != "full")
+    init = int(parts[2][1:]) if len(parts) > 2 and parts[2].startswith("i") else 1
+    return _greedy(cands[:top], y, kind, metric, rounds, folds, trim=parts[-1] != "full", init=init)
 
 
 def _cv(cands, weights, y, kind, metric, folds) -> float:

@@ -44,6 +44,25 @@ def test_greedy_selection_never_worse_than_the_best_single_and_finds_complementa
     assert sel.trace[0] == pytest.approx(max(singles))
 
 
+def test_sorted_initialization_starts_from_the_best_candidates():
+    rng = np.random.default_rng(2)
+    y = rng.integers(0, 2, 400)
+    signal = np.where(y == 1, 1.0, -1.0)
+    noise = (1.2, 1.5, 1.8, 2.5, 6.0)  # best first by construction; the last is nearly useless
+    preds = [np.column_stack([1 - p, p]) for p in
+             (1 / (1 + np.exp(-(signal + rng.normal(0, s, 400)))) for s in noise)]
+    singles = [score_predictions(p, y, "binary", ("roc_auc",))["roc_auc"] for p in preds]
+    top3 = set(np.argsort(singles)[::-1][:3])
+    sel = greedy_selection(preds, y, "binary", "roc_auc", size=12, init=3)
+    assert set(sel.counts) >= top3  # the three best enter once each before any greedy round
+    assert sum(sel.counts.values()) >= 3
+    assert sel.trace[0] == pytest.approx(max(singles))  # still reported: what the ensemble must beat
+    assert sel.score > max(singles)
+    # more initial members than candidates or rounds: all of them, once
+    small = greedy_selection(preds[:2], y, "binary", "roc_auc", size=2, init=5)
+    assert small.counts == {0: 1, 1: 1}
+
+
 def test_greedy_selection_minimises_losses():
     rng = np.random.default_rng(1)
     y = rng.normal(size=300)

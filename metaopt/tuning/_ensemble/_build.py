@@ -25,6 +25,9 @@ from metaopt.tuning._ensemble._selection import greedy_selection
 MAX_CANDIDATES = 40
 #: rounds of greedy selection by default (the ensemble's size, members counted with repetition)
 ENSEMBLE_SIZE = 25
+#: the selection starts from this many best candidates, each once ("sorted initialization"); chosen with
+#: ``benchmarks/bench_selection_variants.py`` on KB datasets left out of the KB (``docs/tuning.md``)
+ENSEMBLE_INIT = 5
 #: how the members are fitted for the final model: "refit" (each on all rows) or "folds" (each member's
 #: fold models, a bagged ensemble); chosen by ``benchmarks/bench_ensemble.py`` (``docs/tuning.md``)
 ENSEMBLE_FIT = "refit"
@@ -80,7 +83,7 @@ def select(candidates: list[Candidate], y_codes: np.ndarray, kind: str, metric: 
     rows = candidates[0].rows
     same = [c for c in candidates if len(c.rows) == len(rows) and np.array_equal(c.rows, rows)]
     positions = _fold_positions(rows, folds)
-    sel = greedy_selection([c.pred for c in same], y_codes[rows], kind, metric, size, positions)
+    sel = greedy_selection([c.pred for c in same], y_codes[rows], kind, metric, size, positions, init=ENSEMBLE_INIT)
     members = sorted(((same[i], w) for i, w in sel.weights.items()), key=lambda m: -m[1])
     greater = GREATER_IS_BETTER[metric]
     best = min(same, key=lambda c: -c.cv_score if greater else c.cv_score)

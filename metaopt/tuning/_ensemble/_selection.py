@@ -1,8 +1,10 @@
 """Greedy ensemble selection (Caruana et al., 2004) over out-of-fold predictions.
 
-Forward selection with replacement: start from the best single candidate, then repeatedly add the
-candidate (possibly again) whose addition gives the best score of the averaged predictions, for
-``size`` rounds; a candidate's weight is how often it was added.  Averaging probabilities (or
+Forward selection with replacement: start from the ``init`` best single candidates ("sorted
+initialization", section 2.1 of the paper), then repeatedly add the candidate (possibly again) whose
+addition gives the best score of the averaged predictions, for ``size`` rounds; a candidate's weight is
+how often it was added.  Starting from several good candidates rather than one makes the first greedy
+rounds, which overfit the validation rows most, choose between blends instead of single models.  Averaging probabilities (or
 regression values) and selecting by the study's own metric is what AutoGluon and auto-sklearn do.
 The score is the mean over the test folds, as for the trials' values (a pooled AUC over folds
 differs from the folds' mean and would rank candidates differently from the search).
@@ -36,22 +38,26 @@ class Selection:
 
 
 def greedy_selection(preds: list[np.ndarray], yt: np.ndarray, kind: str, metric: str, size: int,
-                     folds: list[np.ndarray] | None = None, best_prefix: bool = True) -> Selection:
+                     folds: list[np.ndarray] | None = None, best_prefix: bool = True, init: int = 1) -> Selection:
     """Caruana's selection of ``size`` rounds over ``preds`` (one array per candidate, same rows as ``yt``),
-    scored by the mean over ``folds`` (positions into those rows; None: the pooled rows).
+    scored by the mean over ``folds`` (positions into those rows; None: the pooled rows), starting from
+    the ``init`` best candidates.
 
-    The first round takes the best single candidate, so the ensemble's score is never worse than the
-    best candidate's on these rows; rounds that make it worse still count (with replacement, later
-    rounds can correct them), but the best prefix is kept (``best_prefix=False``: all rounds, for
-    ``benchmarks/bench_selection_variants.py``).
+    Rounds that make the blend worse still count (with replacement, later rounds can correct them), but
+    the best prefix of at least ``init`` rounds is kept (``best_prefix=False``: all rounds, for
+    ``benchmarks/bench_selection_variants.py``).  ``trace[0]`` is the best single candidate's score,
+    ``trace[r]`` (r >= ``init`` - 1) the blend's after r + 1 rounds; with ``init`` > 1 the blend can end
+    below the best single candidate, which the caller then returns instead.
     """
     sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
     P = np.stack([np.asarray(p, dtype="float64").reshape(len(yt), -1) for p in preds])
     singles = np.nan_to_num(sign * fold_mean_scores(P, yt, kind, metric, folds), nan=-np.inf)
-    first = int(np.argmax(singles))
-    chosen, total = [first], P[first].copy()
-    trace = [sign * singles[first]]
-    for _ in range(1, size):
+    init = max(1, min(init, size, len(preds)))
+    chosen = [int(i) for i in np.argsort(-singles, kind="stable")[:init]]
+    total = P[chosen].sum(axis=0)
+    start = fold_mean_scores((total / init)[None], yt, kind, metric, folds)[0]
+    trace = [sign * singles[chosen[0]]] + [np.nan] * (init - 2) + ([start] if init > 1 else [])
+    for _ in range(init, size):
         n = len(chosen)
         gains = np.nan_to_num(sign * fold_mean_scores((total[None] + P) / (n + 1), yt, kind, metric, folds),
                               nan=-np.inf)
@@ -59,7 +65,8 @@ def greedy_selection(preds: list[np.ndarray], yt: np.ndarray, kind: str, metric:
         chosen.append(best)
         total += P[best]
         trace.append(sign * gains[best])
-    keep = int(np.argmax([sign * t for t in trace])) + 1 if best_prefix else size  # first of equals: fewer members
+    blends = np.nan_to_num([-np.inf if r < init - 1 else sign * t for r, t in enumerate(trace)], nan=-np.inf)
+    keep = int(np.argmax(blends)) + 1 if best_prefix else size  # first of equals: fewer members
     counts: dict[int, int] = {}
     for i in chosen[:keep]:
         counts[i] = counts.get(i, 0) + 1
