@@ -15,5 +15,5 @@ from metaopt.tuning._ensemble._fitted import EnsembleFit, Member
 from metaopt.tuning._ensemble._oof import OofStore
 from metaopt.tuning._ensemble._selection import Selection, greedy_selection
 
-__all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "Candidate", "EnsembleFit", "Member", "OofStore",
-           "Selection", "describe", "fit_members", "gather_candidates", "greedy_selection", "select"]
+__all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "Candidate", "EnsembleFit", "Member",
+           "OofStore", "Selection", "describe", "fit_members", "gather_candidates", "greedy_selection", "select"]

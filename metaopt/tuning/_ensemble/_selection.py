@@ -4,8 +4,9 @@ Forward selection with replacement: start from the ``init`` best single candidat
 initialization", section 2.1 of the paper), then repeatedly add the candidate (possibly again) whose
 addition gives the best score of the averaged predictions, for ``size`` rounds; a candidate's weight is
 how often it was added.  Starting from several good candidates rather than one makes the first greedy
-rounds, which overfit the validation rows most, choose between blends instead of single models.  Averaging probabilities (or
-regression values) and selecting by the study's own metric is what AutoGluon and auto-sklearn do.
+rounds, which overfit the validation rows most, choose between blends instead of single models.
+Averaging probabilities (or regression values) and selecting by the study's own metric is what
+AutoGluon and auto-sklearn do.
 The score is the mean over the test folds, as for the trials' values (a pooled AUC over folds
 differs from the folds' mean and would rank candidates differently from the search).
 Written here because neither scikit-learn nor Optuna has it; it is 30 lines on numpy arrays (the
