@@ -58,29 +58,22 @@ def encoded_widths(tasks: pd.DataFrame, cache: Path) -> dict[str, dict[str, int]
 
 
 def timings(sm, widths: dict) -> pd.DataFrame:
-    """One row per timed fit: task, learner, training rows, raw and encoded width, classes, seconds."""
+    """The fit-time model's rows (:meth:`FitTimeModel.timed_fits`) with the learner, the raw width ``f_raw``
+    and the learner's encoded width ``f_enc`` (raw for LightGBM and where unknown)."""
+    from metaopt.metamodel import FitTimeModel
     from metaopt.metamodel._normalise import SEP
 
-    ft = sm.fit_time.stack().rename("t").reset_index()
-    ft.columns = ["task_id", "key", "t"]
-    ft = ft[np.isfinite(ft["t"]) & (ft["t"] > 0)]
-    ntr = sm.n_train_rows.stack().rename("n").reset_index()
-    ntr.columns = ["task_id", "key", "n"]
-    ft = ft.merge(ntr, on=["task_id", "key"], how="left")
-    ft["n"] = ft["n"].fillna(ft["task_id"].map(sm.tasks["n_rows"].astype(float)))
+    ft = FitTimeModel.timed_fits(sm).rename(columns={"f": "f_raw"})
     ft["learner"] = ft["key"].str.split(SEP, n=1).str[0]
     name = ft["task_id"].map(sm.tasks["name"])
-    ft["f_raw"] = ft["task_id"].map(sm.tasks["n_features"].astype(float))
-    enc = [widths.get(nm, {}).get(lr, np.nan) for nm, lr in zip(name, ft["learner"])]
-    ft["f_enc"] = np.where(ft["learner"].isin(ENCODING_LEARNERS), pd.Series(enc, index=ft.index).fillna(ft["f_raw"]),
-                           ft["f_raw"])
-    ft["c"] = ft["task_id"].map(sm.meta["NumberOfClasses"]).fillna(0.0)
-    return ft.dropna(subset=["n", "f_raw"])
+    enc = pd.Series([widths.get(nm, {}).get(lr, np.nan) for nm, lr in zip(name, ft["learner"])], index=ft.index)
+    ft["f_enc"] = np.where(ft["learner"].isin(ENCODING_LEARNERS), enc.fillna(ft["f_raw"]), ft["f_raw"])
+    return ft
 
 
 def fit_predict(train: pd.DataFrame, test: pd.DataFrame, col: str) -> np.ndarray:
     """log error of the (rows, width, classes) regression with a learner offset, fitted on ``train``."""
-    from metaopt.metamodel._fit_time import FitTimeModel
+    from metaopt.metamodel import FitTimeModel
 
     X = FitTimeModel._design(train["n"], train[col], train["c"])
     coef, *_ = np.linalg.lstsq(X, np.log(train["t"]), rcond=None)

@@ -19,24 +19,12 @@ class FitTimeModel:
     """Predicted fit time (seconds) of a configuration on a task of a given size."""
 
     def fit(self, sm: ScoreMatrix, shrink: float = 5.0) -> FitTimeModel:
-        ft = sm.fit_time.stack().rename("t").reset_index()
-        ft.columns = ["task_id", "key", "t"]
-        ft = ft[np.isfinite(ft["t"]) & (ft["t"] > 0)]
+        ft = self.timed_fits(sm)
         self.keys_ = list(sm.configs.index)
         self.learner_offset_: dict[str, float] = {}
         if ft.empty:
             self.coef_ = None
             return self
-        ntr = sm.n_train_rows.stack().rename("n").reset_index()
-        ntr.columns = ["task_id", "key", "n"]
-        ft = ft.merge(ntr, on=["task_id", "key"], how="left")
-        rows = sm.tasks["n_rows"].astype("float64").fillna(sm.meta.get("NumberOfInstances", np.nan))
-        ft["n"] = ft["n"].fillna(ft["task_id"].map(rows))
-        feats = sm.tasks["n_features"].astype("float64")
-        ft["f"] = ft["task_id"].map(feats)
-        ncls = sm.meta["NumberOfClasses"] if "NumberOfClasses" in sm.meta else pd.Series(np.nan, index=sm.meta.index)
-        ft["c"] = ft["task_id"].map(ncls).fillna(0.0)
-        ft = ft.dropna(subset=["n", "f"])
         X = self._design(ft["n"].to_numpy(), ft["f"].to_numpy(), ft["c"].to_numpy())
         y = np.log(ft["t"].to_numpy())
         self.coef_, *_ = np.linalg.lstsq(X, y, rcond=None)
@@ -54,6 +42,23 @@ class FitTimeModel:
             self.learner_offset_[str(lr)] = float(resid[sel].mean())
         self.sigma_ = float(np.std(resid)) if len(resid) > 1 else 1.0
         return self
+
+    @staticmethod
+    def timed_fits(sm: ScoreMatrix) -> pd.DataFrame:
+        """One row per timed fit of the KB: ``task_id``, ``key``, seconds ``t``, training rows ``n``, raw
+        columns ``f`` and classes ``c`` (0: regression), what the model regresses on."""
+        ft = sm.fit_time.stack().rename("t").reset_index()
+        ft.columns = ["task_id", "key", "t"]
+        ft = ft[np.isfinite(ft["t"]) & (ft["t"] > 0)]
+        ntr = sm.n_train_rows.stack().rename("n").reset_index()
+        ntr.columns = ["task_id", "key", "n"]
+        ft = ft.merge(ntr, on=["task_id", "key"], how="left")
+        rows = sm.tasks["n_rows"].astype("float64").fillna(sm.meta.get("NumberOfInstances", np.nan))
+        ft["n"] = ft["n"].fillna(ft["task_id"].map(rows))
+        ft["f"] = ft["task_id"].map(sm.tasks["n_features"].astype("float64"))
+        ncls = sm.meta["NumberOfClasses"] if "NumberOfClasses" in sm.meta else pd.Series(np.nan, index=sm.meta.index)
+        ft["c"] = ft["task_id"].map(ncls).fillna(0.0)
+        return ft.dropna(subset=["n", "f"])
 
     @staticmethod
     def _design(n, f, c) -> np.ndarray:
