@@ -6,17 +6,22 @@ KB's remaining tasks.  Used before merging a build into the shipped KB (issue #1
 does not get worse"):
 
     python benchmarks/compare_kbs_lodo.py --kb-b /tmp/merged_kb --folds 80      # ~11 min on one core
+
+``--seed-b N`` fits KB B's metaopt model with another random seed (its surrogate's bootstraps and
+trees): with ``--kb-b`` the same KB as ``--kb-a`` that is the noise floor, the change a merge must
+exceed to count as better or worse.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import sys
 
 import pandas as pd
 
 from metaopt.kb import KnowledgeBase
-from metaopt.metamodel import build_score_matrix, lodo, lodo_methods, make_folds, sample_folds
+from metaopt.metamodel import MetaoptModel, build_score_matrix, lodo, lodo_methods, make_folds, sample_folds
 from metaopt.metamodel._splits import Fold
 
 KS = [1, 3, 5, 10]
@@ -47,13 +52,18 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--learner", default="lightgbm")
     ap.add_argument("--folds", type=int, default=80, help="dataset groups sampled (default 80)")
     ap.add_argument("--out", help="CSV of the per-task regrets")
+    ap.add_argument("--seed-b", type=int, default=0, help="random seed of KB B's metaopt model (default 0, as A's)")
+    ap.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel")
     args = ap.parse_args(argv)
     learner = None if args.learner == "auto" else args.learner
     sms = [build_score_matrix(KnowledgeBase.load(kb), learner).pooled_tasks() for kb in (args.kb_a, args.kb_b)]
     folds = same_folds(*sms, args.folds)
     res = []
     for label, sm, fl in zip(("A", "B"), sms, folds):
-        r = lodo(sm, lodo_methods(True, None), ks=KS, split=fl)
+        methods = lodo_methods(True, None)
+        if label == "B" and args.seed_b:
+            methods["metaopt"] = functools.partial(MetaoptModel, random_state=args.seed_b)
+        r = lodo(sm, methods, ks=KS, split=fl, n_jobs=args.jobs)
         res.append(r.assign(kb=label))
         print(f"KB {label}: {len(fl)} folds, {r['task_id'].nunique()} tasks", file=sys.stderr, flush=True)
     res = pd.concat(res, ignore_index=True)
