@@ -8,6 +8,9 @@ strings as codes, the learner as a code). ``n_models`` regressors are fitted on
 bootstrap resamples of the *tasks* (not rows: rows of one task are not
 independent); the prediction is their mean and the uncertainty their standard
 deviation - the spread a new task of a kind we have seen before could show.
+The row subsample (``max_rows``) and the bootstraps are keyed by task and
+configuration ids (:mod:`~metaopt.metamodel._keyed_random`): a KB that gains
+tasks keeps every earlier draw (old rows leave only where ``max_rows`` needs room).
 
 The fitted regressors are kept as :class:`~metaopt.metamodel._trees.TreeEnsemble`
 (their LightGBM model text, evaluated in NumPy with LightGBM's exact
@@ -24,6 +27,7 @@ import pandas as pd
 
 from metaopt.metamodel._base import MetaModel, Query, candidates
 from metaopt.metamodel._feature_space import MetaFeatureSpace
+from metaopt.metamodel._keyed_random import id_hashes, keep_smallest, keyed_uniform, poisson_counts
 from metaopt.metamodel._normalise import ScoreMatrix
 from metaopt.metamodel._trees import TreeEnsemble
 from metaopt.utils import usable_cores
@@ -78,19 +82,18 @@ class Surrogate(MetaModel):
         kinds = sm.tasks["kind"].map(KIND_CODES).to_numpy(dtype="float64")
         p = sm.norm.to_numpy()
         ti, ci = np.nonzero(np.isfinite(p))
-        rng = np.random.default_rng(self.random_state)
-        if len(ti) > self.max_rows:
-            keep = np.sort(rng.choice(len(ti), self.max_rows, replace=False))
-            ti, ci = ti[keep], ci[keep]
+        # draws keyed by task and configuration ids (_keyed_random): a KB that grows keeps its old draws
+        task_h, conf_h = id_hashes(sm.norm.index), id_hashes(sm.norm.columns)
+        keep = keep_smallest(keyed_uniform(task_h[ti], conf_h[ci], salt=(self.random_state,)), self.max_rows)
+        ti, ci = ti[keep], ci[keep]
         X = np.hstack([xt[ti], kinds[ti, None], self.params_.to_numpy()[ci]])
         y = p[ti, ci]
-        n_tasks = p.shape[0]
         samples = []  # drawn first, in model order: the same models however many fit at once
-        for _ in range(self.n_models):
+        for m in range(self.n_models):
             if self.n_models == 1:
                 samples.append(np.arange(len(ti)))
-            else:
-                counts = np.bincount(rng.integers(0, n_tasks, n_tasks), minlength=n_tasks)
+            else:  # a bootstrap of the tasks, keyed: task t enters model m Poisson(1) times
+                counts = poisson_counts(keyed_uniform(task_h, salt=(self.random_state, m)))
                 samples.append(np.repeat(np.arange(len(ti)), counts[ti]))
 
         def fit_one(m: int) -> TreeEnsemble:
