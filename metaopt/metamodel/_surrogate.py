@@ -94,6 +94,8 @@ class Surrogate(MetaModel):
                 samples.append(np.arange(len(ti)))
             else:  # a bootstrap of the tasks, keyed: task t enters model m Poisson(1) times
                 counts = poisson_counts(keyed_uniform(task_h, salt=(self.random_state, m)))
+                if not counts[ti].any():  # a tiny KB can draw no task at all (e**-n_tasks): take each once
+                    counts = np.ones_like(counts)
                 samples.append(np.repeat(np.arange(len(ti)), counts[ti]))
 
         def fit_one(m: int) -> TreeEnsemble:

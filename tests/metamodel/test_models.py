@@ -128,3 +128,11 @@ def test_metamodel_is_an_abstract_base(sm_slice):
     model = Constant().fit(sm_slice)
     assert model.fitted_tasks_ == list(sm_slice.task_ids)
     assert model.rank(_query(sm_slice), 3) == []
+
+
+def test_surrogate_on_a_two_task_kb(sm_slice):
+    """A Poisson bootstrap of two tasks draws neither of them for one model in seven: it must still fit."""
+    two = sm_slice.subset(sm_slice.task_ids[:2])
+    for seed in range(20):
+        mean, std = Surrogate(n_models=3, n_estimators=5, random_state=seed).fit(two).predict(_query(two))
+        assert np.isfinite(mean).all() and np.isfinite(std).all()
