@@ -10,6 +10,7 @@ import pytest
 from optuna.trial import TrialState
 
 from metaopt.exceptions import ConfigError
+from metaopt.recommender import recommend
 from metaopt.tuning import TuneResult, tune
 
 FAST = dict(cv=3, progress=False, random_state=0)
@@ -25,7 +26,7 @@ def test_binary_summary_fields(credit_small):
     assert isinstance(res, TuneResult)
     s = res.summary
     assert (s.kind, s.metric, s.direction, s.cv) == ("binary", "roc_auc", "maximize", 3)
-    assert s.learner in ("lightgbm", "random_forest")  # learner="auto": the KB's top recommendation
+    assert s.learner == recommend(credit_small, target="class", k=1)[0].learner  # auto: the KB's top pick
     assert s.n_trials == 4 and s.n_trials_run == 4
     assert s.n_complete + s.n_pruned + s.n_failed == 4
     assert s.n_warm_started >= 1  # the shipped knowledge base gives recommendations
