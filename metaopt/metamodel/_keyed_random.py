@@ -52,6 +52,6 @@ def keep_smallest(u: np.ndarray, n: int) -> np.ndarray:
 
 def poisson_counts(u: np.ndarray) -> np.ndarray:
     """Poisson(1) counts from uniform draws: the keyed form of a bootstrap (each unit drawn ~Poisson(1) times)."""
-    k = np.arange(32)
-    pmf = np.exp(-1.0) / np.cumprod(np.r_[1.0, k[1:].astype(np.float64)])
-    return np.searchsorted(np.cumsum(pmf), u, side="right")
+    from scipy.stats import poisson
+
+    return np.maximum(poisson.ppf(u, 1.0), 0).astype(np.int64)  # scipy's ppf(0) is -1, the support's edge

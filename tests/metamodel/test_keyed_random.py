@@ -33,3 +33,8 @@ def test_poisson_counts_bootstrap_like():
     counts = poisson_counts(keyed_uniform(id_hashes(range(100_000)), salt=(7,)))
     assert abs(counts.mean() - 1) < 0.02 and abs(counts.var() - 1) < 0.03
     assert abs((counts == 0).mean() - np.exp(-1)) < 0.01           # as a bootstrap leaves out ~37%
+
+
+def test_poisson_counts_at_the_edges():
+    counts = poisson_counts(np.array([0.0, 0.5, 1 - 2.0 ** -53]))   # the smallest and largest keyed draws
+    assert counts[0] == 0 and counts[1] == 1 and 10 < counts[2] < 32
