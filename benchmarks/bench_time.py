@@ -78,7 +78,8 @@ METHODS = ("metaopt-lgbm", "metaopt-auto", "flaml-lgbm", "flaml-default", "optun
 #: methods without a budget (one fit): run once per dataset, kept out of the normalisation
 UNBUDGETED = ("lgbm-default",)
 #: (method, rival): the pairs of the issue
-PAIRS = (("metaopt-lgbm", "flaml-lgbm"), ("metaopt-auto", "flaml-default"), ("metaopt-lgbm", "optuna-tpe"))
+PAIRS = (("metaopt-lgbm", "flaml-lgbm"), ("metaopt-auto", "flaml-default"), ("metaopt-lgbm", "optuna-tpe"),
+         ("metaopt-lgbm", "optuna-lgbm-tunercv"))
 TIE = 1e-4
 #: kill limit of an unbudgeted run (one fit on all training rows)
 UNBUDGETED_LIMIT_S = 1800.0
