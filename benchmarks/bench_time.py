@@ -33,7 +33,9 @@ Report (stdout, ``--md``, ``--csv``, ``--png``): per budget the mean normalised 
 (per dataset min-max over the methods at that budget, 1 = best; ``lgbm-default`` is kept out), the
 wins/ties/losses of metaopt-lgbm vs flaml-lgbm, metaopt-auto vs flaml-default and metaopt-lgbm vs
 optuna-tpe (tie: |diff| < 1e-4), the issue's "done when" bars (met / not met), max and mean wall/budget
-per method, the large tables against ``lgbm-default``, and a PNG of mean normalised score vs budget.
+per method, the large tables against ``lgbm-default``, and a PNG of mean normalised score vs budget (per
+budget, and across budgets: each dataset's scores min-maxed over every method and budget, so that a
+method's gain from more time shows).
 
 Run small first (about 4 minutes on one free core)::
 
@@ -494,6 +496,23 @@ def normalise(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
     return d
 
 
+def normalise_across_budgets(d: pd.DataFrame) -> pd.DataFrame | None:
+    """Mean per (budget, method) of the score min-maxed per dataset over *every* method and budget, on the
+    datasets that have all of them: unlike ``norm`` it shows how each method improves with the budget."""
+    cells = d[["dataset", "method", "budget"]].drop_duplicates().groupby("dataset").size()
+    need = d["method"].nunique() * d["budget"].nunique()
+    if d["budget"].nunique() < 2 or not (cells == need).any():
+        return None
+    e = d[d["dataset"].isin(cells.index[cells == need])].copy()
+    lo = e.groupby("dataset")["score"].transform("min")
+    span = e.groupby("dataset")["score"].transform("max") - lo
+    e["across"] = ((e["score"] - lo) / span.where(span > 0)).fillna(1.0)
+    e.loc[e["score"].isna(), "across"] = 0.0
+    out = e.pivot_table(index="budget", columns="method", values="across", aggfunc="mean")
+    out.attrs["datasets"] = e["dataset"].nunique()
+    return out
+
+
 def pair_counts(d: pd.DataFrame, a: str, b: str, budget: int) -> dict:
     piv = d[d["budget"] == budget].pivot_table(index="dataset", columns="method", values="score", dropna=False)
     if a not in piv or b not in piv:
@@ -586,6 +605,11 @@ def report(records: list[dict], methods: list[str], seed: int, md: str | None, c
     mean.insert(0, "datasets", n_ds)
     sections = [("Mean normalised test score (per dataset min-max over the methods at the budget; 1 = best)",
                  md_table(mean))]
+    across = normalise_across_budgets(d)
+    if across is not None:
+        across = across.reindex(columns=[m for m in order if m in across.columns])
+        sections.append((f"Mean test score normalised across budgets (per dataset min-max over every method and "
+                         f"budget; {across.attrs['datasets']} datasets with all of them)", md_table(across)))
     pairs = []
     for a, b in PAIRS:
         for budget in sorted(d["budget"].unique()):
@@ -619,7 +643,7 @@ def report(records: list[dict], methods: list[str], seed: int, md: str | None, c
         df.merge(d[["dataset", "method", "budget", "norm"]], how="left").to_csv(csv_path, index=False)
         print(f"wrote {csv_path}")
     if png:
-        plot(mean.drop(columns="datasets"), png, int(n_ds.max()))
+        plot(mean.drop(columns="datasets"), png, int(n_ds.max()), across)
 
 
 def wall_sections(df: pd.DataFrame, order: list[str]) -> list[tuple[str, str]]:
@@ -651,11 +675,14 @@ def metaopt_breakdown(records: list[dict]) -> pd.DataFrame | None:
             continue
         steps = {k: float(v) for k, v in summ.items() if k.endswith("_s") and isinstance(v, (int, float))
                  and not any(w in k for w in ("total", "budget", "timeout"))}
-        rows.append({"method @ budget": f"{r['method']} @ {r['budget']} s", "wall": float(r["wall_s"]), **steps,
+        rows.append({"method": r["method"], "budget": r["budget"], "wall": float(r["wall_s"]), **steps,
                      "other": float(r["wall_s"]) - sum(steps.values()), "trials": r.get("n_trials")})
     if not rows:
         return None
-    return pd.DataFrame(rows).groupby("method @ budget").mean(numeric_only=True)
+    out = pd.DataFrame(rows).groupby(["method", "budget"]).mean(numeric_only=True)  # sorted by number
+    out.index = [f"{m} @ {b} s" for m, b in out.index]
+    out.index.name = "method @ budget"
+    return out
 
 
 def large_sections(df: pd.DataFrame) -> list[tuple[str, str]]:
@@ -676,7 +703,8 @@ def large_sections(df: pd.DataFrame) -> list[tuple[str, str]]:
              md_table(pd.DataFrame(rows).set_index("table"), "{:.4f}"))]
 
 
-def plot(mean: pd.DataFrame, png: str, n_datasets: int) -> None:
+def plot(mean: pd.DataFrame, png: str, n_datasets: int, across: pd.DataFrame | None = None) -> None:
+    """Mean normalised score vs budget; with ``across``, a second panel normalised over all budgets."""
     try:
         import matplotlib
 
@@ -685,15 +713,20 @@ def plot(mean: pd.DataFrame, png: str, n_datasets: int) -> None:
     except ImportError:
         print("matplotlib not installed: no PNG")
         return
-    fig, ax = plt.subplots(figsize=(7, 4.5))
-    for m in mean.columns:
-        ax.plot(mean.index, mean[m], marker="o", label=m)
-    ax.set_xscale("log")
-    ax.set_xticks(list(mean.index), [str(b) for b in mean.index])
-    ax.set_xlabel("wall-clock budget (s, one core)")
-    ax.set_ylabel("mean normalised test score")
-    ax.set_title(f"time-budget race on {n_datasets} datasets")
-    ax.legend(fontsize=8)
+    panels = [(mean, f"normalised per budget ({n_datasets} datasets)")]
+    if across is not None:
+        panels.append((across, f"normalised across budgets ({across.attrs['datasets']} datasets)"))
+    fig, axes = plt.subplots(1, len(panels), figsize=(7 * len(panels), 4.5), squeeze=False)
+    for ax, (table, title) in zip(axes[0], panels):
+        for m in table.columns:
+            ax.plot(table.index, table[m], marker="o", label=m)
+        ax.set_xscale("log")
+        ax.set_xticks(list(table.index), [str(b) for b in table.index])
+        ax.set_xlabel("wall-clock budget (s, one core)")
+        ax.set_ylabel("mean normalised test score")
+        ax.set_title(title)
+        ax.legend(fontsize=8)
+    fig.suptitle("time-budget race: test score of the returned model vs budget")
     fig.tight_layout()
     Path(png).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(png, dpi=120)
