@@ -2,6 +2,8 @@
 
 * ``metaopt kb info [--path DIR] [--json]`` - counts, coverage, sources and licences;
 * ``metaopt kb import --tabrepo DIR --pimp DIR [--lcdb FILE] --out DIR`` - (re)build the imported part;
+* ``metaopt kb merge SRC... --into DIR [--learners L,...]`` - add other KBs' rows (e.g. the new
+  pools of a build directory, one learner's only) to a KB, recording the step in its manifest;
 * ``metaopt kb add-study --storage URL --study NAME --data FILE --target COL`` - add a
   user's Optuna study;
 * ``metaopt kb build ...`` - from :mod:`metaopt.cli._kb_build` where present.
@@ -39,6 +41,18 @@ def register(sub: argparse._SubParsersAction) -> None:
                      help="also merge an existing KB directory (repeatable), e.g. a corpus build")
     imp.add_argument("--out", required=True, metavar="DIR", help="output KB directory")
     imp.set_defaults(func=run_import)
+
+    mrg = kb_sub.add_parser("merge", help="add the rows of other KB directories to a KB",
+                            description="Merge KB directories (e.g. build directories) into a KB. Rows already "
+                                        "there are kept; a row whose key is there with other values is an "
+                                        "error and nothing is written. The step is appended to the KB's "
+                                        "rebuild command.")
+    mrg.add_argument("sources", nargs="+", metavar="SRC", help="KB directory to merge (repeatable)")
+    mrg.add_argument("--into", required=True, metavar="DIR", help="the KB to extend (e.g. metadata)")
+    mrg.add_argument("--learners", metavar="L,...",
+                     help="merge only these learners' evaluations of the sources (default: all)")
+    mrg.add_argument("--out", metavar="DIR", help="write the result here instead of replacing --into")
+    mrg.set_defaults(func=run_merge)
 
     add = kb_sub.add_parser("add-study", help="add a completed Optuna study on your own data to a KB",
                             description="Add the completed trials of an Optuna study (RDB/SQLite or journal "
@@ -203,6 +217,30 @@ def run_import(args: argparse.Namespace) -> int:
     path = kb.save(args.out, command=command)
     c = kb.counts()
     print(f"wrote {path}: {c['tasks']} tasks, {c['configs']} configurations, {c['evaluations']} evaluations")
+    return 0
+
+
+def run_merge(args: argparse.Namespace) -> int:
+    from metaopt.exceptions import ConfigError
+    from metaopt.kb import KnowledgeBase
+
+    learners = [x.strip() for x in (args.learners or "").split(",") if x.strip()]
+    if args.learners is not None and not learners:
+        raise ConfigError("--learners is empty: give learner names, e.g. --learners lightgbm")
+    base = KnowledgeBase.load(args.into)
+    kb = base
+    for src in args.sources:
+        other = KnowledgeBase.load(src)
+        kb = kb.merge(other.only_learners(learners) if learners else other)
+    step = "metaopt kb merge " + " ".join(
+        [shlex.quote(s) for s in args.sources] + [f"--into {shlex.quote(args.into)}"]
+        + [f"--learners {','.join(learners)}"] * bool(learners))
+    before = base.manifest.get("command")
+    out = args.out or args.into
+    kb.save(out, command=f"{before} ; then {step}" if before else step)
+    old, new = base.counts()["per_learner"], kb.counts()["per_learner"]
+    print(f"wrote {out}: evaluations per learner " + ", ".join(
+        f"{lr} {old.get(lr, {}).get('evaluations', 0)} -> {v['evaluations']}" for lr, v in new.items()))
     return 0
 
 

@@ -244,7 +244,20 @@ class KnowledgeBase:
         if unknown:
             raise KnowledgeBaseError(f"no evaluations from source(s) {sorted(unknown)}; the KB has "
                                      f"{sorted(self.evaluations['source'].unique())}")
-        ev = self.evaluations[self.evaluations["source"].isin(wanted)]
+        return self._with_evaluations(self.evaluations[self.evaluations["source"].isin(wanted)])
+
+    def only_learners(self, learners: Iterable[str]) -> KnowledgeBase:
+        """The sub-KB of the evaluations of ``learners`` (and the tasks and configs they use): how one
+        learner's new pools are merged without the others' (``metaopt kb merge --learners``)."""
+        wanted = set(learners)
+        unknown = wanted - set(self.evaluations["learner"].unique())
+        if unknown:
+            raise KnowledgeBaseError(f"no evaluations of learner(s) {sorted(unknown)}; the KB has "
+                                     f"{sorted(self.evaluations['learner'].unique())}")
+        return self._with_evaluations(self.evaluations[self.evaluations["learner"].isin(wanted)])
+
+    def _with_evaluations(self, ev: pd.DataFrame) -> KnowledgeBase:
+        """The KB of the evaluations ``ev`` (rows of this KB's), with the tasks and configs they use."""
         tasks = self.tasks[self.tasks["task_id"].isin(ev["task_id"])]
         keys = set(zip(ev["learner"], ev["config_id"]))
         cfg = self.configs[[k in keys for k in zip(self.configs["learner"], self.configs["config_id"])]]

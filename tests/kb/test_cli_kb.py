@@ -120,3 +120,63 @@ def test_kb_info_by_collection_on_shipped_kb(capsys):
     expect = sum(1 for tid, kind in corpus.items()
                  if {c.config_id for c in build_pool("lightgbm", kind)} <= ev.get(tid, set()))
     assert sum(v["complete"]["lightgbm"] for v in table["corpus"].values()) == expect > 100
+
+
+def _build_dir(tmp_path, conflicting=False):
+    """A 'build directory': a new task c with LightGBM and random-forest rows, and task a's LightGBM default
+    again (with the same score, or a different one when ``conflicting``)."""
+    import pandas as pd
+    from kb_support import _eval_row
+
+    from metaopt.kb import KnowledgeBase
+
+    small = make_small_kb()
+    task_c = small.tasks[small.tasks["task_id"] == "corpus/a"].assign(task_id="corpus/c", name="c",
+                                                                       dataset_key="name/c", data_hash="cde")
+    evals = pd.DataFrame([
+        _eval_row("corpus/c", "lightgbm", "default", roc_auc=0.6),
+        _eval_row("corpus/c", "lightgbm", "s1", roc_auc=0.65),
+        _eval_row("corpus/c", "random_forest", "default", roc_auc=0.7),
+        _eval_row("corpus/a", "lightgbm", "default", roc_auc=0.79 if conflicting else 0.8,
+                  roc_auc_folds=[0.7, 0.9]),
+    ])
+    tasks = pd.concat([small.tasks[small.tasks["task_id"] == "corpus/a"], task_c])
+    path = tmp_path / ("build_bad" if conflicting else "build")
+    KnowledgeBase.from_frames(tasks, small.configs, evals, small.sources, command="metaopt kb build ...").save(path)
+    return path
+
+
+def test_kb_merge_one_learner_records_the_step(tmp_path, capsys):
+    from metaopt.kb import KnowledgeBase
+
+    into = tmp_path / "kb"
+    make_small_kb().save(into, command="make it")
+    build = _build_dir(tmp_path)
+    assert main(["kb", "merge", str(build), "--into", str(into), "--learners", "lightgbm"]) == 0
+    assert "lightgbm 3 -> 5" in capsys.readouterr().out
+    kb = KnowledgeBase.load(into)
+    ev = kb.evaluations
+    assert len(ev[ev["task_id"] == "corpus/c"]) == 2 and set(ev.loc[ev["task_id"] == "corpus/c", "learner"]) == {"lightgbm"}
+    assert len(ev[ev["learner"] == "random_forest"]) == 1           # the build's forest row stayed out
+    assert len(ev) == 6 and "corpus/c" in set(kb.tasks["task_id"])
+    assert kb.manifest["command"] == f"make it ; then metaopt kb merge {build} --into {into} --learners lightgbm"
+    # everything (default): the forest row of c too; --out leaves --into as it was
+    out = tmp_path / "all"
+    assert main(["kb", "merge", str(build), "--into", str(into), "--out", str(out)]) == 0
+    assert len(KnowledgeBase.load(out).evaluations) == 7 and len(KnowledgeBase.load(into).evaluations) == 6
+
+
+def test_kb_merge_conflict_is_one_line_error_and_writes_nothing(tmp_path, capsys):
+    into = tmp_path / "kb"
+    make_small_kb().save(into)
+    before = {f.name: f.read_bytes() for f in into.iterdir()}
+    bad = _build_dir(tmp_path, conflicting=True)
+    assert main(["kb", "merge", str(bad), "--into", str(into)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("metaopt: error:") and "conflicting values" in err and "corpus/a" in err
+    assert len(err.strip().splitlines()) == 1
+    assert {f.name: f.read_bytes() for f in into.iterdir()} == before
+    assert main(["kb", "merge", str(_build_dir(tmp_path)), "--into", str(into), "--learners", "linear"]) == 2
+    assert "no evaluations of learner(s) ['linear']" in capsys.readouterr().err
+    assert main(["kb", "merge", str(bad), "--into", str(into), "--learners", " , "]) == 2
+    assert "--learners is empty" in capsys.readouterr().err

@@ -339,3 +339,20 @@ def test_only_sources_keeps_consistent_subset():
     sub.validate()
     with pytest.raises(KnowledgeBaseError, match="no evaluations from source"):
         kb.only_sources(["nope"])
+
+
+def test_only_learners_keeps_consistent_subset():
+    from kb_support import make_small_kb
+
+    from metaopt.exceptions import KnowledgeBaseError
+
+    kb = make_small_kb()
+    sub = kb.only_learners(["lightgbm"])
+    assert set(sub.evaluations["learner"]) == {"lightgbm"} and len(sub.evaluations) == 3
+    assert set(sub.configs["learner"]) == {"lightgbm"} and len(sub.configs) == 2
+    assert set(sub.tasks["task_id"]) == {"corpus/a", "corpus/b"}
+    sub.validate(deep=True)
+    rf = kb.only_learners(["random_forest"])
+    assert list(rf.tasks["task_id"]) == ["corpus/a"] and len(rf.configs) == 1
+    with pytest.raises(KnowledgeBaseError, match="no evaluations of learner"):
+        kb.only_learners(["linear"])
