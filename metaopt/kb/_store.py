@@ -221,7 +221,8 @@ class KnowledgeBase:
         Tasks with the same ``task_id`` are combined (missing values, e.g. meta-features,
         filled from the other), provided kind, OpenML ids, data hash and dataset key agree.
         """
-        tasks = pd.concat([self.tasks, other.tasks], ignore_index=True, sort=False)
+        # copy(): one block per dtype, or the groupby below warns about a fragmented frame
+        tasks = pd.concat([self.tasks, other.tasks], ignore_index=True, sort=False).copy()
         dup = tasks.duplicated("task_id", keep=False)
         if dup.any():
             dedupe(tasks.loc[dup], "tasks", compare=TASK_IDENTITY, what="merge")
