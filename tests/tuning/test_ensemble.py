@@ -127,7 +127,11 @@ def test_resuming_a_study_extends_the_ensemble(credit_run, tmp_path):
     complete = [t for t in again.study.trials if t.state.name == "COMPLETE"]
     assert len(again.study.trials) == 14
     assert again.summary.ensemble["n_candidates"] == len(complete) + 1 > res.summary.ensemble["n_candidates"]
-    assert again.summary.ensemble["cv_score"] >= res.summary.ensemble["cv_score"] - 1e-12  # a superset of candidates
+    # a superset of candidates: the best single one cannot get worse, and the ensemble is never below it (the
+    # greedy blend itself is not monotone in its candidates: it starts from the 5 best, which the new trials change)
+    before, after = res.summary.ensemble, again.summary.ensemble
+    assert after["best_single_score"] >= before["best_single_score"] - 1e-12
+    assert after["cv_score"] >= after["best_single_score"] - 1e-12
 
 
 def test_no_ensemble_chooses_the_best_lower_confidence_bound(credit_run):
