@@ -240,22 +240,21 @@ class KnowledgeBase:
 
     def only_sources(self, sources: Iterable[str]) -> KnowledgeBase:
         """The sub-KB of the evaluations from ``sources`` (and the tasks and configs they use)."""
-        wanted = set(sources)
-        unknown = wanted - set(self.evaluations["source"].unique())
-        if unknown:
-            raise KnowledgeBaseError(f"no evaluations from source(s) {sorted(unknown)}; the KB has "
-                                     f"{sorted(self.evaluations['source'].unique())}")
-        return self._with_evaluations(self.evaluations[self.evaluations["source"].isin(wanted)])
+        return self._only("source", sources, "from source(s)")
 
     def only_learners(self, learners: Iterable[str]) -> KnowledgeBase:
         """The sub-KB of the evaluations of ``learners`` (and the tasks and configs they use): how one
         learner's new pools are merged without the others' (``metaopt kb merge --learners``)."""
-        wanted = set(learners)
-        unknown = wanted - set(self.evaluations["learner"].unique())
+        return self._only("learner", learners, "of learner(s)")
+
+    def _only(self, column: str, values: Iterable[str], what: str) -> KnowledgeBase:
+        """The sub-KB of the evaluations whose ``column`` is one of ``values``; unknown values are an error."""
+        wanted = set(values)
+        have = self.evaluations[column].unique()
+        unknown = wanted - set(have)
         if unknown:
-            raise KnowledgeBaseError(f"no evaluations of learner(s) {sorted(unknown)}; the KB has "
-                                     f"{sorted(self.evaluations['learner'].unique())}")
-        return self._with_evaluations(self.evaluations[self.evaluations["learner"].isin(wanted)])
+            raise KnowledgeBaseError(f"no evaluations {what} {sorted(unknown)}; the KB has {sorted(have)}")
+        return self._with_evaluations(self.evaluations[self.evaluations[column].isin(wanted)])
 
     def _with_evaluations(self, ev: pd.DataFrame) -> KnowledgeBase:
         """The KB of the evaluations ``ev`` (rows of this KB's), with the tasks and configs they use."""
