@@ -7,11 +7,17 @@ normalised regret at k = 1, 3, 5, 10:
 
 * ``--part later``: the first pick as shipped, different rules for picks 2..k (even weights, the static
   order, interleaving, size-only neighbours, the surrogate as a pseudo-task, bagging, transforms);
-* ``--part first``: risk-aware first picks (mean minus spread, CVaR, the KB's safest configuration).
+* ``--part first``: risk-aware first picks (mean minus spread, CVaR, the KB's safest configuration);
+* ``--part shrink``: whole rankings whose first pick leans towards the static portfolio's (a larger even
+  share of the task weights, less surrogate, or both growing with the task's distance to the KB);
+* ``--part space``: the shipped blend with neighbours and surrogate in smaller meta-feature spaces
+  (rows, features and classes; those plus four shares) that might transfer better across fields.
 
     python benchmarks/bench_pick_variants.py --part later                  # ~30 s on the shipped KB
     python benchmarks/bench_pick_variants.py --part first --learner auto
 
+``shipped`` is the blend at the fixed even shares of MetaoptModel's defaults, except in ``--part shrink``,
+where it is what ships now: the shares grown with the task's novelty on one-learner pools.
 The numbers and what was kept are in docs/metamodel.md ("Out of distribution").
 """
 
@@ -31,8 +37,11 @@ from metaopt.metamodel._metaopt_model import _mix  # the shipped model's task we
 from metaopt.metamodel._normalise import HIGHER_IS_BETTER
 
 KS = (1, 3, 5, 10)
-SHIPPED = dict(prior=0.3, alpha=0.6, prior_rest=0.3)   # MetaoptModel's defaults
+SHIPPED = dict(prior=0.3, alpha=0.6, prior_rest=0.3)   # MetaoptModel's defaults (shrink_novel=False)
 SIZE = ("NumberOfInstances", "NumberOfFeatures", "NumberOfClasses")
+SMALL = SIZE + ("PercentageOfNumericFeatures", "mo_LogRowsPerFeature", "mo_ClassImbalanceRatio",
+                "PercentageOfMissingValues")
+SPACES = {"size": SIZE, "small": SMALL}   # --part space: names -> features (the full space is "full")
 
 
 def later_variants(ctx: dict) -> dict[str, list[int]]:
@@ -104,6 +113,59 @@ def first_variants(ctx: dict) -> dict[str, list[int]]:
     return out
 
 
+def shrink_variants(ctx: dict) -> dict[str, list[int]]:
+    """Rankings whose first pick shrinks towards the KB-wide mean (the static portfolio's first pick).
+
+    ``far`` is the share of the KB's own tasks whose nearest other task is closer than this task's
+    nearest KB task: 0 for a task in the KB's densest region, 1 for one further out than any KB task.
+    """
+    p_all, w_nn, s_mean, st, far = ctx["p_all"], ctx["w_nn"], ctx["s_mean"], ctx["static"], ctx["far"]
+    k = max(KS)
+    fixed = blend_rank(p_all, w_nn, s_mean, k, **SHIPPED)
+    by_novelty = blend_rank(p_all, w_nn, s_mean, k, max(0.3, far), 0.6, max(0.3, far))
+    # what MetaoptModel ships: shares by novelty where the pool holds one learner (even_shares)
+    out = {"shipped": by_novelty if ctx["one_learner"] else fixed, "fixed shares": fixed, "static": st}
+    p = fill_unknown(p_all)
+    out["static first, shipped later"] = best_of_set(p, _mix(unit_weights(w_nn, len(p)), 0.3), k, first=st[0])
+    for prior in (0.5, 0.7, 1.0):
+        out[f"prior={prior}"] = blend_rank(p_all, w_nn, s_mean, k, prior, 0.6, 0.3)
+    for alpha in (0.3, 0.0):
+        out[f"alpha={alpha}"] = blend_rank(p_all, w_nn, s_mean, k, 0.3, alpha, 0.3)
+    out["prior=0.7 alpha=0.3"] = blend_rank(p_all, w_nn, s_mean, k, 0.7, 0.3, 0.3)
+    out["prior=1.0 alpha=0.3"] = blend_rank(p_all, w_nn, s_mean, k, 1.0, 0.3, 0.3)
+    out["prior=1.0 alpha=0.0"] = blend_rank(p_all, w_nn, s_mean, k, 1.0, 0.0, 0.3)
+    out["rest=1.0"] = blend_rank(p_all, w_nn, s_mean, k, 0.3, 0.6, 1.0)
+    out["prior=0.7 rest=1.0"] = blend_rank(p_all, w_nn, s_mean, k, 0.7, 0.6, 1.0)
+    out["prior by distance"] = blend_rank(p_all, w_nn, s_mean, k, max(0.3, far), 0.6, 0.3)
+    out["prior, alpha by distance"] = blend_rank(p_all, w_nn, s_mean, k, max(0.3, far), 0.6 * (1 - far), 0.3)
+    out["prior, rest by distance"] = by_novelty
+    return out
+
+
+def space_variants(ctx: dict) -> dict[str, list[int]]:
+    """The shipped blend (and two other settings) with neighbours and surrogate in each space."""
+    k = max(KS)
+    out = {"shipped": blend_rank(ctx["p_all"], ctx["w_nn"], ctx["s_mean"], k, **SHIPPED), "static": ctx["static"]}
+    for space, (w10, w30, s_mean) in ctx["spaces"].items():
+        for nn, w in (("nn10", w10), ("nn30", w30)):
+            for prior, alpha in ((0.3, 0.6), (0.3, 0.0), (0.6, 0.3)):
+                out[f"{space} {nn} prior={prior} alpha={alpha}"] = blend_rank(ctx["p_all"], w, s_mean, k,
+                                                                              prior, alpha, 0.3)
+        out[f"{space} surrogate only"] = blend_rank(ctx["p_all"], w10, s_mean, k, 0.3, 1.0, 0.3)
+    return out
+
+
+def _space_models(train) -> dict[str, tuple]:
+    """Per meta-feature space: 10 and 30 nearest tasks and the surrogate, fitted on ``train``."""
+    out = {}
+    for name, feats in {"full": None, **SPACES}.items():
+        space = None if feats is None else MetaFeatureSpace(features=feats)
+        out[name] = (NearestTasks(n_neighbours=10, same_kind=True, space=space).fit(train),
+                     NearestTasks(n_neighbours=30, same_kind=True, space=space).fit(train),
+                     Surrogate(n_models=5, n_estimators=150, space=space).fit(train))
+    return out
+
+
 def _weighted_cvar(p: np.ndarray, w: np.ndarray, q: float) -> np.ndarray:
     """Per column: the weighted mean of its scores on the worst ``q`` (by weight) of the tasks."""
     out = np.empty(p.shape[1])
@@ -116,7 +178,8 @@ def _weighted_cvar(p: np.ndarray, w: np.ndarray, q: float) -> np.ndarray:
 
 
 def run(sm, folds, part: str) -> pd.DataFrame:
-    variants = later_variants if part == "later" else first_variants
+    variants = {"later": later_variants, "first": first_variants, "shrink": shrink_variants,
+                "space": space_variants}[part]
     rows = []
     for fold in folds:
         train = sm.subset(fold.train)
@@ -124,6 +187,7 @@ def run(sm, folds, part: str) -> pd.DataFrame:
         nn = NearestTasks(n_neighbours=10, same_kind=True).fit(train)
         nn_size = NearestTasks(n_neighbours=30, same_kind=True, space=MetaFeatureSpace(features=SIZE)).fit(train)
         surrogate = Surrogate(n_models=5, n_estimators=150).fit(train)
+        spaces = _space_models(train) if part == "space" else {}
         for t in fold.held_out:
             q = Query.from_task(sm, t)
             cand = candidates(sm, q.kind, q.pool)
@@ -132,11 +196,19 @@ def run(sm, folds, part: str) -> pd.DataFrame:
             known = np.isfinite(p_all).any(axis=1)
             n = int(known.sum())
             s_mean, s_std = surrogate.predict(q)
+            d = nn.distances(q)[known]
+            d_min = float(d.min()) if len(d) and np.isfinite(d).any() else np.inf
             ctx = {"p_all": p_all[known], "p": fill_unknown(p_all[known]),
                    "w_nn": unit_weights(nn.task_weights(q, known)[known], n),
                    "w_sz": unit_weights(nn_size.task_weights(q, known)[known], n),
                    "s_mean": s_mean.reindex(cand).to_numpy(), "s_std": s_std.reindex(cand).to_numpy(),
-                   "static": [cand.index(c) for c in static.rank(q, max(KS))]}
+                   "static": [cand.index(c) for c in static.rank(q, max(KS))],
+                   "one_learner": len({c.split("::")[0] for c in cand}) == 1,
+                   "far": float(np.mean(nn.reference_distances_ < d_min)) if len(nn.reference_distances_) else 0.0,
+                   "spaces": {name: (unit_weights(m10.task_weights(q, known)[known], n),
+                                     unit_weights(m30.task_weights(q, known)[known], n),
+                                     sur.predict(q)[0].reindex(cand).to_numpy())
+                              for name, (m10, m30, sur) in spaces.items()}}
             for name, idx in variants(ctx).items():
                 best = [np.nanmax(truth[idx[:k]]) if len(idx) else np.nan for k in KS]
                 rows.append({"task_id": t, "fold": fold.name, "kind": q.kind, "method": name,
@@ -148,7 +220,7 @@ def run(sm, folds, part: str) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=["later", "first"], default="later")
+    ap.add_argument("--part", choices=["later", "first", "shrink", "space"], default="later")
     ap.add_argument("--learner", default="lightgbm", help="lightgbm (default), random_forest or auto")
     ap.add_argument("--split", choices=["collection", "group"], default="collection")
     ap.add_argument("--kb", help="knowledge-base directory (default: the shipped one)")
@@ -162,7 +234,7 @@ def main(argv: list[str] | None = None) -> int:
     res = run(sm, folds, args.part)
     if args.out:
         res.to_csv(args.out, index=False)
-    ks = ["k=1"] if args.part == "first" else [f"k={k}" for k in KS]
+    ks = {"first": ["k=1"], "space": ["k=1", "k=5"]}.get(args.part, [f"k={k}" for k in KS])
     tab = res.pivot_table(index="method", columns="fold", values=ks, aggfunc="mean")
     print(tab.round(4).to_string())
     if args.learner == "auto":

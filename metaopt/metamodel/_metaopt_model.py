@@ -3,8 +3,10 @@
 :class:`MetaoptModel` weights the KB tasks by similarity to the new one (a kernel on
 the nearest tasks plus an even prior), picks first the configuration with the best
 blend of its weighted score and the surrogate's prediction, then adds configurations
-greedily where the chosen ones are weak (skipping near-duplicates), and falls back
-to the static portfolio for a task far from the KB.  The settings (the constants
+greedily where the chosen ones are weak (skipping near-duplicates).  The further the
+new task lies from the KB, the more of the weight goes evenly to all KB tasks
+(:meth:`MetaoptModel.even_shares`: neighbours from another field are poor guides),
+and a task far beyond the KB falls back to the static portfolio.  The settings (the constants
 below and the ``__init__`` defaults) were chosen by nested LODO
 (``benchmarks/select_metamodel.py``); ``docs/metamodel.md`` gives the numbers.
 
@@ -38,11 +40,13 @@ class MetaoptModel(MetaModel):
     name = "metaopt"
 
     def __init__(self, n_neighbours: int = 10, prior: float = 0.3, alpha: float = 0.6,
-                 prior_rest: float | None = 0.3, n_models: int = 5, fallback: bool = True, random_state: int = 0):
+                 prior_rest: float | None = 0.3, n_models: int = 5, fallback: bool = True, random_state: int = 0,
+                 shrink_novel: bool = True):
         self.n_neighbours = n_neighbours
         self.prior = prior
         self.alpha = alpha
         self.prior_rest = prior_rest
+        self.shrink_novel = shrink_novel
         self.n_models = n_models
         self.fallback = fallback
         self.random_state = random_state
@@ -71,6 +75,36 @@ class MetaoptModel(MetaModel):
 
     def is_far(self, query: Query) -> bool:
         return bool(self.fallback and self.nearest_distance(query) > self.far_threshold_)
+
+    def novelty(self, query: Query) -> float:
+        """Share of the KB's tasks lying closer to their nearest other task than this task lies to the KB.
+
+        0 in the KB's densest region, 1 beyond every KB task.  Only tasks that scored a candidate of the
+        query's pool count (as the weights of :meth:`rank`).
+        """
+        ref = self.nn_.reference_distances_
+        known = np.isfinite(self.sm_.norm[candidates(self.sm_, query.kind, query.pool)].to_numpy()).any(axis=1)
+        d = self.nn_.distances(query)[known]
+        if not len(ref) or not len(d):
+            return 0.0
+        return float(np.mean(ref < np.min(d)))
+
+    def even_shares(self, query: Query) -> tuple[float, float]:
+        """The even share of the task weights for the first pick and for picks 2..k on this task.
+
+        At least ``prior`` / ``prior_rest``, and at least :meth:`novelty` (``shrink_novel``) where the pool
+        holds one learner: out of distribution the nearest tasks' best configuration of a learner
+        transfers worse than the KB-wide best, while their choice of learner still helps (measured on the
+        collection split, ``docs/metamodel.md``).
+        """
+        rest = self.prior if self.prior_rest is None else self.prior_rest
+        if not self.shrink_novel or len(self._learners(query)) != 1:
+            return self.prior, rest
+        share = self.novelty(query)
+        return max(self.prior, share), max(rest, share)
+
+    def _learners(self, query: Query) -> set[str]:
+        return set(self.sm_.configs.loc[candidates(self.sm_, query.kind, query.pool), "learner"])
 
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         """Blend of the similarity-weighted KB mean and the surrogate; uncertainty from both."""
@@ -110,7 +144,8 @@ class MetaoptModel(MetaModel):
         s_mean = None
         if self.surrogate_ is not None:
             s_mean = self.surrogate_.predict(query)[0].reindex(cand).to_numpy()
-        idx = blend_rank(p[known], w_nn, s_mean, k, self.prior, self.alpha, self.prior_rest,
+        prior, prior_rest = self.even_shares(query)
+        idx = blend_rank(p[known], w_nn, s_mean, k, prior, self.alpha, prior_rest,
                          duplicate=lambda j, chosen: self._duplicate(cand[j], [cand[i] for i in chosen]))
         return [cand[i] for i in idx]
 
@@ -139,8 +174,9 @@ class MetaoptModel(MetaModel):
             s_mean = None
         else:
             w_nn = unit_weights(self.nn_.task_weights(query, known)[known], n)
-            first = _mix(w_nn, self.prior)
-            w = _mix(w_nn, self.prior if self.prior_rest is None else self.prior_rest)
+            prior, prior_rest = self.even_shares(query)
+            first = _mix(w_nn, prior)
+            w = _mix(w_nn, prior_rest)
             s_mean = None if self.surrogate_ is None else \
                 self.surrogate_.predict(query)[0].reindex(cols).to_numpy()
         lead = first @ p

@@ -15,6 +15,12 @@ class Why:
                              f"{model.nearest_distance(query):.2f} > {model.far_threshold_:.2f}, the 95% quantile "
                              f"of KB tasks' own nearest distances x1.25): falling back to the static portfolio")
         self.sim_text = ", ".join(f"{s['name']} ({s['distance']:.2f})" for s in similar) or "none"
+        self.novel_text = ""
+        if not far and blind_reason is None and hasattr(model, "even_shares"):
+            share = model.even_shares(query)[0]
+            if share > model.prior:
+                self.novel_text = (f" The task lies further from the knowledge base than {share:.0%} of its tasks "
+                                   f"from their nearest: {share:.0%} of the weight goes evenly to all KB tasks.")
 
     def reason(self, i: int, fastest: bool) -> str:
         if fastest:
@@ -35,7 +41,7 @@ class Why:
             text = f"{self.far_text}. Position {i + 1} of that portfolio."
         elif i == 0:
             text = (f"Best expected normalised score on the most similar KB tasks ({self.sim_text}) "
-                    f"blended with the surrogate's prediction.")
+                    f"blended with the surrogate's prediction.{self.novel_text}")
         else:
             text = "Chosen greedily to do well where the configurations above it are weak on similar tasks."
         if adapted:

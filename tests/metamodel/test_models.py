@@ -136,3 +136,46 @@ def test_surrogate_on_a_two_task_kb(sm_slice):
     for seed in range(20):
         mean, std = Surrogate(n_models=3, n_estimators=5, random_state=seed).fit(two).predict(_query(two))
         assert np.isfinite(mean).all() and np.isfinite(std).all()
+
+
+def _moved(q: Query, factor: float) -> Query:
+    """``q`` with its count features scaled by ``factor``: a task ever further from the KB."""
+    meta = {k: (v * factor if k.startswith("NumberOf") else v) for k, v in q.meta.items()}
+    return Query(q.kind, meta, q.pool)
+
+
+def test_a_novel_task_leans_on_the_whole_kb(sm_slice):
+    """A KB task has novelty 0 and the configured even shares; beyond the KB the neighbours stop mattering."""
+    model = MetaoptModel(n_models=2, fallback=False).fit(sm_slice)
+    q = Query.from_task(sm_slice, sm_slice.task_ids[3])
+    assert model.novelty(q) == 0.0
+    assert model.even_shares(q) == (model.prior, model.prior_rest)
+    # moved far out (count features x 1e6) it lies further from the KB than most KB tasks from each other
+    far = _moved(q, 1e6)
+    novelty = model.novelty(far)
+    assert model.prior < novelty <= 1.0 and model.even_shares(far) == (novelty, novelty)
+    # with every weight even, how many neighbours the model looks at no longer changes the ranking
+    even = dict(n_models=2, fallback=False, prior=1.0, prior_rest=1.0)
+    assert MetaoptModel(n_neighbours=3, **even).fit(sm_slice).rank(q, 5) == \
+        MetaoptModel(n_neighbours=10, **even).fit(sm_slice).rank(q, 5)
+    off = MetaoptModel(n_models=2, fallback=False, shrink_novel=False).fit(sm_slice)
+    assert off.even_shares(far) == (off.prior, off.prior_rest)
+
+
+def test_novelty_does_not_shrink_the_choice_of_learner():
+    """A pool of several learners keeps the configured shares: the neighbours' learner choice transfers."""
+    from metaopt.kb import KnowledgeBase
+    from metaopt.metamodel import build_score_matrix
+
+    kb = KnowledgeBase.load()
+    ev = kb.evaluations
+    both = set(ev.loc[ev["learner"] == "lightgbm", "task_id"]) & set(ev.loc[ev["learner"] == "random_forest", "task_id"])
+    tasks = kb.tasks[kb.tasks["task_id"].isin(both) & (kb.tasks["kind"] == "binary")].sort_values("task_id").head(12)
+    learners = ["lightgbm", "random_forest"]
+    sub = KnowledgeBase.from_frames(tasks, kb.configs[kb.configs["learner"].isin(learners)],
+                                    ev[ev["task_id"].isin(tasks["task_id"]) & ev["learner"].isin(learners)])
+    sm = build_score_matrix(sub, None)
+    model = MetaoptModel(n_models=2, fallback=False).fit(sm)
+    far = _moved(Query.from_task(sm, sm.task_ids[0]), 1e6)
+    assert {"lightgbm", "random_forest"} <= set(sm.configs["learner"])
+    assert model.novelty(far) > model.prior and model.even_shares(far) == (model.prior, model.prior_rest)

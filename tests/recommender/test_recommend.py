@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,19 @@ def test_diversity(kb):
     keys = [f"lightgbm::{r.config_id}" for r in recs]
     corr = rec.model.corr_.loc[keys, keys].to_numpy()
     assert (corr[~np.eye(10, dtype=bool)] < 0.995).all()
+
+
+def test_a_novel_task_is_told_how_much_weight_goes_evenly_to_the_kb(kb):
+    """Between "like a KB task" and "far from the KB" the first pick leans on the whole KB, and says so."""
+    df = _frame(load_breast_cancer)
+    assert "evenly to all KB tasks" not in recommend(df, target="target", k=2, kb=kb)[0].rationale
+    odd = {"NumberOfInstances": 569e3, "NumberOfFeatures": 3e4, "NumberOfClasses": 2.0,
+           "NumberOfNumericFeatures": 0.0, "NumberOfSymbolicFeatures": 3e4, "NumberOfMissingValues": 0.0,
+           "MajorityClassSize": 5e5, "MinorityClassSize": 6.9e4, "NumberOfInstancesWithMissingValues": 0.0}
+    rec = recommend(df, target="target", k=2, kb=kb, meta_features=odd)[0]
+    assert not rec.far_from_kb and "evenly to all KB tasks" in rec.rationale
+    share = int(re.search(r"(\d+)% of the weight goes evenly", rec.rationale).group(1))
+    assert 30 < share <= 100  # above the configured even share (prior 0.3)
 
 
 def test_far_from_kb_falls_back_to_static_portfolio(kb):
