@@ -3,7 +3,8 @@
 For every held-out KB task (its dataset group removed from the KB) this fits, on
 the rest, what every setting shares: the nearest-task distances, the surrogate
 and the static portfolio.  It then ranks the task's pool under every setting of
-a grid (``n_neighbours`` x ``prior`` x ``alpha`` x ``prior_rest``; the blend is
+a grid (``n_neighbours`` x ``prior`` x ``alpha`` x ``prior_rest`` x ``novelty``: the even shares
+grown to the task's novelty, as ``MetaoptModel.even_shares`` does; the blend is
 :func:`metaopt.metamodel.blend_rank`, the code ``recommend`` runs) and
 records normalised regret at k = 1, 3, 5, 10, 25.
 
@@ -40,12 +41,13 @@ KS = (1, 3, 5, 10, 25)
 GRIDS = {
     # the grid that chose the shipped settings
     "default": {"n_neighbours": (5, 10, 20, 40), "prior": (0.1, 0.3, 0.6), "alpha": (0.0, 0.3, 0.6),
-                "prior_rest": (0.3, 0.6, 1.0)},
+                "prior_rest": (0.3, 0.6, 1.0), "novelty": (False, True)},
     # a wider one (its nested estimate is worse: more settings, more selection noise)
     "wide": {"n_neighbours": (5, 10, 15, 25), "prior": (0.15, 0.3, 0.45), "alpha": (0.0, 0.3, 0.6, 0.75, 0.9, 1.0),
-             "prior_rest": (0.1, 0.2, 0.3, 0.6)},
+             "prior_rest": (0.1, 0.2, 0.3, 0.6), "novelty": (False,)},
     # the surrogate's weight only, around the shipped settings
-    "alpha": {"n_neighbours": (10,), "prior": (0.3,), "alpha": (0.0, 0.3, 0.6, 0.8, 1.0), "prior_rest": (0.3,)},
+    "alpha": {"n_neighbours": (10,), "prior": (0.3,), "alpha": (0.0, 0.3, 0.6, 0.8, 1.0), "prior_rest": (0.3,),
+              "novelty": (False,)},
 }
 GRID = GRIDS["default"]
 
@@ -79,13 +81,23 @@ def _fold(sm, fold, n_models: int, grid: dict = GRID) -> list[dict]:
         p = train.norm[cand].to_numpy()
         known = np.isfinite(p).any(axis=1)
         s_mean = surrogate.predict(q)[0].reindex(cand).to_numpy()
+        d = nn.distances(q)[known]
+        # MetaoptModel.novelty; MetaoptModel.even_shares grows the shares on one-learner pools only
+        one_learner = len({c.split("::")[0] for c in cand}) == 1
+        novelty = float(np.mean(nn.reference_distances_ < d.min())) if len(d) and one_learner else 0.0
         for nb in grid["n_neighbours"]:
             nn.n_neighbours = nb
             w_nn = nn.task_weights(q, known)[known]
-            for prior, alpha, rest in itertools.product(grid["prior"], grid["alpha"], grid["prior_rest"]):
-                idx = blend_rank(p[known], w_nn, s_mean, max(KS), prior, alpha, rest)
-                rows.append(row(f"nn={nb} prior={prior} alpha={alpha} rest={rest}", [cand[i] for i in idx]))
+            for prior, alpha, rest, nov in itertools.product(grid["prior"], grid["alpha"], grid["prior_rest"],
+                                                             grid["novelty"]):
+                share = novelty if nov else 0.0
+                idx = blend_rank(p[known], w_nn, s_mean, max(KS), max(prior, share), alpha, max(rest, share))
+                rows.append(row(_name(nb, prior, alpha, rest, nov), [cand[i] for i in idx]))
     return rows
+
+
+def _name(nb: int, prior: float, alpha: float, rest: float | None, novelty: bool) -> str:
+    return f"nn={nb} prior={prior} alpha={alpha} rest={rest}" + (" novelty" if novelty else "")
 
 
 def _limit(folds: list, n: int | None) -> list:
@@ -106,7 +118,7 @@ def _per_collection(res: pd.DataFrame, picks: dict, best_all: str) -> list[str]:
     from metaopt.metamodel import MetaoptModel
 
     m = MetaoptModel()
-    shipped = f"nn={m.n_neighbours} prior={m.prior} alpha={m.alpha} rest={m.prior_rest}"
+    shipped = _name(m.n_neighbours, m.prior, m.alpha, m.prior_rest, m.shrink_novel)
     lines = ["## Per held-out collection (k=1 / k=5)", "",
              "| held out | tasks | setting picked on the other collections | nested | static portfolio | "
              f"best on all ({best_all}) | shipped ({shipped}) |", "|---|---|---|---|---|---|---|"]
