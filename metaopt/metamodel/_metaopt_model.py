@@ -3,10 +3,10 @@
 :class:`MetaoptModel` weights the KB tasks by similarity to the new one (a kernel on
 the nearest tasks plus an even prior), picks first the configuration with the best
 blend of its weighted score and the surrogate's prediction, then adds configurations
-greedily where the chosen ones are weak (skipping near-duplicates).  The further the
-new task lies from the KB, the more of the weight goes evenly to all KB tasks
-(:meth:`MetaoptModel.even_shares`: neighbours from another field are poor guides),
-and a task far beyond the KB falls back to the static portfolio.  The settings (the constants
+greedily where the chosen ones are weak (skipping near-duplicates).  On a one-learner
+pool, the further the new task lies from the KB, the more of the weight goes evenly to
+all KB tasks (:meth:`MetaoptModel.even_shares`: neighbours from another field are poor
+guides to a configuration); a task far beyond the KB falls back to the static portfolio.  The settings (the constants
 below and the ``__init__`` defaults) were chosen by nested LODO
 (``benchmarks/select_metamodel.py``); ``docs/metamodel.md`` gives the numbers.
 
