@@ -6,9 +6,10 @@ blend of its weighted score and the surrogate's prediction, then adds configurat
 greedily where the chosen ones are weak (skipping near-duplicates).  On a one-learner
 pool, the further the new task lies from the KB, the more of the weight goes evenly to
 all KB tasks (:meth:`MetaoptModel.even_shares`: neighbours from another field are poor
-guides to a configuration); a task far beyond the KB falls back to the static portfolio.  The settings (the constants
-below and the ``__init__`` defaults) were chosen by nested LODO
-(``benchmarks/select_metamodel.py``); ``docs/metamodel.md`` gives the numbers.
+guides to a configuration); a task far beyond the KB falls back to the static
+portfolio.  The settings (the constants below and the ``__init__`` defaults) were
+chosen by nested LODO (``benchmarks/select_metamodel.py``); ``docs/metamodel.md``
+gives the numbers.
 
 ``learner="auto"``: the score matrix spans every learner with a dense pool,
 normalised jointly per task, so the same model ranks (learner, configuration)

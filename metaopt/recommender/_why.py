@@ -16,7 +16,7 @@ class Why:
                              f"of KB tasks' own nearest distances x1.25): falling back to the static portfolio")
         self.sim_text = ", ".join(f"{s['name']} ({s['distance']:.2f})" for s in similar) or "none"
         self.novel_text = ""
-        if not far and blind_reason is None and hasattr(model, "even_shares"):
+        if not far and blind_reason is None:
             share = model.even_shares(query)[0]
             if share > model.prior:
                 self.novel_text = (f" The task lies further from the knowledge base than {share:.0%} of its tasks "
