@@ -11,7 +11,10 @@ normalised regret at k = 1, 3, 5, 10:
 * ``--part shrink``: whole rankings whose first pick leans towards the static portfolio's (a larger even
   share of the task weights, less surrogate, or both growing with the task's distance to the KB);
 * ``--part space``: the shipped blend with neighbours and surrogate in smaller meta-feature spaces
-  (rows, features and classes; those plus four shares) that might transfer better across fields.
+  (rows, features and classes; those plus four shares) that might transfer better across fields;
+* ``--part surrogate``: surrogates that learn the *order* of configurations within a task rather than
+  their normalised scores (per-task percentile ranks as the target; LightGBM's lambdarank objective with
+  one query group per task), alone and blended as shipped.
 
     python benchmarks/bench_pick_variants.py --part later                  # ~30 s on the shipped KB
     python benchmarks/bench_pick_variants.py --part first --learner auto
@@ -139,6 +142,14 @@ def shrink_variants(ctx: dict) -> dict[str, list[int]]:
     out["prior by distance"] = blend_rank(p_all, w_nn, s_mean, k, max(0.3, far), 0.6, 0.3)
     out["prior, alpha by distance"] = blend_rank(p_all, w_nn, s_mean, k, max(0.3, far), 0.6 * (1 - far), 0.3)
     out["prior, rest by distance"] = by_novelty
+    # the blend's first pick restricted to the configurations best on average across the KB
+    share = max(0.3, far) if ctx["one_learner"] else 0.3
+    first = _mix(unit_weights(w_nn, len(p)), share) @ p
+    first = 0.4 * first + 0.6 * np.nan_to_num(np.asarray(s_mean, dtype="float64"))
+    for top in (3, 10, 30):
+        allowed = np.argsort(-p.mean(axis=0), kind="stable")[:top]
+        out[f"first among the KB's top {top}"] = best_of_set(
+            p, _mix(unit_weights(w_nn, len(p)), share), k, first=int(allowed[np.argmax(first[allowed])]))
     return out
 
 
@@ -152,6 +163,47 @@ def space_variants(ctx: dict) -> dict[str, list[int]]:
                 out[f"{space} {nn} prior={prior} alpha={alpha}"] = blend_rank(ctx["p_all"], w, s_mean, k,
                                                                               prior, alpha, 0.3)
         out[f"{space} surrogate only"] = blend_rank(ctx["p_all"], w10, s_mean, k, 0.3, 1.0, 0.3)
+    return out
+
+
+class PercentileSurrogate(Surrogate):
+    """The surrogate trained on each task's percentile ranks of its configurations (a ranking target)."""
+
+    def _target(self, sm):
+        return sm.norm.rank(axis=1, pct=True).to_numpy()
+
+
+class LambdaRankSurrogate(Surrogate):
+    """The surrogate as a LightGBM ranker (lambdarank, one query group per task; labels: score deciles)."""
+
+    def _fit_one(self, X, y, tasks, m):
+        import lightgbm as lgb
+
+        order = np.argsort(tasks, kind="stable")   # groups must be contiguous
+        _, sizes = np.unique(tasks[order], return_counts=True)
+        model = lgb.LGBMRanker(n_estimators=self.n_estimators, learning_rate=0.05, num_leaves=15,
+                               min_child_samples=20, subsample=0.8, subsample_freq=1, colsample_bytree=0.8,
+                               random_state=self.random_state + m, n_jobs=1, verbose=-1)
+        model.fit(X[order], np.floor(np.clip(y[order], 0, 1) * 10).astype(int), group=sizes)
+        return model.booster_  # Booster.predict: raw ranking scores
+
+
+def _matched(scores: np.ndarray, like: np.ndarray) -> np.ndarray:
+    """``scores`` mapped monotonically onto the values of ``like`` (so a blend weighs them on one scale)."""
+    out = np.empty_like(like)
+    out[np.argsort(scores, kind="stable")] = np.sort(np.nan_to_num(like))
+    return out
+
+
+def surrogate_variants(ctx: dict) -> dict[str, list[int]]:
+    """Each surrogate alone and blended (shares as shipped: grown to the novelty on one-learner pools)."""
+    k = max(KS)
+    share = max(0.3, ctx["far"]) if ctx["one_learner"] else 0.3
+    out = {"static": ctx["static"]}
+    for name, s in ctx["surrogates"].items():
+        s = s if name == "regression (shipped)" else _matched(s, ctx["surrogates"]["regression (shipped)"])
+        out[f"{name}: blend"] = blend_rank(ctx["p_all"], ctx["w_nn"], s, k, share, 0.6, share)
+        out[f"{name}: alone"] = blend_rank(ctx["p_all"], ctx["w_nn"], s, k, share, 1.0, share)
     return out
 
 
@@ -179,7 +231,7 @@ def _weighted_cvar(p: np.ndarray, w: np.ndarray, q: float) -> np.ndarray:
 
 def run(sm, folds, part: str) -> pd.DataFrame:
     variants = {"later": later_variants, "first": first_variants, "shrink": shrink_variants,
-                "space": space_variants}[part]
+                "space": space_variants, "surrogate": surrogate_variants}[part]
     rows = []
     for fold in folds:
         train = sm.subset(fold.train)
@@ -188,6 +240,9 @@ def run(sm, folds, part: str) -> pd.DataFrame:
         nn_size = NearestTasks(n_neighbours=30, same_kind=True, space=MetaFeatureSpace(features=SIZE)).fit(train)
         surrogate = Surrogate(n_models=5, n_estimators=150).fit(train)
         spaces = _space_models(train) if part == "space" else {}
+        surrogates = {"percentile target": PercentileSurrogate(n_models=5, n_estimators=150).fit(train),
+                      "lambdarank": LambdaRankSurrogate(n_models=5, n_estimators=150).fit(train)} \
+            if part == "surrogate" else {}
         for t in fold.held_out:
             q = Query.from_task(sm, t)
             cand = candidates(sm, q.kind, q.pool)
@@ -208,7 +263,10 @@ def run(sm, folds, part: str) -> pd.DataFrame:
                    "spaces": {name: (unit_weights(m10.task_weights(q, known)[known], n),
                                      unit_weights(m30.task_weights(q, known)[known], n),
                                      sur.predict(q)[0].reindex(cand).to_numpy())
-                              for name, (m10, m30, sur) in spaces.items()}}
+                              for name, (m10, m30, sur) in spaces.items()},
+                   "surrogates": {"regression (shipped)": s_mean.reindex(cand).to_numpy(),
+                                  **{name: sur.predict(q)[0].reindex(cand).to_numpy()
+                                     for name, sur in surrogates.items()}}}
             for name, idx in variants(ctx).items():
                 best = [np.nanmax(truth[idx[:k]]) if len(idx) else np.nan for k in KS]
                 rows.append({"task_id": t, "fold": fold.name, "kind": q.kind, "method": name,
@@ -220,7 +278,7 @@ def run(sm, folds, part: str) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=["later", "first", "shrink", "space"], default="later")
+    ap.add_argument("--part", choices=["later", "first", "shrink", "space", "surrogate"], default="later")
     ap.add_argument("--learner", default="lightgbm", help="lightgbm (default), random_forest or auto")
     ap.add_argument("--split", choices=["collection", "group"], default="collection")
     ap.add_argument("--kb", help="knowledge-base directory (default: the shipped one)")
@@ -234,8 +292,10 @@ def main(argv: list[str] | None = None) -> int:
     res = run(sm, folds, args.part)
     if args.out:
         res.to_csv(args.out, index=False)
-    ks = {"first": ["k=1"], "space": ["k=1", "k=5"]}.get(args.part, [f"k={k}" for k in KS])
-    tab = res.pivot_table(index="method", columns="fold", values=ks, aggfunc="mean")
+    ks = {"first": ["k=1"], "space": ["k=1", "k=5"], "surrogate": ["k=1", "k=5"]}.get(args.part, [f"k={k}" for k in KS])
+    # per held-out collection; on the group split one column: the mean over all sampled tasks
+    tab = res.assign(fold=res["fold"] if args.split == "collection" else "group sample") \
+        .pivot_table(index="method", columns="fold", values=ks, aggfunc="mean")
     print(tab.round(4).to_string())
     if args.learner == "auto":
         share = res[res["method"].notna()].groupby("method")["first_learner"].agg(

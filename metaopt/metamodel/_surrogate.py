@@ -72,15 +72,30 @@ class Surrogate(MetaModel):
         self.space = space
 
     def fit(self, sm: ScoreMatrix) -> Surrogate:
-        import lightgbm as lgb
-
         super().fit(sm)
         sp = self.space if self.space is not None else MetaFeatureSpace()
         self.space_ = MetaFeatureSpace(sp.features, sp.min_coverage, sp.log_counts).fit(sm.meta)
         self.params_ = encode_params(sm.configs)
+        X, y, tasks, samples = self._training_rows(sm)
+
+        def fit_one(m: int):
+            rows = samples[m]
+            return self._fit_one(X[rows], y[rows], tasks[rows], m)
+
+        # one thread per core: LightGBM releases the GIL, each fit is single-threaded and deterministic
+        with ThreadPoolExecutor(max_workers=min(self.n_models, usable_cores())) as pool:
+            self.models_ = list(pool.map(fit_one, range(self.n_models)))
+        return self
+
+    def _target(self, sm: ScoreMatrix) -> np.ndarray:
+        """What the regressors learn (tasks x configurations; NaN where not evaluated)."""
+        return sm.norm.to_numpy()
+
+    def _training_rows(self, sm: ScoreMatrix) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[np.ndarray]]:
+        """Features, targets and task index of the (task, configuration) rows; each model's row sample."""
         xt = self.space_.transform(sm.meta)
         kinds = sm.tasks["kind"].map(KIND_CODES).to_numpy(dtype="float64")
-        p = sm.norm.to_numpy()
+        p = self._target(sm)
         ti, ci = np.nonzero(np.isfinite(p))
         # draws keyed by task and configuration ids (_keyed_random): a KB that grows keeps its old draws
         task_h, conf_h = id_hashes(sm.norm.index), id_hashes(sm.norm.columns)
@@ -97,19 +112,18 @@ class Surrogate(MetaModel):
                 if not counts[ti].any():  # a tiny KB can draw no task at all (e**-n_tasks): take each once
                     counts = np.ones_like(counts)
                 samples.append(np.repeat(np.arange(len(ti)), counts[ti]))
+        return X, y, ti, samples
 
-        def fit_one(m: int) -> TreeEnsemble:
-            model = lgb.LGBMRegressor(n_estimators=self.n_estimators, learning_rate=0.05, num_leaves=15,
-                                      min_child_samples=20, subsample=0.8, subsample_freq=1,
-                                      colsample_bytree=0.8, random_state=self.random_state + m,
-                                      n_jobs=1, verbose=-1)
-            model.fit(X[samples[m]], y[samples[m]])
-            return TreeEnsemble(model.booster_.model_to_string())
+    def _fit_one(self, X: np.ndarray, y: np.ndarray, tasks: np.ndarray, m: int) -> TreeEnsemble:
+        """Regressor ``m`` on its rows (``tasks``: each row's task, for objectives that compare within one)."""
+        import lightgbm as lgb
 
-        # one thread per core: LightGBM releases the GIL, each fit is single-threaded and deterministic
-        with ThreadPoolExecutor(max_workers=min(self.n_models, usable_cores())) as pool:
-            self.models_ = list(pool.map(fit_one, range(self.n_models)))
-        return self
+        model = lgb.LGBMRegressor(n_estimators=self.n_estimators, learning_rate=0.05, num_leaves=15,
+                                  min_child_samples=20, subsample=0.8, subsample_freq=1,
+                                  colsample_bytree=0.8, random_state=self.random_state + m,
+                                  n_jobs=1, verbose=-1)
+        model.fit(X, y)
+        return TreeEnsemble(model.booster_.model_to_string())
 
     def predict(self, query: Query) -> tuple[pd.Series, pd.Series | None]:
         cand = candidates(self.sm_, query.kind, query.pool)
