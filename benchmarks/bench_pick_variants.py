@@ -142,6 +142,10 @@ def shrink_variants(ctx: dict) -> dict[str, list[int]]:
     out["prior by distance"] = blend_rank(p_all, w_nn, s_mean, k, max(0.3, far), 0.6, 0.3)
     out["prior, alpha by distance"] = blend_rank(p_all, w_nn, s_mean, k, max(0.3, far), 0.6 * (1 - far), 0.3)
     out["prior, rest by distance"] = by_novelty
+    # the static portfolio's first configuration for novel tasks only (a gate on the novelty)
+    for gate in (0.5, 0.8):
+        out[f"static first if novelty >= {gate}"] = out["static first, shipped later"] \
+            if ctx["one_learner"] and far >= gate else out["shipped"]
     # the blend's first pick restricted to the configurations best on average across the KB
     share = max(0.3, far) if ctx["one_learner"] else 0.3
     first = _mix(unit_weights(w_nn, len(p)), share) @ p
