@@ -205,8 +205,9 @@ def surrogate_variants(ctx: dict) -> dict[str, list[int]]:
     share = max(0.3, ctx["far"]) if ctx["one_learner"] else 0.3
     out = {"static": ctx["static"]}
     for name, s in ctx["surrogates"].items():
-        s = s if name == "regression (shipped)" else _matched(s, ctx["surrogates"]["regression (shipped)"])
-        out[f"{name}: blend"] = blend_rank(ctx["p_all"], ctx["w_nn"], s, k, share, 0.6, share)
+        s = s if name == "regression" else _matched(s, ctx["surrogates"]["regression"])
+        out["shipped" if name == "regression" else f"{name}: blend"] = \
+            blend_rank(ctx["p_all"], ctx["w_nn"], s, k, share, 0.6, share)
         out[f"{name}: alone"] = blend_rank(ctx["p_all"], ctx["w_nn"], s, k, share, 1.0, share)
     return out
 
@@ -268,7 +269,7 @@ def run(sm, folds, part: str) -> pd.DataFrame:
                                      unit_weights(m30.task_weights(q, known)[known], n),
                                      sur.predict(q)[0].reindex(cand).to_numpy())
                               for name, (m10, m30, sur) in spaces.items()},
-                   "surrogates": {"regression (shipped)": s_mean.reindex(cand).to_numpy(),
+                   "surrogates": {"regression": s_mean.reindex(cand).to_numpy(),
                                   **{name: sur.predict(q)[0].reindex(cand).to_numpy()
                                      for name, sur in surrogates.items()}}}
             for name, idx in variants(ctx).items():
