@@ -147,14 +147,18 @@ def shrink_variants(ctx: dict) -> dict[str, list[int]]:
         out[f"static first if novelty >= {gate}"] = out["static first, shipped later"] \
             if ctx["one_learner"] and far >= gate else out["shipped"]
     # the blend's first pick restricted to the configurations best on average across the KB
-    share = max(0.3, far) if ctx["one_learner"] else 0.3
-    first = _mix(unit_weights(w_nn, len(p)), share) @ p
-    first = 0.4 * first + 0.6 * np.nan_to_num(np.asarray(s_mean, dtype="float64"))
+    w = _mix(unit_weights(w_nn, len(p)), _shipped_share(ctx))
+    first = 0.4 * (w @ p) + 0.6 * np.nan_to_num(np.asarray(s_mean, dtype="float64"))
+    by_kb_mean = np.argsort(-p.mean(axis=0), kind="stable")
     for top in (3, 10, 30):
-        allowed = np.argsort(-p.mean(axis=0), kind="stable")[:top]
-        out[f"first among the KB's top {top}"] = best_of_set(
-            p, _mix(unit_weights(w_nn, len(p)), share), k, first=int(allowed[np.argmax(first[allowed])]))
+        allowed = by_kb_mean[:top]
+        out[f"first among the KB's top {top}"] = best_of_set(p, w, k, first=int(allowed[np.argmax(first[allowed])]))
     return out
+
+
+def _shipped_share(ctx: dict) -> float:
+    """MetaoptModel.even_shares as shipped: grown to the novelty on one-learner pools, else the fixed 0.3."""
+    return max(0.3, ctx["far"]) if ctx["one_learner"] else 0.3
 
 
 def space_variants(ctx: dict) -> dict[str, list[int]]:
@@ -202,7 +206,7 @@ def _matched(scores: np.ndarray, like: np.ndarray) -> np.ndarray:
 def surrogate_variants(ctx: dict) -> dict[str, list[int]]:
     """Each surrogate alone and blended (shares as shipped: grown to the novelty on one-learner pools)."""
     k = max(KS)
-    share = max(0.3, ctx["far"]) if ctx["one_learner"] else 0.3
+    share = _shipped_share(ctx)
     out = {"static": ctx["static"]}
     for name, s in ctx["surrogates"].items():
         s = s if name == "regression" else _matched(s, ctx["surrogates"]["regression"])
