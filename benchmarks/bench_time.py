@@ -482,11 +482,15 @@ def frame(records: list[dict], seed: int) -> pd.DataFrame:
 
 
 def normalise(df: pd.DataFrame, methods: list[str]) -> pd.DataFrame:
-    """Budgeted runs of the datasets every method finished at that budget, with ``norm``: per (dataset, budget)
-    min-max over the methods, 1 = best; a run without a score gets 0."""
+    """Budgeted runs of the datasets every method of the budget finished, with ``norm``: per (dataset, budget)
+    min-max over those methods, 1 = best; a run without a score gets 0.
+
+    A budget's methods are those of ``methods`` with a run at that budget, so a grid measured in parts (a
+    method not run at every budget) still reports each budget it covers."""
     comp = [m for m in methods if m not in UNBUDGETED]
     d = df[df["method"].isin(comp) & (df["budget"] > 0)].copy()
-    full = d.groupby(["dataset", "budget"])["method"].transform("nunique") == len(comp)
+    at_budget = d.groupby("budget")["method"].transform("nunique")
+    full = d.groupby(["dataset", "budget"])["method"].transform("nunique") == at_budget
     d = d[full]
     lo = d.groupby(["dataset", "budget"])["score"].transform("min")
     hi = d.groupby(["dataset", "budget"])["score"].transform("max")

