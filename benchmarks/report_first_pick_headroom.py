@@ -61,14 +61,15 @@ def _groups(sm, tasks) -> dict[tuple, list[str]]:
     return out
 
 
-def _selector_rows(sm, fold, held: list[str], tops: list[int], margin: float, seed: int) -> list[dict]:
-    """Per-pool hindsight, the oracle and the learned selector among the training tasks' N best on average."""
+def _selector_rows(sm, fold, regrets: pd.DataFrame, tops: list[int], margin: float, seed: int) -> list[dict]:
+    """Per-pool hindsight, the oracle and the learned selector among the training tasks' N best on average
+    (``regrets``: the held-out tasks' :func:`_regrets`)."""
     picked: dict[str, list[np.ndarray]] = {}
-    for pool, tasks in _groups(sm, held).items():
+    for pool, tasks in _groups(sm, regrets.index).items():
         train = [t for t in fold.train if sm.raw.loc[t, list(pool)].notna().all()]
         if not train:
             continue
-        reg_held, reg_train = _regrets(sm, tasks), _regrets(sm, train)
+        reg_held, reg_train = regrets.loc[tasks, list(pool)], _regrets(sm, train)
         picked.setdefault("best single configuration per pool in hindsight", []).append(
             reg_held[reg_held.mean().idxmin()].to_numpy())
         order = reg_train[list(pool)].mean().sort_values().index
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                  {"fold": fold.name, "row": "metaopt", "regret": meta.mean().mean(), "std": meta.mean().std()},
                  {"fold": fold.name, "row": "oracle gate: the better of metaopt's and static's first pick",
                   "regret": gate.mean(), "std": gate.std(ddof=1) if len(gate) > 1 else np.nan}]
-        rows += _selector_rows(sm, fold, list(static.index), tops, args.margin, seeds[0])
+        rows += _selector_rows(sm, fold, reg_held, tops, args.margin, seeds[0])
         print(f"{fold.name}: {len(static)} held-out tasks", file=sys.stderr)
     table = pd.DataFrame(rows)
     if args.out:
