@@ -6,7 +6,10 @@ own study, on the same folds (same evaluation plan and fold seed) so that all tr
 and the ensemble may mix them (``_final``).  The search then:
 
 1. runs the warm start in the joint ranking's order (budget-ordered: configurations predicted not to
-   finish in the time left come last), each configuration in its learner's study;
+   finish in the time left come last), each configuration in its learner's study; with a time budget
+   the order of the remaining warm start is recomputed after each trial from the fit times measured
+   so far, when a learner's fits take far longer (or shorter) than the meta-model predicted
+   (:func:`calibrated_order`);
 2. gives every further trial to the learner with the fewest trials among those still
    **competitive**: whose best CV mean is within one standard error (of the overall best's fold
    scores) of the overall best.  A learner with no finished trial yet counts as competitive.
@@ -28,6 +31,31 @@ import numpy as np
 
 #: learners searched side by side at most (the first of the joint ranking's, the primary first)
 MAX_LEARNERS = 3
+#: a learner's measured / predicted fit time beyond this factor (either way) re-orders the warm start;
+#: within it the prediction's usual error (``docs/bench_time.md``) does not justify leaving the order
+RECALIBRATE_FACTOR = 3.0
+
+
+@dataclass
+class WarmTurn:
+    """One warm-start trial of a learner: the joint ranking's recommendation it stands for and its
+    trial's predicted seconds (NaN: unknown)."""
+
+    rec: Any
+    trial_s: float
+
+    @property
+    def learner(self) -> str:
+        return self.rec.learner
+
+
+@dataclass
+class WarmPlan:
+    """The warm start's turns with what :func:`calibrated_order` needs to re-order them."""
+
+    turns: list[WarmTurn]
+    seconds_left: Callable[[], float | None]  #: the search's time left (None: no budget)
+    baseline: float | None = None  #: the library default's predicted score (expected improvement's start)
 
 
 @dataclass
@@ -112,22 +140,54 @@ def _finished_states() -> tuple[Any, ...]:
     return (TrialState.COMPLETE, TrialState.PRUNED, TrialState.FAIL)
 
 
+def measured_ratio(leg: Leg) -> float | None:
+    """Median measured / predicted fold fit time of the leg's trials (None before any)."""
+    from metaopt.tuning._warm import fit_time_error
+
+    err = fit_time_error(leg.study.get_trials(deepcopy=False))
+    return None if err is None else float(err["median_ratio"])
+
+
+def calibrated_order(turns: list[WarmTurn], ratios: dict[str, float | None], seconds_left: float,
+                     baseline: float | None) -> tuple[list[WarmTurn], list[str]]:
+    """``turns`` re-ordered by expected improvement per second, each learner's predicted seconds scaled
+    by its measured / predicted ratio where that is beyond :data:`RECALIBRATE_FACTOR`; unchanged (and no
+    learner named) when no ratio is.  Returns (the order, the learners whose times were rescaled)."""
+    from metaopt.recommender import order_for_budget
+
+    scale = {name: r for name, r in ratios.items()
+             if r is not None and r > 0 and max(r, 1 / r) > RECALIBRATE_FACTOR}
+    if not scale or not turns:
+        return turns, []
+    secs = [t.trial_s * scale.get(t.learner, 1.0) for t in turns]
+    ordered, late = order_for_budget([t.rec for t in turns], secs, seconds_left, baseline)
+    by_id = {id(t.rec): t for t in turns}
+    return [by_id[id(r)] for r in ordered + late], sorted(scale)
+
+
 def search_portfolio(legs: list[Leg], warm_order: list[str], run_trials: Callable[[Leg, int], int],
-                     done: Callable[[], bool], maximize: bool, default: Any = None, step: int = 1) -> None:
+                     done: Callable[[], bool], maximize: bool, default: Any = None, step: int = 1,
+                     warm: WarmPlan | None = None, notes: list[str] | None = None) -> None:
     """Run the search across ``legs``: the warm start in ``warm_order`` (learner names), then turns to the
     competitive learner with the fewest trials.  ``run_trials(leg, n)`` runs up to ``n`` trials of a leg
-    and returns how many ran; ``done()`` says the budget is spent; ``step`` trials a turn (``n_jobs``)."""
+    and returns how many ran; ``done()`` says the budget is spent; ``step`` trials a turn (``n_jobs``).
+    ``warm``: the same turns with their predictions, re-ordered as fit times are measured (one trial a
+    turn only); a re-order is noted in ``notes``."""
     by_name = {leg.learner: leg for leg in legs}
     order = [name for name in warm_order if name in by_name]
-    if step > 1:  # parallel workers: a turn per learner with all its warm-start configurations
-        turns = [(name, order.count(name)) for name in dict.fromkeys(order)]
+    if step == 1 and warm is not None and [t.learner for t in warm.turns if t.learner in by_name] == order:
+        _warm_calibrated(by_name, [t for t in warm.turns if t.learner in by_name], warm, run_trials, done,
+                         notes if notes is not None else [])
     else:
-        turns = [(name, 1) for name in order]
-    for name, n in turns:
-        if done():
-            return
-        leg = by_name[name]
-        leg.n_run += run_trials(leg, n)
+        if step > 1:  # parallel workers: a turn per learner with all its warm-start configurations
+            turns = [(name, order.count(name)) for name in dict.fromkeys(order)]
+        else:
+            turns = [(name, 1) for name in order]
+        for name, n in turns:
+            if done():
+                return
+            leg = by_name[name]
+            leg.n_run += run_trials(leg, n)
     while not done():
         pool = competitive(legs, maximize, default) or legs[:1]
         leg = min(pool, key=lambda lg: (len(lg.study.get_trials(deepcopy=False)), legs.index(lg)))
@@ -135,6 +195,32 @@ def search_portfolio(legs: list[Leg], warm_order: list[str], run_trials: Callabl
         leg.n_run += ran
         if ran == 0:  # out of time (or stopped): nothing more will run
             return
+
+
+def _warm_calibrated(by_name: dict[str, Leg], left: list[WarmTurn], warm: WarmPlan,
+                     run_trials: Callable[[Leg, int], int], done: Callable[[], bool], notes: list[str]) -> None:
+    """The warm start one trial at a time, the rest re-ordered after each by the fit times measured."""
+    rescaled: set[str] = set()
+    note_at = 0
+    baseline = warm.baseline  # expected improvement over the best predicted score of the turns run so far
+    while left and not done():
+        seconds = warm.seconds_left()
+        if seconds is not None:
+            ratios = {name: measured_ratio(leg) for name, leg in by_name.items()}
+            left, names = calibrated_order(left, ratios, seconds, baseline)
+            if set(names) - rescaled:  # one note, naming every learner rescaled so far
+                if rescaled:
+                    notes.pop(note_at)
+                rescaled |= set(names)
+                note_at = len(notes)
+                notes.append("warm start re-ordered by measured fit times: " + ", ".join(
+                    f"{n} {ratios[n]:.2g}x the predicted" for n in sorted(rescaled)))
+        turn = left.pop(0)
+        score = float(getattr(turn.rec, "predicted_score", math.nan))
+        if math.isfinite(score):
+            baseline = score if baseline is None or not math.isfinite(baseline) else max(baseline, score)
+        leg = by_name[turn.learner]
+        leg.n_run += run_trials(leg, 1)
 
 
 def describe_legs(legs: list[Leg], maximize: bool, default: Any = None) -> list[dict[str, Any]]:

@@ -27,8 +27,16 @@ from metaopt.tuning._fidelity import (
     plan_by_rows,
     query_meta_features,
 )
-from metaopt.tuning._objective import FIT_S_ATTR, TRAIN_ROWS_ATTR, Objective, TrialFailed, jsonable, score_default
-from metaopt.tuning._portfolio import Leg, portfolio_learners, search_portfolio
+from metaopt.tuning._objective import (
+    FIT_S_ATTR,
+    TRAIN_ROWS_ATTR,
+    Objective,
+    TrialFailed,
+    error_text,
+    jsonable,
+    score_default,
+)
+from metaopt.tuning._portfolio import Leg, WarmPlan, WarmTurn, portfolio_learners, search_portfolio
 from metaopt.tuning._pruner import make_pruner
 from metaopt.tuning._result import TuneResult, TuneRun, finish
 from metaopt.tuning._resume import retry_interrupted
@@ -41,6 +49,7 @@ from metaopt.tuning._warm import (
     fit_time_predictor,
     make_sampler,
     note_fit_time_error,
+    predicted_trial_seconds,
     recommendations,
 )
 
@@ -147,7 +156,7 @@ def _steps(run: TuneRun, learner: str, kb: Any, study_name: str | None, sampler:
                     n_warm=run.n_warm)]
     run.legs += [_open_leg(run, name, sampler, pruner, kb) for name in run.other_learners]
     run.budget.lap("warm_start")
-    _search(run, progress)
+    _search(run, progress, kb)
     run.budget.lap("search")
 
 
@@ -305,7 +314,7 @@ def _choose_plan(run: TuneRun, cvx: FoldCV, params: dict[str, Any], until: float
     return first
 
 
-def _search(run: TuneRun, progress: bool) -> None:
+def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
     """Run the trials of this call (with a progress bar) until the budget's search deadline, in one study or,
     with several learners, in turns across their studies (``_portfolio``); failed trials are recorded, not
     raised."""
@@ -344,12 +353,33 @@ def _search(run: TuneRun, progress: bool) -> None:
                 if warm and warm[0] != run.learner:
                     # chosen for the budget over the joint ranking's top: its own warm start goes first
                     warm = [run.learner] * run.n_warm + [lr for lr in warm if lr != run.learner]
-                search_portfolio(run.legs, warm, turn, done, run.maximize, run.default, step=max(1, run.args.n_jobs))
+                search_portfolio(run.legs, warm, turn, done, run.maximize, run.default, step=max(1, run.args.n_jobs),
+                                 warm=_warm_plan(run, warm, kb), notes=run.notes)
     finally:
         bar.close()
         run.search_time_s = time.monotonic() - t0
     for leg in run.legs:
         note_fit_time_error(leg.study, run.notes, leg.learner if len(run.legs) > 1 else "")
+
+
+def _warm_plan(run: TuneRun, warm: list[str], kb: Any) -> WarmPlan | None:
+    """With a time budget, the warm-start turns with their recommendations and predicted trial seconds on
+    the run's plan, so that the search can re-order them as fit times are measured (``_portfolio``)."""
+    end = run.budget.search_deadline()
+    if end is None or not warm or run.args.n_jobs > 1:
+        return None
+    recs = list(run.joint)
+    if warm[0] != run.learner:  # the primary's own recommendations went first (see _search)
+        recs = run.recs[:run.n_warm] + [r for r in run.joint if r.learner != run.learner]
+    if [r.learner for r in recs] != warm:
+        return None
+    try:
+        budget = SearchBudget(end, run.plan.n_folds, run.plan.n_splits, run.args.n_trials)
+        secs, baseline = predicted_trial_seconds(recs, run.ds, run.meta_features, run.learner, kb, budget)
+    except Exception as exc:  # noqa: BLE001 - re-ordering is an optimisation: the ranking's order stays
+        run.notes.append(f"warm start kept in the ranking's order: {error_text(exc)}")
+        return None
+    return WarmPlan([WarmTurn(r, s) for r, s in zip(recs, secs)], run.budget.search_left, baseline)
 
 
 def _run_trials(run: TuneRun, leg: Leg, n_trials: int | None, callback: Any) -> None:

@@ -108,16 +108,13 @@ def for_budget(recs: list[Any], ds: Any, meta: dict | None, learner: str, kb: An
                notes: list[str]) -> list[Any]:
     """``recs`` by expected improvement per predicted second, those predicted not to finish in the search's
     time last (:func:`metaopt.recommender.order_for_budget`); unchanged without a budget."""
-    from metaopt.recommender import TaskProfile, get_recommender, order_for_budget, peek_recommender, trial_seconds
+    from metaopt.recommender import order_for_budget
 
     if budget is None or not recs:
         return recs
-    rec = peek_recommender(kb, learner) or get_recommender(kb, "auto")  # the one that ranked them: no new fit
-    task = TaskProfile.of(ds, meta, budget.n_splits)
-    secs = [trial_seconds(rec.config_fit_seconds(r.learner, r.config_id, task.train_rows, task.n_features,
-                                                 task.n_classes), budget.n_folds) for r in recs]
+    secs, baseline = predicted_trial_seconds(recs, ds, meta, learner, kb, budget)
     seconds = budget.seconds
-    ordered, late = order_for_budget(recs, secs, seconds, rec.default_score(ds.kind, task.meta, learner))
+    ordered, late = order_for_budget(recs, secs, seconds, baseline)
     trial_s = {id(r): s for r, s in zip(recs, secs)}
     if [id(r) for r in ordered + late] != [id(r) for r in recs]:
         notes.append("warm start ordered by expected improvement per predicted second of a trial: "
@@ -127,6 +124,19 @@ def for_budget(recs: list[Any], ds: Any, meta: dict | None, learner: str, kb: An
                      f"{seconds:.0f} s left for the search are tried last: "
                      + ", ".join(r.config_id for r in late))
     return ordered + late
+
+
+def predicted_trial_seconds(recs: list[Any], ds: Any, meta: dict | None, learner: str, kb: Any,
+                            budget: SearchBudget) -> tuple[list[float], float | None]:
+    """(predicted seconds of each recommendation's trial on the budget's folds, the library default's
+    predicted score: the baseline of expected improvement)."""
+    from metaopt.recommender import TaskProfile, get_recommender, peek_recommender, trial_seconds
+
+    rec = peek_recommender(kb, learner) or get_recommender(kb, "auto")  # the one that ranked them: no new fit
+    task = TaskProfile.of(ds, meta, budget.n_splits)
+    secs = [trial_seconds(rec.config_fit_seconds(r.learner, r.config_id, task.train_rows, task.n_features,
+                                                 task.n_classes), budget.n_folds) for r in recs]
+    return secs, rec.default_score(ds.kind, task.meta, learner)
 
 
 def fit_time_predictor(kb: Any, learner: str, ds: Any) -> Callable[[str | None, int | None], float | None] | None:

@@ -13,7 +13,16 @@ from optuna.distributions import FloatDistribution
 from optuna.trial import TrialState, create_trial
 
 from metaopt.tuning import load_model, tune
-from metaopt.tuning._portfolio import Leg, competitive, portfolio_learners, search_portfolio
+from metaopt.tuning._objective import FIT_S_ATTR, PREDICTED_FIT_S_ATTR
+from metaopt.tuning._portfolio import (
+    Leg,
+    WarmPlan,
+    WarmTurn,
+    calibrated_order,
+    competitive,
+    portfolio_learners,
+    search_portfolio,
+)
 from metaopt.tuning._study import SETUP_ATTR, SOURCE_ATTR
 from tuning_support import start_together, summary_of
 
@@ -80,6 +89,59 @@ def test_search_portfolio_runs_the_warm_start_in_order_then_feeds_the_competitiv
     assert order[:3] == ["bad", "good", "bad"]  # the joint ranking's order
     assert order[3:] == ["good"] * 5  # "bad" is far outside one standard error: no more trials
     assert (good.n_run, bad.n_run) == (6, 2)
+
+
+class _Rec:
+    """A recommendation as the warm start's re-ordering reads it."""
+
+    def __init__(self, learner: str, score: float, std: float = 0.02):
+        self.learner, self.predicted_score, self.predicted_score_std = learner, score, std
+
+
+def test_calibrated_order_moves_a_learner_whose_fits_take_far_longer_than_predicted_back():
+    turns = [WarmTurn(_Rec("et", 0.93), 2.0), WarmTurn(_Rec("et", 0.925), 2.0), WarmTurn(_Rec("lgbm", 0.91), 4.0),
+             WarmTurn(_Rec("et", 0.92), 2.0), WarmTurn(_Rec("lgbm", 0.905), 4.0)]
+    same, names = calibrated_order(turns, {"et": 2.5, "lgbm": 0.5}, 100.0, baseline=0.85)
+    assert same == turns and names == []  # within the predictions' usual error: the ranking's order stays
+    moved, names = calibrated_order(turns, {"et": 20.0, "lgbm": 1.0}, 100.0, baseline=0.85)
+    assert names == ["et"] and sorted(map(id, moved)) == sorted(map(id, turns))
+    assert [t.learner for t in moved][:2] == ["lgbm", "lgbm"]  # 40 s a trial of et now: lightgbm first
+    late, _ = calibrated_order(turns, {"et": 30.0, "lgbm": None}, 50.0, baseline=0.85)
+    assert [t.learner for t in late] == ["lgbm", "lgbm", "et", "et", "et"]  # 60 s > 50 s left: postponed
+
+
+def test_search_portfolio_reorders_the_warm_start_by_the_fit_times_it_measures():
+    def objective_for(value, ratio):
+        def objective(trial):
+            trial.suggest_float("x", 0, 1)
+            trial.set_user_attr("fold_scores", [value, value])
+            trial.set_user_attr(FIT_S_ATTR, 0.1 * ratio)  # measured: ratio x the predicted 0.1 s
+            trial.set_user_attr(PREDICTED_FIT_S_ATTR, 0.1)
+            return value
+        return objective
+
+    slow = Leg("et", optuna.create_study(direction="maximize"), objective_for(0.9, ratio=20), primary=True)
+    fast = Leg("lgbm", optuna.create_study(direction="maximize"), objective_for(0.89, ratio=1))
+    recs = [_Rec("et", 0.93), _Rec("et", 0.925), _Rec("et", 0.92), _Rec("lgbm", 0.91), _Rec("lgbm", 0.905)]
+    order: list[str] = []
+
+    def run_trials(leg, n):
+        order.extend([leg.learner] * n)
+        leg.study.optimize(leg.objective, n_trials=n)
+        return n
+
+    notes: list[str] = []
+    warm = WarmPlan([WarmTurn(r, 1.0) for r in recs], seconds_left=lambda: 100.0, baseline=0.85)
+    search_portfolio([slow, fast], [r.learner for r in recs], run_trials, lambda: len(order) >= 5, maximize=True,
+                     warm=warm, notes=notes)
+    assert order == ["et", "lgbm", "lgbm", "et", "et"]  # after the first et trial took 20x its prediction
+    assert notes == ["warm start re-ordered by measured fit times: et 20x the predicted"]
+    order.clear()  # without a budget (no seconds left to weigh): the ranking's order
+    slow.study, fast.study = optuna.create_study(direction="maximize"), optuna.create_study(direction="maximize")
+    warm = WarmPlan([WarmTurn(r, 1.0) for r in recs], seconds_left=lambda: None, baseline=0.85)
+    search_portfolio([slow, fast], [r.learner for r in recs], run_trials, lambda: len(order) >= 5, maximize=True,
+                     warm=warm)
+    assert order == ["et", "et", "et", "lgbm", "lgbm"]
 
 
 # --------------------------------------------------------------------------- tune
