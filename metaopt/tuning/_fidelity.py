@@ -35,6 +35,9 @@ RUNGS = (1 / ETA**2, 1 / ETA, 1.0)
 RUNG_TEST_ROWS = 20_000
 #: with a time budget, fewer folds when the library default's fold time allows fewer trials than this
 MIN_TRIALS = 10
+#: ... but never fewer folds than score this many rows together (all folds when the table has fewer): on a
+#: holdout of a few dozen rows, selection among many trials picks noise (``docs/tuning.md``, "Fidelity")
+MIN_SCORED_ROWS = 500
 #: large-data meta-features are computed on a stratified sample of this many rows (general group: all rows)
 META_FEATURE_ROWS = 10_000
 #: ``extract_meta_features``' default row budget, under which the knowledge base's tasks were described
@@ -110,9 +113,10 @@ def plan_by_rows(n_rows: int, n_splits: int = AUTO_SPLITS) -> EvalPlan:
 
 
 def plan_by_budget(plan: EvalPlan, fold_s: float, search_s: float, timed_out: bool = False,
-                   min_trials: int = MIN_TRIALS) -> EvalPlan:
+                   min_trials: int = MIN_TRIALS, n_rows: int | None = None) -> EvalPlan:
     """``plan`` with fewer folds (3, then 1) when ``fold_s`` (the library default's first fold: fit and
-    score) times the folds would allow fewer than ``min_trials`` trials in ``search_s`` seconds.
+    score) times the folds would allow fewer than ``min_trials`` trials in ``search_s`` seconds, but not
+    fewer than score :data:`MIN_SCORED_ROWS` of the ``n_rows`` rows together (:func:`min_folds`).
 
     The default's other folds (``m - 1``) come out of the search's time too.  A default whose first
     fold its time share cut leaves one fold.
@@ -121,14 +125,29 @@ def plan_by_budget(plan: EvalPlan, fold_s: float, search_s: float, timed_out: bo
         return replace(plan, n_folds=1, why="the library default's first fold did not finish in its share of "
                                             "the time budget")
     fold_s = max(fold_s, 1e-6)
-    for m in sorted({plan.n_folds, min(plan.n_folds, FEW_FOLDS), 1}, reverse=True):
+    choices = sorted({plan.n_folds, min(plan.n_folds, FEW_FOLDS), 1}, reverse=True)
+    floor = min_folds(plan, n_rows)
+    for m in choices:
         if (search_s - (m - 1) * fold_s) / (m * fold_s) >= min_trials or m == 1:
             break
-    if m == plan.n_folds:
+    kept = max(m, min(c for c in choices if c >= floor))
+    if kept == plan.n_folds:
         return plan
     allowed = max(0, int(search_s / (plan.n_folds * fold_s)))
-    return replace(plan, n_folds=m, why=f"{plan.n_folds} folds of {fold_s:.2f} s each would allow about {allowed} "
-                                        f"trial(s) in the {search_s:.0f} s left (< {min_trials})")
+    why = f"{plan.n_folds} folds of {fold_s:.2f} s each would allow about {allowed} trial(s) in the {search_s:.0f} s " \
+          f"left (< {min_trials})"
+    if kept > m:
+        why += f"; not fewer than {kept}: their test rows together reach {min(MIN_SCORED_ROWS, n_rows or 0)}"
+    return replace(plan, n_folds=kept, why=why)
+
+
+def min_folds(plan: EvalPlan, n_rows: int | None) -> int:
+    """The fewest of the plan's folds whose test parts hold :data:`MIN_SCORED_ROWS` rows together (all of
+    them on a table smaller than that); 1 when ``n_rows`` is unknown."""
+    if not n_rows:
+        return 1
+    fold_rows = n_rows / plan.n_splits
+    return min(plan.n_folds, max(1, math.ceil(min(MIN_SCORED_ROWS, n_rows) / fold_rows - 1e-9)))
 
 
 def rung_rows(train: np.ndarray, y: Any, kind: str, seed: int, rungs: tuple[float, ...]) -> list[np.ndarray]:

@@ -305,7 +305,7 @@ def _choose_plan(run: TuneRun, cvx: FoldCV, params: dict[str, Any], until: float
         budget.keep_for_refit(first.mean_fit_s, first.mean_train_rows, run.ds.n_rows)
         want = min(MIN_TRIALS, run.args.n_trials or MIN_TRIALS)
         plan = plan_by_budget(run.plan, time.monotonic() - t0, budget.search_left() or 0.0,
-                              timed_out=bool(first.stopped), min_trials=want)
+                              timed_out=bool(first.stopped), min_trials=want, n_rows=run.ds.n_rows)
         if plan != run.plan:
             run.notes.append(f"evaluation: {plan.describe()} instead of {run.plan.describe()}: {plan.why}")
             run.plan = plan

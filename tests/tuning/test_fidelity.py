@@ -17,6 +17,7 @@ from metaopt.tuning import tune
 from metaopt.tuning._fidelity import (
     FEW_FOLDS,
     META_FEATURE_ROWS,
+    MIN_SCORED_ROWS,
     MIN_TRIALS,
     RUNG_TEST_ROWS,
     RUNGS,
@@ -55,6 +56,17 @@ def test_the_budget_takes_folds_away_below_min_trials():
     assert plan_by_budget(five, fold_s=1.0, search_s=10.0).n_folds == 1
     assert plan_by_budget(five, fold_s=1.0, search_s=10.0, min_trials=2).n_folds == 3  # n_trials=2 asked
     assert plan_by_budget(five, fold_s=0.0, search_s=0.0, timed_out=True).n_folds == 1
+
+
+@pytest.mark.parametrize("n_rows, folds", [(240, 5), (499, 5), (1_000, 3), (2_000, 3), (2_500, 1), (9_000, 1)])
+def test_the_budget_keeps_enough_test_rows_to_select_on(n_rows, folds):
+    # a budget that alone would leave one fold (1 s folds, 10 s): a holdout of a few dozen rows is noise
+    plan = plan_by_budget(plan_by_rows(n_rows), fold_s=1.0, search_s=10.0, n_rows=n_rows)
+    assert plan.n_folds == folds
+    assert plan.n_folds * n_rows / plan.n_splits >= min(MIN_SCORED_ROWS, n_rows) - 1e-9
+    if folds > 1:
+        assert f"not fewer than {folds}" in (plan.why or "") or plan.n_folds == plan.n_splits
+    assert plan_by_budget(plan_by_rows(n_rows), 0.0, 0.0, timed_out=True, n_rows=n_rows).n_folds == 1  # must
 
 
 def test_plan_labels_and_the_setup_round_trip():
