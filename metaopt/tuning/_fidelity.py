@@ -36,7 +36,7 @@ RUNG_TEST_ROWS = 20_000
 #: with a time budget, fewer folds when the library default's fold time allows fewer trials than this
 MIN_TRIALS = 10
 #: ... but never fewer folds than score this many rows together (all folds when the table has fewer): on a
-#: holdout of a few dozen rows, selection among many trials picks noise (``docs/tuning.md``, "Fidelity")
+#: holdout of a few dozen rows, selection among many trials picks noise (``docs/tuning.md``, "Evaluation fidelity")
 MIN_SCORED_ROWS = 500
 #: large-data meta-features are computed on a stratified sample of this many rows (general group: all rows)
 META_FEATURE_ROWS = 10_000
