@@ -209,12 +209,12 @@ def _warm_calibrated(by_name: dict[str, Leg], left: list[WarmTurn], warm: WarmPl
             ratios = {name: measured_ratio(leg) for name, leg in by_name.items()}
             left, names = calibrated_order(left, ratios, seconds, baseline)
             if set(names) - rescaled:  # one note, naming every learner rescaled so far
-                if rescaled:
-                    notes.pop(note_at)
+                if not rescaled:
+                    note_at = len(notes)
+                    notes.append("")
                 rescaled |= set(names)
-                note_at = len(notes)
-                notes.append("warm start re-ordered by measured fit times: " + ", ".join(
-                    f"{n} {ratios[n]:.2g}x the predicted" for n in sorted(rescaled)))
+                notes[note_at] = "warm start re-ordered by measured fit times: " + ", ".join(
+                    f"{n} {ratios[n]:.2g}x the predicted" for n in sorted(rescaled))
         turn = left.pop(0)
         score = float(getattr(turn.rec, "predicted_score", math.nan))
         if math.isfinite(score):
