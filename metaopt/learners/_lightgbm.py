@@ -15,6 +15,7 @@ import time
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from metaopt.learners._base import MIN_LEAVES, Learner, Param, holdout_fraction, inner_split, training_rows
@@ -24,6 +25,8 @@ from metaopt.learners._preprocess import NativePreprocessor
 MAX_ROUNDS = 2000
 #: early-stopping patience (rounds without improvement of the validation loss)
 ES_PATIENCE = 50
+#: LightGBM's default ``min_data_per_group``: rows each side of a many-vs-many categorical split must hold
+LGBM_MIN_DATA_PER_GROUP = 100
 
 #: LightGBM's native names of the scikit-learn API's parameters (alias -> ours), from LightGBM's
 #: parameter list; Optuna's LightGBM examples and TabRepo's configurations use them
@@ -190,10 +193,27 @@ class LightGBMLearner(Learner):
                     Z_valid, y_valid = Z_valid.iloc[np.flatnonzero(keep)], y_valid[keep]
             callbacks.append(lightgbm.early_stopping(self.es_patience, first_metric_only=True, verbose=False))
             fit_kw = _eval_kwargs(Z_valid, y_valid)
+        if "min_data_per_group" not in params:
+            est.set_params(min_data_per_group=min_data_per_group(Z, len(y)))
         est.fit(Z, y, callbacks=callbacks or None, **fit_kw)
         best = getattr(est, "best_iteration_", None)
         used = float(best) if best else float(est.booster_.current_iteration())
         return est, used, bool(state["timed_out"]), early
+
+
+def min_data_per_group(Z: Any, n_fit: int) -> int:
+    """LightGBM's ``min_data_per_group`` for a fit on ``n_fit`` rows: its default, capped at ``n_fit // MIN_LEAVES``.
+
+    Both sides of a many-vs-many categorical split (a column with more than
+    ``max_cat_to_onehot`` levels) must hold that many rows.  The default of 100 is
+    made for large data: on a fit of fewer than 200 rows no such split is possible,
+    and a small table's categorical columns are never used (``docs/learners.md``,
+    "Categorical columns on small tables").  Without categorical columns nothing changes.
+    """
+    has_cat = any(isinstance(dt, pd.CategoricalDtype) for dt in getattr(Z, "dtypes", ()))
+    if not has_cat:
+        return LGBM_MIN_DATA_PER_GROUP
+    return max(1, min(LGBM_MIN_DATA_PER_GROUP, int(n_fit) // MIN_LEAVES))
 
 
 def _eval_kwargs(Z_valid: Any, y_valid: np.ndarray) -> dict[str, Any]:

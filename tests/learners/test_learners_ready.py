@@ -109,3 +109,55 @@ def test_every_built_in_learner_is_offered_and_an_unoffered_one_is_refused(unoff
     assert check_offered("extra_trees").name == "extra_trees"
     with pytest.raises(ConfigError, match=f"no {unoffered_learner} results"):
         check_offered(unoffered_learner)
+
+
+def _splits_on(model, columns: list[int]) -> int:
+    """Split count of the fitted booster on the preprocessed columns ``f<i>``."""
+    imp = dict(zip(model.estimator.booster_.feature_name(), model.estimator.booster_.feature_importance("split")))
+    return int(sum(imp[f"f{i}"] for i in columns))
+
+
+def test_lightgbm_splits_on_many_level_categoricals_of_a_small_table(credit_g):
+    """LightGBM's min_data_per_group=100 forbids every split on a >4-level categorical in a 160-row fit."""
+    lg = get_learner("lightgbm")
+    X = credit_g.X.iloc[:160]
+    many = [i for i, c in enumerate(X.columns) if str(X[c].dtype) == "category" and X[c].nunique() > 4]
+    assert len(many) >= 2  # purpose, credit_history, ...
+    fixed = {"n_estimators": 30, "min_child_samples": 5}
+    library_default = lg.fit(X, credit_g.y.iloc[:160], {**fixed, "min_data_per_group": 100}, "binary")
+    ours = lg.fit(X, credit_g.y.iloc[:160], fixed, "binary")
+    assert _splits_on(library_default, many) == 0
+    assert _splits_on(ours, many) > 0
+    assert ours.estimator.get_params()["min_data_per_group"] == 160 // 4
+
+
+def test_lightgbm_min_data_per_group_is_left_alone_without_categoricals_or_on_large_fits(credit_g):
+    from metaopt.learners._lightgbm import min_data_per_group
+
+    numeric = credit_g.X.select_dtypes("number")
+    assert min_data_per_group(numeric.iloc[:50], 50) == 100
+    assert min_data_per_group(credit_g.X, 1000) == 100
+    assert min_data_per_group(credit_g.X.iloc[:50], 50) == 12
+
+
+def test_capped_min_data_per_group_scores_better_on_a_small_categorical_table():
+    """Real data: baseball-hitter (322 rows, categorical columns of many levels), 5-fold CV as the KB scores."""
+    from shared_support import shared_data_dir
+
+    from metaopt.core import Protocol
+
+    path = shared_data_dir() / "corpus" / "baseball-hitter.arff"
+    if not path.is_file():
+        pytest.skip("shared corpus not available")
+    import pandas as pd
+
+    cat = pd.read_csv(shared_data_dir() / "corpus" / "catalog.csv")
+    target = cat.loc[cat["name"] == "baseball-hitter", "target"].iloc[0]
+    ds = load_data(str(path), target=target)
+    lg = get_learner("lightgbm")
+    proto = Protocol(time_limit_s=60)
+    task = proto.prepare(ds)
+    config = {"learning_rate": 0.05}  # AutoGluon's LightGBM default, early stopping
+    library_default = proto.evaluate(lg, {**config, "min_data_per_group": 100}, task)
+    ours = proto.evaluate(lg, config, task)
+    assert ours["log_loss"] < library_default["log_loss"] - 0.05
