@@ -100,6 +100,9 @@ def test_auto_reorders_its_warm_start_when_a_learners_fits_take_far_longer_than_
     if not ("extra_trees" in legs and ratios.get("extra_trees", 1.0) > 3):
         pytest.skip("the KB no longer ranks extra trees first here or predicts their fit time within 3x: "
                     "nothing to re-order (the mechanism: tests/tuning/test_portfolio.py)")
-    assert reordered and "extra_trees" in reordered[0] and len(reordered) == 1
+    if sum(leg["n_run"] for leg in legs.values()) <= 1:
+        pytest.skip("the budget ended during the first extra-trees trial (a loaded machine): no turn left to "
+                    "re-order")
+    assert reordered and "extra_trees" in reordered[0] and len(reordered) == 1, (legs, res.summary.notes)
     assert legs["extra_trees"]["n_run"] < legs["extra_trees"]["n_warm_started"]  # its warm start was cut
     assert legs["lightgbm"]["n_run"] >= 1
