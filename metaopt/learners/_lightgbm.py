@@ -15,11 +15,10 @@ import time
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
 
 from metaopt.learners._base import MIN_LEAVES, Learner, Param, holdout_fraction, inner_split, training_rows
-from metaopt.learners._preprocess import NativePreprocessor
+from metaopt.learners._preprocess import NativePreprocessor, _is_cat
 
 #: upper bound on boosting rounds under early stopping
 MAX_ROUNDS = 2000
@@ -210,8 +209,7 @@ def min_data_per_group(Z: Any, n_fit: int) -> int:
     and a small table's categorical columns are never used (``docs/learners.md``,
     "Categorical columns on small tables").  Without categorical columns nothing changes.
     """
-    has_cat = any(isinstance(dt, pd.CategoricalDtype) for dt in getattr(Z, "dtypes", ()))
-    if not has_cat:
+    if not any(_is_cat(Z[c]) for c in Z.columns):
         return LGBM_MIN_DATA_PER_GROUP
     return max(1, min(LGBM_MIN_DATA_PER_GROUP, int(n_fit) // MIN_LEAVES))
 
