@@ -67,6 +67,8 @@ class Param:
                 isinstance(c, (int, float)) and not isinstance(c, bool) for c in choices
             ):
                 value = float(value)
+            if not choices:
+                raise ConfigError(f"parameter {name!r} does not apply to {kind} tasks")
             if value not in choices:
                 extra = f" for {kind} tasks" if kind else ""
                 raise ConfigError(f"parameter {name!r} must be one of {list(choices)}{extra}, got {value!r}")
@@ -298,6 +300,13 @@ class Learner(abc.ABC):
         training fold can still grow a few leaves.
         """
         return dict(params)
+
+    def data_notes(self, X: pd.DataFrame, y: Any, kind: str) -> list[str]:
+        """What this learner's fits decide from the data themselves, in words (``tune``'s summary says them).
+
+        The base learner decides nothing; LightGBM chooses its regression loss from the target.
+        """
+        return []
 
     def ready_params(self, params: dict[str, Any], kind: str, n_rows: int | None = None,
                      n_features: int | None = None, cv: int = 5) -> tuple[dict[str, Any], dict[str, tuple]]:

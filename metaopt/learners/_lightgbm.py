@@ -26,6 +26,10 @@ MAX_ROUNDS = 2000
 ES_PATIENCE = 50
 #: LightGBM's default ``min_data_per_group``: rows each side of a many-vs-many categorical split must hold
 LGBM_MIN_DATA_PER_GROUP = 100
+#: the regression losses a configuration may name (``objective``); without one the target decides
+REGRESSION_OBJECTIVES = ("regression", "tweedie", "poisson")
+#: skewness above which a non-negative regression target gets the Poisson loss (docs/learners.md)
+POISSON_MIN_SKEW = 1.0
 
 #: LightGBM's native names of the scikit-learn API's parameters (alias -> ours), from LightGBM's
 #: parameter list; Optuna's LightGBM examples and TabRepo's configurations use them
@@ -77,7 +81,7 @@ class LightGBMLearner(Learner):
     id_prefix = "lgbm"
     max_rounds = MAX_ROUNDS
     es_patience = ES_PATIENCE
-    reserved = ("n_jobs", "random_state", "verbose", "verbosity", "objective", "num_threads",
+    reserved = ("n_jobs", "random_state", "verbose", "verbosity", "num_threads",
                 "seed", "num_class", "early_stopping_round", "early_stopping_rounds")
     # an L1/L2 penalty of 1e-3 (the log-scale space's lower bound) is as good as none
     zero_is_low = ("reg_alpha", "reg_lambda")
@@ -116,6 +120,8 @@ class LightGBMLearner(Learner):
             "min_data_per_group": Param("int", 1, 1_000_000),
             "boosting_type": Param("choice", choices=("gbdt",)),
             "class_weight": Param("choice", choices=("balanced",), allow_none=True),
+            # regression only; without it the target decides (:func:`regression_objective`)
+            "objective": Param("choice", choices=(), choices_by_kind={"regression": REGRESSION_OBJECTIVES}),
         }
 
     def search_space(self, kind: str | None = None) -> dict[str, Any]:
@@ -158,6 +164,12 @@ class LightGBMLearner(Learner):
                 out["num_leaves"] = leaves
         return out
 
+    def data_notes(self, X: Any, y: Any, kind: str) -> list[str]:
+        if kind != "regression" or regression_objective(y) != "poisson":
+            return []
+        return [f"lightgbm fits the Poisson loss: the target is never negative and right-skewed (skewness "
+                f"{skewness(np.asarray(y, dtype=float)):.1f}); a configuration's objective overrides it"]
+
     def preprocess(self) -> NativePreprocessor:
         return NativePreprocessor()
 
@@ -175,6 +187,8 @@ class LightGBMLearner(Learner):
     def fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
         import lightgbm
 
+        if kind == "regression" and "objective" not in params:
+            est.set_params(objective=regression_objective(y))
         early = "n_estimators" not in params
         callbacks = []
         state: dict[str, Any] = {"timed_out": False}
@@ -198,6 +212,31 @@ class LightGBMLearner(Learner):
         best = getattr(est, "best_iteration_", None)
         used = float(best) if best else float(est.booster_.current_iteration())
         return est, used, bool(state["timed_out"]), early
+
+
+def regression_objective(y: Any) -> str:
+    """LightGBM's loss for a regression target: ``"poisson"`` if it suits (:func:`poisson_suits`), else squared error.
+
+    Counts, amounts and durations grow multiplicatively with their causes; the Poisson loss's log
+    link fits that product directly, where squared error builds it from additive steps and chases
+    the long right tail.
+    """
+    y = np.asarray(y, dtype=float)
+    if len(y) < 3:
+        return "regression"
+    return "poisson" if poisson_suits(float(y.min()), skewness(y)) else "regression"
+
+
+def poisson_suits(y_min: float, y_skew: float) -> bool:
+    """The rule on the target's shape: never negative (a requirement of the loss) and right-skewed."""
+    return y_min >= 0 and y_skew > POISSON_MIN_SKEW
+
+
+def skewness(y: np.ndarray) -> float:
+    """Fisher's skewness (scipy.stats.skew's default, biased); NaN for a constant target."""
+    z = y - y.mean()
+    m2 = float(np.mean(z * z))
+    return float(np.mean(z ** 3)) / m2 ** 1.5 if m2 > 0 else float("nan")
 
 
 def min_data_per_group(Z: Any, n_fit: int) -> int:

