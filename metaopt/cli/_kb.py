@@ -2,8 +2,9 @@
 
 * ``metaopt kb info [--path DIR] [--json]`` - counts, coverage, sources and licences;
 * ``metaopt kb import --tabrepo DIR --pimp DIR [--lcdb FILE] --out DIR`` - (re)build the imported part;
-* ``metaopt kb merge SRC... --into DIR [--learners L,...]`` - add other KBs' rows (e.g. the new
-  pools of a build directory, one learner's only) to a KB, recording the step in its manifest;
+* ``metaopt kb merge SRC... --into DIR [--learners L,...] [--replace]`` - add other KBs' rows (e.g. the new
+  pools of a build directory, one learner's only; ``--replace``: re-measured pools replace the KB's)
+  to a KB, recording the step in its manifest;
 * ``metaopt kb add-study --storage URL --study NAME --data FILE --target COL`` - add a
   user's Optuna study;
 * ``metaopt kb build ...`` - from :mod:`metaopt.cli._kb_build` where present.
@@ -45,12 +46,17 @@ def register(sub: argparse._SubParsersAction) -> None:
     mrg = kb_sub.add_parser("merge", help="add the rows of other KB directories to a KB",
                             description="Merge KB directories (e.g. build directories) into a KB. Rows already "
                                         "there are kept; a row whose key is there with other values is an "
-                                        "error and nothing is written. The step is appended to the KB's "
-                                        "rebuild command.")
+                                        "error and nothing is written (--replace: the sources' pools "
+                                        "replace the KB's). The step is appended to the KB's rebuild "
+                                        "command.")
     mrg.add_argument("sources", nargs="+", metavar="SRC", help="KB directory to merge (repeatable)")
     mrg.add_argument("--into", required=True, metavar="DIR", help="the KB to extend (e.g. metadata)")
     mrg.add_argument("--learners", metavar="L,...",
                      help="merge only these learners' evaluations of the sources (default: all)")
+    mrg.add_argument("--replace", action="store_true",
+                     help="the sources' pools replace the KB's: every evaluation of a (task, learner) pair "
+                          "the sources evaluated is dropped first (re-measured pools, e.g. after a change "
+                          "of how a learner fits)")
     mrg.add_argument("--out", metavar="DIR", help="write the result here instead of replacing --into")
     mrg.set_defaults(func=run_merge)
 
@@ -231,10 +237,11 @@ def run_merge(args: argparse.Namespace) -> int:
     kb = base
     for src in args.sources:
         other = KnowledgeBase.load(src)
-        kb = kb.merge(other.only_learners(learners) if learners else other)
+        other = other.only_learners(learners) if learners else other
+        kb = kb.replace_pools(other) if args.replace else kb.merge(other)
     step = "metaopt kb merge " + " ".join(
         [shlex.quote(s) for s in args.sources] + [f"--into {shlex.quote(args.into)}"]
-        + [f"--learners {','.join(learners)}"] * bool(learners))
+        + [f"--learners {','.join(learners)}"] * bool(learners) + ["--replace"] * bool(args.replace))
     before = base.manifest.get("command")
     out = args.out or args.into
     kb.save(out, command=f"{before} ; then {step}" if before else step)

@@ -238,6 +238,20 @@ class KnowledgeBase:
                 kb.manifest[k] = self.manifest[k]
         return kb
 
+    def replace_pools(self, other: KnowledgeBase) -> KnowledgeBase:
+        """A new KB in which ``other``'s pools replace this KB's: every evaluation of a (task, learner) pair
+        that ``other`` evaluated is dropped, then ``other`` is merged (:meth:`merge`).
+
+        How pools re-measured under a changed fitting rule enter a KB (``metaopt kb merge --replace``);
+        the pairs ``other`` did not evaluate stay as they are.
+        """
+        pairs = set(zip(other.evaluations["task_id"], other.evaluations["learner"]))
+        ev = self.evaluations
+        kept = ev[[p not in pairs for p in zip(ev["task_id"], ev["learner"])]]
+        base = KnowledgeBase.from_frames(self.tasks, self.configs, kept, self.sources,
+                                         command=self.manifest.get("command"))
+        return base.merge(other)
+
     def only_sources(self, sources: Iterable[str]) -> KnowledgeBase:
         """The sub-KB of the evaluations from ``sources`` (and the tasks and configs they use)."""
         return self._only("source", sources, "from source(s)")

@@ -166,6 +166,27 @@ def test_kb_merge_one_learner_records_the_step(tmp_path, capsys):
     assert len(KnowledgeBase.load(out).evaluations) == 7 and len(KnowledgeBase.load(into).evaluations) == 6
 
 
+def test_kb_merge_replace_swaps_re_measured_pools_and_keeps_the_rest(tmp_path, capsys):
+    """Pools re-measured under a changed fitting rule: ``--replace`` drops the KB's rows of each (task, learner)
+    pair the build evaluated, then merges; without it the changed row is refused (test below)."""
+    from metaopt.kb import KnowledgeBase
+
+    into = tmp_path / "kb"
+    make_small_kb().save(into, command="make it")
+    changed = _build_dir(tmp_path, conflicting=True)  # task a's LightGBM pool: only the default, re-scored
+    assert main(["kb", "merge", str(changed), "--into", str(into), "--learners", "lightgbm", "--replace"]) == 0
+    assert "lightgbm 3 -> 4" in capsys.readouterr().out
+    ev = KnowledgeBase.load(into).evaluations
+    a = ev[(ev["task_id"] == "corpus/a") & (ev["learner"] == "lightgbm")]
+    assert list(a["config_id"]) == ["default"] and a["roc_auc"].tolist() == [0.79]  # s1 of a went with the pool
+    b = ev[ev["task_id"] == "corpus/b"]
+    assert b["rmse"].tolist() == [1.5]                                                # other tasks untouched
+    assert ev.loc[ev["learner"] == "random_forest", "task_id"].tolist() == ["corpus/a"]  # other learners too
+    assert set(ev.loc[ev["task_id"] == "corpus/c", "config_id"]) == {"default", "s1"}  # new tasks added
+    assert KnowledgeBase.load(into).manifest["command"] == (
+        f"make it ; then metaopt kb merge {changed} --into {into} --learners lightgbm --replace")
+
+
 def test_kb_merge_conflict_is_one_line_error_and_writes_nothing(tmp_path, capsys):
     into = tmp_path / "kb"
     make_small_kb().save(into)
