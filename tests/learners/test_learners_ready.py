@@ -140,26 +140,28 @@ def test_lightgbm_min_data_per_group_is_left_alone_without_categoricals_or_on_la
     assert min_data_per_group(credit_g.X.iloc[:50], 50) == 12
 
 
-def test_capped_min_data_per_group_scores_better_on_a_small_categorical_table():
-    """Real data: baseball-hitter (322 rows, categorical columns of many levels), 5-fold CV as the KB scores."""
+def _kb_scores(corpus_name: str, config: dict, changed: dict) -> tuple[dict, dict]:
+    """5-fold CV metrics of LightGBM's ``config`` on a shared corpus dataset as the KB scores it: with
+    ``changed`` added, and as given (metaopt's rule decides); skipped without the shared corpus."""
+    import pandas as pd
     from shared_support import shared_data_dir
 
     from metaopt.core import Protocol
 
-    path = shared_data_dir() / "corpus" / "baseball-hitter.arff"
+    path = shared_data_dir() / "corpus" / f"{corpus_name}.arff"
     if not path.is_file():
         pytest.skip("shared corpus not available")
-    import pandas as pd
-
     cat = pd.read_csv(shared_data_dir() / "corpus" / "catalog.csv")
-    target = cat.loc[cat["name"] == "baseball-hitter", "target"].iloc[0]
-    ds = load_data(str(path), target=target)
-    lg = get_learner("lightgbm")
-    proto = Protocol(time_limit_s=60)
+    ds = load_data(str(path), target=cat.loc[cat["name"] == corpus_name, "target"].iloc[0])
+    lg, proto = get_learner("lightgbm"), Protocol(time_limit_s=60)
     task = proto.prepare(ds)
+    return proto.evaluate(lg, {**config, **changed}, task), proto.evaluate(lg, config, task)
+
+
+def test_capped_min_data_per_group_scores_better_on_a_small_categorical_table():
+    """Real data: baseball-hitter (322 rows, categorical columns of many levels), 5-fold CV as the KB scores."""
     config = {"learning_rate": 0.05}  # AutoGluon's LightGBM default, early stopping
-    library_default = proto.evaluate(lg, {**config, "min_data_per_group": 100}, task)
-    ours = proto.evaluate(lg, config, task)
+    library_default, ours = _kb_scores("baseball-hitter", config, {"min_data_per_group": 100})
     assert ours["log_loss"] < library_default["log_loss"] - 0.05
 
 
@@ -196,22 +198,6 @@ def test_regression_loss_follows_the_target_shape():
 
 def test_poisson_loss_scores_better_on_a_skewed_count_target():
     """Real data: transplant (131 rows; target a count, skewness 1.8), 5-fold CV as the KB scores."""
-    from shared_support import shared_data_dir
-
-    from metaopt.core import Protocol
-
-    path = shared_data_dir() / "corpus" / "transplant.arff"
-    if not path.is_file():
-        pytest.skip("shared corpus not available")
-    import pandas as pd
-
-    cat = pd.read_csv(shared_data_dir() / "corpus" / "catalog.csv")
-    target = cat.loc[cat["name"] == "transplant", "target"].iloc[0]
-    ds = load_data(str(path), target=target)
-    lg = get_learner("lightgbm")
-    proto = Protocol(time_limit_s=60)
-    task = proto.prepare(ds)
     config = {"learning_rate": 0.05}  # AutoGluon's LightGBM default, early stopping
-    squared_error = proto.evaluate(lg, {**config, "objective": "regression"}, task)
-    ours = proto.evaluate(lg, config, task)
+    squared_error, ours = _kb_scores("transplant", config, {"objective": "regression"})
     assert ours["r2"] > squared_error["r2"] + 0.05
