@@ -233,7 +233,11 @@ def poisson_suits(y_min: float, y_skew: float) -> bool:
 
 
 def skewness(y: np.ndarray) -> float:
-    """Fisher's skewness (scipy.stats.skew's default, biased); NaN for a constant target."""
+    """Fisher's skewness (scipy.stats.skew's default, biased); NaN for a constant target.
+
+    Written out because it runs on every regression fit, and scipy's version warns ("precision loss")
+    on nearly constant targets, which small training folds have.
+    """
     z = y - y.mean()
     m2 = float(np.mean(z * z))
     return float(np.mean(z ** 3)) / m2 ** 1.5 if m2 > 0 else float("nan")
