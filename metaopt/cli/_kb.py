@@ -235,9 +235,12 @@ def run_merge(args: argparse.Namespace) -> int:
         raise ConfigError("--learners is empty: give learner names, e.g. --learners lightgbm")
     base = KnowledgeBase.load(args.into)
     kb = base
+    unfinished: set[tuple[str, str]] = set()
     for src in args.sources:
         other = KnowledgeBase.load(src)
         other = other.only_learners(learners) if learners else other
+        if args.replace:
+            unfinished |= kb.unfinished_pools(other)
         kb = kb.replace_pools(other) if args.replace else kb.merge(other)
     step = "metaopt kb merge " + " ".join(
         [shlex.quote(s) for s in args.sources] + [f"--into {shlex.quote(args.into)}"]
@@ -248,6 +251,9 @@ def run_merge(args: argparse.Namespace) -> int:
     old, new = base.counts()["per_learner"], kb.counts()["per_learner"]
     print(f"wrote {out}: evaluations per learner " + ", ".join(
         f"{lr} {old.get(lr, {}).get('evaluations', 0)} -> {v['evaluations']}" for lr, v in new.items()))
+    if unfinished:
+        print(f"kept {len(unfinished)} pool(s) the sources measured on fewer configurations (builds not finished "
+              "there; merge again once they are): " + ", ".join(f"{t} {lr}" for t, lr in sorted(unfinished)))
     return 0
 
 

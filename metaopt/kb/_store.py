@@ -243,14 +243,33 @@ class KnowledgeBase:
         that ``other`` evaluated is dropped, then ``other`` is merged (:meth:`merge`).
 
         How pools re-measured under a changed fitting rule enter a KB (``metaopt kb merge --replace``);
-        the pairs ``other`` did not evaluate stay as they are.
+        the pairs ``other`` did not evaluate stay as they are, and so do the pairs :meth:`unfinished_pools`
+        names (a rebuild still running must not shrink a complete pool): ``other``'s rows of those are left out.
         """
+        unfinished = self.unfinished_pools(other)
+        if unfinished:
+            oe = other.evaluations
+            other = other._with_evaluations(oe[[p not in unfinished for p in zip(oe["task_id"], oe["learner"])]])
         pairs = set(zip(other.evaluations["task_id"], other.evaluations["learner"]))
         ev = self.evaluations
         kept = ev[[p not in pairs for p in zip(ev["task_id"], ev["learner"])]]
         base = KnowledgeBase.from_frames(self.tasks, self.configs, kept, self.sources,
                                          command=self.manifest.get("command"))
         return base.merge(other)
+
+    def unfinished_pools(self, other: KnowledgeBase) -> set[tuple[str, str]]:
+        """(task, learner) pairs that ``other`` evaluated on fewer configurations than this KB holds for them.
+
+        A re-measurement of a pool covers the same configurations; fewer means its build has not
+        finished that task (units are written as they complete), so :meth:`replace_pools` keeps this KB's.
+        """
+        def sizes(kb: KnowledgeBase) -> pd.Series:
+            return kb.evaluations.groupby(["task_id", "learner"])["config_id"].nunique()
+
+        mine, theirs = sizes(self), sizes(other)
+        both = theirs.index.intersection(mine.index)
+        short = theirs[both] < mine[both]
+        return set(short.index[short.to_numpy()])
 
     def only_sources(self, sources: Iterable[str]) -> KnowledgeBase:
         """The sub-KB of the evaluations from ``sources`` (and the tasks and configs they use)."""

@@ -30,6 +30,7 @@ from metaopt.learners._lightgbm import ES_PATIENCE, MAX_ROUNDS, LightGBMLearner
 from metaopt.learners._linear import LinearLearner
 from metaopt.learners._preprocess import EncodingPreprocessor, NativePreprocessor
 from metaopt.learners._sklearn import ExtraTreesLearner, RandomForestLearner
+from metaopt.learners._target import poisson_suits
 
 _REGISTRY: dict[str, Learner] = {}
 
@@ -101,5 +102,5 @@ __all__ = [
     "KINDS", "Learner", "Param", "FittedModel", "NativePreprocessor", "EncodingPreprocessor", "holdout_fraction",
     "get_learner", "list_learners", "check_offered", "register_learner", "unregister_learner", "LightGBMLearner",
     "RandomForestLearner", "ExtraTreesLearner", "LinearLearner", "MAX_ROUNDS", "ES_PATIENCE", "MIN_LEAVES",
-    "training_rows",
+    "training_rows", "poisson_suits",
 ]

@@ -25,6 +25,7 @@ import pandas as pd
 
 from metaopt.core import TASK_KINDS
 from metaopt.exceptions import ConfigError
+from metaopt.learners._target import poisson_target
 
 # model files pickled before the preprocessors had their own module name them here
 from metaopt.learners._preprocess import EncodingPreprocessor, NativePreprocessor, _is_cat  # noqa: F401
@@ -204,6 +205,9 @@ class Learner(abc.ABC):
     foreign_defaults: ClassVar[Mapping[str, Mapping[str, Any]]] = {}
     #: Sobol points of the shared configuration pool (after the default and :meth:`known_good_configs`)
     pool_sobol: ClassVar[int] = 32
+    #: skewness above which a never-negative regression target gets the learner's Poisson loss, unless a
+    #: configuration names its own (:meth:`fits_poisson`); None: the learner has no such loss
+    poisson_min_skew: ClassVar[float | None] = None
 
     # -- what every learner defines ------------------------------------------
     @abc.abstractmethod
@@ -301,10 +305,14 @@ class Learner(abc.ABC):
         """
         return dict(params)
 
+    def fits_poisson(self, y: Any, kind: str) -> bool:
+        """Whether a fit on target ``y`` uses the Poisson loss by the target-shape rule (``_target.py``)."""
+        return kind == "regression" and self.poisson_min_skew is not None and poisson_target(y, self.poisson_min_skew)
+
     def data_notes(self, X: pd.DataFrame, y: Any, kind: str) -> list[str]:
         """What this learner's fits decide from the data themselves, in words (``tune``'s summary says them).
 
-        The base learner decides nothing; LightGBM chooses its regression loss from the target.
+        The base learner decides nothing; LightGBM and the forests choose their regression loss from the target.
         """
         return []
 

@@ -19,6 +19,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from metaopt.learners._base import MIN_LEAVES, Learner, Param, holdout_fraction, inner_split, training_rows
 from metaopt.learners._preprocess import NativePreprocessor, _is_cat
+from metaopt.learners._target import poisson_note
 
 #: upper bound on boosting rounds under early stopping
 MAX_ROUNDS = 2000
@@ -28,8 +29,6 @@ ES_PATIENCE = 50
 LGBM_MIN_DATA_PER_GROUP = 100
 #: the regression losses a configuration may name (``objective``); without one the target decides
 REGRESSION_OBJECTIVES = ("regression", "tweedie", "poisson")
-#: skewness above which a non-negative regression target gets the Poisson loss (docs/learners.md)
-POISSON_MIN_SKEW = 1.0
 
 #: LightGBM's native names of the scikit-learn API's parameters (alias -> ours), from LightGBM's
 #: parameter list; Optuna's LightGBM examples and TabRepo's configurations use them
@@ -89,6 +88,8 @@ class LightGBMLearner(Learner):
     foreign_names = {"tabrepo": {n: ALIASES.get(n, n) for n in _TABREPO_NAMES}}
     # AutoGluon sets learning_rate=0.05 (and rounds by early stopping); the rest are LightGBM's defaults
     foreign_defaults = {"tabrepo": {"learning_rate": 0.05}}
+    # the Poisson objective (log link) from a skewness of 1: docs/learners.md, "Regression loss"
+    poisson_min_skew = 1.0
     pool_sobol = 64
 
     def known_good_configs(self, kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
@@ -120,7 +121,7 @@ class LightGBMLearner(Learner):
             "min_data_per_group": Param("int", 1, 1_000_000),
             "boosting_type": Param("choice", choices=("gbdt",)),
             "class_weight": Param("choice", choices=("balanced",), allow_none=True),
-            # regression only; without it the target decides (:func:`regression_objective`)
+            # regression only; without it the target decides (:meth:`Learner.fits_poisson`)
             "objective": Param("choice", choices=(), choices_by_kind={"regression": REGRESSION_OBJECTIVES}),
         }
 
@@ -165,10 +166,7 @@ class LightGBMLearner(Learner):
         return out
 
     def data_notes(self, X: Any, y: Any, kind: str) -> list[str]:
-        if kind != "regression" or regression_objective(y) != "poisson":
-            return []
-        return [f"lightgbm fits the Poisson loss: the target is never negative and right-skewed (skewness "
-                f"{skewness(np.asarray(y, dtype=float)):.1f}); a configuration's objective overrides it"]
+        return [poisson_note(self.name, "loss", y)] if self.fits_poisson(y, kind) else []
 
     def preprocess(self) -> NativePreprocessor:
         return NativePreprocessor()
@@ -188,7 +186,7 @@ class LightGBMLearner(Learner):
         import lightgbm
 
         if kind == "regression" and "objective" not in params:
-            est.set_params(objective=regression_objective(y))
+            est.set_params(objective="poisson" if self.fits_poisson(y, kind) else "regression")
         early = "n_estimators" not in params
         callbacks = []
         state: dict[str, Any] = {"timed_out": False}
@@ -212,35 +210,6 @@ class LightGBMLearner(Learner):
         best = getattr(est, "best_iteration_", None)
         used = float(best) if best else float(est.booster_.current_iteration())
         return est, used, bool(state["timed_out"]), early
-
-
-def regression_objective(y: Any) -> str:
-    """LightGBM's loss for a regression target: ``"poisson"`` if it suits (:func:`poisson_suits`), else squared error.
-
-    Counts, amounts and durations grow multiplicatively with their causes; the Poisson loss's log
-    link fits that product directly, where squared error builds it from additive steps and chases
-    the long right tail.
-    """
-    y = np.asarray(y, dtype=float)
-    if len(y) < 3:
-        return "regression"
-    return "poisson" if poisson_suits(float(y.min()), skewness(y)) else "regression"
-
-
-def poisson_suits(y_min: float, y_skew: float) -> bool:
-    """The rule on the target's shape: never negative (a requirement of the loss) and right-skewed."""
-    return y_min >= 0 and y_skew > POISSON_MIN_SKEW
-
-
-def skewness(y: np.ndarray) -> float:
-    """Fisher's skewness (scipy.stats.skew's default, biased); NaN for a constant target.
-
-    Written out because it runs on every regression fit, and scipy's version warns ("precision loss")
-    on nearly constant targets, which small training folds have.
-    """
-    z = y - y.mean()
-    m2 = float(np.mean(z * z))
-    return float(np.mean(z ** 3)) / m2 ** 1.5 if m2 > 0 else float("nan")
 
 
 def min_data_per_group(Z: Any, n_fit: int) -> int:

@@ -6,7 +6,9 @@ imputation, capped one-hot / ordinal encoding).  ``n_estimators`` is fixed at
 histories) and not part of the search space: more trees never hurt a forest in
 expectation, they only cost time.  Under a time limit the forest is grown in
 chunks of 25 trees (``warm_start``; the result is identical to a one-shot fit)
-and growth stops once the limit has passed.
+and growth stops once the limit has passed.  A regression forest whose target is never negative and
+right-skewed splits on the Poisson deviance unless the configuration names a ``criterion``
+(``_target.py``; measured in ``docs/learners.md``, "Regression loss").
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from optuna.distributions import CategoricalDistribution, FloatDistribution, Int
 
 from metaopt.learners._base import MIN_LEAVES, Learner, Param, training_rows
 from metaopt.learners._preprocess import EncodingPreprocessor
+from metaopt.learners._target import poisson_note
 
 _CLS_CRITERIA = ("gini", "entropy", "log_loss")
 _REG_CRITERIA = ("squared_error", "friedman_mse", "absolute_error", "poisson")
@@ -31,6 +34,8 @@ class _ForestLearner(Learner):
     classifier: str = ""
     regressor: str = ""
     default_bootstrap: bool = True
+    # the Poisson split criterion from a skewness of 2 (less gains below): docs/learners.md, "Regression loss"
+    poisson_min_skew = 2.0
 
     def default_params(self, kind: str | None = None) -> dict[str, Any]:
         regression = kind == "regression"
@@ -122,7 +127,12 @@ class _ForestLearner(Learner):
                 out[name] = cap
         return out
 
+    def data_notes(self, X: Any, y: Any, kind: str) -> list[str]:
+        return [poisson_note(self.name, "split criterion", y)] if self.fits_poisson(y, kind) else []
+
     def fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
+        if "criterion" not in params and self.fits_poisson(y, kind):
+            est.set_params(criterion="poisson")
         total = int(est.get_params()["n_estimators"])
         if time_limit_s is None or total <= _CHUNK:
             est.fit(Z, y)

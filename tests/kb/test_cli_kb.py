@@ -169,22 +169,46 @@ def test_kb_merge_one_learner_records_the_step(tmp_path, capsys):
 def test_kb_merge_replace_swaps_re_measured_pools_and_keeps_the_rest(tmp_path, capsys):
     """Pools re-measured under a changed fitting rule: ``--replace`` drops the KB's rows of each (task, learner)
     pair the build evaluated, then merges; without it the changed row is refused (test below)."""
+    import pandas as pd
+    from kb_support import _eval_row
+
     from metaopt.kb import KnowledgeBase
 
     into = tmp_path / "kb"
     make_small_kb().save(into, command="make it")
-    changed = _build_dir(tmp_path, conflicting=True)  # task a's LightGBM pool: only the default, re-scored
+    changed = _build_dir(tmp_path, conflicting=True)  # task a's LightGBM default re-scored ...
+    build = KnowledgeBase.load(changed)
+    s1 = pd.DataFrame([_eval_row("corpus/a", "lightgbm", "s1", roc_auc=0.84)])  # ... and s1: its whole pool
+    KnowledgeBase.from_frames(build.tasks, build.configs, pd.concat([build.evaluations, s1], ignore_index=True),
+                              build.sources, command="metaopt kb build ...").save(changed)
     assert main(["kb", "merge", str(changed), "--into", str(into), "--learners", "lightgbm", "--replace"]) == 0
-    assert "lightgbm 3 -> 4" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "lightgbm 3 -> 5" in out and "kept" not in out
     ev = KnowledgeBase.load(into).evaluations
-    a = ev[(ev["task_id"] == "corpus/a") & (ev["learner"] == "lightgbm")]
-    assert list(a["config_id"]) == ["default"] and a["roc_auc"].tolist() == [0.79]  # s1 of a went with the pool
+    a = ev[(ev["task_id"] == "corpus/a") & (ev["learner"] == "lightgbm")].sort_values("config_id")
+    assert list(a["config_id"]) == ["default", "s1"] and a["roc_auc"].tolist() == [0.79, 0.84]
     b = ev[ev["task_id"] == "corpus/b"]
     assert b["rmse"].tolist() == [1.5]                                                # other tasks untouched
     assert ev.loc[ev["learner"] == "random_forest", "task_id"].tolist() == ["corpus/a"]  # other learners too
     assert set(ev.loc[ev["task_id"] == "corpus/c", "config_id"]) == {"default", "s1"}  # new tasks added
     assert KnowledgeBase.load(into).manifest["command"] == (
         f"make it ; then metaopt kb merge {changed} --into {into} --learners lightgbm --replace")
+
+
+def test_kb_merge_replace_keeps_a_pool_whose_rebuild_has_not_finished(tmp_path, capsys):
+    """A build still running has scored fewer of a task's configurations: the complete pool must not shrink."""
+    from metaopt.kb import KnowledgeBase
+
+    into = tmp_path / "kb"
+    make_small_kb().save(into)
+    unfinished = _build_dir(tmp_path, conflicting=True)  # task a: only the default of its two so far
+    assert main(["kb", "merge", str(unfinished), "--into", str(into), "--learners", "lightgbm", "--replace"]) == 0
+    out = capsys.readouterr().out
+    assert "kept 1 pool(s)" in out and out.rstrip().endswith("corpus/a lightgbm")
+    ev = KnowledgeBase.load(into).evaluations
+    a = ev[(ev["task_id"] == "corpus/a") & (ev["learner"] == "lightgbm")].sort_values("config_id")
+    assert a["roc_auc"].tolist() == [0.8, 0.85]                                        # the old pool, whole
+    assert set(ev.loc[ev["task_id"] == "corpus/c", "config_id"]) == {"default", "s1"}  # finished pools still enter
 
 
 def test_kb_merge_conflict_is_one_line_error_and_writes_nothing(tmp_path, capsys):

@@ -11,6 +11,7 @@ import pytest
 from metaopt import load_data
 from metaopt.exceptions import ConfigError
 from metaopt.learners import check_offered, get_learner, list_learners, training_rows
+from shared_support import kb_protocol_scores
 
 CREDIT_G = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
 
@@ -140,64 +141,10 @@ def test_lightgbm_min_data_per_group_is_left_alone_without_categoricals_or_on_la
     assert min_data_per_group(credit_g.X.iloc[:50], 50) == 12
 
 
-def _kb_scores(corpus_name: str, config: dict, changed: dict) -> tuple[dict, dict]:
-    """5-fold CV metrics of LightGBM's ``config`` on a shared corpus dataset as the KB scores it: with
-    ``changed`` added, and as given (metaopt's rule decides); skipped without the shared corpus."""
-    import pandas as pd
-    from shared_support import shared_data_dir
-
-    from metaopt.core import Protocol
-
-    path = shared_data_dir() / "corpus" / f"{corpus_name}.arff"
-    if not path.is_file():
-        pytest.skip("shared corpus not available")
-    cat = pd.read_csv(shared_data_dir() / "corpus" / "catalog.csv")
-    ds = load_data(str(path), target=cat.loc[cat["name"] == corpus_name, "target"].iloc[0])
-    lg, proto = get_learner("lightgbm"), Protocol(time_limit_s=60)
-    task = proto.prepare(ds)
-    return proto.evaluate(lg, {**config, **changed}, task), proto.evaluate(lg, config, task)
-
-
 def test_capped_min_data_per_group_scores_better_on_a_small_categorical_table():
     """Real data: baseball-hitter (322 rows, categorical columns of many levels), 5-fold CV as the KB scores."""
     config = {"learning_rate": 0.05}  # AutoGluon's LightGBM default, early stopping
-    library_default, ours = _kb_scores("baseball-hitter", config, {"min_data_per_group": 100})
+    library_default, ours = kb_protocol_scores("baseball-hitter", "lightgbm", config, {"min_data_per_group": 100})
     assert ours["log_loss"] < library_default["log_loss"] - 0.05
 
 
-def test_regression_loss_follows_the_target_shape():
-    """Poisson for a never-negative right-skewed target; squared error otherwise, or as the configuration says."""
-    from metaopt.learners._lightgbm import POISSON_MIN_SKEW, regression_objective, skewness
-
-    rng = np.random.default_rng(0)
-    counts = rng.poisson(rng.gamma(1.0, 3.0, 400)).astype(float)
-    assert skewness(counts) > POISSON_MIN_SKEW
-    assert regression_objective(counts) == "poisson"
-    assert regression_objective(counts - 1.0) == "regression"  # the Poisson loss needs y >= 0
-    assert regression_objective(rng.normal(50.0, 5.0, 400)) == "regression"  # symmetric
-    assert regression_objective(np.full(50, 3.0)) == "regression"  # constant: no skewness
-
-    lg = get_learner("lightgbm")
-    X = np.c_[rng.normal(size=400), rng.normal(size=400)]
-    import pandas as pd
-
-    X = pd.DataFrame(X, columns=["a", "b"])
-    assert lg.fit(X, counts, {"n_estimators": 20}, "regression").estimator.get_params()["objective"] == "poisson"
-    fixed = lg.fit(X, counts, {"n_estimators": 20, "objective": "regression"}, "regression")
-    assert fixed.estimator.get_params()["objective"] == "regression"
-    assert (lg.fit(X, counts - 1.0, {"n_estimators": 20}, "regression").estimator.get_params()["objective"]
-            == "regression")
-    assert "Poisson loss" in lg.data_notes(X, counts, "regression")[0]
-    assert lg.data_notes(X, counts - 1.0, "regression") == []
-    assert get_learner("random_forest").data_notes(X, counts, "regression") == []
-    with pytest.raises(ConfigError, match="does not apply to binary tasks"):
-        lg.validate_params({"objective": "poisson"}, "binary")
-    with pytest.raises(ConfigError, match="must be one of"):
-        lg.validate_params({"objective": "huber"}, "regression")
-
-
-def test_poisson_loss_scores_better_on_a_skewed_count_target():
-    """Real data: transplant (131 rows; target a count, skewness 1.8), 5-fold CV as the KB scores."""
-    config = {"learning_rate": 0.05}  # AutoGluon's LightGBM default, early stopping
-    squared_error, ours = _kb_scores("transplant", config, {"objective": "regression"})
-    assert ours["r2"] > squared_error["r2"] + 0.05
