@@ -15,6 +15,11 @@ normalised regret at k = 1, 3, 5, 10:
 * ``--part surrogate``: surrogates that learn the *order* of configurations within a task rather than
   their normalised scores (per-task percentile ranks as the target; LightGBM's lambdarank objective with
   one query group per task), alone and blended as shipped.
+* ``--part adaptive``: picks that use the scores the earlier picks got on the new task, as a warm start
+  observes them trial by trial: after each pick, the KB tasks are re-weighted by how well their order of
+  the configurations tried so far agrees with the new task's (a ranking-agreement weight, as in Feurer et
+  al.'s RGPE, 2018), and the next pick is the greedy best-of-set under those weights.  Picks 1 and 2 are
+  the shipped (or static) ones; the held-out task's scores are read only for configurations already picked.
 
     python benchmarks/bench_pick_variants.py --part later                  # ~30 s on the shipped KB
     python benchmarks/bench_pick_variants.py --part first --learner auto
@@ -76,6 +81,48 @@ def later_variants(ctx: dict) -> dict[str, list[int]]:
     ranks = pd.DataFrame(p).rank(axis=1, pct=True).to_numpy()
     out["per-task ranks"] = best_of_set(ranks, w, k, first=first)
     return out
+
+
+def adaptive_variants(ctx: dict) -> dict[str, list[int]]:
+    """Picks 3..k re-weighted by the agreement of each KB task with the scores observed so far."""
+    p, p_all, w_nn, s_mean, st, truth = ctx["p"], ctx["p_all"], ctx["w_nn"], ctx["s_mean"], ctx["static"], ctx["truth"]
+    k = max(KS)
+    share = max(0.3, ctx["far"]) if ctx["one_learner"] else 0.3
+    shipped = blend_rank(p_all, w_nn, s_mean, k, share, 0.6, share)  # what MetaoptModel ships
+    out = {"shipped": shipped, "static": st}
+    even = np.full(len(p), 1.0 / len(p))
+    hedge = [shipped[0]] + [j for j in st if j != shipped[0]][:1]
+    starts = {"shipped": (shipped[:2], _mix(w_nn, share)), "static": (st[:2], even),
+              "shipped + static": (hedge, _mix(w_nn, share))}
+    for start, (base, w_model) in starts.items():
+        for beta in (1.0, 2.0, 4.0):
+            for prior_name, w0 in (("model", w_model), ("even", even)):
+                if start == "static" and prior_name == "model":
+                    continue
+                out[f"adaptive from {start}, beta {beta}, {prior_name}"] = _adaptive(p, w0, base, truth, k, beta)
+    return out
+
+
+def _adaptive(p: np.ndarray, w0: np.ndarray, start: list[int], truth: np.ndarray, k: int, beta: float) -> list[int]:
+    """Greedy best-of-set whose task weights fall by ``exp(-beta x discordant pairs)`` with the observed scores."""
+    chosen = [int(j) for j in start]
+    while len(chosen) < min(k, p.shape[1]):
+        obs = truth[chosen]
+        disc = np.zeros(len(p))
+        for a in range(len(chosen)):
+            for b in range(a + 1, len(chosen)):
+                if not (np.isfinite(obs[a]) and np.isfinite(obs[b])) or obs[a] == obs[b]:
+                    continue  # a configuration the task lacks, or a tie: no order to agree with
+                d_new = np.sign(obs[a] - obs[b])
+                d_kb = np.sign(p[:, chosen[a]] - p[:, chosen[b]])
+                disc += np.where(d_kb == 0, 0.5, (d_kb != d_new).astype(float))
+        w = w0 * np.exp(-beta * disc)
+        w = w / w.sum()
+        cur = p[:, chosen].max(axis=1)
+        gain = w @ np.maximum(cur[:, None], p)
+        gain[chosen] = -np.inf
+        chosen.append(int(np.argmax(gain)))
+    return chosen
 
 
 def _bagged(p: np.ndarray, w: np.ndarray, first: int, k: int, draws: int = 5) -> list[int]:
@@ -240,7 +287,7 @@ def _weighted_cvar(p: np.ndarray, w: np.ndarray, q: float) -> np.ndarray:
 
 def run(sm, folds, part: str) -> pd.DataFrame:
     variants = {"later": later_variants, "first": first_variants, "shrink": shrink_variants,
-                "space": space_variants, "surrogate": surrogate_variants}[part]
+                "space": space_variants, "surrogate": surrogate_variants, "adaptive": adaptive_variants}[part]
     rows = []
     for fold in folds:
         train = sm.subset(fold.train)
@@ -268,6 +315,7 @@ def run(sm, folds, part: str) -> pd.DataFrame:
                    "s_mean": s_mean.reindex(cand).to_numpy(), "s_std": s_std.reindex(cand).to_numpy(),
                    "static": [cand.index(c) for c in static.rank(q, max(KS))],
                    "one_learner": len({c.split("::")[0] for c in cand}) == 1,
+                   "truth": truth,  # the held-out task's scores: only --part adaptive reads them, of picks made
                    "far": float(np.mean(nn.reference_distances_ < d_min)) if len(nn.reference_distances_) else 0.0,
                    "spaces": {name: (unit_weights(m10.task_weights(q, known)[known], n),
                                      unit_weights(m30.task_weights(q, known)[known], n),
@@ -287,7 +335,7 @@ def run(sm, folds, part: str) -> pd.DataFrame:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--part", choices=["later", "first", "shrink", "space", "surrogate"], default="later")
+    ap.add_argument("--part", choices=["later", "first", "shrink", "space", "surrogate", "adaptive"], default="later")
     ap.add_argument("--learner", default="lightgbm", help="lightgbm (default), random_forest or auto")
     ap.add_argument("--split", choices=["collection", "group"], default="collection")
     ap.add_argument("--kb", help="knowledge-base directory (default: the shipped one)")
