@@ -39,7 +39,8 @@ import pandas as pd
 
 from metaopt.kb import KnowledgeBase
 from metaopt.metamodel import (MetaFeatureSpace, NearestTasks, Query, StaticPortfolio, Surrogate, blend_rank,
-                               build_score_matrix, candidates, make_folds, normalise_scores, sample_folds)
+                               build_score_matrix, candidates, make_folds, next_pick, normalise_scores,
+                               sample_folds)
 from metaopt.metamodel._greedy import best_of_set, fill_unknown, unit_weights
 from metaopt.metamodel._metaopt_model import _mix  # the shipped model's task weights
 from metaopt.metamodel._normalise import HIGHER_IS_BETTER
@@ -104,24 +105,11 @@ def adaptive_variants(ctx: dict) -> dict[str, list[int]]:
 
 
 def _adaptive(p: np.ndarray, w0: np.ndarray, start: list[int], truth: np.ndarray, k: int, beta: float) -> list[int]:
-    """Greedy best-of-set whose task weights fall by ``exp(-beta x discordant pairs)`` with the observed scores."""
+    """Greedy best-of-set whose task weights fall by ``exp(-beta x discordant pairs)`` with the observed scores
+    (metaopt's rule, :func:`metaopt.metamodel.next_pick`, with the prior ``w0``)."""
     chosen = [int(j) for j in start]
     while len(chosen) < min(k, p.shape[1]):
-        obs = truth[chosen]
-        disc = np.zeros(len(p))
-        for a in range(len(chosen)):
-            for b in range(a + 1, len(chosen)):
-                if not (np.isfinite(obs[a]) and np.isfinite(obs[b])) or obs[a] == obs[b]:
-                    continue  # a configuration the task lacks, or a tie: no order to agree with
-                d_new = np.sign(obs[a] - obs[b])
-                d_kb = np.sign(p[:, chosen[a]] - p[:, chosen[b]])
-                disc += np.where(d_kb == 0, 0.5, (d_kb != d_new).astype(float))
-        w = w0 * np.exp(-beta * disc)
-        w = w / w.sum()
-        cur = p[:, chosen].max(axis=1)
-        gain = w @ np.maximum(cur[:, None], p)
-        gain[chosen] = -np.inf
-        chosen.append(int(np.argmax(gain)))
+        chosen.append(next_pick(p, chosen, truth[chosen], beta=beta, prior=w0))
     return chosen
 
 

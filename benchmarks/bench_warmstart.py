@@ -10,6 +10,8 @@ test score of the best-on-valid trial among the first b):
 
 * ``metaopt``          - :class:`metaopt.warmstart.MetaSampler` (warm start + surrogate-guided TPE)
 * ``enqueue+tpe``      - :func:`metaopt.warmstart.warm_start` then plain TPE
+* ``adaptive+tpe``     - ``tune``'s warm start: picks 1-2 enqueued, picks 3-5 chosen from the validation
+  scores so far (:class:`metaopt.warmstart.AdaptiveWarmStart`), then plain TPE
 * ``static+tpe``       - the static greedy portfolio of the KB (no meta-features) enqueued, then TPE
 * ``tpe``              - cold TPE;  ``random`` - random search
 * ``defaults``         - LightGBM's defaults (one fit, 100 rounds)
@@ -42,7 +44,7 @@ import numpy as np
 import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
-METHODS = ("metaopt", "enqueue+tpe", "static+tpe", "tpe", "random", "defaults", "flaml-zeroshot")
+METHODS = ("metaopt", "enqueue+tpe", "adaptive+tpe", "static+tpe", "tpe", "random", "defaults", "flaml-zeroshot")
 
 
 def shared_data() -> Path:
@@ -197,16 +199,35 @@ def run_method(row: dict, method: str, n_trials: int, seed: int = 0) -> dict:
         else:
             sampler = optuna.samplers.TPESampler(seed=seed)
         study = optuna.create_study(direction="maximize", sampler=sampler)
+        callbacks = []
         if method == "enqueue+tpe":
             warm_start(study, Xtr, ytr, kind=kind, k=5, kb=kb, search_space=space)
+        elif method == "adaptive+tpe":  # tune's warm start: picks 3-5 read the validation scores so far
+            callbacks = [adaptive_warm_start(study, Xtr, ytr, kind, kb, space)]
         elif method == "static+tpe":
             warm_start(study, recommendations=static_portfolio(kind, 5, kb, row["name"]), kind=kind,
                        search_space=space)
-        study.optimize(objective, n_trials=n_trials)
+        study.optimize(objective, n_trials=n_trials, callbacks=callbacks)
         trials = study.trials
         out.update(valid=[t.value for t in trials], test=[t.user_attrs.get("test", np.nan) for t in trials])
     out["seconds"] = time.perf_counter() - t0
     return out
+
+
+def adaptive_warm_start(study, Xtr, ytr, kind: str, kb, space: dict):
+    """Picks 1-2 of ``recommend`` enqueued, picks 3-5 chosen from the scores so far, as ``tune`` does."""
+    from metaopt.recommender import get_recommender
+    from metaopt.warmstart import AdaptiveWarmStart, get_recommendations, warm_start
+
+    recs = get_recommendations(Xtr, ytr, learner="lightgbm", k=5, kb=kb)  # what enqueue+tpe enqueues
+    warm_start(study, recommendations=recs[:2], kind=kind, search_space=space, planned=5)
+    rec = get_recommender(kb, "lightgbm")  # the one recommend just fitted (cached)
+    n_classes = 0 if kind == "regression" else int(pd.Series(ytr).nunique())
+
+    def pick(tried):
+        return rec.next_recommendation(kind, "lightgbm", tried, len(Xtr), Xtr.shape[1], n_classes, features=Xtr)
+
+    return AdaptiveWarmStart(pick, learner="lightgbm", search_space=space, kind=kind)
 
 
 _STATIC: dict = {}
@@ -284,7 +305,17 @@ def bars(df: pd.DataFrame, budgets: list[int]) -> None:
         b_max = max(budgets)
         print(f"  metaopt@5 ({mean.at[5, 'metaopt']:.3f}) >= tpe@{b_max} ({mean.at[b_max, 'tpe']:.3f}): "
               f"{mean.at[5, 'metaopt'] >= mean.at[b_max, 'tpe']}" + ("" if b_max >= 50 else " (needs budget 50)"))
-    if "static+tpe" in mean:
+    if "adaptive+tpe" in mean:  # tune's warm start (later picks read the scores) against all five enqueued
+        for base in ("enqueue+tpe", "static+tpe"):
+            if base not in mean:
+                continue
+            for b in budgets:
+                sub = piv.xs(b, level="budget")[["adaptive+tpe", base]].dropna()
+                d = sub["adaptive+tpe"] - sub[base]
+                print(f"  budget {b:>3}: adaptive+tpe {mean.at[b, 'adaptive+tpe']:.3f} vs {base} "
+                      f"{mean.at[b, base]:.3f}: better on {(d > 0).sum()}, tied {(d == 0).sum()}, worse "
+                      f"{(d < 0).sum()} of {len(d)} datasets")
+    if "static+tpe" in mean and "metaopt" in mean:
         ok = all(mean.at[b, "metaopt"] > mean.at[b, "static+tpe"] for b in budgets)
         print(f"  metaopt > static+tpe at every budget: {ok}")
         for b in budgets:
@@ -293,7 +324,7 @@ def bars(df: pd.DataFrame, budgets: list[int]) -> None:
             print(f"    budget {b:>3}: metaopt better on {(d > 0).sum()}, tied {(d == 0).sum()}, "
                   f"worse {(d < 0).sum()} of {len(d)} datasets")
     first = piv.xs(budgets[0], level="budget") if budgets[0] == 1 else None
-    if first is not None:
+    if first is not None and "metaopt" in first:
         for base, need in (("defaults", 0.75), ("flaml-zeroshot", 0.65)):
             if base in first:
                 sub = first[["metaopt", base]].dropna()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -77,3 +78,11 @@ class MetaModel(abc.ABC):
         """The ``k`` configurations to try first, best first."""
         mean, _ = self.predict(query)
         return list(mean.sort_values(ascending=False, kind="stable").index[:k])
+
+    def rank_observing(self, query: Query, k: int, observe: Callable[[str], float]) -> list[str]:
+        """The ``k`` configurations in the order a sequential warm start tries them, where ``observe(key)``
+        is the new task's score of a configuration already picked (higher is better; NaN: unknown).
+
+        Static rankings ignore ``observe``; :class:`~metaopt.metamodel._adaptive.AdaptiveModel` reads it.
+        """
+        return self.rank(query, k)

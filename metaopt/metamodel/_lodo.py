@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from metaopt.kb import task_collections
+from metaopt.metamodel._adaptive import AdaptiveModel
 from metaopt.metamodel._base import MetaModel, Query, candidates
 from metaopt.metamodel._metaopt_model import MetaoptModel
 from metaopt.metamodel._neighbours import FlamlNearest, NearestTasks
@@ -80,12 +81,14 @@ class OneLearnerModel(MetaModel):
 def lodo_methods(quick: bool = False, learners: Sequence[str] | None = None) -> dict[str, Callable[[], MetaModel]]:
     """Factories of the meta-models ``metaopt benchmark lodo`` compares, by the name in its table.
 
-    metaopt and the meta-model baselines; per learner of ``learners`` metaopt ranking
+    metaopt (its ranking as ``recommend`` gives it, and as ``tune``'s warm start tries it: later picks
+    read the earlier picks' scores, :class:`AdaptiveModel`) and the meta-model baselines; per learner of ``learners`` metaopt ranking
     only that learner (for a joint pool); unless ``quick``, the ablations (each part of
     metaopt on its own).  The factories pickle (``lodo(n_jobs > 1)``).
     """
     out: dict[str, Callable[[], MetaModel]] = {
-        "metaopt": MetaoptModel, "static portfolio": StaticPortfolio, "FLAML-style 1-NN": FlamlNearest}
+        "metaopt": MetaoptModel, "metaopt (adaptive)": AdaptiveModel, "static portfolio": StaticPortfolio,
+        "FLAML-style 1-NN": FlamlNearest}
     for lr in learners or []:
         out[f"metaopt ({lr} only)"] = functools.partial(OneLearnerModel, lr)
     if not quick:
@@ -152,8 +155,11 @@ def _fold_rows(sm: ScoreMatrix, fold: Fold, methods: dict[str, Callable[[], Meta
             rows.append({"task_id": t, "kind": kind, "pool": query.pool, "fold": fold.name, "method": method,
                          "k": k, "regret": regret, "rank": rank, "first": chosen[0] if chosen else None})
 
+        def observe(key: str) -> float:  # the held-out task's score of a configuration a method already picked
+            return float(truth.get(key, np.nan))
+
         for name, model in fitted.items():
-            chosen = model.rank(query, kmax)
+            chosen = model.rank_observing(query, kmax, observe)
             for k in ks if chosen else []:
                 add(name, chosen[:k], k)
         if baselines:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numbers
 import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.learners import get_learner
-from metaopt.metamodel import FitTimeModel, MetaoptModel, Query, build_score_matrix, candidates, canonical
+from metaopt.metamodel import (FitTimeModel, MetaoptModel, Query, build_score_matrix, candidates, canonical,
+                               next_key)
 from metaopt.recommender._recommendation import Recommendation
 from metaopt.recommender._why import Why
 
@@ -131,6 +133,47 @@ class Recommender:
                 adapted=adapted))
         return out
 
+    def next_recommendation(self, kind: str, learner: str, tried: Mapping[str, float], n_rows: int,
+                            n_features: int, n_classes: int, *, features: Any = None,
+                            max_fit_seconds: float | None = None) -> Recommendation | None:
+        """The configuration of ``learner`` to try next, given the new task's scores of those tried so far.
+
+        ``tried``: ``{config_id: score}`` (higher is better; NaN: running, failed or pruned), the KB
+        configurations already in the search.  The rule (:func:`metaopt.metamodel.next_pick`): KB tasks
+        that order the tried configurations as the new task does weigh more; then the greedy best-of-set
+        step.  ``max_fit_seconds``: configurations predicted to need longer for one fit are not chosen.
+        None when every configuration of the pool has been tried (or none fits the time).
+        """
+        query = Query(kind, {}, self.sm.pool_for(kind))
+        try:
+            cand = candidates(self.sm, kind, query.pool)
+        except KnowledgeBaseError:
+            return None
+        cfg = self.sm.configs
+        keys = [key for key in cand if cfg.at[key, "learner"] == learner]
+        by_id = {str(cfg.at[key, "config_id"]): key for key in keys}
+        observed = {by_id[c]: float(v) for c, v in tried.items() if c in by_id}
+        allowed = None
+        if max_fit_seconds is not None:
+            times = self.fit_time.predict(keys, n_rows, n_features, n_classes)
+
+            def allowed(key: str) -> bool:
+                t = times.get(key, np.nan)
+                return not np.isfinite(t) or t <= max_fit_seconds
+        key = next_key(self.sm, keys, observed, allowed=allowed)
+        if key is None:
+            return None
+        params, adapted = _ready_params(learner, dict(cfg.at[key, "params"]), kind, n_rows,
+                                        _model_width(learner, features, n_features))
+        t = self.fit_time.predict([key], n_rows, n_features, n_classes).get(key, np.nan)
+        scored = sum(np.isfinite(v) for v in observed.values())
+        return Recommendation(
+            rank=len(observed) + 1, learner=learner, config_id=str(cfg.at[key, "config_id"]), params=params,
+            predicted_score=float("nan"), predicted_score_std=float("nan"),
+            predicted_fit_time_s=None if not np.isfinite(t) else float(t),
+            rationale=(f"Chosen after the scores of the {scored} configuration(s) tried so far: KB tasks that order "
+                       "them as this task does weigh more, then the configuration that best covers where those "
+                       "tried are weak."), reason="reads the scores so far", adapted=adapted)
 
     # -- what a time budget needs: fit times, one learner's portfolio and what it reaches -----------------
     def config_fit_seconds(self, learner: str, config_id: str | None, n_rows: int, n_features: int,

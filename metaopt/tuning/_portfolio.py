@@ -68,6 +68,7 @@ class Leg:
     primary: bool = False
     n_warm: int = 0
     n_run: int = 0  #: trials of this leg run by this call
+    adaptive: Any = None  #: the callback choosing the warm start's later picks (``_warm.adaptive_warm_start``)
 
     def label(self, number: Any) -> Any:
         """A trial's name in summaries: its number in the primary study, ``learner:number`` otherwise."""

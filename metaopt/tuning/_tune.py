@@ -45,6 +45,7 @@ from metaopt.tuning._study import SETUP_ATTR, check_setup, data_fingerprint, ope
 from metaopt.tuning._parallel import processes_available, search_in_processes
 from metaopt.tuning._warm import (
     SearchBudget,
+    adaptive_warm_start,
     enqueue,
     fit_time_predictor,
     make_sampler,
@@ -151,9 +152,10 @@ def _steps(run: TuneRun, learner: str, kb: Any, study_name: str | None, sampler:
     cvx = _score_default(run, pruner)
     run.budget.lap("default")
     if run.warm_start:
-        run.n_warm = enqueue(run.study, run.ds, run.learner, run.recs, run.space, run.args.k, kb, run.notes)
+        run.n_warm = enqueue(run.study, run.ds, run.learner, run.recs, run.space, run.args.k, kb, run.notes,
+                             adaptive=True)
     run.legs = [Leg(run.learner, run.study, _objective(run, cvx, run.space, kb), primary=True,
-                    n_warm=run.n_warm)]
+                    n_warm=run.n_warm, adaptive=_adaptive(run, run.study, run.learner, run.space, kb))]
     run.legs += [_open_leg(run, name, sampler, pruner, kb) for name in run.other_learners]
     run.budget.lap("warm_start")
     _search(run, progress, kb)
@@ -181,8 +183,18 @@ def _open_leg(run: TuneRun, learner: str, sampler: Any, pruner: Any, kb: Any) ->
     study = open_study(run.storage, name, sampler_obj, pruner_obj, run.direction, run.metric)
     seed = check_setup(study, _setup(run, learner, seed=run.fold_seed))  # the run's folds, whoever created it
     cvx = FoldCV(ds, lrn, run.metric, run.plan, seed)
-    n_warm = enqueue(study, ds, learner, recs, space, len(recs), kb, run.notes) if run.warm_start and recs else 0
-    return Leg(learner, study, _objective(run, cvx, space, kb), n_warm=n_warm)
+    n_warm = enqueue(study, ds, learner, recs, space, len(recs), kb, run.notes, adaptive=True) \
+        if run.warm_start and recs else 0
+    return Leg(learner, study, _objective(run, cvx, space, kb), n_warm=n_warm,
+               adaptive=_adaptive(run, study, learner, space, kb))
+
+
+def _adaptive(run: TuneRun, study: Any, learner: str, space: dict[str, Any], kb: Any) -> Any:
+    """The callback choosing the study's later warm-start picks from the scores so far (None: none planned)."""
+    if not run.warm_start:
+        return None
+    return adaptive_warm_start(study, run.ds, learner, space, kb, run.plan.n_folds, run.budget.search_left,
+                               run.notes)
 
 
 def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
@@ -362,6 +374,9 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
         run.search_time_s = time.monotonic() - t0
     for leg in run.legs:
         note_fit_time_error(leg.study, run.notes, leg.learner if len(run.legs) > 1 else "")
+        if leg.adaptive is not None and leg.adaptive.n_enqueued:
+            run.notes.append(f"warm start{' of ' + leg.learner if len(run.legs) > 1 else ''}: "
+                             f"{leg.adaptive.n_enqueued} later pick(s) chosen after the scores of the earlier ones")
 
 
 def _warm_plan(run: TuneRun, warm: list[str], kb: Any) -> WarmPlan | None:
@@ -391,14 +406,17 @@ def _run_trials(run: TuneRun, leg: Leg, n_trials: int | None, callback: Any) -> 
     budget = run.budget
     guard_trial_queue(leg.study)  # SQLite: two processes must not pop the same enqueued trial
     retry_interrupted(leg.study)  # Ctrl-C'd trials; dead workers' ones are retried by Optuna's heartbeat (_storage)
+    callbacks = [callback] if leg.adaptive is None else [leg.adaptive, callback]  # the next pick before a stop
+    if leg.adaptive is not None:
+        leg.adaptive.step(leg.study)  # a resumed study whose queue ran empty: its next pick first
     if run.args.n_jobs > 1 and processes_available():  # worker processes on the shared study
         leg.study, worker_notes = search_in_processes(
             leg.study, leg.objective, n_jobs=run.args.n_jobs, n_trials=n_trials,
-            deadline=budget.search_deadline, catch=(TrialFailed,), callbacks=[callback])
+            deadline=budget.search_deadline, catch=(TrialFailed,), callbacks=callbacks)
         run.notes.extend(worker_notes)
     else:
         leg.study.optimize(leg.objective, n_trials=n_trials, timeout=budget.search_left(),
-                           n_jobs=run.args.n_jobs, catch=(TrialFailed,), callbacks=[callback],
+                           n_jobs=run.args.n_jobs, catch=(TrialFailed,), callbacks=callbacks,
                            gc_after_trial=False)
     if leg.primary:
         run.study = leg.study  # an in-memory study comes back from the worker processes as a copy

@@ -211,23 +211,65 @@ def make_sampler(sampler: Any, ds: Any, learner: str, k: int, kb: Any, seed: int
 
 
 def enqueue(study: Any, ds: Any, learner: str, recs: list[Any], space: dict, k: int, kb: Any,
-            notes: list[str]) -> int:
-    """Warm-start the study with ``recs``; returns how many configurations the study holds from it.
+            notes: list[str], adaptive: bool = False) -> int:
+    """Warm-start the study with ``recs``; returns how many configurations the warm start holds (enqueued,
+    and with ``adaptive`` planned: the first :data:`~metaopt.metamodel.ADAPTIVE_START` are enqueued, the
+    rest chosen one by one from the scores so far by :func:`adaptive_warm_start`'s callback).
 
     A failure leaves a plain search (noted); the warm start's warnings become notes.
     """
-    from metaopt.warmstart import warm_start
+    from metaopt.metamodel import ADAPTIVE_START
+    from metaopt.warmstart import ATTR, warm_start
 
     n = 0
     try:
         if recs:
+            planned = len(recs) if adaptive and len(recs) > ADAPTIVE_START else None
+            first = recs[:ADAPTIVE_START] if planned else recs
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
-                n = len(warm_start(study, ds.X, ds.y, learner=learner, k=k, kb=kb, recommendations=recs,
-                                   search_space=space, kind=ds.kind))
+                n = len(warm_start(study, ds.X, ds.y, learner=learner, k=len(first), kb=kb, recommendations=first,
+                                   search_space=space, kind=ds.kind, planned=planned))
             notes.extend(str(w.message)[:300] for w in caught if issubclass(w.category, UserWarning))
+            record = study.user_attrs.get(ATTR)
+            if isinstance(record, dict):
+                n = max(n, int(record.get("planned", 0)))
     except Exception as exc:  # noqa: BLE001 - a failed warm start leaves a plain search
         notes.append(f"warm start failed: {error_text(exc)}")
     if not recs:
         notes.append("warm start: no recommendations available")
     return n
+
+
+def adaptive_warm_start(study: Any, ds: Any, learner: str, space: dict, kb: Any, n_folds: int,
+                        seconds_left: Callable[[], float | None], notes: list[str]) -> Any:
+    """The callback that chooses the study's planned warm-start picks from the scores so far
+    (:class:`~metaopt.warmstart.AdaptiveWarmStart`), or None when none is planned or no meta-model was
+    used (choosing is never worth loading or fitting one).
+
+    A pick must be predicted to finish a trial in the search's time left; an error ends the warm start
+    (noted), never the search.
+    """
+    from metaopt.recommender import peek_recommender
+    from metaopt.warmstart import ATTR, AdaptiveWarmStart, pending_picks
+
+    rec = peek_recommender(kb, learner) or peek_recommender(kb, "auto")
+    if rec is None or learner not in rec.learners or not pending_picks(study.user_attrs.get(ATTR)):
+        return None
+    n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
+
+    def pick(tried: dict[str, float]) -> Any:
+        left = seconds_left()
+        try:
+            return rec.next_recommendation(ds.kind, learner, tried, ds.n_rows, ds.n_features, n_classes,
+                                           features=ds.X,
+                                           max_fit_seconds=None if left is None else left / max(n_folds, 1))
+        except Exception as exc:  # noqa: BLE001 - the warm start is an optimisation: the search goes on
+            notes.append(f"warm start: later picks stopped: {error_text(exc)}")
+            return None
+
+    def active() -> bool:
+        left = seconds_left()
+        return left is None or left > 0
+
+    return AdaptiveWarmStart(pick, learner=learner, search_space=space, kind=ds.kind, active=active)

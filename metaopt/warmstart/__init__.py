@@ -26,12 +26,17 @@ k=5, kb=None, seed=None, n_candidates=64, base_sampler=None, recommendations=Non
 param_names=None, search_space=None, prior_strength=10.0, n_tpe_candidates=8, warm_start=True)``
 - see :mod:`metaopt.warmstart._sampler` for the prior-weight schedule ``w_n = n0 / (n0 + n)``.
 
+``AdaptiveWarmStart(next_config, *, learner, ...)`` - an Optuna callback that completes a warm start
+enqueued with ``warm_start(..., planned=n)``: each later pick chosen after the scores of the earlier
+ones (what ``tune`` does; :mod:`metaopt.warmstart._adaptive`).
+
 ``DistinctSampler(base)`` - any Optuna sampler that never proposes a configuration the study
 already has (finished, running or waiting); ``MetaSampler`` checks the same itself.
 """
 
 from __future__ import annotations
 
+from metaopt.warmstart._adaptive import AdaptiveWarmStart, pending_picks
 from metaopt.warmstart._distinct import DistinctSampler
 from metaopt.warmstart._param_space import ParamNameMismatchError, fit_to_space, resolve_param_names
 from metaopt.warmstart._sampler import KBSurrogate, MetaSampler, default_surrogate
@@ -47,7 +52,7 @@ from metaopt.warmstart._warm_start import (
 )
 
 __all__ = [
-    "warm_start", "MetaSampler", "ParamNameMismatchError", "WarmConfig", "get_recommendations",
+    "warm_start", "AdaptiveWarmStart", "pending_picks", "MetaSampler", "ParamNameMismatchError", "WarmConfig", "get_recommendations",
     "is_warm_started", "storage_lock", "guard_trial_queue", "resolve_param_names", "fit_to_space", "KBSurrogate",
     "default_surrogate", "ATTR", "DistinctSampler", "unwrap_storage",
 ]

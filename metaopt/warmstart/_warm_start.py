@@ -9,7 +9,7 @@ Signature (stable; :mod:`metaopt.tuning` calls it)::
 It returns the enqueued parameter dicts in the study's own names.  It is
 idempotent per study: the first call records what it enqueued in the study's
 user attribute ``metaopt:warm_start`` (``{"learner", "config_ids", "params",
-"version"}``) and every later call - in this process or another worker sharing
+"version"}``, and ``planned`` where later picks follow the scores: :mod:`._adaptive`) and every later call - in this process or another worker sharing
 the storage - returns that record's ``params`` and enqueues nothing.  Each
 enqueued trial carries the user attributes ``metaopt:config_id`` and
 ``metaopt:source = "warm_start"``.
@@ -364,13 +364,14 @@ def prepare_configs(configs: Sequence[WarmConfig], study: Any, *, learner: str =
 
 
 def enqueue_once(study: Any, prepared: Sequence[tuple[WarmConfig, dict[str, Any]]], *, learner: str,
-                 current_trial: Any = None) -> tuple[list[dict[str, Any]], bool]:
+                 current_trial: Any = None, planned: int | None = None) -> tuple[list[dict[str, Any]], bool]:
     """Check-and-enqueue under the storage lock: (the recorded params, whether this call enqueued).
 
     ``current_trial`` (a running, un-fixed :class:`~optuna.trial.FrozenTrial`): the first
     configuration is given to it as its fixed parameters instead of being
     enqueued (how :class:`MetaSampler` makes the very first trial the first
-    recommendation).
+    recommendation).  ``planned``: the warm start's length when later picks are chosen as scores
+    come in (:class:`~metaopt.warmstart.AdaptiveWarmStart`), recorded as ``planned``.
     """
     rec = _record(study)
     if rec is not None:
@@ -395,6 +396,8 @@ def enqueue_once(study: Any, prepared: Sequence[tuple[WarmConfig, dict[str, Any]
             study.enqueue_trial(params, user_attrs={CONFIG_ATTR: cfg.config_id, SOURCE_ATTR: "warm_start"})
         record = {"version": _RECORD_VERSION, "learner": learner,
                   "config_ids": [c.config_id for c, _ in prepared], "params": [p for _, p in prepared]}
+        if planned is not None and planned > len(prepared):
+            record["planned"] = int(planned)
         study.set_user_attr(ATTR, record)
         return [p for _, p in prepared], True
 
@@ -403,7 +406,7 @@ def warm_start(study: Any, X: Any = None, y: Any = None, *, learner: str = "ligh
                target: Any = None, recommendations: Sequence[Any] | None = None,
                param_names: Mapping[str, str] | None = None, search_space: Mapping[str, Any] | None = None,
                kind: str | None = None, meta_features: Mapping[str, float] | None = None,
-               on_out_of_range: str = "clip") -> list[dict[str, Any]]:
+               on_out_of_range: str = "clip", planned: int | None = None) -> list[dict[str, Any]]:
     """Enqueue metaopt's ``k`` recommended configurations into ``study``, once per study.
 
     Parameters
@@ -433,6 +436,9 @@ def warm_start(study: Any, X: Any = None, y: Any = None, *, learner: str = "ligh
     ------
     ParamNameMismatchError
         When the study's parameter names do not match the learner's and no usable ``param_names`` is given.
+
+    ``planned`` (more than ``k``): the warm start goes on to that many configurations, each chosen after
+    the scores of the earlier ones by an :class:`~metaopt.warmstart.AdaptiveWarmStart` callback.
     """
     guard_trial_queue(study)
     rec = _record(study)
@@ -451,5 +457,5 @@ def warm_start(study: Any, X: Any = None, y: Any = None, *, learner: str = "ligh
                       "distributions) to keep them inside yours", UserWarning, stacklevel=2)
     prepared, _ = prepare_configs(configs, study, learner=learner, param_names=param_names,
                                   search_space=search_space, kind=kind, on_out_of_range=on_out_of_range)
-    params, _ = enqueue_once(study, prepared, learner=learner)
+    params, _ = enqueue_once(study, prepared, learner=learner, planned=planned)
     return params

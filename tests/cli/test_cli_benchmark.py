@@ -43,6 +43,11 @@ def test_lodo_writes_table_csv_and_plot(kb_dir, tmp_path, capsys):
     assert per_task["regret"].between(0, 1).all()
     oracle = per_task[per_task["method"] == "oracle"]
     assert (oracle["regret"] == 0).all()
+    # tune's warm start: the same first pick, later picks read the held-out task's scores; k=5's bar is on it
+    assert "* k=1: metaopt 0." in text and "* k=5: metaopt (adaptive) 0." in text
+    first = per_task[per_task["k"] == 1].pivot_table(index="task_id", columns="method", values="first",
+                                                     aggfunc="first")
+    assert (first["metaopt"] == first["metaopt (adaptive)"]).all()
     assert (out / "lodo.md").read_text().startswith("# LODO benchmark")
     assert (out / "lodo.png").stat().st_size > 1000
 

@@ -64,10 +64,10 @@ def test_lodo_methods_pickle_and_one_learner_ranks_only_its_learner():
     from metaopt.metamodel import OneLearnerModel, Query, lodo_methods
 
     quick = lodo_methods(quick=True)
-    assert list(quick) == ["metaopt", "static portfolio", "FLAML-style 1-NN"]
+    assert list(quick) == ["metaopt", "metaopt (adaptive)", "static portfolio", "FLAML-style 1-NN"]
     full = lodo_methods(learners=["lightgbm", "random_forest"])
-    assert list(full)[3:5] == ["metaopt (lightgbm only)", "metaopt (random_forest only)"]
-    assert len(full) == 9
+    assert list(full)[4:6] == ["metaopt (lightgbm only)", "metaopt (random_forest only)"]
+    assert len(full) == 10
     for name, factory in pickle.loads(pickle.dumps(full)).items():
         assert callable(factory), name
     kb = KnowledgeBase.load()

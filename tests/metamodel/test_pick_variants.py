@@ -21,7 +21,7 @@ def script():
     return mod
 
 
-@pytest.mark.parametrize("part", ["later", "first", "shrink", "space", "surrogate"])
+@pytest.mark.parametrize("part", ["later", "first", "shrink", "space", "surrogate", "adaptive"])
 def test_every_variant_is_scored_on_each_held_out_collection(script, tmp_path, part):
     kb = _two_collection_kb(tmp_path / "kb")
     out = tmp_path / "res.csv"

@@ -201,3 +201,23 @@ def test_timeout_budget(credit_small):
     res = tune(credit_small, target="class", n_trials=None, timeout=2.0, learner="lightgbm", warm_start=False,
                sampler="random", **FAST)
     assert res.summary.n_trials_run >= 1 and res.summary.search_time_s < 30
+
+
+def test_warm_start_picks_after_the_second_read_the_scores(credit_small):
+    """Picks 1-2 are enqueued; each later one is the meta-model's choice given the scores of those before."""
+    from metaopt.recommender import peek_recommender
+    from metaopt.warmstart import ATTR
+
+    res = tune(credit_small, target="class", learner="lightgbm", n_trials=6, ensemble=False, **FAST)
+    record = res.study.user_attrs[ATTR]
+    trials = sorted(res.study.trials, key=lambda t: t.number)
+    assert record["planned"] == 5 and len(set(record["config_ids"])) == 5
+    assert [t.user_attrs.get("metaopt:config_id") for t in trials[:5]] == record["config_ids"]
+    assert trials[5].user_attrs.get("metaopt:source") is None  # then the sampler
+    rec = peek_recommender(None, "lightgbm")
+    n_features = credit_small.shape[1] - 1
+    for i in (2, 3, 4):
+        tried = {t.user_attrs["metaopt:config_id"]: t.value for t in trials[:i]}
+        nxt = rec.next_recommendation("binary", "lightgbm", tried, len(credit_small), n_features, 2)
+        assert nxt.config_id == record["config_ids"][i]
+    assert any("3 later pick(s) chosen after the scores" in n for n in res.summary.notes)
