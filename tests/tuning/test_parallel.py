@@ -17,6 +17,7 @@ import pytest
 
 from metaopt.tuning import tune
 from metaopt.tuning._parallel import WORKER_ATTR
+from tuning_support import default_sigint
 
 CREDIT_G = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
 FAST = dict(target="class", cv=2, progress=False, learner="lightgbm")
@@ -61,7 +62,8 @@ def _cli(url: str, name: str, trials: int) -> subprocess.Popen:
            "--storage", url, "--study-name", name, "--jobs", "2"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}  # the default heartbeat (30 s grace): a dead worker is seen at once
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-                            start_new_session=True)  # its own process group, as a terminal's job
+                            start_new_session=True,  # its own process group, as a terminal's job
+                            preexec_fn=default_sigint)
 
 
 def _slow_study(url: str, name: str) -> None:

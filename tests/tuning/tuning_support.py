@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -28,10 +29,17 @@ def corpus_file(name: str) -> Path:
     return path
 
 
+def default_sigint() -> None:
+    """``preexec_fn``: Ctrl-C as in a terminal.  A test run started in the background without job control
+    (``cmd &`` in a script, as CI may be) inherits SIGINT *ignored*, and so would every ``metaopt`` process
+    it starts: the Ctrl-C tests then saw exit code 0 instead of 130."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_process(cmd: list[str], **env: str) -> subprocess.Popen:
     """A process with one thread for native libraries (as a worker on a shared machine runs)."""
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, "OMP_NUM_THREADS": "1", **env})
+                            env={**os.environ, "OMP_NUM_THREADS": "1", **env}, preexec_fn=default_sigint)
 
 
 #: ``metaopt tune`` with its imports done first, then waiting for a go file: workers started "together"
