@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     res = pd.concat(res, ignore_index=True)
     if args.out:
         res.to_csv(args.out, index=False)
-    main_methods = res[res["method"].isin(["metaopt", "static portfolio"])]
+    main_methods = res[res["method"].isin(["metaopt", "metaopt (adaptive)", "static portfolio"])]
     print(main_methods.pivot_table(index=["kb", "method"], columns="k", values="regret").round(4).to_string())
     per_task = res[res["method"] == "metaopt"].pivot_table(index="task_id", columns=["kb", "k"], values="regret")
     for k in KS:
