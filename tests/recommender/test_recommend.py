@@ -326,7 +326,9 @@ def test_recommendations_unchanged_for_normal_inputs():
             before = stored[f"{name}/{learner}"]
             assert [(r.config_id, r.learner) for r in recs] == [(b["config_id"], b["learner"]) for b in before]
             for r, b in zip(recs, before):
-                assert r.predicted_score == pytest.approx(b["predicted_score"], abs=1e-6)
+                # 1e-4, not the stored 6 decimals: a fresh install's newer numpy/scikit-learn moved one
+                # surrogate prediction by 1.4e-5 (CI, 2026-12-04) with the same configurations and order
+                assert r.predicted_score == pytest.approx(b["predicted_score"], abs=1e-4)
                 assert {k: v for k, v in r.params.items() if k not in r.adapted} == \
                     {k: v for k, v in b["params"].items() if k not in r.adapted}
                 assert all(b["params"].get(k) == old for k, (old, _) in r.adapted.items())
