@@ -134,7 +134,7 @@ class Recommender:
         return out
 
     def next_recommendation(self, kind: str, learner: str, tried: Mapping[str, float], n_rows: int,
-                            n_features: int, n_classes: int, *, features: Any = None,
+                            n_features: int, n_classes: int, *, features: Any = None, width: int | None = None,
                             max_fit_seconds: float | None = None) -> Recommendation | None:
         """The configuration of ``learner`` to try next, given the new task's scores of those tried so far.
 
@@ -142,7 +142,8 @@ class Recommender:
         configurations already in the search.  The rule (:func:`metaopt.metamodel.next_pick`): KB tasks
         that order the tried configurations as the new task does weigh more; then the greedy best-of-set
         step.  ``max_fit_seconds``: configurations predicted to need longer for one fit are not chosen.
-        None when every configuration of the pool has been tried (or none fits the time).
+        ``width``: the learner's model columns when the feature table is not at hand (a ``MetaSampler``
+        keeps no data). None when every configuration of the pool has been tried (or none fits the time).
         """
         query = Query(kind, {}, self.sm.pool_for(kind))
         try:
@@ -154,6 +155,7 @@ class Recommender:
         by_id = {str(cfg.at[key, "config_id"]): key for key in keys}
         observed = {by_id[c]: float(v) for c, v in tried.items() if c in by_id}
         allowed = None
+        times: dict[str, float] = {}
         if max_fit_seconds is not None:
             times = self.fit_time.predict(keys, n_rows, n_features, n_classes)
 
@@ -164,8 +166,8 @@ class Recommender:
         if key is None:
             return None
         params, adapted = _ready_params(learner, dict(cfg.at[key, "params"]), kind, n_rows,
-                                        _model_width(learner, features, n_features))
-        t = self.fit_time.predict([key], n_rows, n_features, n_classes).get(key, np.nan)
+                                        int(width) if width is not None else _model_width(learner, features, n_features))
+        t = times[key] if key in times else self.fit_time.predict([key], n_rows, n_features, n_classes).get(key, np.nan)
         scored = sum(np.isfinite(v) for v in observed.values())
         return Recommendation(
             rank=len(observed) + 1, learner=learner, config_id=str(cfg.at[key, "config_id"]), params=params,

@@ -23,8 +23,9 @@ parameter names do not match the learner's (give ``param_names={learner's name: 
 
 ``MetaSampler(X=None, y=None, *, meta_features=None, kind=None, target=None, learner="lightgbm",
 k=5, kb=None, seed=None, n_candidates=64, base_sampler=None, recommendations=None, surrogate=None,
-param_names=None, search_space=None, prior_strength=10.0, n_tpe_candidates=8, warm_start=True)``
-- see :mod:`metaopt.warmstart._sampler` for the prior-weight schedule ``w_n = n0 / (n0 + n)``.
+param_names=None, search_space=None, prior_strength=10.0, n_tpe_candidates=8, warm_start=True,
+adaptive=True)`` - see :mod:`metaopt.warmstart._sampler` for the prior-weight schedule
+``w_n = n0 / (n0 + n)`` and the adaptive warm start (picks after the second chosen from the scores so far).
 
 ``AdaptiveWarmStart(next_config, *, learner, ...)`` - an Optuna callback that completes a warm start
 enqueued with ``warm_start(..., planned=n)``: each later pick chosen after the scores of the earlier

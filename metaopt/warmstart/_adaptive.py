@@ -7,6 +7,9 @@ study's scores of the warm-start configurations (NaN for those running, failed o
 ``next_config`` for the next one (:meth:`metaopt.recommender.Recommender.next_recommendation`: the
 rule is in :mod:`metaopt.metamodel._adaptive`) and enqueues it.
 
+:class:`MetaSampler` runs the same step from its ``before_trial`` with the new trial as ``current_trial``:
+the pick becomes that trial's parameters (no callback to pass, no extra trial).
+
 Workers: the check-choose-enqueue runs under the study's storage lock (:func:`storage_lock`), and the
 record grows in the same step, so however many workers or processes run the callback, each planned
 pick is enqueued once; a resumed study goes on where its record stops.  A pick whose parameters (in
@@ -25,6 +28,7 @@ from metaopt.warmstart._warm_start import (
     CONFIG_ATTR,
     SOURCE_ATTR,
     as_warm_configs,
+    give_to_trial,
     prepare_configs,
     storage_lock,
 )
@@ -71,18 +75,21 @@ class AdaptiveWarmStart:
     def __call__(self, study: Any, trial: Any = None) -> None:
         self.step(study)
 
-    def step(self, study: Any) -> str | None:
-        """Enqueue the next pick if one is due; returns its config id (None: nothing enqueued)."""
+    def step(self, study: Any, current_trial: Any = None) -> str | None:
+        """Enqueue the next pick if one is due; returns its config id (None: nothing enqueued).
+
+        ``current_trial``: a running trial without fixed parameters that takes the pick instead of the queue.
+        """
         if pending_picks(_record(study)) == 0 or _queued(study) or (self.active is not None and not self.active()):
             return None
         with storage_lock(study._storage, study.study_name):
             record = _record(study)
             if pending_picks(record) == 0 or _queued(study):
                 return None  # another worker enqueued it (or the warm start is complete)
-            return self._enqueue_next(study, dict(record))
+            return self._enqueue_next(study, dict(record), current_trial)
 
-    def _enqueue_next(self, study: Any, record: dict[str, Any]) -> str | None:
-        """Under the lock: choose, skip duplicates, enqueue and grow the record."""
+    def _enqueue_next(self, study: Any, record: dict[str, Any], current_trial: Any = None) -> str | None:
+        """Under the lock: choose, skip duplicates, enqueue (or give to ``current_trial``), grow the record."""
         trials = study.get_trials(deepcopy=False)
         taken = {json.dumps(t.params, sort_keys=True, default=str) for t in trials}
         tried = _scores(study, trials, record)
@@ -102,7 +109,10 @@ class AdaptiveWarmStart:
                 if pending_picks(record) == 0:
                     break
                 continue
-            study.enqueue_trial(params, user_attrs={CONFIG_ATTR: cfg.config_id, SOURCE_ATTR: "warm_start"})
+            if current_trial is not None:
+                give_to_trial(study, current_trial, cfg.config_id, params)
+            else:
+                study.enqueue_trial(params, user_attrs={CONFIG_ATTR: cfg.config_id, SOURCE_ATTR: "warm_start"})
             record["config_ids"] = [*record.get("config_ids", []), cfg.config_id]
             record["params"] = [*record.get("params", []), params]
             study.set_user_attr(ATTR, record)

@@ -5,7 +5,7 @@ Signature (stable; :mod:`metaopt.tuning` constructs it)::
     MetaSampler(X=None, y=None, *, meta_features=None, kind=None, target=None, learner="lightgbm", k=5,
                 kb=None, seed=None, n_candidates=64, base_sampler=None, recommendations=None,
                 surrogate=None, param_names=None, search_space=None, prior_strength=10.0,
-                n_tpe_candidates=8, warm_start=True)
+                n_tpe_candidates=8, warm_start=True, adaptive=True)
 
 How it samples
 --------------
@@ -14,6 +14,12 @@ How it samples
    current trial gets the first recommendation as its fixed parameters and the
    other ``k - 1`` are enqueued - once per study, however many workers share it
    (a study already warm-started by ``warm_start()`` is left as is).
+   **Adaptive** (``adaptive=True``, the default, when the sampler chooses the
+   recommendations itself): only the first ``ADAPTIVE_START`` are placed so; each
+   later one of the ``k`` is chosen in the ``before_trial`` of a new trial (none
+   waiting in the queue) from the scores of those tried, and becomes that trial
+   (:class:`~metaopt.warmstart.AdaptiveWarmStart`, the rule ``tune`` uses).
+   ``recommendations=`` given are tried as given.
 2. **Then, every trial** (over the intersection search space of the completed
    trials, restricted to the parameters the learner knows) a candidate set is
    built - ``n_tpe_candidates`` proposals of the base sampler (TPE by default;
@@ -62,9 +68,12 @@ from optuna.search_space import IntersectionSearchSpace
 from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
-from metaopt.metamodel import KIND_CODES
+from metaopt.exceptions import MetaoptError
+from metaopt.metamodel import ADAPTIVE_START, KIND_CODES
+from metaopt.warmstart._adaptive import AdaptiveWarmStart, pending_picks
 from metaopt.warmstart._distinct import Repeats, claim, free_point, is_taken
 from metaopt.warmstart._param_space import ParamNameMismatchError, resolve_param_names
+from metaopt.warmstart._warm_start import ATTR, task_size
 
 __all__ = ["MetaSampler", "KBSurrogate", "default_surrogate"]
 
@@ -153,7 +162,7 @@ class MetaSampler(BaseSampler):
                  base_sampler: BaseSampler | None = None, recommendations: Sequence[Any] | None = None,
                  surrogate: Any = None, param_names: Mapping[str, str] | None = None,
                  search_space: Mapping[str, BaseDistribution] | None = None, prior_strength: float = 10.0,
-                 n_tpe_candidates: int = 8, warm_start: bool = True):
+                 n_tpe_candidates: int = 8, warm_start: bool = True, adaptive: bool = True):
         if X is None and recommendations is None and (meta_features is None or kind is None):
             from metaopt.exceptions import ConfigError
 
@@ -175,6 +184,9 @@ class MetaSampler(BaseSampler):
         self._search_space = dict(search_space) if search_space is not None else None
         self.prior_strength = float(prior_strength)
         self._do_warm = bool(warm_start)
+        self._do_adaptive = bool(adaptive) and recommendations is None
+        self._adaptive: AdaptiveWarmStart | None = None  # set in _prepare when the warm start plans later picks
+        self._adaptive_done: set[tuple[int, str]] = set()
         self._rng = np.random.RandomState(seed)
         self._lock = threading.RLock()
         self._ready = False
@@ -203,6 +215,8 @@ class MetaSampler(BaseSampler):
                 self.recommendations = get_recommendations(
                     self._X, self._y, learner=self.learner, k=self.k, kb=self._kb, target=self._target,
                     kind=self.kind, meta_features=self.meta_features)
+                if self._do_adaptive and len(self.recommendations) > ADAPTIVE_START:
+                    self._adaptive = self._later_picks()
             if self.surrogate is None and self.kind is not None and self.meta_features is not None:
                 try:
                     self.surrogate = default_surrogate(self.kind, self.learner, self._kb)
@@ -211,6 +225,30 @@ class MetaSampler(BaseSampler):
                                   "own evidence only", RuntimeWarning, stacklevel=3)
             self._X = self._y = None  # do not keep the data alive in the sampler
             self._ready = True
+
+    def _later_picks(self) -> AdaptiveWarmStart:
+        """The step that chooses warm-start picks after the first ones (needs the task's size, not its data)."""
+        from metaopt.learners import get_learner
+        from metaopt.recommender import get_recommender
+
+        n_rows, n_features, n_classes = task_size(self.meta_features or {})
+        width = None
+        if self._X is not None:
+            from metaopt.data import as_dataset
+
+            try:
+                width = get_learner(self.learner).model_width(
+                    as_dataset(self._X, self._y, target=self._target, kind=self.kind).X)
+            except MetaoptError:
+                width = None  # a learner without a width rule: its parameters stay as the KB has them
+        kind, learner, kb = self.kind, self.learner, self._kb
+
+        def next_config(tried: dict[str, float]) -> Any:
+            return get_recommender(kb, learner).next_recommendation(
+                kind, learner, tried, n_rows, n_features, n_classes if kind != "regression" else 0, width=width)
+
+        return AdaptiveWarmStart(next_config, learner=learner, search_space=self._search_space,
+                                 param_names=self._param_names, kind=kind)
 
     # -- BaseSampler -------------------------------------------------------------------
     def reseed_rng(self) -> None:
@@ -226,6 +264,11 @@ class MetaSampler(BaseSampler):
         self._prepare()  # any meta-model fit happens here, in the first trial, not in a later one's sampling
         if not self._do_warm:
             return
+        self._warm_start(study, trial)
+        self._next_pick(study, trial)
+
+    def _warm_start(self, study: Any, trial: FrozenTrial) -> None:
+        """Once per study: the first recommendations, the first as this trial (module docstring, step 1)."""
         key = (id(study._storage), study.study_name)
         if key in self._warm_done:
             return
@@ -237,13 +280,25 @@ class MetaSampler(BaseSampler):
         if not self.recommendations:
             self._warm_done.add(key)
             return
-        prepared, _ = prepare_configs(self.recommendations, study, learner=self.learner,
+        first = self.recommendations[:ADAPTIVE_START] if self._adaptive is not None else self.recommendations
+        prepared, _ = prepare_configs(first, study, learner=self.learner,
                                       param_names=self._param_names, search_space=self._search_space,
                                       kind=self.kind)
         fixed = trial.system_attrs.get("fixed_params")
         enqueue_once(study, prepared, learner=self.learner,
-                     current_trial=None if fixed or trial.state != TrialState.RUNNING else trial)
+                     current_trial=None if fixed or trial.state != TrialState.RUNNING else trial,
+                     planned=len(self.recommendations) if self._adaptive is not None else None)
         self._warm_done.add(key)
+
+    def _next_pick(self, study: Any, trial: FrozenTrial) -> None:
+        """A new trial that nothing fixed becomes the warm start's next planned pick (if one is due)."""
+        key = (id(study._storage), study.study_name)
+        if self._adaptive is None or key in self._adaptive_done:
+            return
+        if not trial.system_attrs.get("fixed_params") and trial.state == TrialState.RUNNING:
+            self._adaptive.step(study, current_trial=trial)
+        if not pending_picks(study._storage.get_study_user_attrs(study._study_id).get(ATTR)):
+            self._adaptive_done.add(key)
 
     def infer_relative_search_space(self, study: Any, trial: FrozenTrial) -> dict[str, BaseDistribution]:
         space = {}
@@ -365,3 +420,4 @@ class MetaSampler(BaseSampler):
 
     def after_trial(self, study: Any, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
         self._base.after_trial(study, trial, state, values)
+

@@ -140,17 +140,21 @@ def get_recommendations(X: Any = None, y: Any = None, *, learner: str = "lightgb
         recs = recommend(X, y, target=target, learner=learner, k=k, kb=kb, **extra)
         return as_warm_configs(recs, learner)[:k]
     kind_, meta = task_of(None, kind=kind, meta_features=meta_features)
+    recs = get_recommender(kb, learner).recommend(kind_, meta, *task_size(meta), int(k))
+    return as_warm_configs(recs, learner)[:k]
 
-    def size(name: str) -> int:
+
+def task_size(meta: Mapping[str, Any]) -> tuple[int, int, int]:
+    """(rows, features, classes) as the meta-features give them (0 where missing or not finite)."""
+
+    def count(name: str) -> int:
         try:
             v = float(meta.get(name, 0.0))
         except (TypeError, ValueError):
             return 0
         return int(v) if math.isfinite(v) and v >= 0 else 0
 
-    recs = get_recommender(kb, learner).recommend(kind_, meta, size("NumberOfInstances"), size("NumberOfFeatures"),
-                                                  size("NumberOfClasses"), int(k))
-    return as_warm_configs(recs, learner)[:k]
+    return count("NumberOfInstances"), count("NumberOfFeatures"), count("NumberOfClasses")
 
 
 # --------------------------------------------------------------------------- locks
@@ -363,6 +367,22 @@ def prepare_configs(configs: Sequence[WarmConfig], study: Any, *, learner: str =
     return out, mapping
 
 
+def give_to_trial(study: Any, trial: Any, config_id: str, params: Mapping[str, Any]) -> None:
+    """Make a running trial (no fixed parameters yet) a warm-start configuration, as if it had been enqueued.
+
+    Why not enqueue: a sampler's ``before_trial`` runs after the trial was created, so an enqueued
+    configuration would only reach the next trial.
+    """
+    fixed = {**params, **trial.system_attrs.get("fixed_params", {})}
+    storage = study._storage
+    storage.set_trial_system_attr(trial._trial_id, "fixed_params", fixed)
+    storage.set_trial_user_attr(trial._trial_id, CONFIG_ATTR, config_id)
+    storage.set_trial_user_attr(trial._trial_id, SOURCE_ATTR, "warm_start")
+    trial.system_attrs["fixed_params"] = fixed
+    trial.user_attrs[CONFIG_ATTR] = config_id
+    trial.user_attrs[SOURCE_ATTR] = "warm_start"
+
+
 def enqueue_once(study: Any, prepared: Sequence[tuple[WarmConfig, dict[str, Any]]], *, learner: str,
                  current_trial: Any = None, planned: int | None = None) -> tuple[list[dict[str, Any]], bool]:
     """Check-and-enqueue under the storage lock: (the recorded params, whether this call enqueued).
@@ -384,13 +404,7 @@ def enqueue_once(study: Any, prepared: Sequence[tuple[WarmConfig, dict[str, Any]
         items = list(prepared)
         if current_trial is not None and items:
             cfg, params = items[0]
-            fixed = {**params, **current_trial.system_attrs.get("fixed_params", {})}
-            storage.set_trial_system_attr(current_trial._trial_id, "fixed_params", fixed)
-            storage.set_trial_user_attr(current_trial._trial_id, CONFIG_ATTR, cfg.config_id)
-            storage.set_trial_user_attr(current_trial._trial_id, SOURCE_ATTR, "warm_start")
-            current_trial.system_attrs["fixed_params"] = fixed
-            current_trial.user_attrs[CONFIG_ATTR] = cfg.config_id
-            current_trial.user_attrs[SOURCE_ATTR] = "warm_start"
+            give_to_trial(study, current_trial, cfg.config_id, params)
             items = items[1:]
         for cfg, params in items:
             study.enqueue_trial(params, user_attrs={CONFIG_ATTR: cfg.config_id, SOURCE_ATTR: "warm_start"})

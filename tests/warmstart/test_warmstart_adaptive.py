@@ -133,3 +133,63 @@ def test_processes_started_together_enqueue_each_pick_once(tmp_path):
     assert len(study.trials) == 9 and all(t.state == TrialState.COMPLETE for t in study.trials)
     assert collections.Counter(ids) == collections.Counter(record["config_ids"])  # each pick once
     assert len(record["config_ids"]) == 5 and record["config_ids"][:2] == ["a", "b"]
+
+
+META = {"NumberOfInstances": 1000.0, "NumberOfFeatures": 21.0, "NumberOfClasses": 2.0}
+
+
+def lgbm_objective(trial):
+    """Cheap, in the LightGBM space's names (so the warm start's KB configurations fit the study)."""
+    from metaopt.learners import get_learner
+
+    params = {}
+    for n, d in get_learner("lightgbm").search_space("binary").items():
+        if isinstance(d, optuna.distributions.CategoricalDistribution):
+            params[n] = trial.suggest_categorical(n, d.choices)
+        elif isinstance(d, optuna.distributions.IntDistribution):
+            params[n] = trial.suggest_int(n, d.low, d.high, log=d.log)
+        else:
+            params[n] = trial.suggest_float(n, d.low, d.high, log=d.log)
+    return -(math.log(params["learning_rate"]) - math.log(0.05)) ** 2 - 0.01 * params["num_leaves"]
+
+
+_SAMPLER_WORKER = textwrap.dedent("""
+    import pathlib, sys, time
+    import optuna
+    sys.path.insert(0, sys.argv[3])
+    from test_warmstart_adaptive import META, lgbm_objective
+    from metaopt.warmstart import MetaSampler
+    sampler = MetaSampler(kind="binary", meta_features=META, k=5, seed=int(sys.argv[4]))
+    study = optuna.load_study(study_name="s", sampler=sampler, storage=optuna.storages.RDBStorage(
+        sys.argv[1], engine_kwargs={"connect_args": {"timeout": 60}}))
+    from metaopt.recommender import get_recommender
+    get_recommender(None, "lightgbm")  # fitted (or read from the cache) before the start line
+    ready = pathlib.Path(sys.argv[2])
+    (ready / sys.argv[4]).touch()
+    while len(list(ready.iterdir())) < 3:  # all three start together
+        time.sleep(0.001)
+    study.optimize(lgbm_objective, n_trials=4)
+""")
+
+
+def test_meta_sampler_processes_started_together_take_each_adaptive_pick_once(tmp_path):
+    """MetaSampler's own warm start (adaptive, the KB's rule) shared by three processes: five picks, each once."""
+    from pathlib import Path
+
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    optuna.create_study(direction="maximize", storage=url, study_name="s")
+    here = str(Path(__file__).resolve().parent)
+    ready = tmp_path / "ready"
+    ready.mkdir()
+    procs = [subprocess.Popen([sys.executable, "-c", _SAMPLER_WORKER, url, str(ready), here, str(i)],
+                              env=worker_env(), stderr=subprocess.PIPE, text=True) for i in range(3)]
+    for p in procs:
+        _, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+    study = optuna.load_study(study_name="s", storage=url)
+    record = study.user_attrs[ATTR]
+    ids = _warm_ids(study)
+    assert len(study.trials) == 12 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    assert record["planned"] == 5 and pending_picks(record) == 0
+    assert collections.Counter(ids) == collections.Counter(record["config_ids"])  # each pick tried once
+    assert len(set(record["config_ids"])) == len(record["config_ids"]) == 5 - len(record.get("skipped", []))

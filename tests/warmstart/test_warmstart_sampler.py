@@ -24,7 +24,14 @@ def _suggest(trial, name, d):
     return trial.suggest_float(name, d.low, d.high, log=d.log)
 
 
-def test_real_study_starts_with_recommendations(credit_g):
+@pytest.mark.parametrize("adaptive", [True, False])
+def test_real_study_starts_with_recommendations(credit_g, adaptive):
+    """The first k trials are the warm start: the recommendations as ranked, or (adaptive, the default) the
+    first two as ranked and each later one the KB rule's choice after the study's real scores so far."""
+    from metaopt.metamodel import ADAPTIVE_START
+    from metaopt.recommender import get_recommender
+    from metaopt.warmstart._warm_start import task_size
+
     ds = credit_g
     lgbm = get_learner("lightgbm")
     space = lgbm.search_space(ds.kind)
@@ -35,7 +42,7 @@ def test_real_study_starts_with_recommendations(credit_g):
         m = lgbm.fit(X_tr, y_tr, {n: _suggest(trial, n, d) for n, d in space.items()}, ds.kind)
         return roc_auc_score(np.asarray(y_va) == pos, m.predict_proba(X_va)[:, 1])
 
-    sampler = MetaSampler(ds.X, ds.y, k=5, seed=0)
+    sampler = MetaSampler(ds.X, ds.y, k=5, seed=0, adaptive=adaptive)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     study.optimize(objective, n_trials=15)
     assert len(study.trials) == 15 and all(t.state.name == "COMPLETE" for t in study.trials)
@@ -43,13 +50,26 @@ def test_real_study_starts_with_recommendations(credit_g):
     assert [t.params for t in study.trials[:5]] == record["params"]
     assert [t.user_attrs["metaopt:config_id"] for t in study.trials[:5]] == record["config_ids"]
     rec_ids = [r.config_id for r in sampler.recommendations]
-    assert record["config_ids"] == rec_ids
-    for p, rec in zip(record["params"], sampler.recommendations):
+    if not adaptive:
+        assert record["config_ids"] == rec_ids and "planned" not in record
+    else:
+        assert record["config_ids"][:ADAPTIVE_START] == rec_ids[:ADAPTIVE_START] and record["planned"] == 5
+        rec = get_recommender(None, "lightgbm")
+        for i in range(ADAPTIVE_START, 5):  # replay the rule on the scores the study had when it chose
+            tried = {t.user_attrs["metaopt:config_id"]: t.value for t in study.trials[:i]}
+            nxt = rec.next_recommendation(ds.kind, "lightgbm", tried, *task_size(sampler.meta_features),
+                                          width=lgbm.model_width(ds.X))
+            assert record["config_ids"][i] == nxt.config_id
+    recs = {r.config_id: r for r in sampler.recommendations}
+    for p, cid in zip(record["params"], record["config_ids"]):
+        if cid not in recs:
+            continue  # an adaptive pick: its parameters come from the same KB table as the ranked ones
+        rec_params = recs[cid].params
         # KB configurations lie inside the learner's space (the library default's fixed n_estimators is
         # not a search-space parameter: tuning leaves the number of rounds to early stopping)
-        assert set(rec.params) & set(space) <= set(p) <= set(space)
-        for name in set(rec.params) & set(space):
-            d, v = space[name], rec.params[name]
+        assert set(rec_params) & set(space) <= set(p) <= set(space)
+        for name in set(rec_params) & set(space):
+            d, v = space[name], rec_params[name]
             if hasattr(d, "low") and not isinstance(v, bool):  # clipped into the space (reg_alpha=0 on a log scale)
                 v = min(max(v, d.low), d.high)
             assert p[name] == pytest.approx(v)
