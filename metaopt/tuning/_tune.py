@@ -386,7 +386,7 @@ def _warm_plan(run: TuneRun, warm: list[str], kb: Any) -> WarmPlan | None:
     if end is None or not warm or run.args.n_jobs > 1:
         return None
     recs = list(run.joint)
-    if warm[0] != run.learner:  # the primary's own recommendations went first (see _search)
+    if recs and recs[0].learner != run.learner:  # the primary's own recommendations went first (see _search)
         recs = run.recs[:run.n_warm] + [r for r in run.joint if r.learner != run.learner]
     if [r.learner for r in recs] != warm:
         return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import math
 import time
 
+import optuna
 import pytest
 
 import metaopt
@@ -84,7 +85,7 @@ def test_every_trial_records_predicted_and_measured_fit_time(credit_small):
     assert any(n.startswith("fit time: measured / predicted") for n in res.summary.notes)
 
 
-def test_auto_reorders_its_warm_start_when_a_learners_fits_take_far_longer_than_predicted():
+def test_auto_reorders_its_warm_start_when_a_learners_fits_take_far_longer_than_predicted(tmp_path):
     # coil2000: 85 categorical columns, one-hot encoded for the forests, so that an extra-trees fit takes
     # some 15-20x what the KB predicts from the raw table (docs/bench_time.md); LightGBM reads them as
     # categories and is fast.  The first extra-trees trial measures it; the rest of the warm start goes
@@ -92,7 +93,8 @@ def test_auto_reorders_its_warm_start_when_a_learners_fits_take_far_longer_than_
     ds = metaopt.load_data(str(corpus_file("coil2000_insurance_policies.csv")), target="CARAVAN")
     for learner in ("auto", "lightgbm", "extra_trees"):
         get_recommender(None, learner)  # fitted (or read) now, not inside the budget
-    res = tune(ds, learner="auto", timeout=40, progress=False)
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    res = tune(ds, learner="auto", timeout=40, progress=False, storage=url)
     legs = {leg["learner"]: leg for leg in res.summary.learners or []}
     ratios = {n.split()[3].rstrip(":"): float(n.split()[7]) for n in res.summary.notes
               if n.startswith("fit time of ") and "measured / predicted" in n}
@@ -104,5 +106,14 @@ def test_auto_reorders_its_warm_start_when_a_learners_fits_take_far_longer_than_
         pytest.skip("the budget ended during the first extra-trees trial (a loaded machine): no turn left to "
                     "re-order")
     assert reordered and "extra_trees" in reordered[0] and len(reordered) == 1, (legs, res.summary.notes)
-    assert legs["extra_trees"]["n_run"] < legs["extra_trees"]["n_warm_started"]  # its warm start was cut
     assert legs["lightgbm"]["n_run"] >= 1
+
+    def starts(learner: str, warm_only: bool = False) -> list:
+        study = optuna.load_study(study_name=legs[learner]["study"], storage=url)
+        return [t.datetime_start for t in study.trials if t.datetime_start is not None
+                and (not warm_only or t.user_attrs.get("metaopt:source") == "warm_start")]
+
+    # the rest of extra trees' warm start was cut by the budget or went after LightGBM's first trial (when
+    # extra trees is chosen over the joint top, its turns lead the plan: the case fixed on 2026-12-04)
+    assert legs["extra_trees"]["n_run"] < legs["extra_trees"]["n_warm_started"] or \
+        min(starts("lightgbm")) < max(starts("extra_trees", warm_only=True)), legs
