@@ -130,7 +130,12 @@ def test_processes_started_together_enqueue_each_pick_once(tmp_path):
     study = optuna.load_study(study_name="s", storage=url)
     ids = _warm_ids(study)
     record = study.user_attrs[ATTR]
-    assert len(study.trials) == 9 and all(t.state == TrialState.COMPLETE for t in study.trials)
+    finished = [t for t in study.trials if t.state != TrialState.WAITING]
+    waiting = [t for t in study.trials if t.state == TrialState.WAITING]
+    assert len(finished) == 9 and all(t.state == TrialState.COMPLETE for t in finished)
+    # a pick enqueued after the workers' last trials waits for the next run (CI saw it once in three runs);
+    # one at most, since a pick is enqueued only when none waits
+    assert len(waiting) <= 1 and all(t.user_attrs.get("metaopt:source") == "warm_start" for t in waiting)
     assert collections.Counter(ids) == collections.Counter(record["config_ids"])  # each pick once
     assert len(record["config_ids"]) == 5 and record["config_ids"][:2] == ["a", "b"]
 
