@@ -165,8 +165,8 @@ class Recommender:
         key = next_key(self.sm, keys, observed, allowed=allowed)
         if key is None:
             return None
-        params, adapted = _ready_params(learner, dict(cfg.at[key, "params"]), kind, n_rows,
-                                        int(width) if width is not None else _model_width(learner, features, n_features))
+        width = int(width) if width is not None else _model_width(learner, features, n_features)
+        params, adapted = _ready_params(learner, dict(cfg.at[key, "params"]), kind, n_rows, width)
         t = times[key] if key in times else self.fit_time.predict([key], n_rows, n_features, n_classes).get(key, np.nan)
         scored = sum(np.isfinite(v) for v in observed.values())
         return Recommendation(

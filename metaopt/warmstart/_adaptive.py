@@ -75,6 +75,10 @@ class AdaptiveWarmStart:
     def __call__(self, study: Any, trial: Any = None) -> None:
         self.step(study)
 
+    def done(self, study: Any) -> bool:
+        """Whether the study's warm start plans no more picks."""
+        return pending_picks(_record(study)) == 0
+
     def step(self, study: Any, current_trial: Any = None) -> str | None:
         """Enqueue the next pick if one is due; returns its config id (None: nothing enqueued).
 

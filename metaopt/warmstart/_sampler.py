@@ -70,10 +70,10 @@ from optuna.trial import FrozenTrial, TrialState
 
 from metaopt.exceptions import MetaoptError
 from metaopt.metamodel import ADAPTIVE_START, KIND_CODES
-from metaopt.warmstart._adaptive import AdaptiveWarmStart, pending_picks
+from metaopt.warmstart._adaptive import AdaptiveWarmStart
 from metaopt.warmstart._distinct import Repeats, claim, free_point, is_taken
 from metaopt.warmstart._param_space import ParamNameMismatchError, resolve_param_names
-from metaopt.warmstart._warm_start import ATTR, task_size
+from metaopt.warmstart._warm_start import task_size
 
 __all__ = ["MetaSampler", "KBSurrogate", "default_surrogate"]
 
@@ -240,7 +240,7 @@ class MetaSampler(BaseSampler):
                 width = get_learner(self.learner).model_width(
                     as_dataset(self._X, self._y, target=self._target, kind=self.kind).X)
             except MetaoptError:
-                width = None  # a learner without a width rule: its parameters stay as the KB has them
+                pass  # a learner without a width rule: its parameters stay as the KB has them
         kind, learner, kb = self.kind, self.learner, self._kb
 
         def next_config(tried: dict[str, float]) -> Any:
@@ -297,7 +297,7 @@ class MetaSampler(BaseSampler):
             return
         if not trial.system_attrs.get("fixed_params") and trial.state == TrialState.RUNNING:
             self._adaptive.step(study, current_trial=trial)
-        if not pending_picks(study._storage.get_study_user_attrs(study._study_id).get(ATTR)):
+        if self._adaptive.done(study):
             self._adaptive_done.add(key)
 
     def infer_relative_search_space(self, study: Any, trial: FrozenTrial) -> dict[str, BaseDistribution]:
@@ -420,4 +420,3 @@ class MetaSampler(BaseSampler):
 
     def after_trial(self, study: Any, trial: FrozenTrial, state: TrialState, values: Sequence[float] | None) -> None:
         self._base.after_trial(study, trial, state, values)
-

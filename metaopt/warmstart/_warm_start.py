@@ -400,7 +400,6 @@ def enqueue_once(study: Any, prepared: Sequence[tuple[WarmConfig, dict[str, Any]
         rec = _record(study)
         if rec is not None:
             return list(rec.get("params", [])), False
-        storage = study._storage
         items = list(prepared)
         if current_trial is not None and items:
             cfg, params = items[0]
