@@ -321,6 +321,18 @@ def run(sm, folds, part: str) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def without_collection(sm, folds: list, collection: str) -> list:
+    """The folds with ``collection``'s tasks dropped from training and held-out tasks alike."""
+    from dataclasses import replace
+
+    from metaopt.kb import task_collections
+
+    coll = task_collections(sm.tasks)
+    keep = {t for t in sm.task_ids if coll.get(t) != collection}
+    return [replace(f, train=tuple(t for t in f.train if t in keep), held_out=tuple(t for t in f.held_out if t in keep))
+            for f in folds]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--part", choices=["later", "first", "shrink", "space", "surrogate", "adaptive"], default="later")
@@ -328,12 +340,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--split", choices=["collection", "group"], default="collection")
     ap.add_argument("--kb", help="knowledge-base directory (default: the shipped one)")
     ap.add_argument("--out", help="CSV of the per-task regrets")
+    ap.add_argument("--without", metavar="COLLECTION",
+                    help="drop this collection's tasks from every fold (training and held out): the inner, "
+                         "nested selection for the outer fold that holds COLLECTION out")
+    ap.add_argument("--max-folds", type=int, default=60, help="group split: a seeded sample of this many folds")
     args = ap.parse_args(argv)
     sm = build_score_matrix(KnowledgeBase.load(args.kb), None if args.learner == "auto" else args.learner)
     sm = sm.pooled_tasks()
-    folds = [f for f in make_folds(sm, args.split) if f.held_out]
+    folds = make_folds(sm, args.split)
+    if args.without:
+        folds = without_collection(sm, folds, args.without)
+    folds = [f for f in folds if f.held_out]
     if args.split == "group":
-        folds = sample_folds(folds, 60)
+        folds = sample_folds(folds, args.max_folds)
     res = run(sm, folds, args.part)
     if args.out:
         res.to_csv(args.out, index=False)

@@ -47,12 +47,12 @@ class FitTimeModel:
     def timed_fits(sm: ScoreMatrix) -> pd.DataFrame:
         """One row per timed fit of the KB: ``task_id``, ``key``, seconds ``t``, training rows ``n``, raw
         columns ``f`` and classes ``c`` (0: regression), what the model regresses on."""
-        ft = sm.fit_time.stack().rename("t").reset_index()
-        ft.columns = ["task_id", "key", "t"]
-        ft = ft[np.isfinite(ft["t"]) & (ft["t"] > 0)]
-        ntr = sm.n_train_rows.stack().rename("n").reset_index()
-        ntr.columns = ["task_id", "key", "n"]
-        ft = ft.merge(ntr, on=["task_id", "key"], how="left")
+        # only the timed cells: the matrix is tasks x every configuration of the KB, mostly empty
+        t = sm.fit_time.to_numpy(dtype="float64")
+        i, j = np.nonzero(np.isfinite(t) & (t > 0))
+        n = sm.n_train_rows.reindex(index=sm.fit_time.index, columns=sm.fit_time.columns).to_numpy(dtype="float64")
+        ft = pd.DataFrame({"task_id": sm.fit_time.index.to_numpy()[i], "key": sm.fit_time.columns.to_numpy()[j],
+                           "t": t[i, j], "n": n[i, j]})
         rows = sm.tasks["n_rows"].astype("float64").fillna(sm.meta.get("NumberOfInstances", np.nan))
         ft["n"] = ft["n"].fillna(ft["task_id"].map(rows))
         ft["f"] = ft["task_id"].map(sm.tasks["n_features"].astype("float64"))
