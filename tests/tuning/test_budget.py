@@ -174,7 +174,7 @@ def credit_study(tmp_path_factory):
     return res, db
 
 
-def test_a_final_model_whose_refit_would_not_finish_in_time_is_replaced_by_one_that_would(credit_study):
+def test_a_final_model_whose_refit_would_be_cut_well_short_is_replaced_by_one_that_would(credit_study):
     from metaopt.tuning._final import _candidates, affordable
 
     res, db = credit_study
@@ -187,7 +187,14 @@ def test_a_final_model_whose_refit_would_not_finish_in_time_is_replaced_by_one_t
                   best_trial=slow.source, best_is_default=slow.source == "default")
     assert affordable(run, fields) is fields  # no time budget: the chosen one stays
 
-    run.budget = TimeBudget((need[id(fast)] + need[id(slow)]) / 2 / (1 - SLACK_SHARE))
+    # expected to finish only with the projection's margin eaten: the refit is time-limited, the chosen one stays
+    run.budget = TimeBudget(need[id(slow)] * (1 + 1 / REFIT_MARGIN) / 2 / (1 - SLACK_SHARE))
+    assert need[id(slow)] / REFIT_MARGIN <= run.budget.refit_limit() < need[id(slow)]
+    assert affordable(run, fields) is fields and not run.notes
+
+    # expected to be cut well short: the best configuration whose refit fits replaces it
+    assert need[id(fast)] < need[id(slow)] / REFIT_MARGIN
+    run.budget = TimeBudget((need[id(fast)] + need[id(slow)] / REFIT_MARGIN) / 2 / (1 - SLACK_SHARE))
     out = affordable(run, fields)
     limit = run.budget.refit_limit()
     expected = next(c for c in cands if need[id(c)] <= limit)  # the best by CV among those that fit
