@@ -91,7 +91,7 @@ def affordable(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
 
     # the refit is time-limited, so a projection just past the limit costs at most its last rounds or
     # trees; only a refit that would be cut well short is replaced (openintro/military: the default's
-    # refit projected 30 s against 29 s left was replaced by a linear model 0.03 AUC worse)
+    # refit, projected at about the 30 s left, was replaced by a linear model 0.03 AUC worse)
     if chosen is None or need(chosen) / REFIT_MARGIN <= limit:
         return fields
     other = next((c for c in cands if need(c) <= limit), None)
