@@ -22,6 +22,8 @@ from metaopt.tuning._fidelity import EvalPlan, rung_rows, rung_test_rows
 
 #: a step's report: ``on_step(step, value, evaluation_so_far)``; it may raise (e.g. ``optuna.TrialPruned``)
 OnStep = Callable[[int, float, "Evaluation"], None]
+#: the seed of repeat ``r``'s shuffle is the run's seed plus ``r`` times this (far from other runs' seeds)
+REPEAT_SEED_STEP = 7_919
 #: the clock a fit may not pass: () -> absolute ``time.monotonic()`` deadline, or None
 Deadline = Callable[[], float | None]
 
@@ -45,13 +47,21 @@ class Evaluation:
     predict_rows: int = 0
 
     def oof_arrays(self) -> tuple[np.ndarray, np.ndarray] | None:
-        """All folds' out-of-fold predictions as (row positions, predictions), rows sorted; None without any."""
+        """All folds' out-of-fold predictions as (row positions, predictions), rows sorted; None without any.
+        A row predicted by several repeats of the split gets the mean of its predictions (probabilities
+        averaged, as in AutoGluon's repeated bagging)."""
         if not self.oof:
             return None
         rows = np.concatenate([r for r, _ in self.oof])
         pred = np.concatenate([p for _, p in self.oof])
-        order = np.argsort(rows, kind="stable")
-        return rows[order], pred[order]
+        unique, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
+        if len(unique) == len(rows):
+            order = np.argsort(rows, kind="stable")
+            return rows[order], pred[order]
+        total = np.zeros((len(unique),) + pred.shape[1:], dtype="float64")
+        np.add.at(total, inverse, pred)
+        counts = counts.reshape((-1,) + (1,) * (pred.ndim - 1))
+        return unique, (total / counts).astype(pred.dtype)
 
     @property
     def mean_fit_s(self) -> float | None:
@@ -68,6 +78,7 @@ class FoldCV:
     def __init__(self, ds: Any, learner: Any, metric: str, plan: EvalPlan, seed: int):
         self.protocol = Protocol(n_folds=plan.n_splits, seed=seed, max_rows=None, time_limit_s=None)
         self.task = self.protocol.prepare(ds)
+        self.task.folds = self.task.folds + repeated_folds(self.task, plan, seed)
         self.learner = learner
         self.metric = metric
         self.seed = seed
@@ -78,7 +89,13 @@ class FoldCV:
 
     @property
     def n_folds(self) -> int:
-        return min(self.plan.n_folds, len(self.task.folds))
+        """The fits a trial is scored on (the plan's folds of every repeat)."""
+        return min(self.plan.total_folds, len(self.task.folds))
+
+    @property
+    def test_folds(self) -> list[np.ndarray]:
+        """The test rows of the first split's folds of the plan (sorted): each row at most once."""
+        return [np.sort(te) for _, te in self.task.folds[:min(self.plan.n_folds, self.n_folds)]]
 
     @property
     def steps(self) -> list[int]:
@@ -166,6 +183,19 @@ class FoldCV:
                       for j, x in enumerate(higher))
         refit_s = projected_refit_s(ev.fit_s[-1], ev.train_rows[-1], len(self.task.y)) if ev.fit_s else 0.0
         return rungs_s + refit_s
+
+
+def repeated_folds(task: Any, plan: EvalPlan, seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The folds of the plan's repeats after the first: the protocol's split with other shuffles.
+
+    Written with one protocol per repeat rather than scikit-learn's ``RepeatedStratifiedKFold``, whose
+    first repeat is not the plain split: every plan must start with the same folds (``_fidelity``).
+    """
+    out: list[tuple[np.ndarray, np.ndarray]] = []
+    for r in range(1, plan.repeats):
+        shuffled = Protocol(n_folds=plan.n_splits, seed=seed + REPEAT_SEED_STEP * r, max_rows=None, time_limit_s=None)
+        out.extend(shuffled.folds(task.y, task.kind))
+    return out
 
 
 def projected_s(ev: Evaluation, train_rows: int, test_rows: int) -> float:

@@ -2,8 +2,9 @@
 
 ``cv="auto"`` scores trials on the first ``m`` folds of one 5-fold split: all five on small data,
 three as the data grow, one (a 20% holdout) on large data or when the budget would otherwise allow
-fewer than :data:`MIN_TRIALS` trials.  Every plan is a prefix of the same split, so the library
-default's first fold, scored before the budget decides, is never wasted.  On large data a trial is
+fewer than :data:`MIN_TRIALS` trials; on tables of a few hundred rows, where trials are cheap and one
+split's folds are noisy, the 5-fold split is repeated with other shuffles.  Every plan is a prefix of
+the same folds, so the library default's first fold, scored before the budget decides, is never wasted.  On large data a trial is
 first fitted on row subsamples of the training part (:data:`RUNGS`, successive halving with
 Optuna's ``SuccessiveHalvingPruner``).  The thresholds and why: ``docs/tuning.md``.
 """
@@ -38,6 +39,14 @@ MIN_TRIALS = 10
 #: ... but never fewer folds than score this many rows together (all folds when the table has fewer): on a
 #: holdout of a few dozen rows, selection among many trials picks noise (``docs/tuning.md``, "Evaluation fidelity")
 MIN_SCORED_ROWS = 500
+#: below this many rows the 5-fold split is repeated (other shuffles) until the trials' test folds hold
+#: about this many rows together: on a few hundred rows one split's folds are noisy, and selecting among
+#: hundreds of cheap trials on them picks noise (``docs/tuning.md``, "Evaluation fidelity")
+REPEAT_SCORED_ROWS = 1_000
+#: ... with at most this many repeats
+MAX_REPEATS = 3
+#: ... kept only while the budget allows this many trials at the repeated cost (fewer repeats otherwise)
+REPEAT_MIN_TRIALS = 50
 #: large-data meta-features are computed on a stratified sample of this many rows (general group: all rows)
 META_FEATURE_ROWS = 10_000
 #: ``extract_meta_features``' default row budget, under which the knowledge base's tasks were described
@@ -46,16 +55,25 @@ KB_META_FEATURE_ROWS = 100_000
 
 @dataclass(frozen=True)
 class EvalPlan:
-    """``n_folds`` of the ``n_splits``-fold split (1: a holdout), fitted at the ``rungs`` (shares of rows)."""
+    """``n_folds`` of the ``n_splits``-fold split (1: a holdout), fitted at the ``rungs`` (shares of rows);
+    ``repeats`` > 1: all folds of that many differently shuffled splits (the first is the plain split)."""
 
     n_splits: int
     n_folds: int
     rungs: tuple[float, ...] = (1.0,)
     why: str = ""
+    repeats: int = 1
+
+    @property
+    def total_folds(self) -> int:
+        """The fits a trial is scored on (folds times repeats)."""
+        return self.n_folds * self.repeats
 
     @property
     def label(self) -> int | str:
         """The plan in the study's setup (an int for plain K-fold, as before ``cv="auto"``)."""
+        if self.repeats > 1:
+            return f"{self.n_splits} folds x{self.repeats}"
         if self.n_folds == self.n_splits and len(self.rungs) == 1:
             return self.n_splits
         base = "holdout" if self.n_folds == 1 else f"{self.n_folds} of {self.n_splits} folds"
@@ -69,6 +87,8 @@ class EvalPlan:
         """For the summary: e.g. ``5-fold CV``, ``3 of 5 folds``, ``holdout (20%), rungs 1/9,1/3,1``."""
         if self.n_folds == self.n_splits:
             text = f"{self.n_splits}-fold CV"
+            if self.repeats > 1:
+                text += f", {self.repeats} repeats"
         elif self.n_folds == 1:
             text = f"holdout ({100 // self.n_splits}%)"
         else:
@@ -78,7 +98,10 @@ class EvalPlan:
         return text
 
     def to_setup(self) -> dict[str, Any]:
-        return {"splits": self.n_splits, "folds": self.n_folds, "rungs": list(self.rungs)}
+        setup: dict[str, Any] = {"splits": self.n_splits, "folds": self.n_folds, "rungs": list(self.rungs)}
+        if self.repeats > 1:  # studies of one split record what they did before repeats existed
+            setup["repeats"] = self.repeats
+        return setup
 
     @classmethod
     def from_setup(cls, setup: dict[str, Any]) -> EvalPlan:
@@ -86,7 +109,7 @@ class EvalPlan:
         ev = setup.get("evaluation")
         if isinstance(ev, dict):
             return cls(int(ev["splits"]), int(ev["folds"]), tuple(float(r) for r in ev["rungs"]),
-                       why="the study's plan")
+                       why="the study's plan", repeats=int(ev.get("repeats", 1)))
         return cls(int(setup["cv"]), int(setup["cv"]), why="the study's folds")
 
 
@@ -106,6 +129,10 @@ def auto_splits(n_rows: int, largest_class: int | None) -> int:
 def plan_by_rows(n_rows: int, n_splits: int = AUTO_SPLITS) -> EvalPlan:
     """The ``auto`` plan from the data size alone (thresholds: the module's constants)."""
     if n_rows <= ALL_FOLDS_MAX_ROWS or n_splits < AUTO_SPLITS:
+        repeats = max(1, min(MAX_REPEATS, math.ceil(REPEAT_SCORED_ROWS / max(n_rows, 1) - 1e-9)))
+        if repeats > 1:
+            return EvalPlan(n_splits, n_splits, why=f"{n_rows} rows < {REPEAT_SCORED_ROWS}: the split repeated",
+                            repeats=repeats)
         return EvalPlan(n_splits, n_splits, why=f"{n_rows} rows <= {ALL_FOLDS_MAX_ROWS}")
     if n_rows <= FEW_FOLDS_MAX_ROWS:
         return EvalPlan(n_splits, FEW_FOLDS, why=f"{n_rows} rows <= {FEW_FOLDS_MAX_ROWS}")
@@ -113,18 +140,24 @@ def plan_by_rows(n_rows: int, n_splits: int = AUTO_SPLITS) -> EvalPlan:
 
 
 def plan_by_budget(plan: EvalPlan, fold_s: float, search_s: float, timed_out: bool = False,
-                   min_trials: int = MIN_TRIALS, n_rows: int | None = None) -> EvalPlan:
-    """``plan`` with fewer folds (3, then 1) when ``fold_s`` (the library default's first fold: fit and
-    score) times the folds would allow fewer than ``min_trials`` trials in ``search_s`` seconds, but not
-    fewer than score :data:`MIN_SCORED_ROWS` of the ``n_rows`` rows together (:func:`min_folds`).
+                   min_trials: int = MIN_TRIALS, n_rows: int | None = None,
+                   repeat_trials: int = REPEAT_MIN_TRIALS) -> EvalPlan:
+    """``plan`` with fewer repeats while ``fold_s`` (the library default's first fold: fit and score) times
+    the folds would allow fewer than ``repeat_trials`` trials in ``search_s`` seconds; with fewer folds (3,
+    then 1) when one split would allow fewer than ``min_trials``, but not fewer than score
+    :data:`MIN_SCORED_ROWS` of the ``n_rows`` rows together (:func:`min_folds`).
 
     The default's other folds (``m - 1``) come out of the search's time too.  A default whose first
     fold its time share cut leaves one fold.
     """
     if timed_out:
-        return replace(plan, n_folds=1, why="the library default's first fold did not finish in its share of "
-                                            "the time budget")
+        return replace(plan, n_folds=1, repeats=1, why="the library default's first fold did not finish in its "
+                                                       "share of the time budget")
     fold_s = max(fold_s, 1e-6)
+    if plan.repeats > 1:
+        plan = _repeats_by_budget(plan, fold_s, search_s, repeat_trials)
+        if plan.repeats > 1:  # then one split allows far more than ``min_trials``
+            return plan
     choices = sorted({plan.n_folds, min(plan.n_folds, FEW_FOLDS), 1}, reverse=True)
     floor = min_folds(plan, n_rows)
     for m in choices:
@@ -139,6 +172,21 @@ def plan_by_budget(plan: EvalPlan, fold_s: float, search_s: float, timed_out: bo
     if kept > m:
         why += f"; not fewer than {kept}: their test rows together reach {min(MIN_SCORED_ROWS, n_rows or 0)}"
     return replace(plan, n_folds=kept, why=why)
+
+
+def _repeats_by_budget(plan: EvalPlan, fold_s: float, search_s: float, want: int) -> EvalPlan:
+    """The most repeats (at most the plan's) whose trials, ``plan.n_folds * r`` fits each, number ``want`` in
+    ``search_s``; one split when even two repeats would not."""
+    def trials(r: int) -> float:
+        m = plan.n_folds * r
+        return (search_s - (m - 1) * fold_s) / (m * fold_s)
+
+    keep = next((r for r in range(plan.repeats, 1, -1) if trials(r) >= want), 1)
+    if keep == plan.repeats:
+        return plan
+    why = f"{plan.repeats} repeats of {plan.n_folds} folds of {fold_s:.2f} s each would allow about " \
+          f"{max(0, int(trials(plan.repeats)))} trial(s) in the {search_s:.0f} s left (< {want})"
+    return replace(plan, repeats=keep, why=why)
 
 
 def min_folds(plan: EvalPlan, n_rows: int | None) -> int:

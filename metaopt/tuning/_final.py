@@ -10,8 +10,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from metaopt.tuning._budget import REFIT_MARGIN, projected_refit_s
 from metaopt.tuning._ensemble import (
     ENSEMBLE_FIT,
@@ -34,8 +32,8 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
     if len(cands) < 2:
         return None, {"n_candidates": len(cands), "why_not": "fewer than 2 configurations with out-of-fold "
                                                              "predictions"}
-    test_folds = [np.sort(te) for _, te in run.cvx.task.folds[:run.cvx.n_folds]]
-    members, info = select(cands, run.cvx.y_codes, run.ds.kind, run.metric, run.args.ensemble_size, test_folds)
+    members, info = select(cands, run.cvx.y_codes, run.ds.kind, run.metric, run.args.ensemble_size,
+                           run.cvx.test_folds)
     if len(members) < 2 or not info.get("gain", 0) > 0:
         why = "adding other configurations did not improve the best single one's CV score"
         return None, dict(info, n_members=1, members=[_member_entry(members[0][0], 1.0)], why_not=why)

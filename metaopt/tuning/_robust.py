@@ -19,6 +19,10 @@ from typing import Any
 import numpy as np
 
 
+#: the most fold halves the optimism estimate averages over
+MAX_HALVES = 252
+
+
 @dataclass
 class Entry:
     source: Any  #: trial number or "default"
@@ -95,13 +99,23 @@ def _gap(entries: list[Entry], sign: float) -> float | None:
     if k < 2:
         return None
     gaps = []
-    for part in itertools.combinations(range(k), (k + 1) // 2):
+    for part in _halves(k):
         a = list(part)
         b = [i for i in range(k) if i not in part]
         chosen, _, _, _ = _rule(entries, a, sign)
         diff = [sign * (np.mean(e.folds[a]) - np.mean(e.folds[b])) for e in entries]
         gaps.append(diff[chosen] - float(np.mean(diff)))
     return float(np.mean(gaps))
+
+
+def _halves(k: int) -> list[tuple[int, ...]]:
+    """Every half of ``k`` folds, or a fixed random :data:`MAX_HALVES` of them (15 folds of a repeated split
+    have 6,435 halves)."""
+    size = (k + 1) // 2
+    if math.comb(k, size) <= MAX_HALVES:
+        return list(itertools.combinations(range(k), size))
+    rng = np.random.default_rng(0)
+    return [tuple(sorted(rng.choice(k, size, replace=False).tolist())) for _ in range(MAX_HALVES)]
 
 
 def robust_choice(study: Any, default: Any, maximize: bool, others: Any = ()) -> Choice | None:

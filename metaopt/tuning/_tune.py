@@ -20,6 +20,7 @@ from metaopt.tuning._cv import FoldCV, better
 from metaopt.tuning._ensemble import OofStore
 from metaopt.tuning._fidelity import (
     MIN_TRIALS,
+    REPEAT_MIN_TRIALS,
     EvalPlan,
     auto_splits,
     kfold_plan,
@@ -193,7 +194,7 @@ def _adaptive(run: TuneRun, study: Any, learner: str, space: dict[str, Any], kb:
     """The callback choosing the study's later warm-start picks from the scores so far (None: none planned)."""
     if not run.warm_start:
         return None
-    return adaptive_warm_start(study, run.ds, learner, space, kb, run.plan.n_folds, run.budget.search_left,
+    return adaptive_warm_start(study, run.ds, learner, space, kb, run.plan.total_folds, run.budget.search_left,
                                run.notes)
 
 
@@ -216,6 +217,7 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
         # large data: meta-features of a row sample, so that they do not eat the budget (_fidelity)
         meta = query_meta_features(run.ds, QUERY_GROUPS, run.notes)
         end = run.budget.search_deadline()  # with a time budget: learner and warm-start order by value per second
+        # one split's folds: repeats are kept only where they leave every learner many trials (_fidelity)
         budget = None if end is None else SearchBudget(end, run.plan.n_folds, run.plan.n_splits, run.args.n_trials)
         auto_choice, run.recs, run.meta_features, run.joint = recommendations(
             run.ds, learner, run.args.k, kb, run.notes, meta_features=meta, budget=budget)
@@ -294,7 +296,8 @@ def _score_default(run: TuneRun, pruner: Any) -> FoldCV:
     params = jsonable(run.lrn.default_params(ds.kind))
     cvx = FoldCV(ds, run.lrn, run.metric, run.plan, run.fold_seed)
     first = _choose_plan(run, cvx, params, until, pruner) if run.plan_pending else None
-    if run.fold_seed != cvx.seed or run.plan.n_splits != cvx.plan.n_splits:  # another worker's folds
+    other_folds = run.fold_seed != cvx.seed or run.plan.n_splits != cvx.plan.n_splits
+    if other_folds or run.plan.repeats > cvx.plan.repeats:  # another worker's folds (or more of them)
         cvx, first = FoldCV(ds, run.lrn, run.metric, run.plan, run.fold_seed), None
     cvx.plan = run.plan
     run.n_folds, run.cvx = cvx.n_folds, cvx
@@ -319,7 +322,8 @@ def _choose_plan(run: TuneRun, cvx: FoldCV, params: dict[str, Any], until: float
         budget.keep_for_refit(first.mean_fit_s, first.mean_train_rows, run.ds.n_rows)
         want = min(MIN_TRIALS, run.args.n_trials or MIN_TRIALS)
         plan = plan_by_budget(run.plan, time.monotonic() - t0, budget.search_left() or 0.0,
-                              timed_out=bool(first.stopped), min_trials=want, n_rows=run.ds.n_rows)
+                              timed_out=bool(first.stopped), min_trials=want, n_rows=run.ds.n_rows,
+                              repeat_trials=min(REPEAT_MIN_TRIALS, run.args.n_trials or REPEAT_MIN_TRIALS))
         if plan != run.plan:
             run.notes.append(f"evaluation: {plan.describe()} instead of {run.plan.describe()}: {plan.why}")
             run.plan = plan
@@ -391,7 +395,7 @@ def _warm_plan(run: TuneRun, warm: list[str], kb: Any) -> WarmPlan | None:
     if [r.learner for r in recs] != warm:
         return None
     try:
-        budget = SearchBudget(end, run.plan.n_folds, run.plan.n_splits, run.args.n_trials)
+        budget = SearchBudget(end, run.plan.total_folds, run.plan.n_splits, run.args.n_trials)
         secs, baseline = predicted_trial_seconds(recs, run.ds, run.meta_features, run.learner, kb, budget)
     except Exception as exc:  # noqa: BLE001 - re-ordering is an optimisation: the ranking's order stays
         run.notes.append(f"warm start kept in the ranking's order: {error_text(exc)}")

@@ -16,6 +16,7 @@ from metaopt.exceptions import ConfigError
 from metaopt.tuning import tune
 from metaopt.tuning._fidelity import (
     FEW_FOLDS,
+    MAX_REPEATS,
     META_FEATURE_ROWS,
     MIN_SCORED_ROWS,
     MIN_TRIALS,
@@ -45,7 +46,57 @@ def corpus_file(name: str) -> Path:
 def test_the_auto_plan_follows_the_rows(n_rows, folds, rungs):
     plan = plan_by_rows(n_rows)
     assert (plan.n_splits, plan.n_folds, len(plan.rungs)) == (5, folds, rungs)
-    assert plan_by_rows(40, n_splits=3) == EvalPlan(3, 3, why=plan_by_rows(40, n_splits=3).why)  # tiny data: all
+    assert plan_by_rows(40, n_splits=3) == EvalPlan(3, 3, why=plan_by_rows(40, n_splits=3).why,
+                                                    repeats=MAX_REPEATS)  # tiny data: all folds, repeated
+
+
+@pytest.mark.parametrize("n_rows, repeats", [(40, MAX_REPEATS), (300, 3), (334, 3), (500, 2), (999, 2), (1_000, 1),
+                                             (5_000, 1)])
+def test_tables_of_a_few_hundred_rows_repeat_the_split(n_rows, repeats):
+    plan = plan_by_rows(n_rows)
+    assert (plan.n_folds, plan.repeats, plan.total_folds) == (5, repeats, 5 * repeats)
+
+
+def test_the_budget_drops_repeats_before_the_trials_get_few():
+    plan = plan_by_rows(300)  # 3 repeats: 15 fits a trial
+    assert plan_by_budget(plan, fold_s=0.05, search_s=120.0, n_rows=300) is plan  # ~160 trials
+    two = plan_by_budget(plan, fold_s=0.2, search_s=120.0, n_rows=300)  # 3 repeats: 39 trials, 2: 59
+    assert (two.repeats, two.n_folds) == (2, 5) and "(< 50)" in two.why
+    one = plan_by_budget(plan, fold_s=0.5, search_s=120.0, n_rows=300)  # 2 repeats: 23 trials
+    assert (one.repeats, one.n_folds) == (1, 5)
+    assert plan_by_budget(plan, fold_s=0.5, search_s=120.0, n_rows=300, repeat_trials=20).repeats == 2  # n_trials=20
+    assert plan_by_budget(plan, fold_s=10.0, search_s=60.0, n_rows=300).n_folds == 5  # 500 scored rows: all folds
+    timed_out = plan_by_budget(plan, 0.0, 0.0, timed_out=True, n_rows=300)
+    assert (timed_out.n_folds, timed_out.repeats) == (1, 1)
+
+
+def test_repeated_folds_start_with_the_plain_split_and_average_the_out_of_fold_predictions(credit_small):
+    from metaopt.data import load_data
+    from metaopt.learners import get_learner
+    from metaopt.tuning._cv import FoldCV
+
+    ds = load_data(credit_small, target="class")
+    lrn = get_learner("lightgbm")
+    plain = FoldCV(ds, lrn, "roc_auc", EvalPlan(5, 5), seed=3)
+    cvx = FoldCV(ds, lrn, "roc_auc", EvalPlan(5, 5, repeats=3), seed=3)
+    assert (plain.n_folds, cvx.n_folds) == (5, 15)
+    for (a, b), (c, d) in zip(plain.task.folds, cvx.task.folds[:5]):  # every plan starts with the same folds
+        assert np.array_equal(a, c) and np.array_equal(b, d)
+    for r in range(3):  # each repeat's test folds cover every row once, each repeat shuffled differently
+        tests = np.sort(np.concatenate([te for _, te in cvx.task.folds[5 * r:5 * r + 5]]))
+        assert np.array_equal(tests, np.arange(300))
+    assert not np.array_equal(cvx.task.folds[0][1], cvx.task.folds[5][1])
+    assert [len(f) for f in cvx.test_folds] == [60] * 5
+    ev = cvx.evaluate({"n_estimators": 20, "num_leaves": 7})
+    assert len(ev.scores) == len(ev.oof) == 15
+    rows, pred = ev.oof_arrays()
+    assert np.array_equal(rows, np.arange(300)) and pred.shape == (300, 2)
+    by_row: dict[int, list] = {}
+    for te, p in ev.oof:
+        for i, row in enumerate(te):
+            by_row.setdefault(int(row), []).append(p[i])
+    assert all(len(v) == 3 for v in by_row.values())
+    assert np.allclose(pred[17], np.mean(by_row[17], axis=0), atol=1e-6)
 
 
 def test_the_budget_takes_folds_away_below_min_trials():
@@ -79,6 +130,12 @@ def test_plan_labels_and_the_setup_round_trip():
     assert (back.n_splits, back.n_folds, back.rungs) == (large.n_splits, large.n_folds, large.rungs)
     old = EvalPlan.from_setup({"cv": 3})  # a study from before plans: K-fold
     assert (old.n_splits, old.n_folds, old.rungs) == (3, 3, (1.0,))
+    tiny = plan_by_rows(300)
+    assert (tiny.label, tiny.describe()) == ("5 folds x3", "5-fold CV, 3 repeats")
+    assert EvalPlan.from_setup({"cv": tiny.label, "evaluation": tiny.to_setup()}).repeats == 3
+    assert "repeats" not in plan_by_rows(1_000).to_setup()  # one split: recorded as before repeats existed
+    before = EvalPlan.from_setup({"cv": 5, "evaluation": {"splits": 5, "folds": 5, "rungs": [1.0]}})
+    assert before.repeats == 1  # a study from before repeats keeps its single split
 
 
 def test_rung_rows_are_nested_and_keep_the_class_shares():
@@ -183,3 +240,17 @@ def test_auto_resumes_the_study_plan_and_an_explicit_other_cv_is_refused(credit_
     assert (again.cv, again.n_trials) == (3, 2)
     with pytest.raises(ConfigError, match="cv=3"):
         tune(credit_small, cv=5, **kw)
+
+
+def test_a_tiny_table_is_tuned_on_the_repeated_split_and_a_resumed_study_keeps_it(credit_small, tmp_path):
+    db = f"sqlite:///{tmp_path / 'repeats.db'}"
+    kw = dict(target="class", n_trials=3, learner="lightgbm", progress=False, storage=db, study_name="rep")
+    res = tune(credit_small, **kw)
+    assert (res.summary.evaluation, res.summary.cv) == ("5-fold CV, 3 repeats", 15)
+    done = [t for t in res.study.trials if t.state == TrialState.COMPLETE]
+    assert done and all(len(t.user_attrs["fold_scores"]) == 15 for t in done)
+    assert res.study.user_attrs["metaopt:tune"]["evaluation"]["repeats"] == 3
+    ens = res.summary.ensemble
+    assert ens["oof_rows"] == 300 and ens["folds"] == 5  # each row once, averaged over the repeats
+    again = tune(credit_small, **dict(kw, n_trials=1, timeout=60)).summary  # a budget does not re-plan a study
+    assert (again.cv, again.n_trials) == (15, 4)
