@@ -123,7 +123,7 @@ def _ensemble(ctx: Any, view: Any, store: Any, ds: Any, mode: str) -> tuple[Any,
     from metaopt.tuning._ensemble import EnsembleFit, Member, gather_candidates, select
 
     cands = gather_candidates(view, store, ctx.learner, ctx.default, ctx.maximize)
-    folds = [np.sort(te) for _, te in ctx.cvx.task.folds[:ctx.cvx.n_folds]]
+    folds = ctx.cvx.test_folds  # the first split's test folds: each row once, as tune selects
     members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, folds)
     if len(members) < 2 or not info.get("gain", 0) > 0:
         return None, info
@@ -202,7 +202,7 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
 
     ctx = _context(studies[0], ds)
     store = OofStore.for_storage(studies[0]._storage)
-    folds = [np.sort(te) for _, te in ctx.cvx.task.folds[:ctx.cvx.n_folds]]
+    folds = ctx.cvx.test_folds  # the first split's test folds: each row once, as tune selects
     out: dict = {}
     for n in CHECKPOINTS:
         cands = []

@@ -91,7 +91,7 @@ def evaluate(sp: dict, study, ds, rules: list[str], cache_dir: Path) -> list[dic
     ctx = _context(study, ds)
     store = OofStore.for_storage(study._storage)
     labels = None if ds.kind == "regression" else np.asarray(ctx.cvx.task.labels)
-    folds = [np.sort(te) for _, te in ctx.cvx.task.folds[:ctx.cvx.n_folds]]
+    folds = ctx.cvx.test_folds  # the first split's test folds: each row once, as tune selects
     cache_file = cache_dir / f"{sp['name']}.npz"
     cache: dict = dict(np.load(cache_file)) if cache_file.is_file() else {}
     n_cached = len(cache)
