@@ -55,9 +55,6 @@ class Evaluation:
         rows = np.concatenate([r for r, _ in self.oof])
         pred = np.concatenate([p for _, p in self.oof])
         unique, inverse, counts = np.unique(rows, return_inverse=True, return_counts=True)
-        if len(unique) == len(rows):
-            order = np.argsort(rows, kind="stable")
-            return rows[order], pred[order]
         total = np.zeros((len(unique),) + pred.shape[1:], dtype="float64")
         np.add.at(total, inverse, pred)
         counts = counts.reshape((-1,) + (1,) * (pred.ndim - 1))

@@ -4,9 +4,9 @@
 three as the data grow, one (a 20% holdout) on large data or when the budget would otherwise allow
 fewer than :data:`MIN_TRIALS` trials; on tables of a few hundred rows, where trials are cheap and one
 split's folds are noisy, the 5-fold split is repeated with other shuffles.  Every plan is a prefix of
-the same folds, so the library default's first fold, scored before the budget decides, is never wasted.  On large data a trial is
-first fitted on row subsamples of the training part (:data:`RUNGS`, successive halving with
-Optuna's ``SuccessiveHalvingPruner``).  The thresholds and why: ``docs/tuning.md``.
+the same folds, so the library default's first fold, scored before the budget decides, is never
+wasted.  On large data a trial is first fitted on row subsamples of the training part (:data:`RUNGS`,
+successive halving with Optuna's ``SuccessiveHalvingPruner``).  The thresholds and why: ``docs/tuning.md``.
 """
 
 from __future__ import annotations
