@@ -11,7 +11,11 @@ every rule is scored on the same fits.  Rules (``RULES``):
   candidates, Caruana et al.'s "sorted initialization"; ``top40-r25-i5`` is ``tune``'s default);
 - ``bagged-B``: Caruana et al. (2004), section 2.3 "bagged ensemble selection": B selections, each over a
   random half of the candidates, their weights averaged; it reduces the selection's overfitting of the
-  validation rows, which matters most where there are few of them.
+  validation rows, which matters most where there are few of them;
+- ``<rule>-first``: on a study of repeated splits, the rule on the first split's out-of-fold predictions
+  alone (each candidate refitted on that split's folds here, cached) instead of the predictions averaged
+  over the repeats that ``tune`` stores: an averaged prediction is a small bag of fold models, which the
+  final model (one refit per member) is not.
 
 Every rule falls back to the single best configuration when its blend does not beat it on CV, as ``tune``
 does.  For 10/25/50 trials: mean test score (ROC AUC, one-vs-rest macro for multiclass; R^2), wins against
@@ -68,6 +72,8 @@ def _bagged(cands, y, kind, metric, bags, folds, seed=0):
 
 
 def _rule(name, cands, y, kind, metric, folds):
+    if name.endswith("-first"):
+        name = name[: -len("-first")]
     if name.startswith("bagged-"):
         return _bagged(cands, y, kind, metric, int(name.split("-")[1]), folds)
     parts = name.split("-")
@@ -87,6 +93,7 @@ def evaluate(sp: dict, study, ds, rules: list[str], cache_dir: Path) -> list[dic
     from metaopt.core import GREATER_IS_BETTER, aligned_proba
     from metaopt.tuning import ColumnSchema
     from metaopt.tuning._ensemble import OofStore, gather_candidates
+    from metaopt.tuning._ensemble._scores import fold_mean_scores
 
     ctx = _context(study, ds)
     store = OofStore.for_storage(study._storage)
@@ -106,6 +113,23 @@ def evaluate(sp: dict, study, ds, rules: list[str], cache_dir: Path) -> list[dic
                           else aligned_proba(fitted, X, labels))
         return cache[key]
 
+    def first_split(c):
+        """``c`` with the out-of-fold predictions of the first split's fold models (every row once)."""
+        from types import SimpleNamespace
+
+        key = f"first:{c.source}"
+        if key not in cache:
+            task, out = ctx.cvx.task, None
+            for i, (tr, te) in enumerate(task.folds[:ctx.cvx.plan.n_folds]):
+                fitted = ctx.lrn.fit(task.X.iloc[tr], task.y.iloc[tr], c.params, ds.kind, random_state=ctx.seed + i)
+                X = task.X.iloc[te]
+                pred = (np.asarray(fitted.predict(X), float).reshape(-1, 1) if ds.kind == "regression"
+                        else aligned_proba(fitted, X, labels))
+                out = np.zeros((len(task.y), pred.shape[1])) if out is None else out
+                out[te] = pred
+            cache[key] = out
+        return SimpleNamespace(**{**vars(c), "pred": cache[key][c.rows]})
+
     rows = []
     for n in CHECKPOINTS:
         cands = gather_candidates(_Prefix(study, n), store, ctx.learner, ctx.default, ctx.maximize)
@@ -113,12 +137,21 @@ def evaluate(sp: dict, study, ds, rules: list[str], cache_dir: Path) -> list[dic
         cands = [c for c in cands if np.array_equal(c.rows, rows_)]
         pos = [np.searchsorted(rows_, te) for te in folds]
         y = ctx.cvx.y_codes[rows_]
-        best_cv = cands[0].cv_score
         rows.append({"dataset": sp["name"], "trials": n, "rule": "single",
                      "score": _score(sp, ds, test_pred(cands[0]), labels), "members": 1})
         for rule in rules:
-            weights = _rule(rule, cands, y, ds.kind, ctx.metric, pos)
-            if len(weights) < 2 or not sign * (_cv(cands, weights, y, ds.kind, ctx.metric, pos) - best_cv) > 0:
+            pool = cands
+            if rule.endswith("-first"):
+                if ctx.cvx.plan.repeats < 2:
+                    continue
+                pool = [first_split(c) for c in cands]
+            weights = _rule(rule, pool, y, ds.kind, ctx.metric, pos)
+            # against the best single candidate scored as the blend is (tune's ``gain``; on repeated splits a
+            # trial's value, the mean over all folds, is another number than its averaged predictions' score)
+            singles = fold_mean_scores(np.stack([np.asarray(c.pred, float).reshape(len(y), -1) for c in pool]), y,
+                                       ds.kind, ctx.metric, pos)
+            best = float(np.nanmax(sign * singles))
+            if len(weights) < 2 or not sign * _cv(pool, weights, y, ds.kind, ctx.metric, pos) - best > 0:
                 weights = {0: 1.0}
             blend = sum(w * test_pred(cands[i]) for i, w in weights.items())
             rows.append({"dataset": sp["name"], "trials": n, "rule": rule,
