@@ -215,8 +215,9 @@ def run_metaopt(sp: dict, budget: float, seed: int, learner: str) -> dict:
     # starts, as FLAML's and Optuna's imports are for their runs
     tune = metaopt.tune
     t0 = time.perf_counter()
-    res = tune(train, target=sp["target"], kind=sp["kind"], learner=learner, timeout=budget, n_trials=None,
-                       progress=False, random_state=seed)
+    # n_trials left at its default, as a user's call: with a timeout, as many trials as the budget allows
+    res = tune(train, target=sp["target"], kind=sp["kind"], learner=learner, timeout=budget, progress=False,
+               random_state=seed)
     wall = time.perf_counter() - t0
     model = res.model
     summary = res.summary.to_dict() if hasattr(res.summary, "to_dict") else {}

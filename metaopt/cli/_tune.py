@@ -32,8 +32,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
     p.add_argument("--kind", choices=["binary", "multiclass", "regression", "classification"],
                    help="override the inferred task kind")
-    p.add_argument("--trials", "-n", type=int, default=50, metavar="N",
-                   help="number of trials to run now (default 50; a resumed study adds them)")
+    p.add_argument("--trials", "-n", type=int, default=None, metavar="N",
+                   help="number of trials to run now (default: 50, or as many as --timeout allows; a resumed "
+                        "study adds them)")
     p.add_argument("--timeout", type=float, metavar="S",
                    help="seconds for the whole command (loading, recommendations, library default, search, final "
                         "refit); it ends within about 10%% of S")
@@ -127,7 +128,7 @@ def run_tune(args: argparse.Namespace) -> int:
     if not args.quiet:  # what is being tuned, before any wait (meta-model fit, progress bar)
         print(_header(ds, args), file=sys.stderr, flush=True)
     with _notices(enabled=not args.quiet):
-        result = tune(ds, learner=args.learner, n_trials=args.trials,
+        result = tune(ds, learner=args.learner, n_trials="auto" if args.trials is None else args.trials,
                       timeout=args.timeout, cv=args.cv, metric=args.metric, storage=storage, started_at=started_at,
                       study_name=args.study_name, random_state=args.seed, warm_start=not args.no_warm_start,
                       sampler=args.sampler, progress=not args.quiet, n_jobs=args.jobs, k=args.k,
@@ -156,8 +157,10 @@ def run_tune(args: argparse.Namespace) -> int:
 
 def _header(ds, args: argparse.Namespace) -> str:
     from metaopt.core import PRIMARY
+    from metaopt.tuning import DEFAULT_TRIALS
 
-    budget = " and ".join(x for x in (f"{args.trials} trials" if args.trials is not None else "",
+    trials = DEFAULT_TRIALS if args.trials is None and args.timeout is None else args.trials
+    budget = " and ".join(x for x in (f"{trials} trials" if trials is not None else "",
                                       f"{args.timeout:g} s" if args.timeout is not None else "") if x)
     return (f"{ds.name}: {ds.n_rows} rows x {ds.n_features} features, target {ds.target!r} ({ds.kind}); "
             f"learner {args.learner}, metric {args.metric or PRIMARY[ds.kind]}, "

@@ -16,6 +16,10 @@ from metaopt.tuning._model import check_feature_magnitude
 from metaopt.utils import check_scalar
 
 
+#: ``n_trials="auto"`` without a ``timeout``: this many trials (with one: as many as the time allows)
+DEFAULT_TRIALS = 50
+
+
 @dataclass(frozen=True)
 class Budget:
     """``tune``'s validated numeric arguments."""
@@ -34,9 +38,15 @@ def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any
                     learner: Any, kb: Any = None, ensemble: Any = True, ensemble_size: Any = 25) -> Budget:
     """Validate ``tune``'s scalar arguments and the learner's name (ConfigError; with a KB of one's own, any
     registered learner)."""
-    n_trials = check_scalar(n_trials, "n_trials", numbers.Integral, min_val=1, allow_none=True)
     timeout = check_scalar(timeout, "timeout", numbers.Real, min_val=0, include_boundaries="neither",
                            allow_none=True, unit="seconds")
+    if isinstance(n_trials, str):
+        if n_trials != "auto":
+            raise ConfigError(f"n_trials must be 'auto', a positive integer or None, got {n_trials!r}")
+        # a time budget alone is spent, as FLAML's time_budget and Optuna's timeout are; a cap of 50 would
+        # end a search on small data long before it (docs/tuning.md, "Budget")
+        n_trials = None if timeout is not None else DEFAULT_TRIALS
+    n_trials = check_scalar(n_trials, "n_trials", numbers.Integral, min_val=1, allow_none=True)
     if n_trials is None and timeout is None:
         raise ConfigError("give n_trials or timeout (or both); otherwise the search would never stop")
     budget = Budget(n_trials=n_trials, timeout=timeout, cv=check_cv(cv),

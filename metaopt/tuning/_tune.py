@@ -61,7 +61,7 @@ ENSEMBLE_RESERVE_MEMBERS = 3
 __all__ = ["tune", "check_data"]  # check_data: also called by ``metaopt tune`` before it prints anything
 
 
-def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "auto", n_trials: int | None = 50,
+def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "auto", n_trials: int | str | None = "auto",
          timeout: float | None = None, cv: int | str = "auto", metric: str | None = None, storage: Any = None,
          study_name: str | None = None, random_state: int = 0, warm_start: bool = True, sampler: Any = "meta",
          progress: bool = True, n_jobs: int = 1, k: int = 5, kb: Any = None, pruner: Any = "auto",
@@ -83,7 +83,9 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         registered learner name (``"lightgbm"``, ``"random_forest"``, ...).
     n_trials, timeout
         Budget of this call: number of trials and/or seconds (at least one).  ``timeout`` covers the
-        whole call, the final refit included; the call ends within about 10% of it.
+        whole call, the final refit included; the call ends within about 10% of it.  ``n_trials="auto"``
+        (the default): 50 trials without a ``timeout``, and with one as many as it allows (FLAML's
+        ``time_budget``); a number caps the trials either way.
     cv
         ``"auto"`` (5 folds on small data, fewer or one holdout as the rows grow or the budget shrinks;
         row-subsample rungs on large data) or a number of folds (>= 2, at most the rows and the

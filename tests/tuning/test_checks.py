@@ -1,10 +1,12 @@
-"""``tune``'s argument checks: a learner the shipped KB lacks is refused, unless the KB is one's own."""
+"""``tune``'s argument checks: a learner the shipped KB lacks is refused, unless the KB is one's own; the
+default number of trials with and without a time budget."""
 
 from __future__ import annotations
 
 import pytest
 
 from metaopt.exceptions import ConfigError
+from metaopt.tuning import DEFAULT_TRIALS, tune
 from metaopt.tuning._checks import check_arguments
 
 ARGS = dict(n_trials=5, timeout=None, cv=3, n_jobs=1, k=5, random_state=0)
@@ -23,3 +25,25 @@ def test_unoffered_learner_accepted_with_an_own_kb(tmp_path, unoffered_learner):
 def test_unknown_learner_refused_even_with_an_own_kb(tmp_path):
     with pytest.raises(ConfigError):
         check_arguments(**ARGS, learner="no_such_learner", kb=tmp_path)
+
+
+def test_n_trials_auto_is_fifty_alone_and_uncapped_with_a_time_budget():
+    args = dict(ARGS, learner="lightgbm")
+    assert check_arguments(**dict(args, n_trials="auto")).n_trials == DEFAULT_TRIALS == 50
+    assert check_arguments(**dict(args, n_trials="auto", timeout=30)).n_trials is None
+    assert check_arguments(**dict(args, n_trials=7, timeout=30)).n_trials == 7  # a number caps either way
+    with pytest.raises(ConfigError, match="n_trials must be 'auto', a positive integer or None, got 'all'"):
+        check_arguments(**dict(args, n_trials="all"))
+    with pytest.raises(ConfigError, match="n_trials or timeout"):
+        check_arguments(**dict(args, n_trials=None))  # an explicit None still needs a time budget
+
+
+def test_a_time_budget_alone_is_spent_not_cut_at_fifty_trials(credit_small):
+    """FLAML's ``time_budget`` meaning: ``tune(timeout=...)`` keeps searching while there is time (the
+    linear model on 300 rows with 2 folds runs a trial in a few hundredths of a second, so 20 s hold far
+    more than 50 trials)."""
+    kw = dict(target="class", learner="linear", cv=2, warm_start=False, sampler="random", progress=False,
+              ensemble=False)
+    res = tune(credit_small, timeout=20, **kw)
+    assert res.summary.n_trials_run > DEFAULT_TRIALS
+    assert tune(credit_small, **kw).summary.n_trials_run == DEFAULT_TRIALS  # no budget: the default 50

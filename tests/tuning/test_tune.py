@@ -172,6 +172,7 @@ def test_sqlite_storage_resumes_the_study(credit_small, tmp_path):
     (dict(metric="rmse"), "does not apply to binary"),
     (dict(n_trials=0), "n_trials"),
     (dict(n_trials=None), "n_trials or timeout"),
+    (dict(n_trials="many"), "n_trials must be 'auto'"),
     (dict(cv=1), "cv"),
     (dict(n_trials=True), "n_trials must be a positive integer, got True"),
     (dict(timeout=float("nan")), "timeout must be a positive number of seconds"),
