@@ -82,10 +82,8 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         first; LightGBM without a knowledge base; ``docs/tuning.md``, "Learners side by side") or a
         registered learner name (``"lightgbm"``, ``"random_forest"``, ...).
     n_trials, timeout
-        Budget of this call: number of trials and/or seconds (at least one).  ``timeout`` covers the
-        whole call, the final refit included; the call ends within about 10% of it.  ``n_trials="auto"``
-        (the default): 50 trials without a ``timeout``, and with one as many as it allows (FLAML's
-        ``time_budget``); a number caps the trials either way.
+        Trials and/or seconds of this call (``"auto"``: 50 trials, or with a ``timeout`` as many as it
+        allows); ``timeout`` covers the whole call, refit included, and holds within about 10%.
     cv
         ``"auto"`` (5 folds on small data, fewer or one holdout as the rows grow or the budget shrinks;
         row-subsample rungs on large data) or a number of folds (>= 2, at most the rows and the
