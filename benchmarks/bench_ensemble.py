@@ -370,6 +370,19 @@ def studies_arguments(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--split-dir", default=str(Path(tempfile.gettempdir()) / "metaopt_bench_time_splits"))
 
 
+def study_contexts(argv: list[str] | None, doc: str):
+    """(split, study, training Dataset, :func:`_context`) of every study the command line's ``--studies``
+    names: the loop of the scripts that re-read this script's studies (warnings silenced)."""
+    import warnings
+
+    warnings.filterwarnings("ignore")
+    ap = argparse.ArgumentParser(description=doc.split("\n")[0])
+    studies_arguments(ap)
+    a = ap.parse_args(argv)
+    for sp, study, ds in metaopt_studies(a.studies, a.split_dir):
+        yield sp, study, ds, _context(study, ds)
+
+
 # --------------------------------------------------------------------------- the parent
 def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int,
             searchers: tuple[str, ...] = STUDIES, validation: bool = False, flaml: bool = True) -> list[dict]:

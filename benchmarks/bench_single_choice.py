@@ -15,10 +15,8 @@ Prints the mean test score, mean normalised score and wins against ``best`` per 
 
 from __future__ import annotations
 
-import argparse
 import math
 import sys
-import warnings
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -26,8 +24,7 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ensemble import (_context, _Prefix, _refit, _score, metaopt_studies,  # noqa: E402
-                            studies_arguments)
+from bench_ensemble import _Prefix, _refit, _score, study_contexts  # noqa: E402
 
 RULES = ("best", "1se-fastest", "lcb", "1se-best-worst-fold")
 
@@ -66,13 +63,8 @@ def choose(entries: list, rule: str, sign: float) -> SimpleNamespace:
 
 
 def main(argv=None) -> int:
-    warnings.filterwarnings("ignore")
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    studies_arguments(ap)
-    a = ap.parse_args(argv)
     rows = []
-    for sp, study, ds in metaopt_studies(a.studies, a.split_dir):
-        ctx = _context(study, ds)
+    for sp, study, ds, ctx in study_contexts(argv, __doc__):
         sign = 1.0 if ctx.maximize else -1.0
         for n in (25, 50):
             entries = _entries(_Prefix(study, n), ctx)

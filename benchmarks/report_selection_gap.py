@@ -20,18 +20,16 @@ test scores.
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import math
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ensemble import _context, _Prefix, _refit, metaopt_studies, studies_arguments  # noqa: E402
+from bench_ensemble import _Prefix, _refit, study_contexts  # noqa: E402
 
 
 def metric_score(sp: dict, fitted, ds, metric: str) -> float:
@@ -70,15 +68,10 @@ def within_split_gap(folds: np.ndarray, sign: float, repeats: int) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    warnings.filterwarnings("ignore")
-    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    studies_arguments(ap)
-    a = ap.parse_args(argv)
     from metaopt.tuning._robust import _entries, robust_choice
 
     rows = []
-    for sp, study, ds in metaopt_studies(a.studies, a.split_dir):
-        ctx = _context(study, ds)
+    for sp, study, ds, ctx in study_contexts(argv, __doc__):
         plan = ctx.cvx.plan
         if plan.repeats < 2:
             continue
