@@ -157,9 +157,9 @@ def run_tune(args: argparse.Namespace) -> int:
 
 def _header(ds, args: argparse.Namespace) -> str:
     from metaopt.core import PRIMARY
-    from metaopt.tuning import DEFAULT_TRIALS
+    from metaopt.tuning import resolve_trials
 
-    trials = DEFAULT_TRIALS if args.trials is None and args.timeout is None else args.trials
+    trials = resolve_trials("auto" if args.trials is None else args.trials, args.timeout)
     budget = " and ".join(x for x in (f"{trials} trials" if trials is not None else "",
                                       f"{args.timeout:g} s" if args.timeout is not None else "") if x)
     return (f"{ds.name}: {ds.n_rows} rows x {ds.n_features} features, target {ds.target!r} ({ds.kind}); "

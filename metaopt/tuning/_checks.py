@@ -40,13 +40,8 @@ def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any
     registered learner)."""
     timeout = check_scalar(timeout, "timeout", numbers.Real, min_val=0, include_boundaries="neither",
                            allow_none=True, unit="seconds")
-    if isinstance(n_trials, str):
-        if n_trials != "auto":
-            raise ConfigError(f"n_trials must be 'auto', a positive integer or None, got {n_trials!r}")
-        # a time budget alone is spent, as FLAML's time_budget and Optuna's timeout are; a cap of 50 would
-        # end a search on small data long before it (docs/tuning.md, "Budget")
-        n_trials = None if timeout is not None else DEFAULT_TRIALS
-    n_trials = check_scalar(n_trials, "n_trials", numbers.Integral, min_val=1, allow_none=True)
+    n_trials = check_scalar(resolve_trials(n_trials, timeout), "n_trials", numbers.Integral, min_val=1,
+                            allow_none=True)
     if n_trials is None and timeout is None:
         raise ConfigError("give n_trials or timeout (or both); otherwise the search would never stop")
     budget = Budget(n_trials=n_trials, timeout=timeout, cv=check_cv(cv),
@@ -61,6 +56,18 @@ def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any
     if learner != "auto":
         check_offered(learner, kb)
     return budget
+
+
+def resolve_trials(n_trials: Any, timeout: Any) -> Any:
+    """``n_trials="auto"`` as a number of trials: :data:`DEFAULT_TRIALS` without a ``timeout``, None (no cap)
+    with one; anything else unchanged (checked by the caller)."""
+    if not isinstance(n_trials, str):
+        return n_trials
+    if n_trials != "auto":
+        raise ConfigError(f"n_trials must be 'auto', a positive integer or None, got {n_trials!r}")
+    # a time budget alone is spent, as FLAML's time_budget and Optuna's timeout are; a cap of 50 would end
+    # a search on small data long before it (docs/tuning.md, "Budget")
+    return None if timeout is not None else DEFAULT_TRIALS
 
 
 def check_cv(cv: Any) -> int | str:

@@ -61,12 +61,12 @@ ENSEMBLE_RESERVE_MEMBERS = 3
 __all__ = ["tune", "check_data"]  # check_data: also called by ``metaopt tune`` before it prints anything
 
 
-def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "auto", n_trials: int | str | None = "auto",
-         timeout: float | None = None, cv: int | str = "auto", metric: str | None = None, storage: Any = None,
-         study_name: str | None = None, random_state: int = 0, warm_start: bool = True, sampler: Any = "meta",
-         progress: bool = True, n_jobs: int = 1, k: int = 5, kb: Any = None, pruner: Any = "auto",
-         kind: str | None = None, started_at: float | None = None, ensemble: bool = True,
-         ensemble_size: int = 25) -> TuneResult:
+def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "auto",
+         n_trials: int | str | None = "auto", timeout: float | None = None, cv: int | str = "auto",
+         metric: str | None = None, storage: Any = None, study_name: str | None = None, random_state: int = 0,
+         warm_start: bool = True, sampler: Any = "meta", progress: bool = True, n_jobs: int = 1, k: int = 5,
+         kb: Any = None, pruner: Any = "auto", kind: str | None = None, started_at: float | None = None,
+         ensemble: bool = True, ensemble_size: int = 25) -> TuneResult:
     """Tune a learner's hyperparameters with a warm-started, cross-validated Optuna search.
 
     Every step (time budget, evaluation plan, folds, metric, warm start, sampler, library default,
