@@ -8,7 +8,8 @@ every rule is scored on the same fits.  Rules (``RULES``):
 - ``single``: the best single configuration by CV (what ``tune(ensemble=False)`` started from);
 - ``topC-rR``: Caruana's forward selection with replacement over the best C candidates, R rounds, the best
   prefix of the rounds kept (``topC-rR-full``: all R rounds kept; ``topC-rR-iN``: starting from the N best
-  candidates, Caruana et al.'s "sorted initialization"; ``top40-r25-i5`` is ``tune``'s default);
+  candidates, Caruana et al.'s "sorted initialization"; ``top40-r25-i5`` is ``tune``'s default; ``-i5or1``: from
+  the 5 best, and where that blend does not beat the best single candidate on CV, from the best one);
 - ``bagged-B``: Caruana et al. (2004), section 2.3 "bagged ensemble selection": B selections, each over a
   random half of the candidates, their weights averaged; it reduces the selection's overfitting of the
   validation rows, which matters most where there are few of them;
@@ -78,8 +79,27 @@ def _rule(name, cands, y, kind, metric, folds):
         return _bagged(cands, y, kind, metric, int(name.split("-")[1]), folds)
     parts = name.split("-")
     top, rounds = int(parts[0][3:]), int(parts[1][1:])
-    init = int(parts[2][1:]) if len(parts) > 2 and parts[2].startswith("i") else 1
-    return _greedy(cands[:top], y, kind, metric, rounds, folds, trim=parts[-1] != "full", init=init)
+    inits = [int(i) for i in parts[2][1:].split("or")] if len(parts) > 2 and parts[2].startswith("i") else [1]
+    for init in inits:  # ``iAorB``: from the A best; where that blend does not beat the best single, from the B best
+        weights = _greedy(cands[:top], y, kind, metric, rounds, folds, trim=parts[-1] != "full", init=init)
+        if len(weights) > 1 and _cv(cands, weights, y, kind, metric, folds) * _sign(metric) > _best_single(
+                cands[:top], y, kind, metric, folds):
+            break
+    return weights
+
+
+def _sign(metric: str) -> float:
+    from metaopt.core import GREATER_IS_BETTER
+
+    return 1.0 if GREATER_IS_BETTER[metric] else -1.0
+
+
+def _best_single(cands, y, kind, metric, folds) -> float:
+    """The best candidate's fold-mean score as the blends are scored (signed: greater is better)."""
+    from metaopt.tuning._ensemble._scores import fold_mean_scores
+
+    P = np.stack([np.asarray(c.pred, float).reshape(len(y), -1) for c in cands])
+    return float(np.nanmax(_sign(metric) * fold_mean_scores(P, y, kind, metric, folds)))
 
 
 def _cv(cands, weights, y, kind, metric, folds) -> float:
