@@ -239,6 +239,7 @@ def _target_kind(ys: pd.Series, kind: str | None, hint: str | None,
     n_classes = int(ys.nunique(dropna=True))
     if n_classes <= 1:
         value = ys.iloc[0] if len(ys) else None
+        value = value.item() if isinstance(value, np.generic) else value  # 3.0, not np.float64(3.0)
         raise SingleClassError(f"target {tname!r} has a single value ({value!r}) in all {len(ys)} rows; "
                                f"a supervised task needs at least 2 distinct target values")
     numeric = _is_numeric(ys)

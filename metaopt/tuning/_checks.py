@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 
 from metaopt.core import KIND_METRICS, PRIMARY
-from metaopt.exceptions import ConfigError
+from metaopt.exceptions import ConfigError, TargetError
 from metaopt.learners import check_offered
 from metaopt.tuning._fidelity import auto_splits
 from metaopt.tuning._model import check_feature_magnitude
@@ -115,6 +115,10 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
     if ds.kind != "regression":
         counts = ds.y.value_counts()
         counts = counts[counts > 0]
+        if int(counts.max()) < 2:  # no cv can help: e.g. an identifier passed as the target
+            raise TargetError(f"every class of target {ds.target!r} has a single row ({len(counts)} classes in {n} "
+                              f"rows), so no model can be cross-validated on it; an identifier is no label: choose "
+                              f"another target (or kind='regression' for a numeric one)")
         if cv > int(counts.max()):
             raise ConfigError(f"cv={cv} folds but even the largest class ({counts.idxmax()!r}) has only "
                               f"{int(counts.max())} rows, so stratified folds are impossible; use cv <= "

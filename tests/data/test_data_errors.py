@@ -265,6 +265,14 @@ def test_single_class():
     assert "single value" in _one_line(ei.value)
 
 
+def test_single_numeric_value_is_named_plainly():
+    f = _frame()
+    f["label"] = 3.0
+    with pytest.raises(SingleClassError) as ei:
+        as_dataset(f, target="label")
+    assert "(3.0)" in _one_line(ei.value) and "np." not in _one_line(ei.value)
+
+
 def test_single_class_after_dropping_missing():
     f = _frame()
     f.loc[f["label"] == "y", "label"] = None

@@ -216,6 +216,21 @@ def test_too_many_folds_are_refused_at_once(small_csv):
         tune(small_csv, target="class", cv=150, progress=False)
 
 
+def test_a_target_of_one_row_per_class_is_named_as_such(tmp_path):
+    """An identifier passed as a classification target: no cv can fold it, so the error says what is wrong
+    (before: "use cv <= 1", which no cv satisfies)."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=40), "user": [f"u{i}" for i in range(40)]})
+    path = tmp_path / "ids.csv"
+    frame.to_csv(path, index=False)
+    proc = subprocess.run([sys.executable, "-m", "metaopt", "tune", str(path), "--target", "user", "--quiet"],
+                          capture_output=True, text=True, timeout=120)
+    err = _one_line_error(proc)
+    assert "every class of target 'user' has a single row (40 classes in 40 rows)" in err and "cv <=" not in err
+    with pytest.raises(DataError, match="single row"):
+        tune(frame, target="user", n_trials=1, progress=False)
+
+
 def test_valid_folds_with_a_small_class_and_infinite_targets_run_with_notes():
     """A class smaller than cv keeps running (stratified folds, as before); dropped rows are said."""
     rng = np.random.default_rng(0)
