@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from metaopt.core import __version__
 from metaopt.exceptions import MetaoptError
@@ -21,6 +22,12 @@ _COMMAND_MODULES = ("metaopt.cli._features", "metaopt.cli._kb", "metaopt.cli._re
 
 
 class _Parser(argparse.ArgumentParser):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        # no abbreviated options: ``--study sqlite:///t.db`` would silently be ``--study-name`` (an in-memory
+        # study named like a URL) instead of an error naming the unknown option
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
     def error(self, message: str) -> None:  # one line, exit 2 (argparse's own convention)
         self.exit(2, f"metaopt: error: {message}\n")
 
