@@ -51,8 +51,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--storage", metavar="URL",
                    help="Optuna storage URL (e.g. sqlite:///tune.db) or a .db file path; an existing study "
                         "of the same name is resumed")
-    p.add_argument("--study-name", metavar="NAME", help="study name (default with --storage: derived from "
-                                                         "dataset, learner, metric, folds and seed)")
+    p.add_argument("--study-name", metavar="NAME", help="the study's name in --storage (only with --storage; default: "
+                                                         "derived from dataset, learner, metric, folds and seed)")
     p.add_argument("--output", "-o", metavar="FILE", help="save the refitted best model here (joblib pickle)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of folds, sampler and fits (default 0)")
@@ -113,11 +113,14 @@ def _timeout(args: argparse.Namespace) -> float | None:
 def run_tune(args: argparse.Namespace) -> int:
     import time
 
-    from metaopt.exceptions import MetaoptError
+    from metaopt.exceptions import ConfigError, MetaoptError
     from metaopt.tuning import check_data, check_output_path, open_storage, tune
 
     started_at = time.monotonic()  # the time budget covers the command's own loading too
     args.timeout = _timeout(args)
+    if args.study_name and not args.storage:  # a named study in memory is lost at exit: surely not what was meant
+        raise ConfigError(f"--study-name {args.study_name!r} names a study in --storage; give --storage too "
+                          "(e.g. --storage tune.db), or leave both out")
     if args.output:  # an unwritable --output is found now, not after the whole search
         check_output_path(args.output)
     from metaopt.data import load_data

@@ -216,6 +216,13 @@ def test_too_many_folds_are_refused_at_once(small_csv):
         tune(small_csv, target="class", cv=150, progress=False)
 
 
+def test_a_study_name_without_storage_is_refused(small_csv, capsys):
+    """--study-name alone would run an in-memory study, lost at exit: refused before any work."""
+    rc = main(["tune", str(small_csv), "--target", "class", "--trials", "1", "--study-name", "mine"])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "--study-name 'mine' names a study in --storage" in err
+
+
 def test_a_target_of_one_row_per_class_is_named_as_such(tmp_path):
     """An identifier passed as a classification target: no cv can fold it, so the error says what is wrong
     (before: "use cv <= 1", which no cv satisfies)."""
