@@ -82,24 +82,21 @@ def _rule(name, cands, y, kind, metric, folds):
     inits = [int(i) for i in parts[2][1:].split("or")] if len(parts) > 2 and parts[2].startswith("i") else [1]
     for init in inits:  # ``iAorB``: from the A best; where that blend does not beat the best single, from the B best
         weights = _greedy(cands[:top], y, kind, metric, rounds, folds, trim=parts[-1] != "full", init=init)
-        if len(weights) > 1 and _cv(cands, weights, y, kind, metric, folds) * _sign(metric) > _best_single(
-                cands[:top], y, kind, metric, folds):
-            break
-    return weights
+        if init == inits[-1] or _beats_single(cands, weights, y, kind, metric, folds):
+            return weights
 
 
-def _sign(metric: str) -> float:
+def _beats_single(cands, weights, y, kind, metric, folds) -> bool:
+    """Whether the blend ``weights`` beats the best single candidate, both scored as the blends are (``tune``'s
+    ``gain``; on repeated splits a trial's value, the mean over all folds, is another number than its averaged
+    predictions' score)."""
     from metaopt.core import GREATER_IS_BETTER
-
-    return 1.0 if GREATER_IS_BETTER[metric] else -1.0
-
-
-def _best_single(cands, y, kind, metric, folds) -> float:
-    """The best candidate's fold-mean score as the blends are scored (signed: greater is better)."""
     from metaopt.tuning._ensemble._scores import fold_mean_scores
 
+    sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
     P = np.stack([np.asarray(c.pred, float).reshape(len(y), -1) for c in cands])
-    return float(np.nanmax(_sign(metric) * fold_mean_scores(P, y, kind, metric, folds)))
+    best = float(np.nanmax(sign * fold_mean_scores(P, y, kind, metric, folds)))
+    return len(weights) > 1 and sign * _cv(cands, weights, y, kind, metric, folds) - best > 0
 
 
 def _cv(cands, weights, y, kind, metric, folds) -> float:
@@ -110,10 +107,9 @@ def _cv(cands, weights, y, kind, metric, folds) -> float:
 
 
 def evaluate(sp: dict, study, ds, rules: list[str], cache_dir: Path) -> list[dict]:
-    from metaopt.core import GREATER_IS_BETTER, aligned_proba
+    from metaopt.core import aligned_proba
     from metaopt.tuning import ColumnSchema
     from metaopt.tuning._ensemble import OofStore, gather_candidates
-    from metaopt.tuning._ensemble._scores import fold_mean_scores
 
     ctx = _context(study, ds)
     store = OofStore.for_storage(study._storage)
@@ -122,7 +118,6 @@ def evaluate(sp: dict, study, ds, rules: list[str], cache_dir: Path) -> list[dic
     cache_file = cache_dir / f"{sp['name']}.npz"
     cache: dict = dict(np.load(cache_file)) if cache_file.is_file() else {}
     n_cached = len(cache)
-    sign = 1.0 if GREATER_IS_BETTER[ctx.metric] else -1.0
 
     def test_pred(c) -> np.ndarray:
         key = str(c.source)
@@ -166,12 +161,7 @@ def evaluate(sp: dict, study, ds, rules: list[str], cache_dir: Path) -> list[dic
                     continue
                 pool = [first_split(c) for c in cands]
             weights = _rule(rule, pool, y, ds.kind, ctx.metric, pos)
-            # against the best single candidate scored as the blend is (tune's ``gain``; on repeated splits a
-            # trial's value, the mean over all folds, is another number than its averaged predictions' score)
-            singles = fold_mean_scores(np.stack([np.asarray(c.pred, float).reshape(len(y), -1) for c in pool]), y,
-                                       ds.kind, ctx.metric, pos)
-            best = float(np.nanmax(sign * singles))
-            if len(weights) < 2 or not sign * _cv(pool, weights, y, ds.kind, ctx.metric, pos) - best > 0:
+            if not _beats_single(pool, weights, y, ds.kind, ctx.metric, pos):
                 weights = {0: 1.0}
             blend = sum(w * test_pred(cands[i]) for i, w in weights.items())
             rows.append({"dataset": sp["name"], "trials": n, "rule": rule,

@@ -115,14 +115,15 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
     if ds.kind != "regression":
         counts = ds.y.value_counts()
         counts = counts[counts > 0]
-        if int(counts.max()) < 2:  # no cv can help: e.g. an identifier passed as the target
+        largest = int(counts.max())
+        if largest < 2:  # no cv can help: e.g. an identifier passed as the target
             raise TargetError(f"every class of target {ds.target!r} has a single row ({len(counts)} classes in {n} "
                               f"rows), so no model can be cross-validated on it; an identifier is no label: choose "
                               f"another target (or kind='regression' for a numeric one)")
-        if cv > int(counts.max()):
+        if cv > largest:
             raise ConfigError(f"cv={cv} folds but even the largest class ({counts.idxmax()!r}) has only "
-                              f"{int(counts.max())} rows, so stratified folds are impossible; use cv <= "
-                              f"{int(counts.max())} (5 or 10 is usual)")
+                              f"{largest} rows, so stratified folds are impossible; use cv <= {largest} "
+                              f"(5 or 10 is usual)")
         small = counts[counts < cv]
         if len(small):
             shown = ", ".join(f"{k!r} ({int(v)} rows)" for k, v in small.head(5).items())
