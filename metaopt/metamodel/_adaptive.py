@@ -28,8 +28,9 @@ from metaopt.metamodel._normalise import ScoreMatrix
 
 #: picks made from the ranking alone, before any observed score is read
 ADAPTIVE_START = 2
-#: how fast a KB task's weight falls per discordant pair
-ADAPTIVE_BETA = 1.0
+#: how fast a KB task's weight falls per discordant pair; chosen on the collection split over the four
+#: learners' pools, the pools ``tune``'s later picks come from (docs/metamodel.md, "One beta per pool")
+ADAPTIVE_BETA = 2.0
 
 
 def pool_scores(sm: ScoreMatrix, keys: Sequence[str]) -> np.ndarray:
