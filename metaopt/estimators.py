@@ -150,8 +150,9 @@ class MetaTunedClassifier(ClassifierMixin, _MetaTunedBase):
     cv : int, default=3
         Cross-validation folds inside ``fit``.
     metric : str or None
-        ``roc_auc``, ``log_loss`` or ``accuracy``; default ``roc_auc`` for two
-        classes, ``log_loss`` for more.
+        ``roc_auc``, ``log_loss``, ``accuracy``, ``balanced_accuracy`` or ``f1``
+        (macro for more than two classes), and ``average_precision`` for two
+        classes; default ``roc_auc`` for two classes, ``log_loss`` for more.
     timeout : float or None
         Seconds for the search.
     random_state : int or None
@@ -204,7 +205,7 @@ class MetaTunedRegressor(RegressorMixin, _MetaTunedBase):
     """A regressor whose hyperparameters are tuned by a warm-started search in ``fit``.
 
     Same parameters as :class:`MetaTunedClassifier`; ``metric`` is ``rmse``
-    (default) or ``r2``.
+    (default), ``r2`` or ``mae``.
     """
 
     _kind = "regression"

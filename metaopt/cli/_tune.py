@@ -15,7 +15,7 @@ _PICKLE_WARNING = ("Model files are Python pickles (joblib): loading one can run
 
 def register(sub: argparse._SubParsersAction) -> None:
     from metaopt.cli._recommend import learner_arg, learner_metavar
-    from metaopt.core import ALL_METRICS
+    from metaopt.core import TUNE_ALL_METRICS
 
     p = sub.add_parser(
         "tune",
@@ -46,8 +46,10 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--cv", type=_cv_arg, default="auto", metavar="K|auto",
                    help="cross-validation folds, or auto (default): 5 folds on small data, fewer folds or a holdout "
                         "as the rows grow or the time budget shrinks")
-    p.add_argument("--metric", choices=list(ALL_METRICS),
-                   help="metric to optimise (default: roc_auc binary, log_loss multiclass, rmse regression)")
+    p.add_argument("--metric", choices=list(TUNE_ALL_METRICS),
+                   help="metric to optimise (default: roc_auc binary, log_loss multiclass, rmse regression); "
+                        "average_precision and f1 score the second of the target's classes as the positive one "
+                        "(f1 on multiclass: macro average); the warm start ranks by the default metric")
     p.add_argument("--storage", metavar="URL",
                    help="Optuna storage URL (e.g. sqlite:///tune.db) or a .db file path; an existing study "
                         "of the same name is resumed")

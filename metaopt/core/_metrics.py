@@ -5,6 +5,7 @@ Step 4 of :mod:`metaopt.core._protocol` (``docs/knowledge_base.md`` has the tabl
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,9 +19,21 @@ KIND_METRICS: dict[str, tuple[str, ...]] = {
     "regression": ("rmse", "r2"),
 }
 ALL_METRICS: tuple[str, ...] = ("roc_auc", "log_loss", "accuracy", "rmse", "r2")
+#: kind -> every metric ``tune`` can optimise: the protocol's, then metrics the KB does not record (a user's
+#: objective; the warm start still ranks by the KB's metric).  ``average_precision`` and binary ``f1`` score
+#: the second of the sorted labels as the positive class (scikit-learn's ``pos_label=1``); multiclass
+#: ``f1`` is the macro average.
+TUNE_METRICS: dict[str, tuple[str, ...]] = {
+    "binary": KIND_METRICS["binary"] + ("average_precision", "balanced_accuracy", "f1"),
+    "multiclass": KIND_METRICS["multiclass"] + ("balanced_accuracy", "f1"),
+    "regression": KIND_METRICS["regression"] + ("mae",),
+}
+TUNE_ALL_METRICS: tuple[str, ...] = ALL_METRICS + ("average_precision", "balanced_accuracy", "f1", "mae")
 #: metric optimised by default per kind, and whether larger is better
 PRIMARY: dict[str, str] = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
-GREATER_IS_BETTER: dict[str, bool] = {"roc_auc": True, "log_loss": False, "accuracy": True, "rmse": False, "r2": True}
+GREATER_IS_BETTER: dict[str, bool] = {"roc_auc": True, "log_loss": False, "accuracy": True, "rmse": False, "r2": True,
+                                      "average_precision": True, "balanced_accuracy": True, "f1": True,
+                                      "mae": False}
 
 
 def aligned_proba(model: Any, X: pd.DataFrame, labels: np.ndarray) -> np.ndarray:
@@ -77,10 +90,15 @@ def score_predictions(pred: np.ndarray, yt: np.ndarray, kind: str, metrics: tupl
             out["rmse"] = float(np.sqrt(np.mean((yt - p) ** 2)))
         if "r2" in want:
             out["r2"] = float(skm.r2_score(yt, p)) if len(yt) > 1 and np.var(yt) > 0 else float("nan")
+        if "mae" in want:
+            out["mae"] = float(np.mean(np.abs(yt - p)))
         return out
     proba = pred
     k = proba.shape[1]
-    out = {}
+    out = _label_metrics(np.argmax(proba, axis=1), yt, kind, want)
+    if "average_precision" in want:
+        both = len(np.unique(yt)) == 2 and k == 2
+        out["average_precision"] = float(skm.average_precision_score(yt == 1, proba[:, 1])) if both else float("nan")
     if "log_loss" in want:
         clipped = np.clip(proba, 1e-15, 1.0)
         clipped /= clipped.sum(axis=1, keepdims=True)
@@ -89,6 +107,21 @@ def score_predictions(pred: np.ndarray, yt: np.ndarray, kind: str, metrics: tupl
         out["accuracy"] = float(np.mean(np.argmax(proba, axis=1) == yt))
     if "roc_auc" in want:
         out["roc_auc"] = _roc_auc(proba, yt, kind)
+    return out
+
+
+def _label_metrics(labels: np.ndarray, yt: np.ndarray, kind: str, want: tuple[str, ...]) -> dict[str, float]:
+    """The metrics of hard predictions (the most probable class) that ``tune`` may optimise beyond accuracy."""
+    from sklearn import metrics as skm
+
+    out = {}
+    if "balanced_accuracy" in want:
+        with warnings.catch_warnings():  # a predicted class absent from the fold: scikit-learn warns, scores it
+            warnings.simplefilter("ignore")
+            out["balanced_accuracy"] = float(skm.balanced_accuracy_score(yt, labels))
+    if "f1" in want:
+        average = "binary" if kind == "binary" else "macro"
+        out["f1"] = float(skm.f1_score(yt, labels, average=average, pos_label=1, zero_division=0.0))
     return out
 
 

@@ -97,7 +97,7 @@ class Protocol:
         X = dataset.X.iloc[rows]
         y = dataset.y.iloc[rows]
         return PreparedTask(X=X, y=y, kind=dataset.kind, folds=self.folds(y, dataset.kind),
-                            labels=_labels(dataset.y, dataset.kind))
+                            labels=class_labels(dataset.y, dataset.kind))
 
     def evaluate(self, learner: Any, params: dict[str, Any], task: Any) -> dict[str, Any]:
         """Cross-validate one configuration; returns the evaluation fields of the KB schema.
@@ -174,7 +174,9 @@ def _codes(y: pd.Series) -> np.ndarray:
     return dense
 
 
-def _labels(y: pd.Series, kind: str) -> np.ndarray | None:
+def class_labels(y: pd.Series, kind: str) -> np.ndarray | None:
+    """The task's classes in the order of prediction columns and target codes (the target's category
+    order: sorted labels unless the file declares an order); None for regression."""
     if kind == "regression":
         return None
     s = y if isinstance(y.dtype, pd.CategoricalDtype) else y.astype("category")

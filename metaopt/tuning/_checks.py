@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from metaopt.core import KIND_METRICS, PRIMARY
+from metaopt.core import PRIMARY, TUNE_METRICS, class_labels
 from metaopt.exceptions import ConfigError, TargetError
 from metaopt.learners import check_offered
 from metaopt.tuning._fidelity import auto_splits
@@ -86,10 +86,14 @@ def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str
     ds = load_data(data_or_X, target=target, y=y, kind=kind)
     if metric is None:
         metric = PRIMARY[ds.kind]
-    if metric not in KIND_METRICS[ds.kind]:
+    if metric not in TUNE_METRICS[ds.kind]:
         raise ConfigError(f"metric {metric!r} does not apply to {ds.kind} tasks (choose one of "
-                          f"{', '.join(KIND_METRICS[ds.kind])})")
+                          f"{', '.join(TUNE_METRICS[ds.kind])})")
     notes: list[str] = list(ds.meta.get("row_notes", []))  # dropped rows are lost data: always say so
+    if ds.kind == "binary" and metric in ("average_precision", "f1"):
+        positive = class_labels(ds.y, ds.kind)[-1]
+        notes.append(f"{metric}: class {positive!r} is the positive one (the second of the target's classes; "
+                     "recode the target to score the other)")
     check_data(ds, cv, notes)
     return ds, metric, notes
 

@@ -160,8 +160,9 @@ def format_final(s: TuneSummary) -> list[str]:
         best = "library default" if c["best_by_cv"] == "default" else f"trial {c['best_by_cv']}"
         gap = "" if c.get("selection_gap") is None else (
             f"; expected {_fmt(c['expected_score'])} (CV optimism {_fmt(c['selection_gap'])})")
-        return [f"single model: {chosen}, the best CV mean minus one standard error of its folds "
-                f"({_fmt(c['cv_score'])} - {_fmt(c['standard_error'])}; best mean: {best}){gap}"]
+        worse = "-" if s.direction == "maximize" else "+"  # one standard error towards the worse side
+        return [f"single model: {chosen}, the best CV mean {'minus' if worse == '-' else 'plus'} one standard error "
+                f"of its folds ({_fmt(c['cv_score'])} {worse} {_fmt(c['standard_error'])}; best mean: {best}){gap}"]
     return []
 
 

@@ -355,3 +355,16 @@ def test_cv_auto_is_the_default_and_is_printed(small_csv):
     assert "5-fold CV" in proc.stdout and "\ntime: " in proc.stdout
     err = _one_line_error(_cli("tune", str(small_csv), "--target", "class", "--cv", "many"))
     assert "--cv" in err and "integer or auto" in err
+
+
+def test_tune_mae_on_regression_and_a_classification_metric_refused(tmp_path, capsys):
+    small = tmp_path / "small.csv"
+    pd.read_csv(EXAMPLE).sample(200, random_state=2).to_csv(small, index=False)
+    code = main(["tune", str(small), "--target", "credit_amount", "--metric", "mae", "--trials", "2", "--cv", "3",
+                 "--json", "--quiet", "--learner", "lightgbm"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and doc["kind"] == "regression" and doc["metric"] == "mae" and doc["direction"] == "minimize"
+    assert 0 < doc["best_score"] < pd.read_csv(small)["credit_amount"].std() * 2
+    assert main(["tune", str(small), "--target", "credit_amount", "--metric", "f1", "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert "does not apply to regression" in err and "mae" in err and err.count("\n") == 1

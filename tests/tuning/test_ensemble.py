@@ -231,7 +231,10 @@ def test_postgresql_four_workers_then_the_ensemble_uses_trials_of_all_of_them(po
 
 @pytest.mark.parametrize("kind,metric", [("binary", "roc_auc"), ("binary", "log_loss"), ("binary", "accuracy"),
                                          ("multiclass", "roc_auc"), ("multiclass", "log_loss"),
-                                         ("multiclass", "accuracy"), ("regression", "rmse"), ("regression", "r2")])
+                                         ("multiclass", "accuracy"), ("regression", "rmse"), ("regression", "r2"),
+                                         ("binary", "average_precision"), ("binary", "balanced_accuracy"),
+                                         ("binary", "f1"), ("multiclass", "balanced_accuracy"), ("multiclass", "f1"),
+                                         ("regression", "mae")])
 def test_vectorised_selection_scores_equal_the_protocol_metrics(kind, metric):
     from metaopt.tuning._ensemble._scores import fold_mean_scores
 

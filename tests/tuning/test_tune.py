@@ -170,6 +170,8 @@ def test_sqlite_storage_resumes_the_study(credit_small, tmp_path):
 
 @pytest.mark.parametrize("kwargs, fragment", [
     (dict(metric="rmse"), "does not apply to binary"),
+    (dict(metric="mae"), "does not apply to binary"),
+    (dict(metric="f2"), "does not apply to binary"),
     (dict(n_trials=0), "n_trials"),
     (dict(n_trials=None), "n_trials or timeout"),
     (dict(n_trials="many"), "n_trials must be 'auto'"),
@@ -222,3 +224,23 @@ def test_warm_start_picks_after_the_second_read_the_scores(credit_small):
         nxt = rec.next_recommendation("binary", "lightgbm", tried, len(credit_small), n_features, 2)
         assert nxt.config_id == record["config_ids"][i]
     assert any("3 later pick(s) chosen after the scores" in n for n in res.summary.notes)
+
+
+@pytest.mark.parametrize("metric", ["average_precision", "balanced_accuracy", "f1"])
+def test_a_metric_the_kb_does_not_record_is_optimised_on_the_same_folds(credit_small, metric):
+    """The trials' values are the metric's fold means (what the ensemble and the single-model rule compare)."""
+    from metaopt.core import score_predictions
+
+    res = tune(credit_small, target="class", n_trials=3, metric=metric, learner="lightgbm", **FAST)
+    assert res.metric == metric and res.study.direction.name == "MAXIMIZE"
+    done = _finished(res.study)
+    for t in done:
+        assert t.value == pytest.approx(np.mean(t.user_attrs["fold_scores"]))
+        assert 0.0 <= t.value <= 1.0
+    assert len({round(t.value, 12) for t in done}) > 1  # the configurations score differently
+    if metric != "balanced_accuracy":
+        assert any(f"{metric}: class 'good' is the positive one" in n for n in res.summary.notes)
+    ens = res.summary.ensemble
+    assert ens["best_single_score"] == pytest.approx(max(max(t.value for t in done), res.summary.default_score))
+    proba = np.array([[0.8, 0.2], [0.3, 0.7]])
+    assert np.isfinite(score_predictions(proba, np.array([0, 1]), "binary", (metric,))[metric])
