@@ -111,11 +111,13 @@ class _MetaTunedBase(BaseEstimator):
                                  f"n_samples={len(frame)}")
         return frame.reset_index(drop=True), y
 
-    def _tune(self, frame: pd.DataFrame, y: pd.Series, kind: str) -> None:
+    def _tune(self, frame: pd.DataFrame, y: pd.Series, kind: str, groups: Any = None) -> None:
         from metaopt.data import as_dataset
         from metaopt.tuning import tune
 
-        ds = as_dataset(frame, y, kind=kind, name=type(self).__name__, drop_id_like=False, min_rows=2)
+        groups = None if groups is None else np.asarray(groups, dtype=object).ravel()
+        ds = as_dataset(frame, y, kind=kind, name=type(self).__name__, drop_id_like=False, min_rows=2,
+                        groups=groups)
         seed = 0 if self.random_state is None else self.random_state
         if isinstance(seed, np.random.RandomState):
             seed = int(seed.randint(0, 2**31 - 1))
@@ -175,7 +177,8 @@ class MetaTunedClassifier(ClassifierMixin, _MetaTunedBase):
 
     _kind = "classification"
 
-    def fit(self, X: Any, y: Any) -> MetaTunedClassifier:
+    def fit(self, X: Any, y: Any, groups: Any = None) -> MetaTunedClassifier:
+        """Tune on ``X, y``; ``groups``: one label per row, rows of a group never split between folds."""
         from sklearn.utils.multiclass import check_classification_targets
 
         frame, y = self._validate_X(X, reset=True, y=y)
@@ -188,7 +191,7 @@ class MetaTunedClassifier(ClassifierMixin, _MetaTunedBase):
             raise ValueError(f"{type(self).__name__} needs samples of at least 2 classes in the data, but the "
                              f"data contain only one class: {self.classes_[0]!r}")
         kind = "binary" if len(self.classes_) == 2 else "multiclass"
-        self._tune(frame, pd.Series(codes.astype("int64"), name="target"), kind)
+        self._tune(frame, pd.Series(codes.astype("int64"), name="target"), kind, groups)
         return self
 
     def predict_proba(self, X: Any) -> np.ndarray:
@@ -210,12 +213,13 @@ class MetaTunedRegressor(RegressorMixin, _MetaTunedBase):
 
     _kind = "regression"
 
-    def fit(self, X: Any, y: Any) -> MetaTunedRegressor:
+    def fit(self, X: Any, y: Any, groups: Any = None) -> MetaTunedRegressor:
+        """Tune on ``X, y``; ``groups``: one label per row, rows of a group never split between folds."""
         frame, y = self._validate_X(X, reset=True, y=y)
         y = np.asarray(y, dtype="float64").ravel()
         if not np.isfinite(y).all():
             raise ValueError("Input y contains NaN or infinity.")
-        self._tune(frame, pd.Series(y, name="target"), "regression")
+        self._tune(frame, pd.Series(y, name="target"), "regression", groups)
         return self
 
     def predict(self, X: Any) -> np.ndarray:

@@ -72,6 +72,10 @@ class TooFewRowsError(DataError):
     """Fewer rows with a target than the configured minimum."""
 
 
+class GroupsError(DataError):
+    """The ``groups`` of grouped cross-validation are unusable: unknown column, wrong length, missing values."""
+
+
 class NoFeaturesError(DataError):
     """No usable feature column is left (e.g. only an identifier and the target)."""
 

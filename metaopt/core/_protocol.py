@@ -71,10 +71,12 @@ class Protocol:
             keep, _ = train_test_split(idx, train_size=self.max_rows, random_state=self.seed)
         return np.sort(keep)
 
-    def folds(self, y: pd.Series, kind: str) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``(train, test)`` positions into ``y`` for each fold."""
+    def folds(self, y: pd.Series, kind: str, groups: pd.Series | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(train, test)`` positions into ``y`` for each fold; with ``groups``, no group in both."""
         from sklearn.model_selection import KFold, StratifiedKFold
 
+        if groups is not None:
+            return self._group_folds(y, kind, groups)
         n = len(y)
         k = min(self.n_folds, n)
         if kind == "regression":
@@ -90,14 +92,32 @@ class Protocol:
             warnings.simplefilter("ignore", UserWarning)
             return list(StratifiedKFold(k, shuffle=True, random_state=self.seed).split(np.zeros(n), codes))
 
+    def _group_folds(self, y: pd.Series, kind: str, groups: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
+        """scikit-learn's group splitters, shuffled with the seed: stratified where the classes allow."""
+        import warnings
+
+        from sklearn.model_selection import GroupKFold, StratifiedGroupKFold
+
+        codes = pd.Series(groups).astype("category").cat.codes.to_numpy()
+        k = min(self.n_folds, len(np.unique(codes)))
+        n = len(y)
+        if kind == "regression":
+            return list(GroupKFold(k, shuffle=True, random_state=self.seed).split(np.zeros(n), groups=codes))
+        with warnings.catch_warnings():  # "least populated class has fewer members than n_splits"
+            warnings.simplefilter("ignore", UserWarning)
+            return list(StratifiedGroupKFold(k, shuffle=True, random_state=self.seed)
+                        .split(np.zeros(n), _codes(y), groups=codes))
+
     # ------------------------------------------------------------------ evaluation
     def prepare(self, dataset: Any) -> PreparedTask:
         """Subsample and split once per task; reuse for every configuration."""
         rows = self.subsample(dataset.y, dataset.kind)
         X = dataset.X.iloc[rows]
         y = dataset.y.iloc[rows]
-        return PreparedTask(X=X, y=y, kind=dataset.kind, folds=self.folds(y, dataset.kind),
-                            labels=class_labels(dataset.y, dataset.kind))
+        groups = getattr(dataset, "groups", None)
+        groups = None if groups is None else groups.iloc[rows].reset_index(drop=True)
+        return PreparedTask(X=X, y=y, kind=dataset.kind, folds=self.folds(y, dataset.kind, groups),
+                            labels=class_labels(dataset.y, dataset.kind), groups=groups)
 
     def evaluate(self, learner: Any, params: dict[str, Any], task: Any) -> dict[str, Any]:
         """Cross-validate one configuration; returns the evaluation fields of the KB schema.
@@ -160,6 +180,7 @@ class PreparedTask:
     kind: str
     folds: list[tuple[np.ndarray, np.ndarray]]
     labels: np.ndarray | None
+    groups: pd.Series | None = None  #: the rows' groups (folds never split one), None: independent rows
 
     @property
     def n_rows(self) -> int:

@@ -48,6 +48,9 @@ class Dataset:
         command line shows even without ``--verbose``), ``constant_columns``,
         ``all_missing_columns``, ``datetime_columns`` (original column -> generated
         columns), ``bool_columns``.
+    groups : pandas.Series or None
+        Group labels of the rows (``load_data(groups=...)``): rows of one group are
+        never split between training and test folds. None: rows are independent.
     """
 
     X: pd.DataFrame
@@ -61,6 +64,7 @@ class Dataset:
     openml_data_id: int | None = None
     openml_task_id: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
+    groups: pd.Series | None = None
 
     @property
     def n_rows(self) -> int:

@@ -26,7 +26,7 @@ __all__ = ["load_data", "as_dataset"]
 
 def load_data(source: Any, target: Any = None, *, y: Any = None, kind: str | None = None,
               name: str | None = None, drop_id_like: bool = True, min_rows: int = DEFAULT_MIN_ROWS,
-              openml_cache: str | Path | None = None, download: bool | None = None) -> Dataset:
+              openml_cache: str | Path | None = None, download: bool | None = None, groups: Any = None) -> Dataset:
     """Load a task from a file, ``openml:<id>``, ``openml-task:<id>``, a frame or arrays.
 
     Parameters
@@ -53,15 +53,21 @@ def load_data(source: Any, target: Any = None, *, y: Any = None, kind: str | Non
     openml_cache, download
         OpenML only: root cache directory, and whether a dataset missing from the
         cache may be downloaded (see :mod:`metaopt.data._openml`).
+    groups
+        Rows that belong together (a patient, a site, a period): the name of a
+        column (removed from the features) or one label per row of the source.
+        Cross-validation then never splits a group (``Dataset.groups``).
     """
-    opts = dict(kind=kind, drop_id_like=drop_id_like, min_rows=min_rows)
+    opts = dict(kind=kind, drop_id_like=drop_id_like, min_rows=min_rows, groups=groups)
     if target is not None and not isinstance(target, (str, int, np.integer)):
         if y is not None:
             raise TargetError("pass the target either as target= (a column name) or as y=, not both")
         target, y = None, target
     if isinstance(source, Dataset):
-        if kind is None or kind == source.kind:
+        if (kind is None or kind == source.kind) and groups is None:
             return source
+        if groups is None:
+            opts["groups"] = source.groups
         return as_dataset(source.X, source.y, target=source.target, name=name or source.name,
                           source=source.source, **opts)
     if isinstance(source, tuple) and len(source) == 2 and y is None:
@@ -83,7 +89,7 @@ def load_data(source: Any, target: Any = None, *, y: Any = None, kind: str | Non
 
 def as_dataset(X: Any, y: Any = None, *, target: Any = None, kind: str | None = None,
                name: str = "data", drop_id_like: bool = True, min_rows: int = DEFAULT_MIN_ROWS,
-               source: str | None = None) -> Dataset:
+               source: str | None = None, groups: Any = None) -> Dataset:
     """Validate ``X``/``y`` (or a frame with a ``target`` column) into a :class:`Dataset`.
 
     ``X`` may be a DataFrame, a 2-D array/list (columns named ``x0, x1, ...``) or
@@ -95,7 +101,7 @@ def as_dataset(X: Any, y: Any = None, *, target: Any = None, kind: str | None = 
     if isinstance(y, str) and target is None:
         target, y = y, None
     frame = _to_frame(X)
-    opts = dict(kind=kind, drop_id_like=drop_id_like, min_rows=min_rows)
+    opts = dict(kind=kind, drop_id_like=drop_id_like, min_rows=min_rows, groups=groups)
     if y is None:
         if target is None:
             default = frame.attrs.get("default_target")

@@ -79,17 +79,18 @@ def check_cv(cv: Any) -> int | str:
     return check_scalar(cv, "cv", numbers.Integral, min_val=2)
 
 
-def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str | None, cv: int | str
-              ) -> tuple[Any, str, list[str]]:
+def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str | None, cv: int | str,
+              groups: Any = None) -> tuple[Any, str, list[str]]:
     """(the Dataset, the metric, the notes so far): the data loaded and checked against ``cv`` and ``metric``."""
     from metaopt.data import load_data
-    ds = load_data(data_or_X, target=target, y=y, kind=kind)
+    ds = load_data(data_or_X, target=target, y=y, kind=kind, groups=groups)
     if metric is None:
         metric = PRIMARY[ds.kind]
     if metric not in TUNE_METRICS[ds.kind]:
         raise ConfigError(f"metric {metric!r} does not apply to {ds.kind} tasks (choose one of "
                           f"{', '.join(TUNE_METRICS[ds.kind])})")
     notes: list[str] = list(ds.meta.get("row_notes", []))  # dropped rows are lost data: always say so
+    notes += [n for n in ds.notes if n.startswith("grouped folds")]  # the CV differs from the usual: say so
     if ds.kind == "binary" and metric in ("average_precision", "f1"):
         positive = class_labels(ds.y, ds.kind)[-1]
         notes.append(f"{metric}: class {positive!r} is the positive one (the second of the target's classes; "
@@ -116,6 +117,12 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
     if cv > n:
         raise ConfigError(f"cv={cv} folds but the data have {n} rows with a target; every test fold needs "
                           f"rows: use cv <= {n} (5 or 10 is usual)")
+    if ds.groups is not None:
+        n_groups = int(ds.groups.nunique())
+        if n_groups < cv:
+            raise ConfigError(f"cv={cv} folds but groups {ds.groups.name!r} has only {n_groups} group(s), and a "
+                              f"group is never split between folds: use cv <= {n_groups}"
+                              + ("" if n_groups >= 2 else " with at least 2 groups"))
     if ds.kind != "regression":
         counts = ds.y.value_counts()
         counts = counts[counts > 0]

@@ -191,7 +191,7 @@ def repeated_folds(task: Any, plan: EvalPlan, seed: int) -> list[tuple[np.ndarra
     out: list[tuple[np.ndarray, np.ndarray]] = []
     for r in range(1, plan.repeats):
         shuffled = Protocol(n_folds=plan.n_splits, seed=seed + REPEAT_SEED_STEP * r, max_rows=None, time_limit_s=None)
-        out.extend(shuffled.folds(task.y, task.kind))
+        out.extend(shuffled.folds(task.y, task.kind, task.groups))
     return out
 
 

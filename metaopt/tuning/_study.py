@@ -58,12 +58,28 @@ def data_fingerprint(ds: Any) -> dict[str, Any]:
     """Column names, target and content hash: what a resumed study's data must match."""
     from metaopt.data import content_hash
 
-    return {"columns": [str(c) for c in ds.X.columns], "target": str(ds.target), "hash": content_hash(ds)}
+    out = {"columns": [str(c) for c in ds.X.columns], "target": str(ds.target), "hash": content_hash(ds)}
+    if getattr(ds, "groups", None) is not None:  # only then: studies without groups keep their fingerprint
+        out["groups"] = _groups_hash(ds.groups)
+    return out
+
+
+def _groups_hash(groups: Any) -> str:
+    """Which rows share a group (not the labels' spelling): the hash of the first-appearance codes."""
+    import hashlib
+
+    import pandas as pd
+
+    codes = pd.factorize(pd.Series(groups).astype(str))[0].astype("int64")
+    return hashlib.sha256(codes.tobytes()).hexdigest()
 
 
 def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
     if old.get("target") != new["target"]:
         what = f"target {old.get('target')!r}, this run {new['target']!r}"
+    elif old.get("groups") != new.get("groups") and old.get("hash") == new["hash"]:
+        what = ("grouped folds, this run without groups" if new.get("groups") is None else
+                "other groups, this run's" if old.get("groups") else "no groups, this run with groups")
     elif old.get("columns") != new["columns"]:
         gone = [c for c in old.get("columns") or [] if c not in new["columns"]]
         extra = [c for c in new["columns"] if c not in (old.get("columns") or [])]

@@ -66,7 +66,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
          metric: str | None = None, storage: Any = None, study_name: str | None = None, random_state: int = 0,
          warm_start: bool = True, sampler: Any = "meta", progress: bool = True, n_jobs: int = 1, k: int = 5,
          kb: Any = None, pruner: Any = "auto", kind: str | None = None, started_at: float | None = None,
-         ensemble: bool = True, ensemble_size: int = 25) -> TuneResult:
+         ensemble: bool = True, ensemble_size: int = 25, groups: Any = None) -> TuneResult:
     """Tune a learner's hyperparameters with a warm-started, cross-validated Optuna search.
 
     Every step (time budget, evaluation plan, folds, metric, warm start, sampler, library default,
@@ -74,9 +74,10 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
 
     Parameters
     ----------
-    data_or_X, y, target, kind
+    data_or_X, y, target, kind, groups
         A file path, a DataFrame (with ``target``), features (with ``y``) or a
-        :class:`~metaopt.data.Dataset` (see :func:`metaopt.load_data`); the task kind (inferred by default).
+        :class:`~metaopt.data.Dataset` (see :func:`metaopt.load_data`); the task kind (inferred by default);
+        rows that belong together (a column name or a label per row), never split between training and test.
     learner
         ``"auto"`` (the learners of the top ``k`` recommendations, each in a study of its own, the top one's
         first; LightGBM without a knowledge base; ``docs/tuning.md``, "Learners side by side") or a
@@ -89,8 +90,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         row-subsample rungs on large data) or a number of folds (>= 2, at most the rows and the
         largest class's rows).
     metric
-        ``roc_auc``/``log_loss``/``accuracy`` (classification), ``rmse``/``r2`` (regression); default
-        ``roc_auc`` (binary), ``log_loss`` (multiclass), ``rmse`` (regression).
+        One of ``metaopt.core.TUNE_METRICS[kind]``; default ``roc_auc``, ``log_loss`` (multiclass), ``rmse``.
     storage, study_name
         Optuna storage (URL, SQLite or journal file, storage object; :mod:`metaopt.tuning._storage`) and
         study name (default: from dataset, learner, metric, ``cv`` and seed); a study is resumed.
@@ -131,7 +131,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     args = check_arguments(n_trials=n_trials, timeout=timeout, cv=cv, n_jobs=n_jobs, k=k,
                            random_state=random_state, learner=learner, kb=kb, ensemble=ensemble,
                            ensemble_size=ensemble_size)
-    ds, metric, notes = load_task(data_or_X, y, target, kind, metric, args.cv)
+    ds, metric, notes = load_task(data_or_X, y, target, kind, metric, args.cv, groups)
     storage_obj = open_storage(storage, heartbeat=True)  # before the slow part: a bad storage fails at once
     run = TuneRun(ds=ds, metric=metric, args=args, notes=notes, storage=storage_obj,
                   warm_start=bool(warm_start), t_start=t_start, budget=TimeBudget(args.timeout, t_start),

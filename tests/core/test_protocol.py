@@ -132,3 +132,20 @@ def test_aligned_proba():
 
     out = aligned_proba(M(), pd.DataFrame({"x": [1, 2]}), np.array(["a", "b", "c"], dtype=object))
     np.testing.assert_allclose(out, [[0, 0.25, 0.75]] * 2)
+
+
+@pytest.mark.parametrize("kind", ["binary", "regression"])
+def test_grouped_folds_never_split_a_group_and_follow_the_seed(kind):
+    ds = dataset(kind, n=300)
+    groups = pd.Series(np.random.default_rng(1).integers(0, 40, ds.n_rows))
+    folds = Protocol(n_folds=5, seed=0).folds(ds.y, kind, groups)
+    assert len(folds) == 5 and sorted(np.concatenate([te for _, te in folds]).tolist()) == list(range(ds.n_rows))
+    for tr, te in folds:
+        assert not set(groups[tr]) & set(groups[te])
+    again = Protocol(n_folds=5, seed=0).folds(ds.y, kind, groups)
+    other = Protocol(n_folds=5, seed=1).folds(ds.y, kind, groups)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, again))
+    assert not all(np.array_equal(a[1], b[1]) for a, b in zip(folds, other))
+    if kind == "binary":  # stratified where the groups allow: every test fold near the overall share
+        share = (ds.y == ds.y.iloc[0]).mean()
+        assert all(abs((ds.y.iloc[te] == ds.y.iloc[0]).mean() - share) < 0.15 for _, te in folds)
