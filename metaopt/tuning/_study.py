@@ -78,8 +78,7 @@ def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
     if old.get("target") != new["target"]:
         what = f"target {old.get('target')!r}, this run {new['target']!r}"
     elif old.get("groups") != new.get("groups") and old.get("hash") == new["hash"]:
-        what = ("grouped folds, this run without groups" if new.get("groups") is None else
-                "other groups, this run's" if old.get("groups") else "no groups, this run with groups")
+        what = "the same rows in other groups"  # with or without groups at all: check_setup said so
     elif old.get("columns") != new["columns"]:
         gone = [c for c in old.get("columns") or [] if c not in new["columns"]]
         extra = [c for c in new["columns"] if c not in (old.get("columns") or [])]
@@ -106,6 +105,11 @@ def check_setup(study: Any, setup: dict[str, Any]) -> int:
         if old is None:
             study.set_user_attr(SETUP_ATTR, setup)
             return int(setup["seed"])
+        groups_then = isinstance(old.get("data"), dict) and bool(old["data"].get("groups"))
+        if groups_then != bool(setup["data"].get("groups")):  # before the columns: a groups column moves them
+            raise ConfigError(f"study {study.study_name!r} was run "
+                              + ("with grouped folds; pass the same groups (--groups)" if groups_then else
+                                 "without groups; resume it without groups") + ", or use another study name")
         diff = [key for key in _SETUP_KEYS if old.get(key) != setup[key]]
         if diff:
             raise ConfigError(f"study {study.study_name!r} was created with "

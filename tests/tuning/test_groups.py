@@ -54,10 +54,14 @@ def test_a_study_is_resumed_only_with_the_same_groups(tmp_path):
     run = dict(target="y", n_trials=1, cv=3, storage=db, study_name="grouped", **FAST)
     tune(frame, groups=g, **run)
     tune(frame, groups=g.astype(str), **run)  # the same partition, other spelling: resumed
-    with pytest.raises(ConfigError, match="other groups"):
+    with pytest.raises(ConfigError, match="the same rows in other groups"):
         tune(frame, groups=np.arange(len(g)) % 7, **run)
-    with pytest.raises(ConfigError, match="grouped folds, this run without groups"):
+    with pytest.raises(ConfigError, match="was run with grouped folds; pass the same groups"):
         tune(frame, **run)
+    frame["patient"] = g
+    with pytest.raises(ConfigError, match="was run with grouped folds"):  # the column a feature again
+        tune(frame, **run)
+    tune(frame, groups="patient", **run)  # the same partition from a column: resumed
 
 
 def test_fewer_groups_than_folds_is_refused_before_any_fit():
