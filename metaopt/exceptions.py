@@ -76,6 +76,10 @@ class GroupsError(DataError):
     """The ``groups`` of grouped cross-validation are unusable: unknown column, wrong length, missing values."""
 
 
+class TimeOrderError(DataError):
+    """The ``time_column`` of time-ordered cross-validation is unusable: unknown, not times, missing values."""
+
+
 class NoFeaturesError(DataError):
     """No usable feature column is left (e.g. only an identifier and the target)."""
 

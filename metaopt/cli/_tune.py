@@ -49,9 +49,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", choices=list(TUNE_ALL_METRICS),
                    help="metric to optimise (default: roc_auc binary, log_loss multiclass, rmse regression); "
                         "average_precision and binary f1 take the second class as positive (multiclass f1: macro)")
-    p.add_argument("--groups", metavar="COL",
-                   help="column whose rows belong together (a patient, a site): no group is split between "
-                        "training and test folds, and the column is not a feature")
+    p.add_argument("--groups", metavar="COL", help="column whose rows belong together (a patient): no group is "
+                                                   "split between training and test folds; not a feature")
+    p.add_argument("--time-column", metavar="COL", help="column of times (numbers, dates): folds fit earlier rows")
     p.add_argument("--storage", metavar="URL",
                    help="Optuna storage URL (e.g. sqlite:///tune.db) or a .db file path; an existing study "
                         "of the same name is resumed")
@@ -129,7 +129,7 @@ def run_tune(args: argparse.Namespace) -> int:
         check_output_path(args.output)
     from metaopt.data import load_data
 
-    ds = load_data(args.data, target=args.target, kind=args.kind, groups=args.groups)
+    ds = load_data(args.data, target=args.target, kind=args.kind, groups=args.groups, time_column=args.time_column)
     check_data(ds, args.cv)  # too many folds, huge values: one line on stderr, before the header
     storage = open_storage(args.storage, heartbeat=True)  # a bad --storage too, before the header
     if not args.quiet:  # what is being tuned, before any wait (meta-model fit, progress bar)

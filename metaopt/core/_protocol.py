@@ -71,10 +71,14 @@ class Protocol:
             keep, _ = train_test_split(idx, train_size=self.max_rows, random_state=self.seed)
         return np.sort(keep)
 
-    def folds(self, y: pd.Series, kind: str, groups: pd.Series | None = None) -> list[tuple[np.ndarray, np.ndarray]]:
-        """``(train, test)`` positions into ``y`` for each fold; with ``groups``, no group in both."""
+    def folds(self, y: pd.Series, kind: str, groups: pd.Series | None = None, order: pd.Series | None = None
+              ) -> list[tuple[np.ndarray, np.ndarray]]:
+        """``(train, test)`` positions into ``y`` for each fold; with ``groups``, no group in both; with
+        ``order`` (times), each fold fitted on earlier rows than it is tested on."""
         from sklearn.model_selection import KFold, StratifiedKFold
 
+        if order is not None:
+            return self._time_folds(order)
         if groups is not None:
             return self._group_folds(y, kind, groups)
         n = len(y)
@@ -108,16 +112,26 @@ class Protocol:
             return list(StratifiedGroupKFold(k, shuffle=True, random_state=self.seed)
                         .split(np.zeros(n), _codes(y), groups=codes))
 
+    def _time_folds(self, order: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
+        """scikit-learn's ``TimeSeriesSplit`` on the rows sorted by time (ties keep their row order), the
+        latest test block first: so a plan's first fold, or its holdout, is the most recent one."""
+        from sklearn.model_selection import TimeSeriesSplit
+
+        ranked = np.argsort(np.asarray(order, dtype="float64"), kind="stable")
+        k = min(self.n_folds, len(ranked) - 1)
+        splits = [(ranked[tr], ranked[te]) for tr, te in TimeSeriesSplit(k).split(ranked)]
+        return splits[::-1]
+
     # ------------------------------------------------------------------ evaluation
     def prepare(self, dataset: Any) -> PreparedTask:
         """Subsample and split once per task; reuse for every configuration."""
         rows = self.subsample(dataset.y, dataset.kind)
         X = dataset.X.iloc[rows]
         y = dataset.y.iloc[rows]
-        groups = getattr(dataset, "groups", None)
-        groups = None if groups is None else groups.iloc[rows].reset_index(drop=True)
-        return PreparedTask(X=X, y=y, kind=dataset.kind, folds=self.folds(y, dataset.kind, groups),
-                            labels=class_labels(dataset.y, dataset.kind), groups=groups)
+        groups, order = (None if getattr(dataset, key, None) is None else
+                         getattr(dataset, key).iloc[rows].reset_index(drop=True) for key in ("groups", "time_order"))
+        return PreparedTask(X=X, y=y, kind=dataset.kind, folds=self.folds(y, dataset.kind, groups, order),
+                            labels=class_labels(dataset.y, dataset.kind), groups=groups, order=order)
 
     def evaluate(self, learner: Any, params: dict[str, Any], task: Any) -> dict[str, Any]:
         """Cross-validate one configuration; returns the evaluation fields of the KB schema.
@@ -181,6 +195,7 @@ class PreparedTask:
     folds: list[tuple[np.ndarray, np.ndarray]]
     labels: np.ndarray | None
     groups: pd.Series | None = None  #: the rows' groups (folds never split one), None: independent rows
+    order: pd.Series | None = None  #: the rows' times (folds test later rows than they fit), None: no order
 
     @property
     def n_rows(self) -> int:

@@ -47,10 +47,10 @@ import pandas as pd
 
 from metaopt.data._columns import normalise_features
 from metaopt.data._dataset import TASK_KINDS, Dataset
+from metaopt.data._row_keys import row_key_notes, row_keys
 from metaopt.exceptions import (
     DataError,
     DuplicateColumnError,
-    GroupsError,
     NoFeaturesError,
     SingleClassError,
     TargetError,
@@ -115,7 +115,8 @@ def build_dataset(frame: pd.DataFrame, *, target: Any, y: Any, kind: str | None,
                   source: str | None, drop_id_like: bool, min_rows: int, where: str = "the data",
                   pre_notes: list[str] | None = None, kind_hint: str | None = None,
                   pre_dropped: dict[str, str] | None = None, openml_data_id: int | None = None,
-                  openml_task_id: int | None = None, groups: Any = None) -> Dataset:
+                  openml_task_id: int | None = None, groups: Any = None, time_column: str | None = None
+                  ) -> Dataset:
     """Apply the rules of this module and of :mod:`metaopt.data._columns` to ``frame``.
 
     ``target`` names a column of ``frame`` (or, with ``y``, names ``y``); ``where`` says
@@ -126,13 +127,10 @@ def build_dataset(frame: pd.DataFrame, *, target: Any, y: Any, kind: str | None,
     notes = list(pre_notes or [])
     dropped = dict(pre_dropped or {})
     tname, ys, X = _split_target(frame, target, y, where)
-    X, gs = _split_groups(X, groups, tname, where, dropped)
-    ys, X, meta = _drop_unusable_targets(ys, X, where, notes, gs)
-    gs = meta.pop("groups")
-    if gs is not None:
-        notes.append(f"grouped folds: {gs.nunique()} groups"
-                     + (f" of column {gs.name!r}" if gs.name in dropped else "")
-                     + "; the rows of a group are never split between training and test")
+    X, keys = row_keys(X, tname, where, dropped, groups=groups, time_column=time_column)
+    ys, X, meta = _drop_unusable_targets(ys, X, where, notes, keys)
+    keys = meta.pop("row_keys")
+    notes.extend(row_key_notes(keys, dropped))
     kind, ys = _target_kind(ys, kind or None, kind_hint, notes)
     _check_rows(ys, kind, min_rows, where, notes)
     X, feat_notes, dropped_now, fmeta = normalise_features(X, drop_id_like=drop_id_like)
@@ -145,36 +143,8 @@ def build_dataset(frame: pd.DataFrame, *, target: Any, y: Any, kind: str | None,
                               f"drop_id_like=False or add features")
     return Dataset(X=X, y=ys, kind=kind, name=str(name), target=tname, dropped=dropped, notes=notes,
                    source=source, openml_data_id=openml_data_id, openml_task_id=openml_task_id,
-                   meta=meta, groups=gs)
+                   meta=meta, groups=keys["groups"], time_order=keys["time_order"])
 
-
-def _split_groups(X: pd.DataFrame, groups: Any, tname: str, where: str, dropped: dict[str, str]
-                  ) -> tuple[pd.DataFrame, pd.Series | None]:
-    """``(features, group labels)``: ``groups`` names a feature column (removed from the features, listed
-    in ``dropped`` as ``"groups"``) or gives one label per row; None: no groups."""
-    if groups is None:
-        return X, None
-    if isinstance(groups, str):
-        if groups == tname:
-            raise GroupsError(f"groups column {groups!r} is the target; name the column that groups the rows")
-        if groups not in X.columns:
-            close = difflib.get_close_matches(groups, [str(c) for c in X.columns], n=3)
-            hint = f"did you mean {' or '.join(repr(c) for c in close)}?" if close else \
-                f"columns are {preview([str(c) for c in X.columns])}"
-            raise GroupsError(f"unknown groups column {groups!r} in {where}: {hint}")
-        gs = X[groups].reset_index(drop=True).rename(groups)
-        X = X.drop(columns=[groups])
-        dropped[groups] = "groups"
-    else:
-        values = groups.to_numpy() if isinstance(groups, (pd.Series, pd.Index)) else np.asarray(groups, dtype=object)
-        if values.ndim != 1 or len(values) != len(X):
-            raise GroupsError(f"groups has {values.shape[0] if values.ndim else 0} value(s) but {where} has "
-                              f"{len(X)} rows; give one group label per row")
-        gs = pd.Series(values, name=getattr(groups, "name", None) or "groups")
-    n_missing = int(gs.isna().sum())
-    if n_missing:
-        raise GroupsError(f"groups {gs.name!r} is missing in {n_missing} of {len(gs)} rows; every row needs a group")
-    return X, gs
 
 
 def _split_target(frame: pd.DataFrame, target: Any, y: Any, where: str) -> tuple[str, pd.Series, pd.DataFrame]:
@@ -200,9 +170,11 @@ def _split_target(frame: pd.DataFrame, target: Any, y: Any, where: str) -> tuple
 
 
 def _drop_unusable_targets(ys: pd.Series, X: pd.DataFrame, where: str, notes: list[str],
-                           groups: pd.Series | None = None) -> tuple[pd.Series, pd.DataFrame, dict[str, Any]]:
-    """Drop the rows whose target is missing or infinite (and their ``groups``, returned as ``meta["groups"]``);
-    the counts go to ``meta`` and ``notes``."""
+                           keys: dict[str, pd.Series | None] | None = None
+                           ) -> tuple[pd.Series, pd.DataFrame, dict[str, Any]]:
+    """Drop the rows whose target is missing or infinite (and their row ``keys``, returned as
+    ``meta["row_keys"]``); the counts go to ``meta`` and ``notes``."""
+    keys = dict(keys or {})
     tname = ys.name
     n_raw = int(len(ys))
     missing = np.array(ys.isna().to_numpy(), dtype=bool)
@@ -225,10 +197,10 @@ def _drop_unusable_targets(ys: pd.Series, X: pd.DataFrame, where: str, notes: li
         keep = ~(missing | infinite)
         ys = ys[keep].reset_index(drop=True)
         X = X.loc[keep].reset_index(drop=True)
-        groups = None if groups is None else groups[keep].reset_index(drop=True)
+        keys = {k: None if v is None else v[keep].reset_index(drop=True) for k, v in keys.items()}
         notes.extend(row_notes)
     meta = {"n_rows_raw": n_raw, "n_missing_target": n_missing, "n_infinite_target": n_infinite,
-            "row_notes": row_notes, "groups": groups}
+            "row_notes": row_notes, "row_keys": keys}
     return ys, X, meta
 
 

@@ -51,6 +51,9 @@ class Dataset:
     groups : pandas.Series or None
         Group labels of the rows (``load_data(groups=...)``): rows of one group are
         never split between training and test folds. None: rows are independent.
+    time_order : pandas.Series or None
+        Sortable times of the rows (``load_data(time_column=...)``): folds are
+        fitted on earlier rows and tested on later ones. None: no order.
     """
 
     X: pd.DataFrame
@@ -65,6 +68,7 @@ class Dataset:
     openml_task_id: int | None = None
     meta: dict[str, Any] = field(default_factory=dict)
     groups: pd.Series | None = None
+    time_order: pd.Series | None = None
 
     @property
     def n_rows(self) -> int:

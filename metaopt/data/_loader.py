@@ -26,7 +26,8 @@ __all__ = ["load_data", "as_dataset"]
 
 def load_data(source: Any, target: Any = None, *, y: Any = None, kind: str | None = None,
               name: str | None = None, drop_id_like: bool = True, min_rows: int = DEFAULT_MIN_ROWS,
-              openml_cache: str | Path | None = None, download: bool | None = None, groups: Any = None) -> Dataset:
+              openml_cache: str | Path | None = None, download: bool | None = None, groups: Any = None,
+              time_column: str | None = None) -> Dataset:
     """Load a task from a file, ``openml:<id>``, ``openml-task:<id>``, a frame or arrays.
 
     Parameters
@@ -57,19 +58,23 @@ def load_data(source: Any, target: Any = None, *, y: Any = None, kind: str | Non
         Rows that belong together (a patient, a site, a period): the name of a
         column (removed from the features) or one label per row of the source.
         Cross-validation then never splits a group (``Dataset.groups``).
+    time_column
+        A column of times (numbers or dates; it stays a feature): cross-validation
+        then fits on earlier rows and tests on later ones (``Dataset.time_order``).
     """
-    opts = dict(kind=kind, drop_id_like=drop_id_like, min_rows=min_rows, groups=groups)
+    opts = dict(kind=kind, drop_id_like=drop_id_like, min_rows=min_rows, groups=groups, time_column=time_column)
     if target is not None and not isinstance(target, (str, int, np.integer)):
         if y is not None:
             raise TargetError("pass the target either as target= (a column name) or as y=, not both")
         target, y = None, target
     if isinstance(source, Dataset):
-        if (kind is None or kind == source.kind) and groups is None:
+        if (kind is None or kind == source.kind) and groups is None and time_column is None:
             return source
-        if groups is None:
-            opts["groups"] = source.groups
-        return as_dataset(source.X, source.y, target=source.target, name=name or source.name,
-                          source=source.source, **opts)
+        out = as_dataset(source.X, source.y, target=source.target, name=name or source.name,
+                         source=source.source, **opts)
+        if groups is None and time_column is None:  # another kind only: the same rows, the same keys
+            out.groups, out.time_order = source.groups, source.time_order
+        return out
     if isinstance(source, tuple) and len(source) == 2 and y is None:
         source, y = source
     if isinstance(source, (str, os.PathLike)) and not isinstance(source, (np.ndarray,)):
@@ -89,7 +94,7 @@ def load_data(source: Any, target: Any = None, *, y: Any = None, kind: str | Non
 
 def as_dataset(X: Any, y: Any = None, *, target: Any = None, kind: str | None = None,
                name: str = "data", drop_id_like: bool = True, min_rows: int = DEFAULT_MIN_ROWS,
-               source: str | None = None, groups: Any = None) -> Dataset:
+               source: str | None = None, groups: Any = None, time_column: str | None = None) -> Dataset:
     """Validate ``X``/``y`` (or a frame with a ``target`` column) into a :class:`Dataset`.
 
     ``X`` may be a DataFrame, a 2-D array/list (columns named ``x0, x1, ...``) or
@@ -101,7 +106,7 @@ def as_dataset(X: Any, y: Any = None, *, target: Any = None, kind: str | None = 
     if isinstance(y, str) and target is None:
         target, y = y, None
     frame = _to_frame(X)
-    opts = dict(kind=kind, drop_id_like=drop_id_like, min_rows=min_rows, groups=groups)
+    opts = dict(kind=kind, drop_id_like=drop_id_like, min_rows=min_rows, groups=groups, time_column=time_column)
     if y is None:
         if target is None:
             default = frame.attrs.get("default_target")

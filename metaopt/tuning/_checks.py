@@ -80,17 +80,17 @@ def check_cv(cv: Any) -> int | str:
 
 
 def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str | None, cv: int | str,
-              groups: Any = None) -> tuple[Any, str, list[str]]:
+              groups: Any = None, time_column: str | None = None) -> tuple[Any, str, list[str]]:
     """(the Dataset, the metric, the notes so far): the data loaded and checked against ``cv`` and ``metric``."""
     from metaopt.data import load_data
-    ds = load_data(data_or_X, target=target, y=y, kind=kind, groups=groups)
+    ds = load_data(data_or_X, target=target, y=y, kind=kind, groups=groups, time_column=time_column)
     if metric is None:
         metric = PRIMARY[ds.kind]
     if metric not in TUNE_METRICS[ds.kind]:
         raise ConfigError(f"metric {metric!r} does not apply to {ds.kind} tasks (choose one of "
                           f"{', '.join(TUNE_METRICS[ds.kind])})")
     notes: list[str] = list(ds.meta.get("row_notes", []))  # dropped rows are lost data: always say so
-    notes += [n for n in ds.notes if n.startswith("grouped folds")]  # the CV differs from the usual: say so
+    notes += [n for n in ds.notes if n.startswith(("grouped folds", "time-ordered folds"))]  # not the usual CV
     if ds.kind == "binary" and metric in ("average_precision", "f1"):
         positive = class_labels(ds.y, ds.kind)[-1]
         notes.append(f"{metric}: class {positive!r} is the positive one (the second of the target's classes; "
@@ -114,9 +114,9 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
     n = ds.n_rows
     if cv == "auto":  # 5 folds, fewer only on a handful of rows (the plan's splits)
         cv = auto_splits(n, largest_class(ds))
-    if cv > n:
+    if cv > n - (ds.time_order is not None):  # time order: the first block is only ever fitted on
         raise ConfigError(f"cv={cv} folds but the data have {n} rows with a target; every test fold needs "
-                          f"rows: use cv <= {n} (5 or 10 is usual)")
+                          f"rows: use cv <= {n - (ds.time_order is not None)} (5 or 10 is usual)")
     if ds.groups is not None:
         n_groups = int(ds.groups.nunique())
         if n_groups < cv:

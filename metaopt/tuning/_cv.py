@@ -189,6 +189,8 @@ def repeated_folds(task: Any, plan: EvalPlan, seed: int) -> list[tuple[np.ndarra
     first repeat is not the plain split: every plan must start with the same folds (``_fidelity``).
     """
     out: list[tuple[np.ndarray, np.ndarray]] = []
+    if task.order is not None:  # time order: one split exists, no shuffle to repeat (``_first_plan``)
+        return out
     for r in range(1, plan.repeats):
         shuffled = Protocol(n_folds=plan.n_splits, seed=seed + REPEAT_SEED_STEP * r, max_rows=None, time_limit_s=None)
         out.extend(shuffled.folds(task.y, task.kind, task.groups))

@@ -7,6 +7,7 @@ first run records its setup and a fingerprint of the data, and later runs with o
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import logging
 from collections.abc import Iterator
 from typing import Any
@@ -61,13 +62,14 @@ def data_fingerprint(ds: Any) -> dict[str, Any]:
     out = {"columns": [str(c) for c in ds.X.columns], "target": str(ds.target), "hash": content_hash(ds)}
     if getattr(ds, "groups", None) is not None:  # only then: studies without groups keep their fingerprint
         out["groups"] = _groups_hash(ds.groups)
+    if getattr(ds, "time_order", None) is not None:  # the rows' order in time decides the folds
+        ranks = ds.time_order.rank(method="dense").to_numpy(dtype="int64")
+        out["time_order"] = hashlib.sha256(ranks.tobytes()).hexdigest()
     return out
 
 
 def _groups_hash(groups: Any) -> str:
     """Which rows share a group (not the labels' spelling): the hash of the first-appearance codes."""
-    import hashlib
-
     import pandas as pd
 
     codes = pd.factorize(pd.Series(groups).astype(str))[0].astype("int64")
@@ -79,6 +81,8 @@ def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
         what = f"target {old.get('target')!r}, this run {new['target']!r}"
     elif old.get("groups") != new.get("groups") and old.get("hash") == new["hash"]:
         what = "the same rows in other groups"  # with or without groups at all: check_setup said so
+    elif old.get("time_order") != new.get("time_order") and old.get("hash") == new["hash"]:
+        what = "the same rows in another time order"
     elif old.get("columns") != new["columns"]:
         gone = [c for c in old.get("columns") or [] if c not in new["columns"]]
         extra = [c for c in new["columns"] if c not in (old.get("columns") or [])]
@@ -105,11 +109,12 @@ def check_setup(study: Any, setup: dict[str, Any]) -> int:
         if old is None:
             study.set_user_attr(SETUP_ATTR, setup)
             return int(setup["seed"])
-        groups_then = isinstance(old.get("data"), dict) and bool(old["data"].get("groups"))
-        if groups_then != bool(setup["data"].get("groups")):  # before the columns: a groups column moves them
-            raise ConfigError(f"study {study.study_name!r} was run "
-                              + ("with grouped folds; pass the same groups (--groups)" if groups_then else
-                                 "without groups; resume it without groups") + ", or use another study name")
+        for key, how, option in (("groups", "grouped", "--groups"), ("time_order", "time-ordered", "--time-column")):
+            then = isinstance(old.get("data"), dict) and bool(old["data"].get(key))
+            if then != bool(setup["data"].get(key)):  # before the columns: a groups column moves them
+                raise ConfigError(f"study {study.study_name!r} was run "
+                                  + (f"with {how} folds; pass the same {option}" if then else
+                                     f"without {how} folds; resume it without {option}") + ", or use another study name")
         diff = [key for key in _SETUP_KEYS if old.get(key) != setup[key]]
         if diff:
             raise ConfigError(f"study {study.study_name!r} was created with "

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 import time
 import warnings
+from dataclasses import replace
 from typing import Any
 
 from metaopt.exceptions import ConfigError
@@ -66,7 +67,8 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
          metric: str | None = None, storage: Any = None, study_name: str | None = None, random_state: int = 0,
          warm_start: bool = True, sampler: Any = "meta", progress: bool = True, n_jobs: int = 1, k: int = 5,
          kb: Any = None, pruner: Any = "auto", kind: str | None = None, started_at: float | None = None,
-         ensemble: bool = True, ensemble_size: int = 25, groups: Any = None) -> TuneResult:
+         ensemble: bool = True, ensemble_size: int = 25, groups: Any = None, time_column: str | None = None
+         ) -> TuneResult:
     """Tune a learner's hyperparameters with a warm-started, cross-validated Optuna search.
 
     Every step (time budget, evaluation plan, folds, metric, warm start, sampler, library default,
@@ -74,10 +76,9 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
 
     Parameters
     ----------
-    data_or_X, y, target, kind, groups
-        A file path, a DataFrame (with ``target``), features (with ``y``) or a
-        :class:`~metaopt.data.Dataset` (see :func:`metaopt.load_data`); the task kind (inferred by default);
-        rows that belong together (a column name or a label per row), never split between training and test.
+    data_or_X, y, target, kind, groups, time_column
+        Data (a file path, a DataFrame with ``target``, features with ``y``, a ``Dataset``) and task kind, as
+        for :func:`metaopt.load_data`; ``groups``/``time_column``: folds keep groups apart / test later rows.
     learner
         ``"auto"`` (the learners of the top ``k`` recommendations, each in a study of its own, the top one's
         first; LightGBM without a knowledge base; ``docs/tuning.md``, "Learners side by side") or a
@@ -131,7 +132,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     args = check_arguments(n_trials=n_trials, timeout=timeout, cv=cv, n_jobs=n_jobs, k=k,
                            random_state=random_state, learner=learner, kb=kb, ensemble=ensemble,
                            ensemble_size=ensemble_size)
-    ds, metric, notes = load_task(data_or_X, y, target, kind, metric, args.cv, groups)
+    ds, metric, notes = load_task(data_or_X, y, target, kind, metric, args.cv, groups, time_column)
     storage_obj = open_storage(storage, heartbeat=True)  # before the slow part: a bad storage fails at once
     run = TuneRun(ds=ds, metric=metric, args=args, notes=notes, storage=storage_obj,
                   warm_start=bool(warm_start), t_start=t_start, budget=TimeBudget(args.timeout, t_start),
@@ -202,7 +203,8 @@ def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
     """The plan from the data size (``cv="auto"``) or ``cv`` folds; the budget and a resumed study may change it."""
     if cv != "auto":
         return kfold_plan(int(cv))
-    return plan_by_rows(ds.n_rows, auto_splits(ds.n_rows, largest_class(ds)))
+    plan = plan_by_rows(ds.n_rows, auto_splits(ds.n_rows, largest_class(ds)))
+    return plan if ds.time_order is None else replace(plan, repeats=1)  # time order: one split, no reshuffle
 
 
 def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:

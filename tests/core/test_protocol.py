@@ -149,3 +149,16 @@ def test_grouped_folds_never_split_a_group_and_follow_the_seed(kind):
     if kind == "binary":  # stratified where the groups allow: every test fold near the overall share
         share = (ds.y == ds.y.iloc[0]).mean()
         assert all(abs((ds.y.iloc[te] == ds.y.iloc[0]).mean() - share) < 0.15 for _, te in folds)
+
+
+def test_time_ordered_folds_fit_on_earlier_rows_latest_block_first():
+    ds = dataset("binary", n=240)
+    times = pd.Series(np.random.default_rng(2).permutation(240).astype(float))
+    folds = Protocol(n_folds=5, seed=0).folds(ds.y, "binary", order=times)
+    assert len(folds) == 5
+    for tr, te in folds:
+        assert times[tr].max() < times[te].min()
+    starts = [times[te].min() for _, te in folds]
+    assert starts == sorted(starts, reverse=True)  # fold 0 (a holdout plan's only fold) is the latest
+    other_seed = Protocol(n_folds=5, seed=9).folds(ds.y, "binary", order=times)
+    assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, other_seed))  # time decides, not the seed

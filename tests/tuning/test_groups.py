@@ -56,7 +56,7 @@ def test_a_study_is_resumed_only_with_the_same_groups(tmp_path):
     tune(frame, groups=g.astype(str), **run)  # the same partition, other spelling: resumed
     with pytest.raises(ConfigError, match="the same rows in other groups"):
         tune(frame, groups=np.arange(len(g)) % 7, **run)
-    with pytest.raises(ConfigError, match="was run with grouped folds; pass the same groups"):
+    with pytest.raises(ConfigError, match="was run with grouped folds; pass the same --groups"):
         tune(frame, **run)
     frame["patient"] = g
     with pytest.raises(ConfigError, match="was run with grouped folds"):  # the column a feature again

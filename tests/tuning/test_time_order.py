@@ -1,0 +1,71 @@
+"""Time-ordered cross-validation in ``tune`` (``time_column=``, ``--time-column``): fit on the past, test on the
+future."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from metaopt.exceptions import ConfigError
+from metaopt.tuning import tune
+
+FAST = dict(progress=False, random_state=0, learner="lightgbm", warm_start=False, sampler="random",
+            ensemble=False)
+
+
+def _trend(n: int = 300, seed: int = 0) -> pd.DataFrame:
+    """A target that follows a trend in time: random folds interpolate between neighbouring times, the
+    future has to be extrapolated."""
+    rng = np.random.default_rng(seed)
+    t = rng.permutation(n).astype(float)  # the rows are not stored in time order
+    return pd.DataFrame({"t": t, "noise": rng.normal(size=n), "y": 0.05 * t + rng.normal(0, 0.5, n)})
+
+
+def test_time_ordered_folds_score_the_future_where_random_folds_interpolate():
+    frame = _trend()
+    shuffled = tune(frame, target="y", n_trials=3, cv=4, **FAST)
+    ordered = tune(frame, target="y", n_trials=3, cv=4, time_column="t", **FAST)
+    assert ordered.best_score > 3 * shuffled.best_score  # rmse: trees cannot extrapolate the trend
+    assert any(n.startswith("time-ordered folds by column 't'") for n in ordered.summary.notes)
+
+
+def test_small_data_keep_one_split_the_latest_block_first():
+    frame = _trend(n=200)  # below 500 rows a shuffled plan repeats its folds; time order has one split
+    res = tune(frame, target="y", n_trials=2, **FAST)
+    ordered = tune(frame, target="y", n_trials=2, time_column="t", **FAST)
+    assert res.summary.to_dict()["evaluation"] != ordered.summary.to_dict()["evaluation"]
+    assert "repeat" not in ordered.summary.to_dict()["evaluation"]
+    for t in ordered.study.trials:
+        assert len(t.user_attrs["fold_scores"]) == 5
+
+
+def test_a_study_is_resumed_only_in_the_same_time_order(tmp_path):
+    frame = _trend(n=120)
+    run = dict(target="y", n_trials=1, cv=3, storage=f"sqlite:///{tmp_path / 't.db'}", study_name="t", **FAST)
+    tune(frame, time_column="t", **run)
+    tune(frame, time_column="t", **run)
+    with pytest.raises(ConfigError, match="was run with time-ordered folds; pass the same --time-column"):
+        tune(frame, **run)
+    with pytest.raises(ConfigError, match="another time order"):
+        tune(frame, time_column="noise", **run)  # the same data ordered by another column
+
+
+def test_cli_time_column_and_predict(tmp_path, capsys):
+    import json
+
+    from metaopt.cli import main
+
+    frame = _trend(n=150)
+    frame["day"] = (pd.Timestamp("2024-01-01") + pd.to_timedelta(frame["t"], unit="D")).dt.strftime("%Y-%m-%d")
+    path = tmp_path / "sales.csv"
+    frame.drop(columns="t").to_csv(path, index=False)
+    model = tmp_path / "m.joblib"
+    code = main(["tune", str(path), "--target", "y", "--time-column", "day", "--trials", "2", "--cv", "3",
+                 "--learner", "lightgbm", "--json", "--quiet", "--output", str(model)])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == 0 and any(n.startswith("time-ordered folds by column 'day'") for n in doc["notes"])
+    assert main(["predict", str(model), str(path), "--output", str(tmp_path / "p.csv")]) == 0
+    assert len(pd.read_csv(tmp_path / "p.csv")) == len(frame)
+    assert main(["tune", str(path), "--target", "y", "--time-column", "noise2", "--quiet"]) == 2
+    assert "unknown time column 'noise2'" in capsys.readouterr().err
