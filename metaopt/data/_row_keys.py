@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from metaopt.data._columns import _string_to_datetime  # the loader's own date rule, so both agree
 from metaopt.exceptions import GroupsError, TimeOrderError
 
 
@@ -85,8 +86,6 @@ def _time_order(X: pd.DataFrame, name: str, tname: str, where: str) -> pd.Series
     if pd.api.types.is_numeric_dtype(s.dtype) and not pd.api.types.is_bool_dtype(s.dtype):
         keys = s.astype("float64")
     else:
-        from metaopt.data._columns import _string_to_datetime
-
         if pd.api.types.is_datetime64_any_dtype(s.dtype):
             parsed = s
         else:
