@@ -84,6 +84,23 @@ class FoldCV:
         self._rung_test: np.ndarray | None = None  #: the holdout rows the lower rungs are scored on
         self.y_codes = target_codes(self.task.y, self.task.kind, self.task.labels)
 
+    def class_gaps(self) -> list[str]:
+        """A note when grouped or time-ordered folds fit on rows that lack a class (stratified folds cannot):
+        such a fold predicts that class with probability 0 wherever it occurs in its test rows."""
+        t = self.task
+        if t.kind == "regression" or (t.groups is None and t.order is None):
+            return []
+        codes = target_codes(t.y, t.kind, t.labels)
+        folds = t.folds[:self.n_folds]
+        gaps = [np.setdiff1d(np.arange(len(t.labels)), codes[tr]) for tr, _ in folds]
+        missing = sorted({int(c) for g in gaps for c in g})
+        if not missing:
+            return []
+        shown = ", ".join(repr(t.labels[c]) for c in missing[:5])
+        return [f"{sum(len(g) > 0 for g in gaps)} of {len(folds)} training folds lack class(es) {shown}: "
+                f"{'earlier rows' if t.order is not None else 'their groups'} hold none, so those folds "
+                "cannot predict them"]
+
     @property
     def n_folds(self) -> int:
         """The fits a trial is scored on (the plan's folds of every repeat)."""

@@ -303,6 +303,7 @@ def _score_default(run: TuneRun, pruner: Any) -> FoldCV:
         cvx, first = FoldCV(ds, run.lrn, run.metric, run.plan, run.fold_seed), None
     cvx.plan = run.plan
     run.n_folds, run.cvx = cvx.n_folds, cvx
+    run.notes.extend(cvx.class_gaps())
     run.default = score_default(run.study, cvx, params, run.metric, deadline=lambda: until, first=first,
                                 oof=run.oof)
     if run.default.stopped:

@@ -69,3 +69,15 @@ def test_cli_time_column_and_predict(tmp_path, capsys):
     assert len(pd.read_csv(tmp_path / "p.csv")) == len(frame)
     assert main(["tune", str(path), "--target", "y", "--time-column", "noise2", "--quiet"]) == 2
     assert "unknown time column 'noise2'" in capsys.readouterr().err
+
+
+def test_a_training_fold_without_a_class_is_said():
+    """Time order cannot stratify: the earliest rows may hold no positive at all."""
+    rng = np.random.default_rng(0)
+    t = np.arange(300.0)
+    y = np.where((t > 60) & (rng.random(300) < 0.4), "yes", "no")
+    frame = pd.DataFrame({"t": t, "x": rng.normal(size=300) + (y == "yes"), "y": y})
+    ordered = tune(frame, target="y", n_trials=1, cv=5, time_column="t", **FAST)
+    assert "1 of 5 training folds lack class(es) 'yes': earlier rows hold none" in " ".join(ordered.summary.notes)
+    shuffled = tune(frame, target="y", n_trials=1, cv=5, **FAST)
+    assert not any("training folds lack" in n for n in shuffled.summary.notes)
