@@ -28,7 +28,7 @@ TUNE_METRICS: dict[str, tuple[str, ...]] = {
     "multiclass": KIND_METRICS["multiclass"] + ("balanced_accuracy", "f1"),
     "regression": KIND_METRICS["regression"] + ("mae",),
 }
-TUNE_ALL_METRICS: tuple[str, ...] = ALL_METRICS + ("average_precision", "balanced_accuracy", "f1", "mae")
+TUNE_ALL_METRICS: tuple[str, ...] = tuple(dict.fromkeys(ALL_METRICS + sum(TUNE_METRICS.values(), ())))
 #: metric optimised by default per kind, and whether larger is better
 PRIMARY: dict[str, str] = {"binary": "roc_auc", "multiclass": "log_loss", "regression": "rmse"}
 GREATER_IS_BETTER: dict[str, bool] = {"roc_auc": True, "log_loss": False, "accuracy": True, "rmse": False, "r2": True,

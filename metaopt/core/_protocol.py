@@ -128,8 +128,7 @@ class Protocol:
         rows = self.subsample(dataset.y, dataset.kind)
         X = dataset.X.iloc[rows]
         y = dataset.y.iloc[rows]
-        groups, order = (None if getattr(dataset, key, None) is None else
-                         getattr(dataset, key).iloc[rows].reset_index(drop=True) for key in ("groups", "time_order"))
+        groups, order = (_at_rows(getattr(dataset, key, None), rows) for key in ("groups", "time_order"))
         return PreparedTask(X=X, y=y, kind=dataset.kind, folds=self.folds(y, dataset.kind, groups, order),
                             labels=class_labels(dataset.y, dataset.kind), groups=groups, order=order)
 
@@ -200,6 +199,11 @@ class PreparedTask:
     @property
     def n_rows(self) -> int:
         return len(self.y)
+
+
+def _at_rows(keys: pd.Series | None, rows: np.ndarray) -> pd.Series | None:
+    """A dataset's row keys (groups, times) on the subsampled ``rows``."""
+    return None if keys is None else keys.iloc[rows].reset_index(drop=True)
 
 
 def _codes(y: pd.Series) -> np.ndarray:

@@ -146,7 +146,6 @@ def build_dataset(frame: pd.DataFrame, *, target: Any, y: Any, kind: str | None,
                    meta=meta, groups=keys["groups"], time_order=keys["time_order"])
 
 
-
 def _split_target(frame: pd.DataFrame, target: Any, y: Any, where: str) -> tuple[str, pd.Series, pd.DataFrame]:
     """``(target name, target, features)``, both with the index reset."""
     if y is None:

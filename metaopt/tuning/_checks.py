@@ -114,9 +114,10 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
     n = ds.n_rows
     if cv == "auto":  # 5 folds, fewer only on a handful of rows (the plan's splits)
         cv = auto_splits(n, largest_class(ds))
-    if cv > n - (ds.time_order is not None):  # time order: the first block is only ever fitted on
+    most = n - (ds.time_order is not None)  # time order: the first block is only ever fitted on
+    if cv > most:
         raise ConfigError(f"cv={cv} folds but the data have {n} rows with a target; every test fold needs "
-                          f"rows: use cv <= {n - (ds.time_order is not None)} (5 or 10 is usual)")
+                          f"rows: use cv <= {most} (5 or 10 is usual)")
     if ds.groups is not None:
         n_groups = int(ds.groups.nunique())
         if n_groups < cv:

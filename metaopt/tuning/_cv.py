@@ -90,9 +90,8 @@ class FoldCV:
         t = self.task
         if t.kind == "regression" or (t.groups is None and t.order is None):
             return []
-        codes = target_codes(t.y, t.kind, t.labels)
         folds = t.folds[:self.n_folds]
-        gaps = [np.setdiff1d(np.arange(len(t.labels)), codes[tr]) for tr, _ in folds]
+        gaps = [np.setdiff1d(np.arange(len(t.labels)), self.y_codes[tr]) for tr, _ in folds]
         missing = sorted({int(c) for g in gaps for c in g})
         if not missing:
             return []
@@ -206,11 +205,9 @@ def repeated_folds(task: Any, plan: EvalPlan, seed: int) -> list[tuple[np.ndarra
     first repeat is not the plain split: every plan must start with the same folds (``_fidelity``).
     """
     out: list[tuple[np.ndarray, np.ndarray]] = []
-    if task.order is not None:  # time order: one split exists, no shuffle to repeat (``_first_plan``)
-        return out
     for r in range(1, plan.repeats):
         shuffled = Protocol(n_folds=plan.n_splits, seed=seed + REPEAT_SEED_STEP * r, max_rows=None, time_limit_s=None)
-        out.extend(shuffled.folds(task.y, task.kind, task.groups))
+        out.extend(shuffled.folds(task.y, task.kind, task.groups, task.order))
     return out
 
 

@@ -12,7 +12,9 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
+import numpy as np
 import optuna
+import pandas as pd
 
 from metaopt.exceptions import ConfigError, StorageError
 from metaopt.tuning._storage import storage_label
@@ -60,20 +62,16 @@ def data_fingerprint(ds: Any) -> dict[str, Any]:
     from metaopt.data import content_hash
 
     out = {"columns": [str(c) for c in ds.X.columns], "target": str(ds.target), "hash": content_hash(ds)}
-    if getattr(ds, "groups", None) is not None:  # only then: studies without groups keep their fingerprint
-        out["groups"] = _groups_hash(ds.groups)
-    if getattr(ds, "time_order", None) is not None:  # the rows' order in time decides the folds
-        ranks = ds.time_order.rank(method="dense").to_numpy(dtype="int64")
-        out["time_order"] = hashlib.sha256(ranks.tobytes()).hexdigest()
+    # only where set, so that studies without them keep their fingerprint
+    if getattr(ds, "groups", None) is not None:  # which rows share a group, not the labels' spelling
+        out["groups"] = _codes_hash(pd.factorize(ds.groups.astype(str))[0])
+    if getattr(ds, "time_order", None) is not None:  # the rows' order in time, which decides the folds
+        out["time_order"] = _codes_hash(ds.time_order.rank(method="dense").to_numpy())
     return out
 
 
-def _groups_hash(groups: Any) -> str:
-    """Which rows share a group (not the labels' spelling): the hash of the first-appearance codes."""
-    import pandas as pd
-
-    codes = pd.factorize(pd.Series(groups).astype(str))[0].astype("int64")
-    return hashlib.sha256(codes.tobytes()).hexdigest()
+def _codes_hash(codes: Any) -> str:
+    return hashlib.sha256(np.asarray(codes, dtype="int64").tobytes()).hexdigest()
 
 
 def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
