@@ -12,7 +12,8 @@ workers of ``tune`` do (``docs/tuning.md``, "Workers and faults"):
   Samplers never propose a configuration the study has (``DistinctSampler``, ``MetaSampler``).
 * **Samplers.** Each worker reseeds its copy of the sampler (Optuna's ``reseed_rng``).
 * **Faults.** Ctrl-C stops every worker (each marks its running trial interrupted, as a single
-  process does).  A worker that dies is seen at once: its running trial is failed and re-queued once
+  process does), also while this process waits for their last trials; ``tune`` then builds its model
+  from the finished trials (:class:`SearchInterrupted` carries an in-memory study's copy).  A worker that dies is seen at once: its running trial is failed and re-queued once
   (:func:`retry_dead`, what Optuna's heartbeat does after its grace period) and its claim freed, so
   nothing is lost.
 
@@ -205,8 +206,25 @@ def _worker(study: Any, objective: Any, control: _Control, worker: int, catch: t
         _run(study, objective, control, worker, catch, [tell])
     except KeyboardInterrupt:  # its trial is marked interrupted (Objective); the parent re-raises
         raise SystemExit(130) from None
+    except Exception as exc:
+        if not _after_ctrl_c(exc):
+            raise
+        # Ctrl-C inside Optuna's own bookkeeping of a finished trial (``_run_trial`` then raises an
+        # UnboundLocalError): no traceback; the parent sees the exit code and re-queues the trial once
+        raise SystemExit(1) from None
     finally:
         conn.close()
+
+
+def _after_ctrl_c(exc: BaseException) -> bool:
+    """Whether ``exc`` was raised while a KeyboardInterrupt was being handled."""
+    seen = set()
+    while exc is not None and id(exc) not in seen:
+        if isinstance(exc, KeyboardInterrupt):
+            return True
+        seen.add(id(exc))
+        exc = exc.__context__
+    return False
 
 
 def _listen(study: Any, workers: dict[Any, tuple[int, Any]], control: _Control, report: Callable[[Any], None]
@@ -279,6 +297,8 @@ def optimize_in_processes(study: Any, objective: Any, *, n_jobs: int, n_trials: 
     listener.start()
     try:
         _run(study, objective, control, 0, catch, [lambda s, t: report(t)])
+        for proc in procs:  # inside the try: a Ctrl-C while the workers finish their last trials stops them too
+            proc.join()
     except BaseException:
         control.stop()
         _stop_workers(procs)
@@ -313,11 +333,26 @@ def _exit_text(code: int | None) -> str:
     return f"exit code {code}"
 
 
+class SearchInterrupted(KeyboardInterrupt):
+    """Ctrl-C during :func:`search_in_processes`; ``study`` holds the trials finished until then (an
+    in-memory study's copy would otherwise be lost with the temporary journal file)."""
+
+    def __init__(self, study: Any):
+        super().__init__()
+        self.study = study
+
+
 def search_in_processes(study: Any, objective: Any, *, n_jobs: int, n_trials: int | None,
                         deadline: Callable[[], float | None], catch: tuple, callbacks: list[Callable]
                         ) -> tuple[Any, list[str]]:
-    """(the study with this search's trials, notes): :func:`optimize_in_processes` on :func:`shared_study`."""
+    """(the study with this search's trials, notes): :func:`optimize_in_processes` on :func:`shared_study`.
+
+    Raises :class:`SearchInterrupted` on Ctrl-C, once every worker has stopped.
+    """
     with shared_study(study) as (shared, result):
-        notes = optimize_in_processes(shared, objective, n_jobs=n_jobs, n_trials=n_trials, deadline=deadline,
-                                      catch=catch, callbacks=callbacks)
+        try:
+            notes = optimize_in_processes(shared, objective, n_jobs=n_jobs, n_trials=n_trials, deadline=deadline,
+                                          catch=catch, callbacks=callbacks)
+        except KeyboardInterrupt:
+            raise SearchInterrupted(result()) from None
         return result(), notes

@@ -108,6 +108,7 @@ class TuneRun:
     n_warm: int = 0
     n_trials_run: int = 0
     search_time_s: float = 0.0
+    stopped_by_user: bool = False  #: Ctrl-C ended the search (the model is built from the finished trials)
     oof: Any = None  #: the :class:`~metaopt.tuning._ensemble.OofStore` of the trials' out-of-fold predictions
     cvx: Any = None  #: the :class:`~metaopt.tuning._cv.FoldCV` of the trials
     study_name: str | None = None  #: the (primary) study's name as asked for (None: Optuna names it)
@@ -162,6 +163,8 @@ def _trial_fields(run: TuneRun) -> dict[str, Any]:
         # nothing finished within the budget: the library default is the best guess (refitted, unscored)
         run.notes.append("no configuration was scored within the time budget: the model uses the library "
                          "default, unscored")
+    elif best is None and default.score is None and run.stopped_by_user:
+        raise KeyboardInterrupt  # stopped before anything was scored: nothing to build a model from
     elif best is None and default.score is None:
         first = errors[0] if errors else (default.error or "no trial completed")
         raise MetaoptError(f"no configuration could be evaluated ({len(finished)} trial(s) failed or were "
@@ -195,7 +198,7 @@ def summarise(run: TuneRun, trial_fields: dict[str, Any], refit_time_s: float,
         **{**{k: v for k, v in trial_fields.items() if k != "best_learner"},
            "best_params": jsonable(trial_fields["best_params"])},
         default_score=default.score, default_params=default.params, default_error=default.error,
-        n_trials_run=run.n_trials_run, warm_start=warm, sampler=run.sampler_label, pruner=run.pruner_label,
+        n_trials_run=run.n_trials_run, stopped_by_user=run.stopped_by_user, warm_start=warm, sampler=run.sampler_label, pruner=run.pruner_label,
         study_name=run.study.study_name, storage=storage_label(run.storage), search_time_s=run.search_time_s,
         default_time_s=default.time_s, refit_time_s=refit_time_s, random_state=run.args.seed,
         notes=list(dict.fromkeys(run.notes)), fold_seed=run.fold_seed, ensemble=jsonable(ensemble),

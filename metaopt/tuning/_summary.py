@@ -79,6 +79,8 @@ class TuneSummary:
     n_retried: int = 0
     n_running: int = 0
     n_stopped: int = 0
+    #: Ctrl-C ended the search; the model was built from the trials finished until then
+    stopped_by_user: bool = False
     evaluation: str = ""
     time: dict[str, Any] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)

@@ -42,9 +42,9 @@ from metaopt.tuning._portfolio import Leg, WarmPlan, WarmTurn, portfolio_learner
 from metaopt.tuning._pruner import make_pruner
 from metaopt.tuning._result import TuneResult, TuneRun, finish
 from metaopt.tuning._resume import retry_interrupted
-from metaopt.tuning._storage import open_storage
+from metaopt.tuning._storage import open_storage, storage_label
 from metaopt.tuning._study import SETUP_ATTR, check_setup, data_fingerprint, open_study, quiet_optuna
-from metaopt.tuning._parallel import processes_available, search_in_processes
+from metaopt.tuning._parallel import SearchInterrupted, processes_available, search_in_processes
 from metaopt.tuning._warm import (
     SearchBudget,
     adaptive_warm_start,
@@ -376,6 +376,8 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
                     warm = [run.learner] * run.n_warm + [lr for lr in warm if lr != run.learner]
                 search_portfolio(run.legs, warm, turn, done, run.maximize, run.default, step=max(1, run.args.n_jobs),
                                  warm=_warm_plan(run, warm, kb), notes=run.notes)
+    except KeyboardInterrupt:
+        _stopped_by_user(run, bar, progress)
     finally:
         bar.close()
         run.search_time_s = time.monotonic() - t0
@@ -384,6 +386,21 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
         if leg.adaptive is not None and leg.adaptive.n_enqueued:
             run.notes.append(f"warm start{' of ' + leg.learner if len(run.legs) > 1 else ''}: "
                              f"{leg.adaptive.n_enqueued} later pick(s) chosen after the scores of the earlier ones")
+
+
+def _stopped_by_user(run: TuneRun, bar: Any, progress: bool) -> None:
+    """Ctrl-C during the search ends it, as the time budget would: the model is built from the finished
+    trials (TPOT and Ray Tune stop the same way); a second Ctrl-C aborts the call.  The running trial is
+    marked interrupted and retried when the study is resumed (``_resume``)."""
+    run.stopped_by_user = True
+    what = (f"the search was stopped (Ctrl-C) after {run.n_trials_run} trial(s) of this run: the model is "
+            f"built from the finished trials")
+    if storage_label(run.storage) is not None:
+        what += "; the same storage and study name resume the study (the stopped trial is retried)"
+    run.notes.append(what)
+    if progress:
+        bar.write(f"metaopt: search stopped (Ctrl-C); building the model from the finished trials "
+                  f"(Ctrl-C again to abort)", file=sys.stderr)
 
 
 def _warm_plan(run: TuneRun, warm: list[str], kb: Any) -> WarmPlan | None:
@@ -416,17 +433,22 @@ def _run_trials(run: TuneRun, leg: Leg, n_trials: int | None, callback: Any) -> 
     callbacks = [callback] if leg.adaptive is None else [leg.adaptive, callback]  # the next pick before a stop
     if leg.adaptive is not None:
         leg.adaptive.step(leg.study)  # a resumed study whose queue ran empty: its next pick first
-    if run.args.n_jobs > 1 and processes_available():  # worker processes on the shared study
-        leg.study, worker_notes = search_in_processes(
-            leg.study, leg.objective, n_jobs=run.args.n_jobs, n_trials=n_trials,
-            deadline=budget.search_deadline, catch=(TrialFailed,), callbacks=callbacks)
-        run.notes.extend(worker_notes)
-    else:
-        leg.study.optimize(leg.objective, n_trials=n_trials, timeout=budget.search_left(),
-                           n_jobs=run.args.n_jobs, catch=(TrialFailed,), callbacks=callbacks,
-                           gc_after_trial=False)
-    if leg.primary:
-        run.study = leg.study  # an in-memory study comes back from the worker processes as a copy
+    try:
+        if run.args.n_jobs > 1 and processes_available():  # worker processes on the shared study
+            leg.study, worker_notes = search_in_processes(
+                leg.study, leg.objective, n_jobs=run.args.n_jobs, n_trials=n_trials,
+                deadline=budget.search_deadline, catch=(TrialFailed,), callbacks=callbacks)
+            run.notes.extend(worker_notes)
+        else:
+            leg.study.optimize(leg.objective, n_trials=n_trials, timeout=budget.search_left(),
+                               n_jobs=run.args.n_jobs, catch=(TrialFailed,), callbacks=callbacks,
+                               gc_after_trial=False)
+    except SearchInterrupted as stop:  # Ctrl-C: keep what the workers finished (``_search`` stops)
+        leg.study = stop.study
+        raise
+    finally:
+        if leg.primary:
+            run.study = leg.study  # an in-memory study comes back from the worker processes as a copy
 
 
 def _progress_callback(run: TuneRun, bar: Any) -> Any:
