@@ -54,7 +54,7 @@ class _MetaTunedBase(BaseEstimator):
     def __init__(self, learner: str = "auto", n_trials: int = 10, cv: int = 3, metric: str | None = None,
                  timeout: float | None = None, random_state: int | None = None, warm_start: bool = True,
                  sampler: str = "meta", k: int = 5, n_jobs: int = 1, ensemble: bool = True,
-                 ensemble_size: int = 25):
+                 ensemble_size: int = 25, time_column: str | int | None = None):
         self.learner = learner
         self.n_trials = n_trials
         self.cv = cv
@@ -67,6 +67,7 @@ class _MetaTunedBase(BaseEstimator):
         self.n_jobs = n_jobs
         self.ensemble = ensemble
         self.ensemble_size = ensemble_size
+        self.time_column = time_column
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -117,7 +118,7 @@ class _MetaTunedBase(BaseEstimator):
 
         groups = None if groups is None else np.asarray(groups, dtype=object).ravel()
         ds = as_dataset(frame, y, kind=kind, name=type(self).__name__, drop_id_like=False, min_rows=2,
-                        groups=groups)
+                        groups=groups, time_column=self._time_column(frame))
         seed = 0 if self.random_state is None else self.random_state
         if isinstance(seed, np.random.RandomState):
             seed = int(seed.randint(0, 2**31 - 1))
@@ -132,6 +133,14 @@ class _MetaTunedBase(BaseEstimator):
         self.metric_ = result.metric
         self.learner_ = result.learner
         self.summary_ = result.summary.to_dict()
+
+    def _time_column(self, frame: pd.DataFrame) -> str | None:
+        """The name of the ``time_column`` feature: a position (arrays, any frame) or a column name."""
+        tc = self.time_column
+        if tc is None or isinstance(tc, str):
+            return tc
+        pos = check_scalar(tc, "time_column", numbers.Integral, min_val=0, max_val=frame.shape[1] - 1)
+        return str(frame.columns[pos])
 
     def _features(self, X: Any) -> pd.DataFrame:
         check_is_fitted(self, "model_")
@@ -173,6 +182,9 @@ class MetaTunedClassifier(ClassifierMixin, _MetaTunedBase):
         predictions); ``False``: one configuration, the best CV mean minus one standard error.
     ensemble_size : int, default=25
         Rounds of greedy ensemble selection.
+    time_column : str, int or None
+        A feature holding the rows' times (numbers or dates; a column name, or a position for arrays):
+        the folds then fit on earlier rows and test on later ones (``docs/tuning.md``, step 1).
     """
 
     _kind = "classification"

@@ -81,3 +81,24 @@ def test_a_training_fold_without_a_class_is_said():
     assert "1 of 5 training folds lack class(es) 'yes': earlier rows hold none" in " ".join(ordered.summary.notes)
     shuffled = tune(frame, target="y", n_trials=1, cv=5, **FAST)
     assert not any("training folds lack" in n for n in shuffled.summary.notes)
+
+
+def test_estimators_take_the_time_column_by_name_or_position():
+    from metaopt.estimators import MetaTunedRegressor
+
+    frame = _trend()
+    X, y = frame[["t", "noise"]], frame["y"]
+    kw = dict(learner="lightgbm", n_trials=3, cv=4, warm_start=False, sampler="random", ensemble=False)
+    shuffled = MetaTunedRegressor(**kw).fit(X, y)
+    by_name = MetaTunedRegressor(time_column="t", **kw).fit(X, y)
+    by_position = MetaTunedRegressor(time_column=0, **kw).fit(X.to_numpy(), y.to_numpy())
+    assert by_name.best_score_ > 3 * shuffled.best_score_  # rmse of the future, as tune() reports it
+    assert by_position.best_score_ == pytest.approx(by_name.best_score_)
+    assert any(n.startswith("time-ordered folds by column 't'") for n in by_name.summary_["notes"])
+    assert by_name.predict(X).shape == (len(X),)  # the time column stays a feature
+    with pytest.raises(ConfigError, match="time_column"):
+        MetaTunedRegressor(time_column=2, **kw).fit(X.to_numpy(), y.to_numpy())
+    from metaopt.exceptions import TimeOrderError
+
+    with pytest.raises(TimeOrderError):
+        MetaTunedRegressor(time_column="when", **kw).fit(X, y)
