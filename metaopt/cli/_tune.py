@@ -118,10 +118,11 @@ def run_tune(args: argparse.Namespace) -> int:
     import time
 
     from metaopt.exceptions import ConfigError, MetaoptError
-    from metaopt.tuning import check_data, check_output_path, open_storage, tune
+    from metaopt.tuning import check_data, check_metric, check_output_path, open_storage, tune
 
     started_at = time.monotonic()  # the time budget covers the command's own loading too
     args.timeout = _timeout(args)
+    _check_options(args)
     if args.study_name and not args.storage:  # a named study in memory is lost at exit: surely not what was meant
         raise ConfigError(f"--study-name {args.study_name!r} names a study in --storage; give --storage too "
                           "(e.g. --storage tune.db), or leave both out")
@@ -130,6 +131,7 @@ def run_tune(args: argparse.Namespace) -> int:
     from metaopt.data import load_data
 
     ds = load_data(args.data, target=args.target, kind=args.kind, groups=args.groups, time_column=args.time_column)
+    check_metric(ds.kind, args.metric)
     check_data(ds, args.cv)  # too many folds, huge values: one line on stderr, before the header
     storage = open_storage(args.storage, heartbeat=True)  # a bad --storage too, before the header
     if not args.quiet:  # what is being tuned, before any wait (meta-model fit, progress bar)
@@ -160,6 +162,25 @@ def run_tune(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         raise save_error  # one line on stderr, exit 2 (metaopt.cli.main)
     return 0
+
+
+#: ``tune``'s argument names as this command's options, for its messages
+_OPTION_OF = {"n_trials": "--trials", "timeout": "--timeout", "cv": "--cv", "n_jobs": "--jobs", "k": "--k",
+              "random_state": "--seed", "ensemble_size": "--ensemble-size"}
+
+
+def _check_options(args: argparse.Namespace) -> None:
+    """``tune``'s checks of its arguments, before the data are loaded: one line naming the option."""
+    from metaopt.exceptions import ConfigError
+    from metaopt.tuning import check_arguments
+
+    try:
+        check_arguments(n_trials="auto" if args.trials is None else args.trials, timeout=args.timeout, cv=args.cv,
+                        n_jobs=args.jobs, k=args.k, random_state=args.seed, learner=args.learner,
+                        ensemble=args.ensemble, ensemble_size=args.ensemble_size)
+    except ConfigError as exc:
+        name, _, rest = str(exc).partition(" ")
+        raise ConfigError(f"{_OPTION_OF[name]} {rest}" if name in _OPTION_OF else str(exc)) from None
 
 
 def _header(ds, args: argparse.Namespace) -> str:

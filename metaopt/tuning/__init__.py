@@ -12,7 +12,7 @@ pruning, failures, the library-default comparison, workers) and
 pickles: load only files from a source you trust.**
 """
 
-from metaopt.tuning._checks import DEFAULT_TRIALS, resolve_trials
+from metaopt.tuning._checks import DEFAULT_TRIALS, check_arguments, check_metric, resolve_trials
 from metaopt.tuning._model import (
     MODEL_MARKER,
     ColumnSchema,
@@ -32,4 +32,4 @@ __all__ = ["tune", "TuneResult", "FoldPruner", "TuneSummary", "format_summary", 
            "load_model", "ModelFileError", "SchemaMismatchError", "MODEL_MARKER",
            # for ``metaopt tune`` and ``metaopt kb add-study``: checks before any work, the one storage opener
            "check_data", "check_output_path", "open_storage", "storage_label", "DEFAULT_TRIALS",
-           "resolve_trials"]
+           "resolve_trials", "check_arguments", "check_metric"]

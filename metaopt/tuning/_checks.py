@@ -84,11 +84,7 @@ def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str
     """(the Dataset, the metric, the notes so far): the data loaded and checked against ``cv`` and ``metric``."""
     from metaopt.data import load_data
     ds = load_data(data_or_X, target=target, y=y, kind=kind, groups=groups, time_column=time_column)
-    if metric is None:
-        metric = PRIMARY[ds.kind]
-    if metric not in TUNE_METRICS[ds.kind]:
-        raise ConfigError(f"metric {metric!r} does not apply to {ds.kind} tasks (choose one of "
-                          f"{', '.join(TUNE_METRICS[ds.kind])})")
+    metric = check_metric(ds.kind, metric)
     notes: list[str] = list(ds.meta.get("row_notes", []))  # dropped rows are lost data: always say so
     notes += [n for n in ds.notes if n.startswith(("grouped folds", "time-ordered folds"))]  # not the usual CV
     if ds.kind == "binary" and metric in ("average_precision", "f1"):
@@ -97,6 +93,16 @@ def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str
                      "recode the target to score the other)")
     check_data(ds, cv, notes)
     return ds, metric, notes
+
+
+def check_metric(kind: str, metric: str | None) -> str:
+    """The metric to tune for ``kind`` (None: its primary one); ConfigError where it does not apply."""
+    if metric is None:
+        return PRIMARY[kind]
+    if metric not in TUNE_METRICS[kind]:
+        raise ConfigError(f"metric {metric!r} does not apply to {kind} tasks (choose one of "
+                          f"{', '.join(TUNE_METRICS[kind])})")
+    return metric
 
 
 def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:

@@ -368,3 +368,18 @@ def test_tune_mae_on_regression_and_a_classification_metric_refused(tmp_path, ca
     assert main(["tune", str(small), "--target", "credit_amount", "--metric", "f1", "--quiet"]) == 2
     err = capsys.readouterr().err
     assert "does not apply to regression" in err and "mae" in err and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("option, value, expected", [
+    ("--trials", "0", "--trials must be a positive integer, got 0"),
+    ("--timeout", "-1", "--timeout must be a positive number of seconds"),
+    ("--jobs", "0", "--jobs must be a positive integer, got 0"),
+    ("--seed", "-3", "--seed must be an integer >= 0"),
+    ("--ensemble-size", "0", "--ensemble-size must be an integer in [1, 1000]"),
+    ("--metric", "rmse", "metric 'rmse' does not apply to binary tasks"),
+])
+def test_bad_options_give_one_line_naming_the_option_before_anything_else(option, value, expected, capsys):
+    assert main(["tune", str(EXAMPLE), "--target", "class", option, value]) == 2
+    out, err = capsys.readouterr()
+    lines = err.strip().splitlines()
+    assert out == "" and len(lines) == 1 and lines[0].startswith(f"metaopt: error: {expected}"), err
