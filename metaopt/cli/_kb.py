@@ -69,11 +69,11 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--study", required=True, help="study name")
     add.add_argument("--data", required=True, help="the dataset the study tuned on (CSV/ARFF/Parquet)")
     add.add_argument("--target", required=True, help="target column")
-    add.add_argument("--learner", default="lightgbm", help="learner the trial parameters belong to "
-                                                           "(default lightgbm)")
-    add.add_argument("--metric", required=True,
-                     choices=["roc_auc", "log_loss", "accuracy", "rmse", "r2"],
-                     help="the metric the study's objective value is")
+    add.add_argument("--learner", help="learner the trial parameters belong to (default: the one a study of "
+                                       "'metaopt tune' recorded, else lightgbm)")
+    add.add_argument("--metric", choices=["roc_auc", "log_loss", "accuracy", "rmse", "r2"],
+                     help="the metric the study's objective value is (default: the one a study of "
+                          "'metaopt tune' recorded; needed for other studies)")
     add.add_argument("--kind", choices=["binary", "multiclass", "regression"], help="override the task kind")
     add.add_argument("--name", help="task name (default: the data file's stem)")
     add.add_argument("--n-folds", type=int, help="folds of the study's cross-validation, if any")
@@ -263,6 +263,6 @@ def run_add_study(args: argparse.Namespace) -> int:
     res = import_optuna_study(storage=args.storage, study_name=args.study, data=args.data, target=args.target,
                               learner=args.learner, metric=args.metric, kind=args.kind, name=args.name,
                               n_folds=args.n_folds, kb_path=args.kb, out=args.out)
-    print(f"added task {res['task_id']} with {res['n_trials']} trials ({args.learner}, {args.metric}) "
+    print(f"added task {res['task_id']} with {res['n_trials']} trials ({res['learner']}, {res['metric']}) "
           f"to {res['path']}")
     return 0

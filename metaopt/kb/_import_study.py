@@ -177,7 +177,7 @@ def study_to_kb(study, dataset, *, learner: str = "lightgbm", metric: str, name:
 
 
 def import_optuna_study(storage: str, study_name: str, data: Any, target: str | None = None, *,
-                        learner: str = "lightgbm", metric: str, kind: str | None = None,
+                        learner: str | None = None, metric: str | None = None, kind: str | None = None,
                         name: str | None = None, n_folds: int | None = None,
                         param_map: dict[str, str] | None = None, kb_path: str | Path | None = None,
                         out: str | Path | None = None, save: bool = True) -> dict:
@@ -185,7 +185,10 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
 
     The result is written atomically to ``out`` (default: ``kb_path``; default of that:
     the shipped KB). A missing ``kb_path`` directory starts a new KB. Returns a dict
-    with ``task_id``, ``n_trials``, ``path`` and the merged ``kb``.
+    with ``task_id``, ``n_trials``, ``path``, ``learner``, ``metric`` and the merged ``kb``.
+
+    ``learner``, ``metric`` and ``n_folds`` default to what a study of ``metaopt tune`` recorded; a
+    plain Optuna study needs ``metric`` (``learner`` defaults to LightGBM).
     """
     import optuna
 
@@ -209,6 +212,7 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
                           + (f" (studies: {', '.join(names[:10])})" if names else "")) from None
     # the KB before the data and the meta-features: a damaged KB fails at once, before any fit
     base = KnowledgeBase.load(kb_path) if (kb_path / S.MANIFEST_FILE).exists() else KnowledgeBase.empty()
+    learner, metric, n_folds = _recorded_setup(study, learner, metric, n_folds)
     ds = load_data(data, target=target, kind=kind)
     new = study_to_kb(study, ds, learner=learner, metric=metric, name=name or Path(str(data)).stem,
                       n_folds=n_folds, param_map=param_map, storage_label=label)
@@ -216,4 +220,23 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     if save:
         merged.save(target_path)
     return {"task_id": new.tasks["task_id"].iloc[0], "n_trials": len(new.evaluations), "path": target_path,
-            "kb": merged}
+            "learner": learner, "metric": metric, "kb": merged}
+
+
+def _recorded_setup(study: Any, learner: str | None, metric: str | None, n_folds: int | None
+                    ) -> tuple[str, str, int | None]:
+    """(learner, metric, folds): as given, else as a ``metaopt tune`` study recorded them; a value given
+    that contradicts the record is refused (the trials' parameters and values would be misread)."""
+    from metaopt.tuning import recorded_setup
+
+    setup = recorded_setup(study)
+    if setup is None:  # a plain Optuna study
+        if metric is None:
+            raise ConfigError(f"study {study.study_name!r} was not run by metaopt tune, so it does not record its "
+                              f"metric: pass --metric (one of {', '.join(S.METRIC_NAMES)})")
+        return learner or "lightgbm", metric, n_folds
+    for what, given in (("learner", learner), ("metric", metric)):
+        if given is not None and given != setup[what]:
+            raise ConfigError(f"study {study.study_name!r} was tuned with {what} {setup[what]!r}, not "
+                              f"{given!r}; leave --{what} out to use the study's")
+    return setup["learner"], setup["metric"], setup["n_folds"] if n_folds is None else n_folds

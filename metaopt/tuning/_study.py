@@ -124,3 +124,18 @@ def check_setup(study: Any, setup: dict[str, Any]) -> int:
         elif old["data"] != setup["data"]:
             raise ConfigError(_data_mismatch(study.study_name, old["data"], setup["data"]))
     return int(old.get("seed", setup["seed"]))  # the summary shows it when it is not this worker's seed
+
+
+def recorded_setup(study: Any) -> dict[str, Any] | None:
+    """``learner``, ``metric`` and ``n_folds`` (the split's folds) as a study of ``tune`` recorded them;
+    None for a study ``tune`` did not create."""
+    from metaopt.tuning._fidelity import EvalPlan
+
+    setup = study.user_attrs.get(SETUP_ATTR)
+    if not isinstance(setup, dict) or not {"learner", "metric"} <= set(setup):
+        return None
+    try:
+        n_folds = EvalPlan.from_setup(setup).n_splits
+    except (KeyError, TypeError, ValueError):
+        n_folds = None
+    return {"learner": str(setup["learner"]), "metric": str(setup["metric"]), "n_folds": n_folds}

@@ -214,3 +214,27 @@ def test_add_study_on_a_damaged_kb_exits_2_every_time(tmp_path, credit_study):
         assert res.returncode == 2, res.stderr[-2000:]
         lines = res.stderr.strip().splitlines()
         assert len(lines) == 1 and "evaluations.parquet is damaged" in lines[0], res.stderr
+
+
+def test_a_study_of_metaopt_tune_is_added_with_its_recorded_learner_metric_and_folds(tmp_path, capsys):
+    """``metaopt tune`` then ``metaopt kb add-study`` without repeating what the study recorded; a plain Optuna
+    study still needs its metric, and a learner or metric that contradicts the record is refused."""
+    from metaopt.tuning import tune
+
+    url = f"sqlite:///{tmp_path / 't.db'}"
+    tune(str(CREDIT_G), target="class", learner="random_forest", n_trials=3, cv=3, storage=url, study_name="rf",
+         progress=False, ensemble=False)
+    data = ["--storage", url, "--data", str(CREDIT_G), "--target", "class"]
+    assert main(["kb", "add-study", "--study", "rf", *data, "--kb", str(tmp_path / "kb")]) == 0
+    assert "with 3 trials (random_forest, roc_auc)" in capsys.readouterr().out
+    kb = KnowledgeBase.load(tmp_path / "kb")
+    assert set(kb.configs["learner"]) == {"random_forest"} and kb.evaluations["n_folds"].eq(3).all()
+    for wrong, message in ((["--metric", "log_loss"], "tuned with metric 'roc_auc', not 'log_loss'"),
+                           (["--learner", "lightgbm"], "tuned with learner 'random_forest', not 'lightgbm'")):
+        assert main(["kb", "add-study", "--study", "rf", *data, "--kb", str(tmp_path / "kb"), *wrong]) == 2
+        err = capsys.readouterr().err
+        assert message in err and len(err.strip().splitlines()) == 1
+    optuna.create_study(study_name="plain", storage=url, direction="maximize").enqueue_trial({})
+    assert main(["kb", "add-study", "--study", "plain", *data, "--kb", str(tmp_path / "kb")]) == 2
+    assert "does not record its metric: pass --metric" in capsys.readouterr().err
+    assert len(KnowledgeBase.load(tmp_path / "kb").evaluations) == 3  # refusals leave the KB as it was
