@@ -226,9 +226,12 @@ def _warm_calibrated(by_name: dict[str, Leg], left: list[WarmTurn], warm: WarmPl
 
 def describe_legs(legs: list[Leg], maximize: bool, default: Any = None) -> list[dict[str, Any]]:
     """The summary's ``learners`` entry: per learner its study, trials and best CV score."""
+    from metaopt.tuning._resume import count_trials
+
     out = []
     for leg in legs:
-        trials = leg.study.get_trials(deepcopy=False, states=_finished_states())
+        # counted as the summary's trials are: interrupted trials (Ctrl-C, dead workers) apart
+        trials = count_trials(sorted(leg.study.get_trials(deepcopy=False), key=lambda t: t.number)).finished
         best = _best(leg, maximize, default)
         out.append({"learner": leg.learner, "study": leg.study.study_name, "n_trials": len(trials),
                     "n_run": leg.n_run, "n_warm_started": leg.n_warm,

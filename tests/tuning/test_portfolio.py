@@ -42,6 +42,18 @@ def _study(values_folds: list[tuple[float, list[float]]], failed: int = 0) -> op
 
 
 # --------------------------------------------------------------------------- the rule
+def test_each_learners_trials_are_counted_as_the_summary_counts_them():
+    """An interrupted trial (Ctrl-C, a dead worker) is not one of a learner's trials, as in the summary's total;
+    a failed configuration is."""
+    from metaopt.tuning._portfolio import describe_legs
+    from metaopt.tuning._resume import INTERRUPTED_ATTR
+
+    study, dist = _study([(0.8, [0.8])]), {"x": FloatDistribution(0, 1)}
+    for attrs in ({"error": "ValueError: boom"}, {INTERRUPTED_ATTR: "KeyboardInterrupt"}):
+        study.add_trial(create_trial(state=TrialState.FAIL, params={"x": 0.5}, distributions=dist, user_attrs=attrs))
+    assert [e["n_trials"] for e in describe_legs([Leg("a", study, None, primary=True)], maximize=True)] == [2]
+
+
 def test_competitive_keeps_learners_within_one_standard_error_of_the_best():
     best = Leg("a", _study([(0.80, [0.78, 0.80, 0.82])]), None, primary=True)  # SE of the best: 0.0115
     close = Leg("b", _study([(0.79, [0.79, 0.79, 0.79])]), None)
