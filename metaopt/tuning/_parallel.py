@@ -207,7 +207,7 @@ def _worker(study: Any, objective: Any, control: _Control, worker: int, catch: t
     except KeyboardInterrupt:  # its trial is marked interrupted (Objective); the parent re-raises
         raise SystemExit(130) from None
     except Exception as exc:
-        if not _after_ctrl_c(exc):
+        if not after_ctrl_c(exc):
             raise
         # Ctrl-C inside Optuna's own bookkeeping of a finished trial (``_run_trial`` then raises an
         # UnboundLocalError): no traceback; the parent sees the exit code and re-queues the trial once
@@ -216,7 +216,7 @@ def _worker(study: Any, objective: Any, control: _Control, worker: int, catch: t
         conn.close()
 
 
-def _after_ctrl_c(exc: BaseException) -> bool:
+def after_ctrl_c(exc: BaseException) -> bool:
     """Whether ``exc`` was raised while a KeyboardInterrupt was being handled."""
     seen = set()
     while exc is not None and id(exc) not in seen:

@@ -44,7 +44,7 @@ from metaopt.tuning._result import TuneResult, TuneRun, finish
 from metaopt.tuning._resume import retry_interrupted
 from metaopt.tuning._storage import open_storage, storage_label
 from metaopt.tuning._study import SETUP_ATTR, check_setup, data_fingerprint, open_study, quiet_optuna
-from metaopt.tuning._parallel import SearchInterrupted, processes_available, search_in_processes
+from metaopt.tuning._parallel import SearchInterrupted, after_ctrl_c, processes_available, search_in_processes
 from metaopt.tuning._warm import (
     SearchBudget,
     adaptive_warm_start,
@@ -377,6 +377,10 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
                 search_portfolio(run.legs, warm, turn, done, run.maximize, run.default, step=max(1, run.args.n_jobs),
                                  warm=_warm_plan(run, warm, kb), notes=run.notes)
     except KeyboardInterrupt:
+        _stopped_by_user(run, bar, progress)
+    except Exception as exc:  # Ctrl-C inside Optuna's bookkeeping of a trial surfaces as another error
+        if not after_ctrl_c(exc):
+            raise
         _stopped_by_user(run, bar, progress)
     finally:
         bar.close()

@@ -199,3 +199,18 @@ def test_ctrl_c_in_a_search_without_storage_still_saves_the_model(tmp_path, jobs
     pred = subprocess.run([sys.executable, "-m", "metaopt", "predict", str(model), str(CREDIT_G)],
                           capture_output=True, text=True, timeout=120)
     assert pred.returncode == 0 and len(pred.stdout.splitlines()) == 1001, pred.stderr[-2000:]
+
+
+class _CtrlCInTell(optuna.samplers.RandomSampler):
+    """Ctrl-C while Optuna records the third trial (``after_trial`` runs inside its ``tell``): Optuna 5.0 then
+    raises an UnboundLocalError from ``_run_trial`` instead of the KeyboardInterrupt."""
+
+    def after_trial(self, study, trial, state, values):
+        if trial.number == 2:
+            raise KeyboardInterrupt
+
+
+def test_ctrl_c_inside_optunas_bookkeeping_also_ends_the_search_with_a_model(credit_small):
+    res = tune(credit_small, n_trials=10, sampler=_CtrlCInTell(seed=0), warm_start=False, **FAST)
+    assert res.summary.stopped_by_user and res.summary.n_trials == 3  # the third one was recorded first
+    assert res.model.predict(credit_small.drop(columns="class")).shape == (len(credit_small),)
