@@ -136,7 +136,7 @@ def run_tune(args: argparse.Namespace) -> int:
     storage = open_storage(args.storage, heartbeat=True)  # a bad --storage too, before the header
     if not args.quiet:  # what is being tuned, before any wait (meta-model fit, progress bar)
         print(_header(ds, args), file=sys.stderr, flush=True)
-    with _notices(enabled=not args.quiet):
+    with _notices(enabled=not args.quiet), _sigterm_stops_the_search():
         result = tune(ds, learner=args.learner, n_trials="auto" if args.trials is None else args.trials,
                       timeout=args.timeout, cv=args.cv, metric=args.metric, storage=storage, started_at=started_at,
                       study_name=args.study_name, random_state=args.seed, warm_start=not args.no_warm_start,
@@ -194,6 +194,29 @@ def _header(ds, args: argparse.Namespace) -> str:
             f"learner {args.learner}, metric {args.metric or PRIMARY[ds.kind]}, "
             f"{'cv auto' if args.cv == 'auto' else f'{args.cv}-fold CV'}, "
             f"sampler {args.sampler}, {budget}")
+
+
+@contextlib.contextmanager
+def _sigterm_stops_the_search() -> Iterator[None]:
+    """SIGTERM (a batch scheduler's stop, ``kill``) ends the search as Ctrl-C does, so that the model of the
+    finished trials is still saved; a command, not the library, owns the process's signals."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield
+        return
+
+    def stop(signum: int, frame: object) -> None:
+        exc = KeyboardInterrupt()
+        exc.how = "SIGTERM"  # the summary's note names it
+        raise exc
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 @contextlib.contextmanager

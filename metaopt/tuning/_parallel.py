@@ -337,9 +337,9 @@ class SearchInterrupted(KeyboardInterrupt):
     """Ctrl-C during :func:`search_in_processes`; ``study`` holds the trials finished until then (an
     in-memory study's copy would otherwise be lost with the temporary journal file)."""
 
-    def __init__(self, study: Any):
+    def __init__(self, study: Any, how: str = "Ctrl-C"):
         super().__init__()
-        self.study = study
+        self.study, self.how = study, how
 
 
 def search_in_processes(study: Any, objective: Any, *, n_jobs: int, n_trials: int | None,
@@ -353,6 +353,6 @@ def search_in_processes(study: Any, objective: Any, *, n_jobs: int, n_trials: in
         try:
             notes = optimize_in_processes(shared, objective, n_jobs=n_jobs, n_trials=n_trials, deadline=deadline,
                                           catch=catch, callbacks=callbacks)
-        except KeyboardInterrupt:
-            raise SearchInterrupted(result()) from None
+        except KeyboardInterrupt as stop:
+            raise SearchInterrupted(result(), getattr(stop, "how", "Ctrl-C")) from None
         return result(), notes

@@ -376,8 +376,8 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
                     warm = [run.learner] * run.n_warm + [lr for lr in warm if lr != run.learner]
                 search_portfolio(run.legs, warm, turn, done, run.maximize, run.default, step=max(1, run.args.n_jobs),
                                  warm=_warm_plan(run, warm, kb), notes=run.notes)
-    except KeyboardInterrupt:
-        _stopped_by_user(run, bar, progress)
+    except KeyboardInterrupt as stop:
+        _stopped_by_user(run, bar, progress, getattr(stop, "how", "Ctrl-C"))
     except Exception as exc:  # Ctrl-C inside Optuna's bookkeeping of a trial surfaces as another error
         if not after_ctrl_c(exc):
             raise
@@ -392,18 +392,19 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
                              f"{leg.adaptive.n_enqueued} later pick(s) chosen after the scores of the earlier ones")
 
 
-def _stopped_by_user(run: TuneRun, bar: Any, progress: bool) -> None:
+def _stopped_by_user(run: TuneRun, bar: Any, progress: bool, how: str = "Ctrl-C") -> None:
     """Ctrl-C during the search ends it, as the time budget would: the model is built from the finished
     trials (TPOT and Ray Tune stop the same way); a second Ctrl-C aborts the call.  The running trial is
-    marked interrupted and retried when the study is resumed (``_resume``)."""
+    marked interrupted and retried when the study is resumed (``_resume``).  ``how``: what stopped it
+    (``metaopt tune`` treats SIGTERM alike, raising a KeyboardInterrupt with ``how="SIGTERM"``)."""
     run.stopped_by_user = True
-    what = (f"the search was stopped (Ctrl-C) after {run.n_trials_run} trial(s) of this run: the model is "
+    what = (f"the search was stopped ({how}) after {run.n_trials_run} trial(s) of this run: the model is "
             f"built from the finished trials")
     if storage_label(run.storage) is not None:
         what += "; the same storage and study name resume the study (the stopped trial is retried)"
     run.notes.append(what)
     if progress:
-        bar.write(f"metaopt: search stopped (Ctrl-C); building the model from the finished trials "
+        bar.write(f"metaopt: search stopped ({how}); building the model from the finished trials "
                   f"(Ctrl-C again to abort)", file=sys.stderr)
 
 

@@ -214,3 +214,23 @@ def test_ctrl_c_inside_optunas_bookkeeping_also_ends_the_search_with_a_model(cre
     res = tune(credit_small, n_trials=10, sampler=_CtrlCInTell(seed=0), warm_start=False, **FAST)
     assert res.summary.stopped_by_user and res.summary.n_trials == 3  # the third one was recorded first
     assert res.model.predict(credit_small.drop(columns="class")).shape == (len(credit_small),)
+
+
+def test_sigterm_from_a_scheduler_ends_the_search_and_saves_the_model(tmp_path):
+    """A batch scheduler's stop (SIGTERM to the command) is handled as Ctrl-C: the finished trials' model
+    is saved, the note names the signal, and a resume retries the stopped trial."""
+    model, url = tmp_path / "m.joblib", f"sqlite:///{tmp_path / 's.db'}"
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(CREDIT_G), "--target", "class", "--trials", "200",
+           "--cv", "2", "--learner", "lightgbm", "--json", "--output", str(model), "--storage", url,
+           "--study-name", "s"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "OMP_NUM_THREADS": "1"}, preexec_fn=default_sigint)
+    seen: list[str] = []
+    _progress_at_least(proc, 4, seen)
+    proc.terminate()
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0 and "Traceback" not in err, ("".join(seen) + err)[-3000:]
+    s = json.loads(out)
+    assert s["stopped_by_user"] and 4 <= s["n_complete"] < 200 and model.is_file()
+    assert any(n.startswith("the search was stopped (SIGTERM) after") for n in s["notes"])
+    assert optuna.load_study(study_name="s", storage=url).user_attrs  # the study is there to resume
