@@ -202,7 +202,7 @@ def test_cli_no_ensemble_and_bad_size(tmp_path, capsys):
     assert summary["ensemble"] is None and summary["selection"]["rule"] == "mean minus one standard error"
     assert main(["tune", str(EXAMPLE), "--target", "class", "--trials", "3", "--ensemble-size", "0", "-q"]) == 2
     err = capsys.readouterr().err
-    assert "ensemble_size" in err and "Traceback" not in err
+    assert "--ensemble-size must be" in err and "Traceback" not in err
 
 
 # --------------------------------------------------------------------------- PostgreSQL workers
