@@ -142,7 +142,7 @@ def run_tune(args: argparse.Namespace) -> int:
                       study_name=args.study_name, random_state=args.seed, warm_start=not args.no_warm_start,
                       sampler=args.sampler, progress=not args.quiet, n_jobs=args.jobs, k=args.k,
                       pruner=None if args.no_pruning else "auto", ensemble=args.ensemble,
-                      ensemble_size=args.ensemble_size)
+                      ensemble_size=args.ensemble_size, on_interrupt="finish")
     path, save_error = None, None
     if args.output:
         try:

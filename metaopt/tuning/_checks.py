@@ -32,10 +32,12 @@ class Budget:
     seed: int
     ensemble: bool = True
     ensemble_size: int = 25
+    on_interrupt: str = "raise"  #: Ctrl-C during the search: "raise" it, or "finish" with the finished trials
 
 
 def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any, random_state: Any,
-                    learner: Any, kb: Any = None, ensemble: Any = True, ensemble_size: Any = 25) -> Budget:
+                    learner: Any, kb: Any = None, ensemble: Any = True, ensemble_size: Any = 25,
+                    on_interrupt: Any = "raise") -> Budget:
     """Validate ``tune``'s scalar arguments and the learner's name (ConfigError; with a KB of one's own, any
     registered learner)."""
     timeout = check_scalar(timeout, "timeout", numbers.Real, min_val=0, include_boundaries="neither",
@@ -44,11 +46,13 @@ def check_arguments(*, n_trials: Any, timeout: Any, cv: Any, n_jobs: Any, k: Any
                             allow_none=True)
     if n_trials is None and timeout is None:
         raise ConfigError("give n_trials or timeout (or both); otherwise the search would never stop")
+    if on_interrupt not in ("raise", "finish"):
+        raise ConfigError(f"on_interrupt must be 'raise' or 'finish', got {on_interrupt!r}")
     budget = Budget(n_trials=n_trials, timeout=timeout, cv=check_cv(cv),
                     n_jobs=check_scalar(n_jobs, "n_jobs", numbers.Integral, min_val=1),
                     k=check_scalar(k, "k", numbers.Integral, min_val=1),
                     seed=check_scalar(random_state, "random_state", numbers.Integral, min_val=0),
-                    ensemble=bool(check_scalar(ensemble, "ensemble", (bool, np.bool_))),
+                    ensemble=bool(check_scalar(ensemble, "ensemble", (bool, np.bool_))), on_interrupt=on_interrupt,
                     ensemble_size=check_scalar(ensemble_size, "ensemble_size", numbers.Integral, min_val=1,
                                                max_val=1000))
     if not isinstance(learner, str):

@@ -67,8 +67,8 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
          metric: str | None = None, storage: Any = None, study_name: str | None = None, random_state: int = 0,
          warm_start: bool = True, sampler: Any = "meta", progress: bool = True, n_jobs: int = 1, k: int = 5,
          kb: Any = None, pruner: Any = "auto", kind: str | None = None, started_at: float | None = None,
-         ensemble: bool = True, ensemble_size: int = 25, groups: Any = None, time_column: str | None = None
-         ) -> TuneResult:
+         ensemble: bool = True, ensemble_size: int = 25, groups: Any = None, time_column: str | None = None,
+         on_interrupt: str = "raise") -> TuneResult:
     """Tune a learner's hyperparameters with a warm-started, cross-validated Optuna search.
 
     Every step (time budget, evaluation plan, folds, metric, warm start, sampler, library default,
@@ -97,21 +97,19 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         study name (default: from dataset, learner, metric, ``cv`` and seed); a study is resumed.
     random_state
         Seed of the folds, the sampler and the fits (a worker joining a study keeps the study's folds).
-    warm_start, k
-        Enqueue the ``k`` recommended configurations first.
-    sampler, pruner
-        ``"meta"``, ``"tpe"``, ``"random"`` or an Optuna sampler; ``"auto"``, ``None`` or an Optuna pruner.
-    progress, n_jobs
-        A tqdm progress bar on stderr; parallel trials (every fit uses one thread).
+    warm_start, k, sampler, pruner
+        Enqueue the ``k`` recommended configurations first; ``"meta"``, ``"tpe"``, ``"random"`` or an Optuna
+        sampler; ``"auto"``, ``None`` or an Optuna pruner.
+    progress, n_jobs, on_interrupt
+        A tqdm progress bar on stderr; parallel trials (every fit uses one thread); Ctrl-C during the search
+        ``"raise"``s, or with ``"finish"`` ends it with the model of the finished trials (as ``metaopt tune``).
     ensemble, ensemble_size
         Return the greedy ensemble (Caruana) of the study's trials and the library default, selected on
         their out-of-fold predictions in ``ensemble_size`` rounds; ``False``: one configuration, chosen
         by the best CV mean minus one standard error.
-    kb
-        Knowledge base for the recommendations (default: the shipped one).
-    started_at
-        ``time.monotonic()`` when the caller began (``metaopt tune`` loads the data first): ``timeout``
-        counts from it.  Default: the start of this call.
+    kb, started_at
+        Knowledge base for the recommendations (default: the shipped one); ``time.monotonic()`` when the
+        caller began, from which ``timeout`` counts (default: the start of this call).
 
     Returns
     -------
@@ -131,7 +129,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     t_start = time.monotonic() if started_at is None else float(started_at)
     args = check_arguments(n_trials=n_trials, timeout=timeout, cv=cv, n_jobs=n_jobs, k=k,
                            random_state=random_state, learner=learner, kb=kb, ensemble=ensemble,
-                           ensemble_size=ensemble_size)
+                           ensemble_size=ensemble_size, on_interrupt=on_interrupt)
     ds, metric, notes = load_task(data_or_X, y, target, kind, metric, args.cv, groups, time_column)
     storage_obj = open_storage(storage, heartbeat=True)  # before the slow part: a bad storage fails at once
     run = TuneRun(ds=ds, metric=metric, args=args, notes=notes, storage=storage_obj,
@@ -377,10 +375,14 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
                 search_portfolio(run.legs, warm, turn, done, run.maximize, run.default, step=max(1, run.args.n_jobs),
                                  warm=_warm_plan(run, warm, kb), notes=run.notes)
     except KeyboardInterrupt as stop:
+        if run.args.on_interrupt == "raise":
+            raise
         _stopped_by_user(run, bar, progress, getattr(stop, "how", "Ctrl-C"))
     except Exception as exc:  # Ctrl-C inside Optuna's bookkeeping of a trial surfaces as another error
         if not after_ctrl_c(exc):
             raise
+        if run.args.on_interrupt == "raise":
+            raise KeyboardInterrupt from exc
         _stopped_by_user(run, bar, progress)
     finally:
         bar.close()
@@ -393,8 +395,8 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
 
 
 def _stopped_by_user(run: TuneRun, bar: Any, progress: bool, how: str = "Ctrl-C") -> None:
-    """Ctrl-C during the search ends it, as the time budget would: the model is built from the finished
-    trials (TPOT and Ray Tune stop the same way); a second Ctrl-C aborts the call.  The running trial is
+    """With ``on_interrupt="finish"``, Ctrl-C during the search ends it, as the time budget would: the model
+    is built from the finished trials (TPOT and Ray Tune stop the same way); a second Ctrl-C aborts the call.  The running trial is
     marked interrupted and retried when the study is resumed (``_resume``).  ``how``: what stopped it
     (``metaopt tune`` treats SIGTERM alike, raising a KeyboardInterrupt with ``how="SIGTERM"``)."""
     run.stopped_by_user = True

@@ -15,6 +15,7 @@ from pathlib import Path
 import optuna
 import pytest
 
+from metaopt.exceptions import ConfigError
 from metaopt.tuning import tune
 from metaopt.tuning._parallel import WORKER_ATTR
 from tuning_support import default_sigint
@@ -211,9 +212,19 @@ class _CtrlCInTell(optuna.samplers.RandomSampler):
 
 
 def test_ctrl_c_inside_optunas_bookkeeping_also_ends_the_search_with_a_model(credit_small):
-    res = tune(credit_small, n_trials=10, sampler=_CtrlCInTell(seed=0), warm_start=False, **FAST)
+    res = tune(credit_small, n_trials=10, sampler=_CtrlCInTell(seed=0), warm_start=False, on_interrupt="finish",
+               **FAST)
     assert res.summary.stopped_by_user and res.summary.n_trials == 3  # the third one was recorded first
     assert res.model.predict(credit_small.drop(columns="class")).shape == (len(credit_small),)
+
+
+def test_in_python_ctrl_c_is_raised_by_default_so_that_a_loop_of_searches_stops(credit_small):
+    """``tune``'s default re-raises (a KeyboardInterrupt, also where Optuna turned it into another error), so
+    that Ctrl-C in a script or ``cross_val_score`` over self-tuning estimators stops all of it."""
+    with pytest.raises(KeyboardInterrupt):
+        tune(credit_small, n_trials=10, sampler=_CtrlCInTell(seed=0), warm_start=False, **FAST)
+    with pytest.raises(ConfigError, match="on_interrupt must be 'raise' or 'finish'"):
+        tune(credit_small, n_trials=1, on_interrupt="ignore", **FAST)
 
 
 def test_sigterm_from_a_scheduler_ends_the_search_and_saves_the_model(tmp_path):

@@ -1,0 +1,114 @@
+"""What-if for issue #11: each refit of the final model averaged over several seeds (a seed bag).
+
+The selection scores each trial on out-of-fold predictions averaged over the repeats of the split (on
+small data), i.e. on a small bag of models, while the final model refits each member once.  This script
+re-scores the `learner="auto"` studies of `bench_ensemble.py` (the 30 hold-out tables; the cache
+`benchmarks/results/ens_auto_all_b5dc022.jsonl` names each table's run) at a checkpoint with every refit
+(ensemble members and the best single configuration) averaged over `--seeds` seeds, and prints the
+wins/ties/losses against the best single trial.  Each table's study folder (`/tmp/bench-ens-*`) is found
+by its learners' studies and accepted only where the one-seed scores reproduce the cache's exactly.
+
+    python benchmarks/report_seed_bagging.py [--trials 25] [--seeds 3]      # about 12 min on one core
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ensemble import _context, _first_trials, _score, _Subset  # noqa: E402
+from bench_time import REPO  # noqa: E402
+
+CACHE = REPO / "benchmarks" / "results" / "ens_auto_all_b5dc022.jsonl"
+SPLITS = Path("/tmp/metaopt_bench_time_splits")
+
+
+def _studies(rec: dict):
+    """Candidate study sets of the run ``rec`` among the benchmark's temporary folders."""
+    import optuna
+
+    want = {e["study"]: e["n_trials"] for e in rec["learners"]} if rec["learners"] else {"bench": rec["n_trials"]}
+    for db in sorted(glob.glob("/tmp/bench-ens-*/study.db")):
+        if Path(db).with_name("dataset.txt").read_text().strip() != rec["dataset"]:
+            continue
+        url = f"sqlite:///{db}"
+        if set(optuna.get_all_study_names(url)) != set(want):
+            continue
+        studies = [optuna.load_study(study_name=s, storage=url) for s in ["bench"] + [s for s in want if s != "bench"]]
+        if all(abs(len(st.trials) - want[st.study_name]) <= 1 for st in studies):
+            yield studies
+
+
+def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
+    from metaopt import load_data
+    from metaopt.learners import get_learner
+    from metaopt.tuning._ensemble import MAX_CANDIDATES, EnsembleFit, Member, OofStore, gather_candidates, select
+
+    sp = pd.read_pickle(SPLITS / f"{rec['dataset']}-s0.pkl")
+    train = sp["Xtr"].copy()
+    train[sp["target"]] = sp["ytr"].to_numpy()
+    ds = load_data(train, target=sp["target"], kind=sp["kind"], name=rec["dataset"])
+    ctx = _context(studies[0], ds)
+    store = OofStore.for_storage(studies[0]._storage)
+    cands = []
+    for i, (st, numbers) in enumerate(zip(studies, _first_trials(studies, n))):
+        learner = st.user_attrs["metaopt:tune"]["learner"]
+        cands += gather_candidates(_Subset(st, numbers), store, learner, ctx.default if i == 0 else None,
+                                   ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
+    cands = sorted(cands, key=lambda c: -c.cv_score if ctx.maximize else c.cv_score)[:MAX_CANDIDATES]
+    members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
+    if len(members) < 2 or not info.get("gain", 0) > 0:
+        members = [(cands[0], 1.0)]
+    fits: dict = {}
+
+    def refit(c, s: int):
+        key = (c.learner, str(c.source), s)
+        if key not in fits:
+            fits[key] = get_learner(c.learner).fit(ds.X, ds.y, c.params, ds.kind, random_state=ctx.seed + s)
+        return fits[key]
+
+    classes = None if ds.kind == "regression" else ctx.cvx.task.labels
+
+    def model(mem, k: int):
+        return EnsembleFit(kind=ds.kind, classes_=classes, mode="refit", members=[
+            Member([refit(c, s) for s in range(k)], w, c.source, c.learner, c.params, c.cv_score) for c, w in mem])
+
+    cached = rec["checkpoints"][str(n)]
+    single, ensemble = _score(sp, refit(cands[0], 0), ds), _score(sp, model(members, 1), ds)
+    if abs(single - cached["single"]["score"]) > 1e-9 or abs(ensemble - cached["ensemble"]["score"]) > 1e-9:
+        return None  # another run's studies of the same table
+    return {"dataset": rec["dataset"], "members": len(members), "single": single, "ensemble": ensemble,
+            "single_bag": _score(sp, model([(cands[0], 1.0)], seeds), ds), "ensemble_bag": _score(sp, model(members, seeds), ds)}
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=25, help="the checkpoint (10, 25 or 50)")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per refit")
+    args = ap.parse_args(argv)
+    rows = []
+    for rec in (json.loads(line) for line in CACHE.read_text().splitlines()):
+        row = next((r for st in _studies(rec) if (r := _row(rec, st, args.trials, args.seeds))), None)
+        print(f"  {rec['dataset']}: {'not found' if row is None else 'ok'}", file=sys.stderr, flush=True)
+        rows += [row] if row else []
+    df = pd.DataFrame(rows)
+    print(f"{len(df)} tables, {args.trials} trials, {args.seeds} seeds per refit")
+    for a, b in [("ensemble", "single"), ("ensemble_bag", "single"), ("ensemble_bag", "single_bag"),
+                 ("single_bag", "single"), ("ensemble_bag", "ensemble")]:
+        d = df[a] - df[b]
+        print(f"{a} vs {b}: {(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()} (w/t/l), "
+              f"mean {df[a].mean():.4f} vs {df[b].mean():.4f}")
+    print(df.round(4).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
