@@ -9,6 +9,7 @@
 * :mod:`._portfolio` - static and conditioned greedy portfolios;
 * :mod:`._metaopt_model` - the model metaopt uses (:class:`MetaoptModel`);
 * :mod:`._adaptive` - later warm-start picks that read the earlier picks' scores (:class:`AdaptiveModel`);
+* :mod:`._auto_warm` - ``learner="auto"``'s warm start as ``tune`` runs it, one study per learner (LODO);
 * :mod:`._fit_time` - fit-time prediction (:class:`FitTimeModel`);
 * :mod:`._lodo` - leave-one-dataset-out evaluation and the meta-models it compares;
 * :mod:`._splits` - how LODO splits the KB (by dataset group, by collection) and subsamples it;
@@ -19,6 +20,7 @@ See ``docs/metamodel.md``.
 """
 
 from metaopt.metamodel._adaptive import ADAPTIVE_START, AdaptiveModel, next_key, next_pick
+from metaopt.metamodel._auto_warm import AutoWarmStartModel
 from metaopt.metamodel._base import MetaModel, Query, candidates
 from metaopt.metamodel._feature_space import MetaFeatureSpace
 from metaopt.metamodel._fit_time import FitTimeModel
@@ -33,7 +35,7 @@ from metaopt.metamodel._persist import cache_key, canonical, load_cached, save_c
 from metaopt.metamodel._portfolio import ConditionedPortfolio, StaticPortfolio
 from metaopt.metamodel._surrogate import KIND_CODES, Surrogate
 
-__all__ = ["ADAPTIVE_START", "AdaptiveModel", "next_key", "next_pick", "MetaModel", "Query", "candidates", "greedy_portfolio", "blend_rank", "lodo", "lodo_methods",
+__all__ = ["ADAPTIVE_START", "AdaptiveModel", "AutoWarmStartModel", "next_key", "next_pick", "MetaModel", "Query", "candidates", "greedy_portfolio", "blend_rank", "lodo", "lodo_methods",
            "OneLearnerModel", "summarise", "SPLITS", "Fold", "make_folds", "sample_folds", "subsample", "learning_curve",
            "curve_summary", "FlamlNearest", "NearestTasks", "ScoreMatrix", "build_score_matrix",
            "normalise_scores", "pool_kind", "ConditionedPortfolio", "StaticPortfolio", "FitTimeModel",

@@ -30,6 +30,7 @@ import pandas as pd
 
 from metaopt.kb import task_collections
 from metaopt.metamodel._adaptive import AdaptiveModel
+from metaopt.metamodel._auto_warm import AutoWarmStartModel
 from metaopt.metamodel._base import MetaModel, Query, candidates
 from metaopt.metamodel._metaopt_model import MetaoptModel
 from metaopt.metamodel._neighbours import FlamlNearest, NearestTasks
@@ -91,6 +92,8 @@ def lodo_methods(quick: bool = False, learners: Sequence[str] | None = None) -> 
         "FLAML-style 1-NN": FlamlNearest}
     for lr in learners or []:
         out[f"metaopt ({lr} only)"] = functools.partial(OneLearnerModel, lr)
+    if learners:  # a joint pool: also what ``tune(learner="auto")`` tries, each learner in its own study
+        out[AutoWarmStartModel.name] = AutoWarmStartModel
     if not quick:
         out.update({
             "static portfolio per kind": functools.partial(StaticPortfolio, per_kind=True),

@@ -66,8 +66,9 @@ def test_lodo_methods_pickle_and_one_learner_ranks_only_its_learner():
     quick = lodo_methods(quick=True)
     assert list(quick) == ["metaopt", "metaopt (adaptive)", "static portfolio", "FLAML-style 1-NN"]
     full = lodo_methods(learners=["lightgbm", "random_forest"])
-    assert list(full)[4:6] == ["metaopt (lightgbm only)", "metaopt (random_forest only)"]
-    assert len(full) == 10
+    assert list(full)[4:7] == ["metaopt (lightgbm only)", "metaopt (random_forest only)",
+                               "metaopt (auto as tune runs it)"]
+    assert len(full) == 11
     for name, factory in pickle.loads(pickle.dumps(full)).items():
         assert callable(factory), name
     kb = KnowledgeBase.load()

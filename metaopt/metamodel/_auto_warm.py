@@ -1,0 +1,88 @@
+"""``tune(learner="auto")``'s warm start on a joint pool, as LODO scores it: what the search really tries.
+
+``tune`` ranks every learner's configurations jointly; the joint top k decide which learners are searched
+and how many warm-start trials each gets, in the joint order.  But each learner runs in a study of its own
+(``tuning/_portfolio.py``): the primary learner (the top pick's) starts from its own one-learner ranking,
+every other learner from its configurations in the joint ranking, and each study's picks after the
+first :data:`~metaopt.metamodel._adaptive.ADAPTIVE_START` are :func:`~metaopt.metamodel._adaptive.next_key`
+among that learner's configurations, read from that study's own scores (``tuning/_warm.py``).
+:class:`~metaopt.metamodel._adaptive.AdaptiveModel` on the joint pool re-weights over all learners at once,
+which ``tune`` never does; this model is the faithful one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+import pandas as pd
+
+from metaopt.metamodel._adaptive import ADAPTIVE_START, next_key
+from metaopt.metamodel._base import Query, candidates
+from metaopt.metamodel._metaopt_model import MetaoptModel
+from metaopt.metamodel._normalise import ScoreMatrix
+
+
+def learner_matrix(sm: ScoreMatrix, learner: str) -> ScoreMatrix | None:
+    """``sm`` cut to ``learner``'s configurations and the tasks that evaluated any, normalised again over
+    them alone (min-max per task, as a one-learner KB matrix is); None where no task evaluated it."""
+    own = sm.only_configs(sm.configs.index[sm.configs["learner"] == learner])
+    v = own.norm.to_numpy(dtype="float64")
+    seen = np.isfinite(v).any(axis=1)
+    if not seen.any():
+        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # rows without any value stay NaN
+        lo, hi = np.nanmin(v, axis=1, keepdims=True), np.nanmax(v, axis=1, keepdims=True)
+        norm = np.where(hi > lo, (v - lo) / (hi - lo), np.where(np.isfinite(v), 1.0, np.nan))
+    own = dataclasses.replace(own, norm=pd.DataFrame(norm, index=own.norm.index, columns=own.norm.columns))
+    return own.subset(own.norm.index[seen])
+
+
+class AutoWarmStartModel(MetaoptModel):
+    """The joint ranking's learners and shares, each learner's picks made as its own study makes them."""
+
+    name = "metaopt (auto as tune runs it)"
+
+    def fit(self, sm: ScoreMatrix) -> AutoWarmStartModel:
+        super().fit(sm)
+        self.own_ = {lr: learner_matrix(sm, lr) for lr in sm.learners}
+        self.own_models_ = {lr: MetaoptModel(random_state=self.random_state).fit(own)
+                            for lr, own in self.own_.items() if own is not None}
+        return self
+
+    def rank_observing(self, query: Query, k: int, observe: Callable[[str], float]) -> list[str]:
+        joint = self.rank(query, k)
+        learner = self.sm_.configs["learner"]
+        primary = learner[joint[0]] if joint else None
+        tried: dict[str, dict[str, float]] = {}
+        out: list[str] = []
+        for key in joint:
+            lr = learner[key]
+            mine = tried.setdefault(lr, {})
+            pick = self._pick(lr, lr == primary, key, query, mine)
+            if pick is None or pick in out:  # nothing of its own left: the joint ranking's next one
+                pick = next((c for c in joint if c not in out), None)
+            if pick is None:
+                break
+            out.append(pick)
+            mine[pick] = _finite(observe(pick))
+        return out
+
+    def _pick(self, learner: str, primary: bool, joint_key: str, query: Query, mine: dict[str, float]) -> str | None:
+        """The study of ``learner``'s next warm-start pick (``mine``: its picks so far and their scores)."""
+        own, model = self.own_.get(learner), self.own_models_.get(learner)
+        if own is None or model is None:
+            return joint_key
+        if len(mine) < ADAPTIVE_START:
+            if not primary:
+                return joint_key
+            first = model.rank(query, ADAPTIVE_START)  # the primary's own one-learner ranking
+            return first[len(mine)] if len(mine) < len(first) else None
+        return next_key(own, candidates(own, query.kind, query.pool), mine)
+
+
+def _finite(value: float | None) -> float:
+    return float(value) if value is not None and pd.notna(value) else float("nan")
