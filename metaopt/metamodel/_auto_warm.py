@@ -2,8 +2,9 @@
 
 ``tune`` ranks every learner's configurations jointly; the joint top k decide which learners are searched
 and how many warm-start trials each gets, in the joint order.  But each learner runs in a study of its own
-(``tuning/_portfolio.py``): the primary learner (the top pick's) starts from its own one-learner ranking,
-every other learner from its configurations in the joint ranking, and each study's picks after the
+(``tuning/_portfolio.py``): where the joint top k mixes learners, the primary learner (the top pick's)
+starts from its own one-learner ranking (else from the joint ranking, all its own), every other learner
+from its configurations in the joint ranking, and each study's picks after the
 first :data:`~metaopt.metamodel._adaptive.ADAPTIVE_START` are :func:`~metaopt.metamodel._adaptive.next_key`
 among that learner's configurations, read from that study's own scores (``tuning/_warm.py``).
 :class:`~metaopt.metamodel._adaptive.AdaptiveModel` on the joint pool re-weights over all learners at once,
@@ -56,7 +57,8 @@ class AutoWarmStartModel(MetaoptModel):
     def rank_observing(self, query: Query, k: int, observe: Callable[[str], float]) -> list[str]:
         joint = self.rank(query, k)
         learner = self.sm_.configs["learner"]
-        primary = learner[joint[0]] if joint else None
+        mixed = len({learner[key] for key in joint}) > 1
+        primary = learner[joint[0]] if joint and mixed else None  # one learner only: the joint picks are its own
         tried: dict[str, dict[str, float]] = {}
         out: list[str] = []
         for key in joint:

@@ -45,8 +45,9 @@ def test_the_joint_ranking_shares_the_picks_and_each_learner_picks_as_its_own_st
         assert set(picks) <= set(candidates(sm, query.kind, query.pool))
         # the same learners in the same order and shares as the joint top 5
         assert [learner[p] for p in picks] == [learner[p] for p in top]
-        primary = learner[top[0]]
-        own_first = model.own_models_[primary].rank(query, ADAPTIVE_START)
+        mixed = len({learner[p] for p in top}) > 1
+        primary = learner[top[0]] if mixed else None
+        own_first = model.own_models_[learner[top[0]]].rank(query, ADAPTIVE_START)
         for lr in dict.fromkeys(learner[p] for p in top):
             mine = [p for p in picks if learner[p] == lr]
             first = own_first if lr == primary else [p for p in top if learner[p] == lr]
