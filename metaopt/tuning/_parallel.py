@@ -12,10 +12,10 @@ workers of ``tune`` do (``docs/tuning.md``, "Workers and faults"):
   Samplers never propose a configuration the study has (``DistinctSampler``, ``MetaSampler``).
 * **Samplers.** Each worker reseeds its copy of the sampler (Optuna's ``reseed_rng``).
 * **Faults.** Ctrl-C stops every worker (each marks its running trial interrupted, as a single
-  process does), also while this process waits for their last trials; ``tune`` then builds its model
-  from the finished trials (:class:`SearchInterrupted` carries an in-memory study's copy).  A worker that dies is seen at once: its running trial is failed and re-queued once
-  (:func:`retry_dead`, what Optuna's heartbeat does after its grace period) and its claim freed, so
-  nothing is lost.
+  process does), also while this process waits for their last trials; :class:`SearchInterrupted`
+  carries the finished trials (an in-memory study's copy) to ``tune``.  A worker that dies is seen at
+  once: its running trial is failed and re-queued once (:func:`retry_dead`, what Optuna's heartbeat
+  does after its grace period) and its claim freed, so nothing is lost.
 
 Workers are forked, not spawned: a spawned worker would import metaopt, LightGBM and Optuna again
 (2-5 s on a loaded 2-core machine) and rebuild the folds and the meta-model from pickles.  Forking

@@ -396,9 +396,9 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
 
 def _stopped_by_user(run: TuneRun, bar: Any, progress: bool, how: str = "Ctrl-C") -> None:
     """With ``on_interrupt="finish"``, Ctrl-C during the search ends it, as the time budget would: the model
-    is built from the finished trials (TPOT and Ray Tune stop the same way); a second Ctrl-C aborts the call.  The running trial is
-    marked interrupted and retried when the study is resumed (``_resume``).  ``how``: what stopped it
-    (``metaopt tune`` treats SIGTERM alike, raising a KeyboardInterrupt with ``how="SIGTERM"``)."""
+    is built from the finished trials (TPOT and Ray Tune stop the same way); a second Ctrl-C aborts the
+    call.  The running trial is marked interrupted and retried when the study is resumed (``_resume``).
+    ``how``: what stopped it (``metaopt tune`` raises a KeyboardInterrupt with ``how="SIGTERM"``)."""
     run.stopped_by_user = True
     what = (f"the search was stopped ({how}) after {run.n_trials_run} trial(s) of this run: the model is "
             f"built from the finished trials")
