@@ -14,32 +14,26 @@ which ``tune`` never does; this model is the faithful one.
 from __future__ import annotations
 
 import dataclasses
-import warnings
 from collections.abc import Callable
 
-import numpy as np
 import pandas as pd
 
-from metaopt.metamodel._adaptive import ADAPTIVE_START, next_key
+from metaopt.metamodel._adaptive import ADAPTIVE_START, _finite, next_key
 from metaopt.metamodel._base import Query, candidates
 from metaopt.metamodel._metaopt_model import MetaoptModel
-from metaopt.metamodel._normalise import ScoreMatrix
+from metaopt.metamodel._normalise import ScoreMatrix, normalise_scores
 
 
 def learner_matrix(sm: ScoreMatrix, learner: str) -> ScoreMatrix | None:
     """``sm`` cut to ``learner``'s configurations and the tasks that evaluated any, normalised again over
     them alone (min-max per task, as a one-learner KB matrix is); None where no task evaluated it."""
     own = sm.only_configs(sm.configs.index[sm.configs["learner"] == learner])
-    v = own.norm.to_numpy(dtype="float64")
-    seen = np.isfinite(v).any(axis=1)
+    seen = own.norm.notna().any(axis=1)
     if not seen.any():
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # rows without any value stay NaN
-        lo, hi = np.nanmin(v, axis=1, keepdims=True), np.nanmax(v, axis=1, keepdims=True)
-        norm = np.where(hi > lo, (v - lo) / (hi - lo), np.where(np.isfinite(v), 1.0, np.nan))
+    norm = normalise_scores(own.norm, higher_is_better=True, method="minmax")  # the joint values, per learner
     own = dataclasses.replace(own, norm=pd.DataFrame(norm, index=own.norm.index, columns=own.norm.columns))
-    return own.subset(own.norm.index[seen])
+    return own.subset(own.norm.index[seen.to_numpy()])
 
 
 class AutoWarmStartModel(MetaoptModel):
@@ -85,6 +79,3 @@ class AutoWarmStartModel(MetaoptModel):
             return first[len(mine)] if len(mine) < len(first) else None
         return next_key(own, candidates(own, query.kind, query.pool), mine)
 
-
-def _finite(value: float | None) -> float:
-    return float(value) if value is not None and pd.notna(value) else float("nan")
