@@ -7,8 +7,12 @@ re-scores the `learner="auto"` studies of `bench_ensemble.py` (the 30 hold-out t
 (ensemble members and the best single configuration) averaged over `--seeds` seeds, and prints the
 wins/ties/losses against the best single trial.  Each table's study folder (`/tmp/bench-ens-*`) is found
 by its learners' studies and accepted only where the one-seed scores reproduce the cache's exactly.
+The row ``bag at fallback`` is the shipped ensemble where the selection blends, and a seed bag of the best
+configuration where no blend beats it on CV (the selection falls back to one configuration).
 
     python benchmarks/report_seed_bagging.py [--trials 25] [--seeds 3]      # about 12 min on one core
+    python benchmarks/report_seed_bagging.py --cache benchmarks/results/ens_auto_validation.jsonl \
+        --studies "/tmp/bench-ensval-*/study.db"                            # the validation datasets
 """
 
 from __future__ import annotations
@@ -30,12 +34,12 @@ CACHE = REPO / "benchmarks" / "results" / "ens_auto_all_b5dc022.jsonl"
 SPLITS = Path("/tmp/metaopt_bench_time_splits")
 
 
-def _studies(rec: dict):
+def _studies(rec: dict, pattern: str):
     """Candidate study sets of the run ``rec`` among the benchmark's temporary folders."""
     import optuna
 
     want = {e["study"]: e["n_trials"] for e in rec["learners"]} if rec["learners"] else {"bench": rec["n_trials"]}
-    for db in sorted(glob.glob("/tmp/bench-ens-*/study.db")):
+    for db in sorted(glob.glob(pattern)):
         if Path(db).with_name("dataset.txt").read_text().strip() != rec["dataset"]:
             continue
         url = f"sqlite:///{db}"
@@ -64,7 +68,8 @@ def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
                                    ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
     cands = sorted(cands, key=lambda c: -c.cv_score if ctx.maximize else c.cv_score)[:MAX_CANDIDATES]
     members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
-    if len(members) < 2 or not info.get("gain", 0) > 0:
+    fallback = len(members) < 2 or not info.get("gain", 0) > 0
+    if fallback:
         members = [(cands[0], 1.0)]
     fits: dict = {}
 
@@ -84,8 +89,10 @@ def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
     single, ensemble = _score(sp, refit(cands[0], 0), ds), _score(sp, model(members, 1), ds)
     if abs(single - cached["single"]["score"]) > 1e-9 or abs(ensemble - cached["ensemble"]["score"]) > 1e-9:
         return None  # another run's studies of the same table
-    return {"dataset": rec["dataset"], "members": len(members), "single": single, "ensemble": ensemble,
-            "single_bag": _score(sp, model([(cands[0], 1.0)], seeds), ds), "ensemble_bag": _score(sp, model(members, seeds), ds)}
+    single_bag = _score(sp, model([(cands[0], 1.0)], seeds), ds)
+    return {"dataset": rec["dataset"], "members": len(members), "fallback": fallback, "single": single,
+            "ensemble": ensemble, "single_bag": single_bag, "ensemble_bag": _score(sp, model(members, seeds), ds),
+            "bag_at_fallback": single_bag if fallback else ensemble}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -93,19 +100,28 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--trials", type=int, default=25, help="the checkpoint (10, 25 or 50)")
     ap.add_argument("--seeds", type=int, default=3, help="seeds per refit")
+    ap.add_argument("--cache", default=str(CACHE), help="bench_ensemble.py's cache of the auto studies")
+    ap.add_argument("--studies", default="/tmp/bench-ens-*/study.db", help="glob of the studies' databases")
     args = ap.parse_args(argv)
     rows = []
-    for rec in (json.loads(line) for line in CACHE.read_text().splitlines()):
-        row = next((r for st in _studies(rec) if (r := _row(rec, st, args.trials, args.seeds))), None)
+    for rec in (json.loads(line) for line in Path(args.cache).read_text().splitlines()):
+        if rec.get("searcher", "auto") != "auto":
+            continue
+        row = next((r for st in _studies(rec, args.studies) if (r := _row(rec, st, args.trials, args.seeds))), None)
         print(f"  {rec['dataset']}: {'not found' if row is None else 'ok'}", file=sys.stderr, flush=True)
         rows += [row] if row else []
     df = pd.DataFrame(rows)
     print(f"{len(df)} tables, {args.trials} trials, {args.seeds} seeds per refit")
     for a, b in [("ensemble", "single"), ("ensemble_bag", "single"), ("ensemble_bag", "single_bag"),
-                 ("single_bag", "single"), ("ensemble_bag", "ensemble")]:
+                 ("single_bag", "single"), ("ensemble_bag", "ensemble"), ("bag_at_fallback", "single"),
+                 ("bag_at_fallback", "ensemble")]:
         d = df[a] - df[b]
         print(f"{a} vs {b}: {(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()} (w/t/l), "
               f"mean {df[a].mean():.4f} vs {df[b].mean():.4f}")
+    fb = df[df["fallback"]]
+    d = fb["single_bag"] - fb["single"]
+    print(f"where the selection falls back ({len(fb)} tables): seed bag vs single "
+          f"{(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()} (w/t/l)")
     print(df.round(4).to_string(index=False))
     return 0
 

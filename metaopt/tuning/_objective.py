@@ -108,11 +108,14 @@ class Objective:
         self.cvx, self.space, self.metric, self.deadline = cvx, space, metric, deadline
         self.predict_fit_s = predict_fit_s
         self.oof = oof  #: the :class:`~metaopt.tuning._ensemble.OofStore` of completed trials' predictions
+        #: a Ctrl-C reached a trial: an error in Optuna's bookkeeping after it is the stop, not a fault
+        self.interrupted = False
 
     def __call__(self, trial: Any) -> float:
         try:
             return self._evaluate(trial)
         except KeyboardInterrupt:  # Ctrl-C: the configuration is retried once on resume (_resume)
+            self.interrupted = True
             trial.set_user_attr(INTERRUPTED_ATTR, "KeyboardInterrupt")
             raise
 

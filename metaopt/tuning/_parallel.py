@@ -207,17 +207,22 @@ def _worker(study: Any, objective: Any, control: _Control, worker: int, catch: t
     except KeyboardInterrupt:  # its trial is marked interrupted (Objective); the parent re-raises
         raise SystemExit(130) from None
     except Exception as exc:
-        if not after_ctrl_c(exc):
+        if not after_ctrl_c(exc, objective):
             raise
-        # Ctrl-C inside Optuna's own bookkeeping of a finished trial (``_run_trial`` then raises an
-        # UnboundLocalError): no traceback; the parent sees the exit code and re-queues the trial once
+        # Ctrl-C inside Optuna's own bookkeeping of a finished trial, or a storage error while it records
+        # an interrupted one (``_run_trial`` then raises an UnboundLocalError or AssertionError): no
+        # traceback; the parent sees the exit code and re-queues the trial once
         raise SystemExit(1) from None
     finally:
         conn.close()
 
 
-def after_ctrl_c(exc: BaseException) -> bool:
-    """Whether ``exc`` was raised while a KeyboardInterrupt was being handled."""
+def after_ctrl_c(exc: BaseException, *objectives: Any) -> bool:
+    """Whether ``exc`` was raised while a KeyboardInterrupt was being handled, or after one reached a trial of
+    ``objectives`` (Optuna 5.1 records the interrupted trial outside the handler: a storage error there, e.g.
+    SQLite's "database is locked" while every process of the job stops at once, carries no trace of it)."""
+    if any(getattr(o, "interrupted", False) for o in objectives):
+        return True
     seen = set()
     while exc is not None and id(exc) not in seen:
         if isinstance(exc, KeyboardInterrupt):

@@ -379,7 +379,7 @@ def _search(run: TuneRun, progress: bool, kb: Any = None) -> None:
             raise
         _stopped_by_user(run, bar, progress, getattr(stop, "how", "Ctrl-C"))
     except Exception as exc:  # Ctrl-C inside Optuna's bookkeeping of a trial surfaces as another error
-        if not after_ctrl_c(exc):
+        if not after_ctrl_c(exc, *(leg.objective for leg in run.legs)):
             raise
         if run.args.on_interrupt == "raise":
             raise KeyboardInterrupt from exc

@@ -218,6 +218,33 @@ def test_ctrl_c_inside_optunas_bookkeeping_also_ends_the_search_with_a_model(cre
     assert res.model.predict(credit_small.drop(columns="class")).shape == (len(credit_small),)
 
 
+class _CtrlCInFoldThenStorageError(optuna.samplers.RandomSampler):
+    """Ctrl-C between the folds of the third trial (raised by the pruner), then a storage error while Optuna
+    records that trial as failed: what SQLite's "database is locked" does when every process of a job stops
+    at once (Optuna 5.1 then raises an AssertionError whose chain holds no KeyboardInterrupt)."""
+
+    def after_trial(self, study, trial, state, values):
+        if state == optuna.trial.TrialState.FAIL:
+            raise RuntimeError("database is locked")
+
+
+class _CtrlCPruner(optuna.pruners.NopPruner):
+    def prune(self, study, trial):
+        if trial.number == 2:
+            raise KeyboardInterrupt
+        return False
+
+
+def test_a_storage_error_while_an_interrupted_trial_is_recorded_still_ends_the_search_with_a_model(credit_small):
+    res = tune(credit_small, n_trials=10, sampler=_CtrlCInFoldThenStorageError(seed=0), pruner=_CtrlCPruner(),
+               warm_start=False, on_interrupt="finish", **FAST)
+    assert res.summary.stopped_by_user and res.summary.n_complete == 2
+    assert res.model.predict(credit_small.drop(columns="class")).shape == (len(credit_small),)
+    with pytest.raises(KeyboardInterrupt):  # the default: re-raised as the KeyboardInterrupt it was
+        tune(credit_small, n_trials=10, sampler=_CtrlCInFoldThenStorageError(seed=0), pruner=_CtrlCPruner(),
+             warm_start=False, **FAST)
+
+
 def test_in_python_ctrl_c_is_raised_by_default_so_that_a_loop_of_searches_stops(credit_small):
     """``tune``'s default re-raises (a KeyboardInterrupt, also where Optuna turned it into another error), so
     that Ctrl-C in a script or ``cross_val_score`` over self-tuning estimators stops all of it."""
