@@ -12,7 +12,10 @@ configuration where no blend beats it on CV (the selection falls back to one con
 
     python benchmarks/report_seed_bagging.py [--trials 25] [--seeds 3]      # about 12 min on one core
     python benchmarks/report_seed_bagging.py --cache benchmarks/results/ens_auto_validation.jsonl \
-        --studies "/tmp/bench-ensval-*/study.db"                            # the validation datasets
+        --studies "/tmp/bench-ensval-*/study.db"                            # the validation datasets, 2 min
+    python benchmarks/report_seed_bagging.py --searcher lgbm --cache ...    # bench_ensemble's LightGBM studies
+
+``ensemble_bag`` is what ``tune`` ships since the twenty-eighth session (``REFIT_SEEDS`` = 3, no time budget).
 """
 
 from __future__ import annotations
@@ -102,15 +105,28 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seeds", type=int, default=3, help="seeds per refit")
     ap.add_argument("--cache", default=str(CACHE), help="bench_ensemble.py's cache of the auto studies")
     ap.add_argument("--studies", default="/tmp/bench-ens-*/study.db", help="glob of the studies' databases")
+    ap.add_argument("--searcher", default="auto", choices=("auto", "lgbm"), help="the cache's runs to re-score")
+    ap.add_argument("--rows", help="a CSV of per-table rows: tables already there (same --trials and --seeds) "
+                                   "are read instead of re-scored, new ones appended (a run can be resumed)")
     args = ap.parse_args(argv)
+    saved = pd.read_csv(args.rows) if args.rows and Path(args.rows).is_file() else pd.DataFrame()
+    if len(saved):
+        saved = saved[(saved["trials"] == args.trials) & (saved["seeds"] == args.seeds)]
     rows = []
     for rec in (json.loads(line) for line in Path(args.cache).read_text().splitlines()):
-        if rec.get("searcher", "auto") != "auto":
+        if rec.get("searcher", "auto") != args.searcher:
+            continue
+        if len(saved) and rec["dataset"] in set(saved["dataset"]):
+            rows.append(saved[saved["dataset"] == rec["dataset"]].iloc[0].to_dict())
             continue
         row = next((r for st in _studies(rec, args.studies) if (r := _row(rec, st, args.trials, args.seeds))), None)
         print(f"  {rec['dataset']}: {'not found' if row is None else 'ok'}", file=sys.stderr, flush=True)
+        if row and args.rows:
+            line = pd.DataFrame([dict(row, trials=args.trials, seeds=args.seeds)])
+            line.to_csv(args.rows, mode="a", header=not Path(args.rows).is_file(), index=False)
         rows += [row] if row else []
-    df = pd.DataFrame(rows)
+    df = pd.DataFrame(rows).drop(columns=["trials", "seeds"], errors="ignore")
+    df["fallback"] = df["fallback"].astype(bool)
     print(f"{len(df)} tables, {args.trials} trials, {args.seeds} seeds per refit")
     for a, b in [("ensemble", "single"), ("ensemble_bag", "single"), ("ensemble_bag", "single_bag"),
                  ("single_bag", "single"), ("ensemble_bag", "ensemble"), ("bag_at_fallback", "single"),

@@ -208,6 +208,9 @@ class Learner(abc.ABC):
     #: skewness above which a never-negative regression target gets the learner's Poisson loss, unless a
     #: configuration names its own (:meth:`fits_poisson`); None: the learner has no such loss
     poisson_min_skew: ClassVar[float | None] = None
+    #: whether fits of one configuration differ by their ``random_state`` (bootstrap rows, random splits or
+    #: feature draws, the early-stopping split): only then does averaging fits of several seeds change anything
+    seeded: ClassVar[bool] = True
 
     # -- what every learner defines ------------------------------------------
     @abc.abstractmethod

@@ -51,6 +51,7 @@ class LinearLearner(Learner):
     """L2-regularised logistic regression (classification) and ridge regression."""
 
     name = "linear"
+    seeded = False  # lbfgs and the normal equations: the same fit for every seed
     id_prefix = "lin"
     pool_sobol = 16
 

@@ -2,7 +2,8 @@
 
 With ``ensemble=True`` the study's trials (and the library default) are combined by greedy
 ensemble selection on their out-of-fold predictions (:mod:`metaopt.tuning._ensemble`); an ensemble
-of one member is that single configuration.  With ``ensemble=False`` one configuration is chosen
+of one member is that single configuration.  Each configuration of the final model is refitted with
+:data:`~metaopt.tuning._ensemble.REFIT_SEEDS` seeds and averaged where the time budget has room (a seed bag).  With ``ensemble=False`` one configuration is chosen
 by the best CV mean minus one standard error (:mod:`metaopt.tuning._robust`).  ``docs/tuning.md`` ("Final model").
 """
 
@@ -13,8 +14,12 @@ from typing import Any
 from metaopt.tuning._budget import REFIT_MARGIN, projected_refit_s
 from metaopt.tuning._ensemble import (
     ENSEMBLE_FIT,
+    REFIT_SEEDS,
+    SEED_SHARE,
     EnsembleFit,
     Candidate,
+    Member,
+    add_seeds,
     describe,
     fit_members,
     gather_candidates,
@@ -43,6 +48,8 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
     run.notes.extend(notes)
     if not fitted:
         return None, dict(info, n_members=0, why_not="no member's refit would finish within the time budget")
+    if mode == "refit":  # the fold models already are a bag
+        _add_seeds(run, fitted)
     ens = EnsembleFit(kind=run.ds.kind, members=fitted, mode=mode,
                       classes_=None if run.ds.kind == "regression" else run.cvx.task.labels)
     return ens, describe(ens, info, time.monotonic() - t0)
@@ -108,18 +115,65 @@ def _member_entry(c: Candidate, weight: float) -> dict[str, Any]:
     return {"trial": c.source, "learner": c.learner, "weight": weight, "cv_score": c.cv_score, "params": c.params}
 
 
+def _refit(run: Any, learner: str, params: dict[str, Any], seed: int = 0) -> Any:
+    """One fit of a configuration on all rows (seed ``run.fold_seed + seed``), within the rest of the budget."""
+    from metaopt.learners import get_learner
+
+    ds = run.ds
+    return get_learner(learner).fit(ds.X, ds.y, params, ds.kind, random_state=run.fold_seed + seed,
+                                    time_limit_s=run.budget.refit_limit())
+
+
+def _add_seeds(run: Any, members: list[Member]) -> None:
+    """More seeds of the members whose learner's fits depend on the seed, while there is room: the budget's
+    time left less its slack, or without a budget :data:`SEED_SHARE` of the search's time."""
+    import time
+
+    from metaopt.learners import get_learner
+
+    since = time.monotonic()
+
+    def room() -> float:
+        left = run.budget.left()
+        if left is not None:
+            return left - run.budget.slack()
+        return SEED_SHARE * run.search_time_s - (time.monotonic() - since)
+
+    add_seeds([m for m in members if get_learner(m.learner).seeded],
+              lambda m, i: _refit(run, m.learner, m.params, i), REFIT_SEEDS, room)
+
+
 def _fit(run: Any, cand: Candidate, mode: str) -> list[Any]:
     """A member's fitted models: one on all rows ("refit"), or one per fold of the plan ("folds")."""
     from metaopt.learners import get_learner
 
-    lrn, ds = get_learner(cand.learner), run.ds
     if mode == "refit":
-        return [lrn.fit(ds.X, ds.y, cand.params, ds.kind, random_state=run.fold_seed,
-                        time_limit_s=run.budget.refit_limit())]
-    task = run.cvx.task
-    return [lrn.fit(task.X.iloc[tr], task.y.iloc[tr], cand.params, ds.kind, random_state=run.fold_seed + i,
+        return [_refit(run, cand.learner, cand.params)]
+    lrn, task = get_learner(cand.learner), run.cvx.task
+    return [lrn.fit(task.X.iloc[tr], task.y.iloc[tr], cand.params, run.ds.kind, random_state=run.fold_seed + i,
                     time_limit_s=run.budget.refit_limit())
             for i, (tr, _) in enumerate(task.folds[:run.cvx.n_folds])]
+
+
+def refit_best(run: Any, fields: dict[str, Any], ensemble: dict[str, Any] | None) -> Any:
+    """The chosen configuration fitted on all rows; where the ensemble fell back to it (``ensemble``: its
+    summary entry, which gets ``seeds``), a seed bag of it as of every ensemble member."""
+    learner, params = fields.get("best_learner") or run.learner, fields["best_params"]
+    limit = run.budget.refit_limit()  # the rest of the budget (its reserve was kept from the search)
+    first = _refit(run, learner, params)
+    if first.timed_out:
+        run.notes.append(f"the final refit was cut at the time budget ({limit:.1f} s; "
+                         f"{first.n_estimators_used:g} rounds/trees)")
+    if ensemble is None:  # the user asked for one model (``ensemble=False``)
+        return first
+    source = "default" if fields.get("best_is_default") else fields.get("best_trial")
+    member = Member([first], 1.0, source, learner, dict(params), fields.get("best_score"))
+    _add_seeds(run, [member])
+    if len(member.models) == 1:
+        return first
+    ensemble["seeds"] = len(member.models)
+    return EnsembleFit(kind=run.ds.kind, members=[member], mode="refit",
+                       classes_=None if run.ds.kind == "regression" else run.cvx.task.labels)
 
 
 def final_single(run: Any, fields: dict[str, Any]) -> dict[str, Any]:

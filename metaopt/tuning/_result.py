@@ -22,7 +22,7 @@ from metaopt.tuning._cv import better
 from metaopt.tuning._model import ColumnSchema, TunedModel
 from metaopt.tuning._fidelity import EvalPlan
 from metaopt.tuning._ensemble import EnsembleFit
-from metaopt.tuning._final import affordable, final_ensemble, final_single
+from metaopt.tuning._final import affordable, final_ensemble, final_single, refit_best
 from metaopt.tuning._objective import STOPPED_ATTR, DefaultScore, jsonable
 from metaopt.tuning._portfolio import describe_legs
 from metaopt.tuning._resume import count_trials
@@ -221,19 +221,13 @@ def finish(run: TuneRun) -> TuneResult:
     final_params = fields["best_params"]
     learner = fields.get("best_learner") or run.learner
     if fitted is None:
-        from metaopt.learners import get_learner
-
-        limit = run.budget.refit_limit()  # the rest of the budget (its reserve was kept from the search)
-        fitted = get_learner(learner).fit(ds.X, ds.y, final_params, ds.kind, random_state=run.fold_seed, time_limit_s=limit)
-        if fitted.timed_out:
-            run.notes.append(f"the final refit was cut at the time budget ({limit:.1f} s; "
-                             f"{fitted.n_estimators_used:g} rounds/trees)")
+        fitted = refit_best(run, fields, ensemble)
     run.budget.lap("refit")
     summary = summarise(run, fields, time.monotonic() - t0, ensemble)
     metadata = {
         "metric": run.metric, "direction": run.direction, "cv": run.n_folds,
-        "cv_score": ensemble["cv_score"] if isinstance(fitted, EnsembleFit) else summary.best_score,
-        "ensemble": summary.ensemble if isinstance(fitted, EnsembleFit) else None,
+        "cv_score": ensemble["cv_score"] if _blend(fitted) else summary.best_score,
+        "ensemble": summary.ensemble if _blend(fitted) else None,
         "default_score": summary.default_score, "dataset": ds.name, "n_rows": ds.n_rows, "target": ds.target,
         "source": ds.source, "study_name": run.study.study_name, "metaopt_version": __version__,
         "versions": _library_versions(), "summary": summary.to_dict(),
@@ -243,6 +237,11 @@ def finish(run: TuneRun) -> TuneResult:
     model = TunedModel(fitted, ColumnSchema.from_dataset(ds), learner=learner, kind=ds.kind,
                        params=final_params, metadata=json.loads(json.dumps(metadata, default=str)))
     return TuneResult(model=model, summary=summary, study=run.study, notes=summary.notes)
+
+
+def _blend(fitted: Any) -> bool:
+    """Whether the model blends several configurations (not one configuration's seed bag)."""
+    return isinstance(fitted, EnsembleFit) and len(fitted.members) > 1
 
 
 def _library_versions() -> dict[str, str]:

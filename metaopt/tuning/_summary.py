@@ -148,7 +148,7 @@ def format_final(s: TuneSummary) -> list[str]:
         lines = [f"ensemble: {e['n_members']} members of {e['n_candidates']} candidates{of}, CV {s.metric} "
                  f"{_fmt(e['cv_score'])} on the out-of-fold predictions (best single {_fmt(e['best_single_score'])}; "
                  f"{e['size']} rounds, members "
-                 f"{'refitted on all rows' if e.get('fit') == 'refit' else 'kept as fold models'})"]
+                 f"{'refitted on all rows' + _seeds(e) if e.get('fit') == 'refit' else 'kept as fold models'})"]
         for m in e["members"]:
             trial = str(m["trial"]).rsplit(":", 1)[-1]  # another learner's study: "learner:number"
             lines.append(f"  weight {m['weight']:.2f}  {m['learner']} "
@@ -156,7 +156,8 @@ def format_final(s: TuneSummary) -> list[str]:
                          f"  (CV {_fmt(m['cv_score'])})")
         return lines
     if e:
-        return [f"ensemble: none ({e.get('why_not', 'one member')}); the model is the best single configuration"]
+        bag = f", averaged over {e['seeds']} fits with different seeds" if e.get("seeds") else ""
+        return [f"ensemble: none ({e.get('why_not', 'one member')}); the model is the best single configuration{bag}"]
     if c:
         chosen = "library default" if c["chosen"] == "default" else f"trial {c['chosen']}"
         best = "library default" if c["best_by_cv"] == "default" else f"trial {c['best_by_cv']}"
@@ -166,6 +167,14 @@ def format_final(s: TuneSummary) -> list[str]:
         return [f"single model: {chosen}, the best CV mean {'minus' if worse == '-' else 'plus'} one standard error "
                 f"of its folds ({_fmt(c['cv_score'])} {worse} {_fmt(c['standard_error'])}; best mean: {best}){gap}"]
     return []
+
+
+def _seeds(e: dict[str, Any]) -> str:
+    """", 3 seeds each" (or "1-3 seeds each" where the budget cut some members' seeds short)."""
+    fits = sorted({m.get("fits", 1) for m in e["members"]})
+    if fits == [1]:
+        return ""
+    return f", {fits[0]}{'' if len(fits) == 1 else '-' + str(fits[-1])} seeds each"
 
 
 def format_summary(s: TuneSummary) -> str:

@@ -18,7 +18,7 @@ from metaopt.cli import main
 from metaopt.core import score_predictions
 from metaopt.exceptions import ConfigError
 from metaopt.tuning import load_model, tune
-from metaopt.tuning._ensemble import EnsembleFit, OofStore, greedy_selection
+from metaopt.tuning._ensemble import REFIT_SEEDS, EnsembleFit, Member, OofStore, add_seeds, greedy_selection
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
 
@@ -90,7 +90,8 @@ def test_tune_returns_an_ensemble_with_members_weights_and_scores(credit_run):
     assert e["cv_score"] > e["best_single_score"] == pytest.approx(res.summary.best_score)
     assert abs(sum(m["weight"] for m in e["members"]) - 1) < 1e-3
     assert res.model.metadata["cv_score"] == e["cv_score"]
-    assert "ensemble:" in str(res.summary) and "weight" in str(res.summary)
+    assert all(m["fits"] == REFIT_SEEDS for m in e["members"])
+    assert "ensemble:" in str(res.summary) and "weight" in str(res.summary) and "3 seeds each" in str(res.summary)
     assert (db.parent / "study.db.metaopt-oof").is_dir()  # the artifact store next to the study
 
 
@@ -101,7 +102,11 @@ def test_ensemble_predictions_are_the_weighted_average_of_its_members(credit_run
     Z = res.model.prepare(X)
     ens = res.model.fitted
     w = np.asarray([m.weight for m in ens.members])
-    manual = sum(wi * m.models[0].predict_proba(Z) for wi, m in zip(w / w.sum(), ens.members))
+    # each member a seed bag: the mean of its fits with seeds fold_seed, fold_seed + 1, ...
+    assert all([f.estimator.random_state for f in m.models] == [res.summary.fold_seed + i for i in range(REFIT_SEEDS)]
+               for m in ens.members)
+    manual = sum(wi * np.mean([f.predict_proba(Z) for f in m.models], axis=0) for wi, m in zip(w / w.sum(), ens.members))
+    assert not np.allclose(ens.members[0].models[0].predict_proba(Z), ens.members[0].models[1].predict_proba(Z))
     np.testing.assert_allclose(proba, manual, rtol=1e-9)
     np.testing.assert_allclose(proba.sum(axis=1), 1.0)
     path = res.save(tmp_path / "m.joblib")
@@ -176,6 +181,67 @@ def test_bad_ensemble_arguments_are_config_errors():
         tune(str(EXAMPLE), n_trials=1, ensemble="yes", **FAST)
     with pytest.raises(ConfigError, match="ensemble_size"):
         tune(str(EXAMPLE), n_trials=1, ensemble_size=0, **FAST)
+
+
+# --------------------------------------------------------------------------- where no blend helps: a seed bag
+@pytest.fixture(scope="module")
+def setosa() -> pd.DataFrame:
+    """iris, setosa against the rest (scikit-learn's copy): every configuration separates it perfectly, so
+    no blend can beat the best configuration on CV."""
+    from sklearn.datasets import load_iris
+
+    X, y = load_iris(return_X_y=True, as_frame=True)
+    return X.assign(setosa=np.where(y == 0, "yes", "no"))
+
+
+def test_where_no_blend_beats_the_best_configuration_the_model_is_a_seed_bag_of_it(setosa, tmp_path):
+    res = tune(setosa, target="setosa", n_trials=3, cv=3, progress=False, learner="random_forest",
+               warm_start=False)
+    e, fitted = res.summary.ensemble, res.model.fitted
+    assert e["why_not"] and e["seeds"] == REFIT_SEEDS == 3
+    assert isinstance(fitted, EnsembleFit) and len(fitted.members) == 1
+    models = fitted.members[0].models
+    assert [m.estimator.random_state for m in models] == [res.summary.fold_seed + i for i in range(3)]
+    assert fitted.members[0].params == res.summary.best_params
+    X = setosa.drop(columns="setosa")
+    np.testing.assert_allclose(res.model.predict_proba(X), np.mean([m.predict_proba(X) for m in models], axis=0))
+    assert res.model.metadata["ensemble"] is None  # one configuration: its CV score is the model's
+    assert res.model.metadata["cv_score"] == res.summary.best_score
+    assert "the model is the best single configuration, averaged over 3 fits with different seeds" in str(res.summary)
+    res.model.save(tmp_path / "m.joblib")
+    np.testing.assert_allclose(load_model(tmp_path / "m.joblib").predict_proba(X), res.model.predict_proba(X))
+
+
+def test_a_learner_whose_fits_do_not_depend_on_the_seed_is_fitted_once(setosa):
+    res = tune(setosa, target="setosa", n_trials=3, cv=3, progress=False, learner="linear", warm_start=False)
+    assert res.summary.ensemble["why_not"] and "seeds" not in res.summary.ensemble
+    assert not isinstance(res.model.fitted, EnsembleFit)
+    assert "different seeds" not in str(res.summary)
+
+
+def test_seeds_are_added_one_at_a_time_over_the_members_while_the_budget_has_room(setosa):
+    from metaopt.learners import get_learner
+
+    X, y = setosa.drop(columns="setosa"), setosa["setosa"]
+
+    def fit(member, i):
+        return get_learner("random_forest").fit(X, y, member.params, "binary", random_state=i)
+
+    def members():
+        return [Member([fit(Member([], 1.0, n, "random_forest", {"n_estimators": n}, None), 0)], 1.0, n,
+                       "random_forest", {"n_estimators": n}, None) for n in (20, 30)]
+
+    unbounded = members()
+    add_seeds(unbounded, fit, 3, lambda: None)
+    assert [len(m.models) for m in unbounded] == [3, 3]
+    assert [m.models[2].estimator.random_state for m in unbounded] == [2, 2]
+    none_left = members()
+    add_seeds(none_left, fit, 3, lambda: 0.0)
+    assert [len(m.models) for m in none_left] == [1, 1]
+    calls = iter([None, 0.0, 0.0, 0.0])  # room for one more fit only: the first member's second seed
+    one_more = members()
+    add_seeds(one_more, fit, 3, lambda: next(calls))
+    assert [len(m.models) for m in one_more] == [2, 1]
 
 
 # --------------------------------------------------------------------------- CLI

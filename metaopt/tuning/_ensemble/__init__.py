@@ -5,7 +5,10 @@ from metaopt.tuning._ensemble._build import (
     ENSEMBLE_INIT,
     ENSEMBLE_SIZE,
     MAX_CANDIDATES,
+    REFIT_SEEDS,
+    SEED_SHARE,
     Candidate,
+    add_seeds,
     describe,
     fit_members,
     gather_candidates,
@@ -15,5 +18,6 @@ from metaopt.tuning._ensemble._fitted import EnsembleFit, Member
 from metaopt.tuning._ensemble._oof import OofStore
 from metaopt.tuning._ensemble._selection import Selection, greedy_selection
 
-__all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "Candidate", "EnsembleFit", "Member",
-           "OofStore", "Selection", "describe", "fit_members", "gather_candidates", "greedy_selection", "select"]
+__all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "REFIT_SEEDS", "SEED_SHARE",
+           "Candidate", "EnsembleFit", "Member", "OofStore", "Selection", "add_seeds", "describe", "fit_members",
+           "gather_candidates", "greedy_selection", "select"]

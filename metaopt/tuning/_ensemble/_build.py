@@ -31,6 +31,14 @@ ENSEMBLE_INIT = 5
 #: how the members are fitted for the final model: "refit" (each on all rows) or "folds" (each member's
 #: fold models, a bagged ensemble); chosen by ``benchmarks/bench_ensemble.py`` (``docs/tuning.md``)
 ENSEMBLE_FIT = "refit"
+#: every refit of the final model (each ensemble member, or the single configuration where no blend beats
+#: it) averages this many fits with different seeds, as long as the time budget has room: a seed bag, like
+#: the averaged out-of-fold predictions the selection scored; chosen on the validation datasets with
+#: ``benchmarks/report_seed_bagging.py`` (``docs/bench_ensemble.md``, "Seed-bagged refits")
+REFIT_SEEDS = 3
+#: without a time budget, the extra seeds' fits may take at most this share of the search's time (on large
+#: tables with few trials a seed bag of every member would otherwise cost more than the search)
+SEED_SHARE = 0.5
 
 
 @dataclass
@@ -127,6 +135,23 @@ def fit_members(members: list[tuple[Candidate, float]], fit: Any, left: Any, sca
             continue
         fitted.append(Member(models, weight, cand.source, cand.learner, cand.params, cand.cv_score))
     return fitted, notes
+
+
+def add_seeds(members: list[Member], fit: Any, seeds: int, left: Any, scale: float = 1.25) -> None:
+    """Give every member fits with seeds 1 .. ``seeds - 1`` (``fit(member, i)`` -> a fitted model), one seed
+    at a time over all members (largest weight first), each only while ``left()`` (seconds; None: no budget)
+    exceeds the member's first fit time x ``scale``; a fit the budget cut is dropped (it is another
+    configuration, not one more draw of this one), and a member whose first fit was cut gets no more."""
+    for i in range(1, seeds):
+        for m in members:
+            first = m.models[0]
+            remaining = left()
+            if len(m.models) != i or getattr(first, "timed_out", False) or (
+                    remaining is not None and getattr(first, "fit_time_s", 0.0) * scale > remaining):
+                continue
+            model = fit(m, i)
+            if not getattr(model, "timed_out", False):
+                m.models.append(model)
 
 
 def describe(ens: EnsembleFit, info: dict[str, Any], fit_s: float) -> dict[str, Any]:

@@ -31,7 +31,7 @@ class Member:
 
     def describe(self) -> dict[str, Any]:
         return {"trial": self.source, "learner": self.learner, "weight": round(self.weight, 4),
-                "cv_score": self.cv_score, "params": self.params}
+                "cv_score": self.cv_score, "params": self.params, "fits": len(self.models)}
 
 
 @dataclass
