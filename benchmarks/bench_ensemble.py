@@ -119,6 +119,26 @@ def _refit(ctx: Any, ds: Any, params: dict) -> Any:
     return ctx.lrn.fit(ds.X, ds.y, params, ds.kind, random_state=ctx.seed)
 
 
+def _seed_bag(learner: str, ds: Any, params: dict, seed: int, first: Any = None) -> list[Any]:
+    """A configuration's fits for ``tune``'s final model: ``REFIT_SEEDS`` seeds from ``seed`` (one where the
+    learner's fits do not depend on the seed); ``first``: the fit with ``seed`` where already made."""
+    from metaopt.learners import get_learner
+    from metaopt.tuning._ensemble import REFIT_SEEDS
+
+    lrn = get_learner(learner)
+    fits = [first if first is not None else lrn.fit(ds.X, ds.y, params, ds.kind, random_state=seed)]
+    return fits + [lrn.fit(ds.X, ds.y, params, ds.kind, random_state=seed + i)
+                   for i in range(1, REFIT_SEEDS if lrn.seeded else 1)]
+
+
+def _bag_model(ds: Any, classes: Any, members: list[tuple[Any, float, list[Any]]]) -> Any:
+    """An ``EnsembleFit`` of ``(candidate, weight, fits)``."""
+    from metaopt.tuning._ensemble import EnsembleFit, Member
+
+    return EnsembleFit(kind=ds.kind, classes_=classes, mode="refit", members=[
+        Member(fits, w, c.source, c.learner, c.params, c.cv_score) for c, w, fits in members])
+
+
 def _ensemble(ctx: Any, view: Any, store: Any, ds: Any, mode: str) -> tuple[Any, dict]:
     from metaopt.tuning._ensemble import EnsembleFit, Member, gather_candidates, select
 
@@ -126,18 +146,24 @@ def _ensemble(ctx: Any, view: Any, store: Any, ds: Any, mode: str) -> tuple[Any,
     folds = ctx.cvx.test_folds  # the first split's test folds: each row once, as tune selects
     members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, folds)
     if len(members) < 2 or not info.get("gain", 0) > 0:
+        if mode == "refit":  # tune's fallback: a seed bag of the best candidate
+            return _bag_model(ds, _classes(ctx, ds), [(cands[0], 1.0, _seed_bag(ctx.learner, ds, cands[0].params,
+                                                                                  ctx.seed))]), info
         return None, info
     fitted = []
     for c, w in members:
         if mode == "refit":
-            models = [_refit(ctx, ds, c.params)]
+            models = _seed_bag(ctx.learner, ds, c.params, ctx.seed)
         else:
             task = ctx.cvx.task
             models = [ctx.lrn.fit(task.X.iloc[tr], task.y.iloc[tr], c.params, ds.kind, random_state=ctx.seed + i)
                       for i, (tr, _) in enumerate(task.folds[:ctx.cvx.n_folds])]
         fitted.append(Member(models, w, c.source, c.learner, c.params, c.cv_score))
-    classes = None if ds.kind == "regression" else ctx.cvx.task.labels
-    return EnsembleFit(kind=ds.kind, members=fitted, classes_=classes, mode=mode), info
+    return EnsembleFit(kind=ds.kind, members=fitted, classes_=_classes(ctx, ds), mode=mode), info
+
+
+def _classes(ctx: Any, ds: Any) -> Any:
+    return None if ds.kind == "regression" else ctx.cvx.task.labels
 
 
 def checkpoint_scores(sp: dict, study: Any, ds: Any, variants: tuple[str, ...]) -> dict:
@@ -198,7 +224,7 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
     """``learner="auto"``: the ensemble across every learner's study (the primary first) after the first n
     trials of all of them, as ``tune`` builds it (``_final._candidates``), and the best single configuration."""
     from metaopt.learners import get_learner
-    from metaopt.tuning._ensemble import MAX_CANDIDATES, EnsembleFit, Member, OofStore, gather_candidates, select
+    from metaopt.tuning._ensemble import MAX_CANDIDATES, OofStore, gather_candidates, select
 
     ctx = _context(studies[0], ds)
     store = OofStore.for_storage(studies[0]._storage)
@@ -224,13 +250,11 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
         single = refit(cands[0])
         row = {"single": {"score": _score(sp, single, ds), "source": str(cands[0].source),
                           "learner": cands[0].learner}}
-        if len(members) < 2 or not info.get("gain", 0) > 0:
-            ens_score, learners = row["single"]["score"], [cands[0].learner]
-        else:
-            fitted = [Member([refit(c)], w, c.source, c.learner, c.params, c.cv_score) for c, w in members]
-            classes = None if ds.kind == "regression" else ctx.cvx.task.labels
-            ens_score = _score(sp, EnsembleFit(kind=ds.kind, members=fitted, classes_=classes, mode="refit"), ds)
-            learners = sorted({c.learner for c, _ in members})
+        if len(members) < 2 or not info.get("gain", 0) > 0:  # tune's fallback: a seed bag of the best one
+            members = [(cands[0], 1.0)]
+        bag = [(c, w, _seed_bag(c.learner, ds, c.params, ctx.seed, first=refit(c))) for c, w in members]
+        ens_score = _score(sp, _bag_model(ds, _classes(ctx, ds), bag), ds)
+        learners = sorted({c.learner for c, _ in members})
         row["ensemble"] = {"score": ens_score, "members": len(members), "learners": learners,
                            "cv": info.get("cv_score"), "best_single_cv": info.get("best_single_score"),
                            "candidate_learners": sorted({c.learner for c in cands})}
