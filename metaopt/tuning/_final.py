@@ -2,9 +2,10 @@
 
 With ``ensemble=True`` the study's trials (and the library default) are combined by greedy
 ensemble selection on their out-of-fold predictions (:mod:`metaopt.tuning._ensemble`); an ensemble
-of one member is that single configuration.  Each configuration of the final model is refitted with
-:data:`~metaopt.tuning._ensemble.REFIT_SEEDS` seeds and averaged where the time budget has room (a seed bag).  With ``ensemble=False`` one configuration is chosen
-by the best CV mean minus one standard error (:mod:`metaopt.tuning._robust`).  ``docs/tuning.md`` ("Final model").
+of one member is that single configuration.  Each configuration of the ensemble is refitted with
+:data:`~metaopt.tuning._ensemble.REFIT_SEEDS` seeds and averaged where the time budget has room (a seed
+bag).  With ``ensemble=False`` one configuration is chosen by the best CV mean minus one standard error
+(:mod:`metaopt.tuning._robust`).  ``docs/tuning.md`` ("Final model").
 """
 
 from __future__ import annotations
@@ -157,7 +158,7 @@ def _fit(run: Any, cand: Candidate, mode: str) -> list[Any]:
 
 def refit_best(run: Any, fields: dict[str, Any], ensemble: dict[str, Any] | None) -> Any:
     """The chosen configuration fitted on all rows; where the ensemble fell back to it (``ensemble``: its
-    summary entry, which gets ``seeds``), a seed bag of it as of every ensemble member."""
+    summary entry, which gets ``seeds``), a seed bag of it, like every ensemble member."""
     learner, params = fields.get("best_learner") or run.learner, fields["best_params"]
     limit = run.budget.refit_limit()  # the rest of the budget (its reserve was kept from the search)
     first = _refit(run, learner, params)
