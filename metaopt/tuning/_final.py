@@ -127,7 +127,11 @@ def _refit(run: Any, learner: str, params: dict[str, Any], seed: int = 0) -> Any
 
 def _add_seeds(run: Any, members: list[Member]) -> None:
     """More seeds of the members whose learner's fits depend on the seed, while there is room: the budget's
-    time left less its slack, or without a budget :data:`SEED_SHARE` of the search's time."""
+    time left less its slack, or without a budget :data:`SEED_SHARE` of the search's time.
+
+    The extra seeds are a refinement, so with ``on_interrupt="finish"`` a first Ctrl-C during them ends the
+    bag and the model keeps the fits done; after a Ctrl-C that stopped the search it aborts the call, as
+    ``metaopt tune`` announces ("Ctrl-C again to abort")."""
     import time
 
     from metaopt.learners import get_learner
@@ -140,8 +144,15 @@ def _add_seeds(run: Any, members: list[Member]) -> None:
             return left - run.budget.slack()
         return SEED_SHARE * run.search_time_s - (time.monotonic() - since)
 
-    add_seeds([m for m in members if get_learner(m.learner).seeded],
-              lambda m, i: _refit(run, m.learner, m.params, i), REFIT_SEEDS, room)
+    try:
+        add_seeds([m for m in members if get_learner(m.learner).seeded],
+                  lambda m, i: _refit(run, m.learner, m.params, i), REFIT_SEEDS, room)
+    except KeyboardInterrupt:
+        if run.args.on_interrupt == "raise" or run.stopped_by_user:
+            raise
+        fits = ", ".join(str(len(m.models)) for m in members)
+        run.notes.append(f"Ctrl-C while the final model's extra seeds were fitted: the model keeps the fits "
+                         f"done ({fits} per configuration)")
 
 
 def _fit(run: Any, cand: Candidate, mode: str) -> list[Any]:

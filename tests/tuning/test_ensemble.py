@@ -219,6 +219,41 @@ def test_a_learner_whose_fits_do_not_depend_on_the_seed_is_fitted_once(setosa):
     assert "different seeds" not in str(res.summary)
 
 
+def _ctrl_c_at_the_second_seed(n_rows: int):
+    """A random forest that raises KeyboardInterrupt (what Ctrl-C raises) where the final model's second seed
+    starts: its fit on all ``n_rows`` rows with seed ``fold_seed + 1`` (the fold seed is 0 below)."""
+    from metaopt.learners import RandomForestLearner
+
+    class CtrlC(RandomForestLearner):
+        name, id_prefix = "rf_ctrl_c_at_seed", "rfc"
+
+        def fit(self, X, y, params, kind, *args, random_state=0, **kw):
+            if len(X) == n_rows and random_state == 1:
+                raise KeyboardInterrupt
+            return super().fit(X, y, params, kind, *args, random_state=random_state, **kw)
+
+    return CtrlC()
+
+
+def test_ctrl_c_during_the_extra_seeds_keeps_the_model_with_the_fits_done(setosa):
+    from metaopt.learners import register_learner, unregister_learner
+
+    learner = register_learner(_ctrl_c_at_the_second_seed(len(setosa)))
+    try:
+        run = dict(target="setosa", n_trials=3, cv=3, progress=False, learner=learner.name, warm_start=False,
+                   random_state=0)
+        res = tune(setosa, on_interrupt="finish", **run)
+        assert not isinstance(res.model.fitted, EnsembleFit)  # one fit: no bag
+        assert "seeds" not in res.summary.ensemble and not res.summary.stopped_by_user
+        assert any(n.startswith("Ctrl-C while the final model's extra seeds were fitted: the model keeps the "
+                                "fits done (1 per configuration)") for n in res.summary.notes)
+        assert res.model.predict(setosa.drop(columns="setosa")).shape == (len(setosa),)
+        with pytest.raises(KeyboardInterrupt):  # the library's default: Ctrl-C stops the call
+            tune(setosa, **run)
+    finally:
+        unregister_learner(learner.name)
+
+
 def test_seeds_are_added_one_at_a_time_over_the_members_while_the_budget_has_room(setosa):
     from metaopt.learners import get_learner
 

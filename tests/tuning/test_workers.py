@@ -21,8 +21,8 @@ from metaopt.tuning._study import SETUP_ATTR
 from tuning_support import start_process as _start, start_together as _start_together, summary_of as _summary
 
 FAST = dict(target="class", cv=2, progress=False, warm_start=False, learner="lightgbm", sampler="random")
-#: a random-forest configuration whose 2-fold CV takes about 2 s on credit-g's 1000 rows (deep, unbagged
-#: trees on every feature; no early stopping, so the time does not depend on the data's luck)
+#: a random-forest configuration whose 2-fold CV takes about 3 s on credit-g's rows three times over (deep,
+#: unbagged trees on every feature; no early stopping, so the time does not depend on the data's luck)
 SLOW = {"criterion": "entropy", "max_features": 1.0, "min_samples_leaf": 1, "min_samples_split": 2,
         "bootstrap": False}
 CONFIG = {"learning_rate": 0.05, "num_leaves": 15, "min_child_samples": 10, "colsample_bytree": 0.8,
@@ -131,34 +131,45 @@ def _interrupt_running(proc: subprocess.Popen, url: str, name: str, number: int,
         assert proc.poll() is None, proc.communicate()[1][-2000:]
         assert time.monotonic() < deadline, "the worker never started the trial"
         time.sleep(0.05)
-    time.sleep(0.3)
+    time.sleep(0.05)  # into the cross-validation (SLOW's takes seconds: a signal after it would stop the refit)
     os.kill(proc.pid, sig)
-    out, _ = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=60)
     # Ctrl-C ends the search and the call builds its model from what finished; SIGKILL ends everything
-    assert proc.returncode == (0 if sig == signal.SIGINT else -signal.SIGKILL)
+    assert proc.returncode == (0 if sig == signal.SIGINT else -signal.SIGKILL), err[-3000:]
     if sig == signal.SIGINT:
         assert json.loads(out)["stopped_by_user"] is True
 
 
-def _interrupt_and_resume(url: str, name: str) -> None:
+def _slow_data(folder: Path) -> Path:
+    """credit-g three times over: SLOW's cross-validation lasts long enough for a signal to land inside it
+    however late a loaded machine's polling sees the trial start (on credit-g once it took 0.85 s)."""
+    import pandas as pd
+
+    path = folder / "credit-g-x3.csv"
+    pd.concat([pd.read_csv(CREDIT_G)] * 3, ignore_index=True).to_csv(path, index=False)
+    return path
+
+
+def _interrupt_and_resume(url: str, name: str, folder: Path) -> None:
     """Ctrl-C one worker and SIGKILL another during warm-start trials; a third retries both, once."""
     from metaopt.warmstart import warm_start
 
+    data = _slow_data(folder)
     rf = dict(FAST, learner="random_forest")
-    first = tune(str(CREDIT_G), storage=url, study_name=name, n_trials=1, **rf)  # trial 0
+    first = tune(str(data), storage=url, study_name=name, n_trials=1, **rf)  # trial 0
     # as slow as SLOW (entropy); a gini twin finished its ~1 s before the SIGKILL below once, on a loaded machine
     slow2 = dict(SLOW, min_samples_split=3)
     assert len(warm_start(first.study, learner="random_forest", k=2, recommendations=[SLOW, slow2],
                           search_space=dict(first.study.trials[0].distributions))) == 2  # trials 1, 2 wait
     cmd = dict(learner="random_forest", trials=1)
     # Ctrl-C during warm-start trial 1: Optuna marks it FAIL
-    _interrupt_running(_start(_cmd(CREDIT_G, url, name, **cmd), **HEARTBEAT_ENV), url, name, 1, signal.SIGINT)
+    _interrupt_running(_start(_cmd(data, url, name, **cmd), **HEARTBEAT_ENV), url, name, 1, signal.SIGINT)
     assert _trial_states(url, name)[1] == "FAIL"
     # SIGKILL during trial 2 (the next waiting one; the retry of trial 1 is queued behind it): stays RUNNING
-    _interrupt_running(_start(_cmd(CREDIT_G, url, name, **cmd), **HEARTBEAT_ENV), url, name, 2, signal.SIGKILL)
+    _interrupt_running(_start(_cmd(data, url, name, **cmd), **HEARTBEAT_ENV), url, name, 2, signal.SIGKILL)
     assert _trial_states(url, name)[2] == "RUNNING"
     time.sleep(3.5)  # the heartbeat's grace period (3 x 1 s)
-    s = _summary(_start(_cmd(CREDIT_G, url, name, learner="random_forest", trials=2), **HEARTBEAT_ENV))
+    s = _summary(_start(_cmd(data, url, name, learner="random_forest", trials=2), **HEARTBEAT_ENV))
     assert (s["n_interrupted"], s["n_retried"], s["n_running"]) == (2, 2, 0)
     assert s["n_warm_started"] == 2 and s["n_trials"] == 3  # trial 0 and the two retries, not the lost ones
     study = optuna.load_study(study_name=name, storage=url)
@@ -168,14 +179,14 @@ def _interrupt_and_resume(url: str, name: str) -> None:
         assert t.state.name in ("COMPLETE", "PRUNED") and t.params == {1: SLOW, 2: slow2}[number]
         assert t.user_attrs["metaopt:source"] == "warm_start" and "metaopt:interrupted" not in t.user_attrs
     # a later resume retries nothing again
-    again = tune(str(CREDIT_G), storage=url, study_name=name, n_trials=1, **rf)
+    again = tune(str(data), storage=url, study_name=name, n_trials=1, **rf)
     assert again.summary.n_retried == 2 and again.summary.n_interrupted == 2
     assert "interrupted: 2 trial(s) of stopped or killed workers (2 configuration(s) re-queued once)" \
         in str(again.summary)
 
 
 def test_sigint_and_sigkill_of_a_worker_then_resume_retries_once_sqlite(tmp_path):
-    _interrupt_and_resume(f"sqlite:///{tmp_path / 'faults.db'}", "faults")
+    _interrupt_and_resume(f"sqlite:///{tmp_path / 'faults.db'}", "faults", tmp_path)
 
 
 def test_postgresql_workers_start_together_and_a_killed_trial_is_retried(postgres_url, data_csv):
@@ -189,4 +200,4 @@ def test_postgresql_workers_start_together_and_a_killed_trial_is_retried(postgre
     procs = _start_together([_cmd(data_csv, url, "pg", seed=seed) for seed in (0, 1)], data_csv.parent / "go")
     a, b = (_summary(p) for p in procs)
     assert a["fold_seed"] == b["fold_seed"] and max(a["n_trials"], b["n_trials"]) == 4
-    _interrupt_and_resume(url, "pg-faults")
+    _interrupt_and_resume(url, "pg-faults", data_csv.parent)
