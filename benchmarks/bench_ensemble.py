@@ -119,6 +119,26 @@ def _refit(ctx: Any, ds: Any, params: dict) -> Any:
     return ctx.lrn.fit(ds.X, ds.y, params, ds.kind, random_state=ctx.seed)
 
 
+def _as_refit(studies: list[Any], learner: str, params: dict) -> dict:
+    """``params`` as ``tune`` refits them on all rows (``Learner.refit_params``): LightGBM for the mean rounds
+    early stopping chose in the folds of the configuration's trial (``metaopt:rounds``; studies from before
+    it was recorded keep early stopping)."""
+    from metaopt.learners import get_learner
+    from metaopt.tuning._objective import ROUNDS_ATTR
+
+    rounds = next((t.user_attrs[ROUNDS_ATTR] for st in studies if _learner_of(st) == learner
+                   for t in st.get_trials(deepcopy=False)
+                   if t.user_attrs.get(ROUNDS_ATTR) is not None and (t.user_attrs.get("config") or t.params) == params),
+                  None)
+    return get_learner(learner).refit_params(params, rounds)
+
+
+def _learner_of(study: Any) -> str:
+    from metaopt.tuning._study import SETUP_ATTR
+
+    return study.user_attrs[SETUP_ATTR]["learner"]
+
+
 def _seed_bag(learner: str, ds: Any, params: dict, seed: int, first: Any = None) -> list[Any]:
     """A configuration's fits for ``tune``'s final model: ``REFIT_SEEDS`` seeds from ``seed`` (one where the
     learner's fits do not depend on the seed); ``first``: the fit with ``seed`` where already made."""
@@ -147,13 +167,14 @@ def _ensemble(ctx: Any, view: Any, store: Any, ds: Any, mode: str) -> tuple[Any,
     members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, folds)
     if len(members) < 2 or not info.get("gain", 0) > 0:
         if mode == "refit":  # tune's fallback: a seed bag of the best candidate
-            return _bag_model(ds, _classes(ctx, ds), [(cands[0], 1.0, _seed_bag(ctx.learner, ds, cands[0].params,
+            params = _as_refit([view], ctx.learner, cands[0].params)
+            return _bag_model(ds, _classes(ctx, ds), [(cands[0], 1.0, _seed_bag(ctx.learner, ds, params,
                                                                                   ctx.seed))]), info
         return None, info
     fitted = []
     for c, w in members:
         if mode == "refit":
-            models = _seed_bag(ctx.learner, ds, c.params, ctx.seed)
+            models = _seed_bag(ctx.learner, ds, _as_refit([view], ctx.learner, c.params), ctx.seed)
         else:
             task = ctx.cvx.task
             models = [ctx.lrn.fit(task.X.iloc[tr], task.y.iloc[tr], c.params, ds.kind, random_state=ctx.seed + i)
@@ -178,12 +199,13 @@ def checkpoint_scores(sp: dict, study: Any, ds: Any, variants: tuple[str, ...]) 
         view = _Prefix(study, n)
         row: dict = {}
         single_src, single_params = _best_single(ctx, view, with_default="tpe" not in variants)
-        single = _refit(ctx, ds, single_params)
+        single = _refit(ctx, ds, _as_refit([view], ctx.learner, single_params))
         if "single" in variants or "tpe" in variants:
             row["single"] = {"score": _score(sp, single, ds), "source": single_src}
         if "1se" in variants:
             choice = robust_choice(view, ctx.default, ctx.maximize)
-            fitted = single if choice is None or choice.source == single_src else _refit(ctx, ds, choice.params)
+            fitted = (single if choice is None or choice.source == single_src else
+                      _refit(ctx, ds, _as_refit([view], ctx.learner, choice.params)))
             row["1se"] = {"score": _score(sp, fitted, ds), "report": None if choice is None else choice.report()}
         for mode in ("refit", "folds"):
             name = "ensemble" if mode == "refit" else "ensemble-folds"
@@ -244,7 +266,8 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
         def refit(c: Any) -> Any:
             key = (c.learner, str(c.source))
             if key not in fit:
-                fit[key] = get_learner(c.learner).fit(ds.X, ds.y, c.params, ds.kind, random_state=ctx.seed)
+                fit[key] = get_learner(c.learner).fit(ds.X, ds.y, _as_refit(studies, c.learner, c.params), ds.kind,
+                                                      random_state=ctx.seed)
             return fit[key]
 
         single = refit(cands[0])
@@ -252,7 +275,8 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
                           "learner": cands[0].learner}}
         if len(members) < 2 or not info.get("gain", 0) > 0:  # tune's fallback: a seed bag of the best one
             members = [(cands[0], 1.0)]
-        bag = [(c, w, _seed_bag(c.learner, ds, c.params, ctx.seed, first=refit(c))) for c, w in members]
+        bag = [(c, w, _seed_bag(c.learner, ds, _as_refit(studies, c.learner, c.params), ctx.seed, first=refit(c)))
+               for c, w in members]
         ens_score = _score(sp, _bag_model(ds, _classes(ctx, ds), bag), ds)
         learners = sorted({c.learner for c, _ in members})
         row["ensemble"] = {"score": ens_score, "members": len(members), "learners": learners,

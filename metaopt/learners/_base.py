@@ -240,6 +240,11 @@ class Learner(abc.ABC):
         """Fit ``est`` on preprocessed rows; returns (estimator, n_estimators_used, timed_out, early_stopping)."""
 
     # -- knowledge about the learner (override where there is some) ----------
+    def refit_params(self, params: dict[str, Any], rounds: float | None) -> dict[str, Any]:
+        """The configuration for ``tune``'s final fit on all rows, given the mean rounds early stopping chose
+        in the search's folds (None where it did not stop early); a learner without early stopping keeps it."""
+        return dict(params)
+
     def known_good_configs(self, kind: str) -> list[tuple[dict[str, Any], dict[str, Any]]]:
         """Published configurations for the shared pool: ``[(params, provenance), ...]``.
 

@@ -182,6 +182,14 @@ class LightGBMLearner(Learner):
         cls = lightgbm.LGBMRegressor if kind == "regression" else lightgbm.LGBMClassifier
         return cls(**params, random_state=random_state, n_jobs=1, verbose=-1)
 
+    def refit_params(self, params: dict[str, Any], rounds: float | None) -> dict[str, Any]:
+        """All rows for the mean rounds of the search's folds (AutoGluon's ``refit_full``), where the folds
+        stopped early: early stopping on an inner split would train on 80-90 % of the rows and redraw that
+        split with every seed of a seed bag (``docs/tuning.md``, "Refit rounds")."""
+        if rounds is None or "n_estimators" in params:
+            return dict(params)
+        return dict(params, n_estimators=max(1, int(round(rounds))))
+
     def fit_estimator(self, est, Z, y, params, kind, Z_valid, y_valid, time_limit_s, random_state):
         import lightgbm
 

@@ -42,6 +42,8 @@ class Evaluation:
     cut_fit: tuple[float, int] | None = None
     #: out-of-fold predictions of the full-fidelity fits: (test row positions, predictions) per fold
     oof: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    #: boosting rounds early stopping chose in those fits (learners that stop early; the final refit's count)
+    rounds: list[float] = field(default_factory=list)
     #: seconds the last step took to predict its test rows, and how many
     predict_s: float = 0.0
     predict_rows: int = 0
@@ -140,6 +142,8 @@ class FoldCV:
         value = float(score_predictions(pred, self.y_codes[te], t.kind, (self.metric,))[self.metric])
         if keep:  # the ensemble's raw material (``_ensemble``)
             ev.oof.append((np.asarray(te), pred.astype("float32")))
+            if model.early_stopping and model.n_estimators_used:
+                ev.rounds.append(float(model.n_estimators_used))
         ev.fit_s.append(fit_s)
         ev.train_rows.append(len(tr))
         return value

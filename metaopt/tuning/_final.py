@@ -117,12 +117,36 @@ def _member_entry(c: Candidate, weight: float) -> dict[str, Any]:
 
 
 def _refit(run: Any, learner: str, params: dict[str, Any], seed: int = 0) -> Any:
-    """One fit of a configuration on all rows (seed ``run.fold_seed + seed``), within the rest of the budget."""
+    """One fit of a configuration on all rows (seed ``run.fold_seed + seed``), within the rest of the budget;
+    where the search's folds stopped it early, for their mean rounds (``Learner.refit_params``)."""
     from metaopt.learners import get_learner
 
-    ds = run.ds
-    return get_learner(learner).fit(ds.X, ds.y, params, ds.kind, random_state=run.fold_seed + seed,
-                                    time_limit_s=run.budget.refit_limit())
+    lrn, ds = get_learner(learner), run.ds
+    return lrn.fit(ds.X, ds.y, lrn.refit_params(params, _rounds(run, learner, params)), ds.kind,
+                   random_state=run.fold_seed + seed, time_limit_s=run.budget.refit_limit())
+
+
+def _rounds(run: Any, learner: str, params: dict[str, Any]) -> float | None:
+    """The mean rounds early stopping chose in the folds of the trial of this configuration
+    (``metaopt:rounds``); None for the library default and for trials of studies from before it was kept."""
+    import json
+
+    from optuna.trial import TrialState
+
+    from metaopt.tuning._objective import ROUNDS_ATTR, jsonable
+    from metaopt.tuning._portfolio import Leg
+
+    def key(lrn: str, config: dict[str, Any]) -> tuple[str, str]:
+        return lrn, json.dumps(jsonable(config), sort_keys=True)
+
+    if run.refit_rounds is None:
+        run.refit_rounds = {}
+        for leg in run.legs or [Leg(run.learner, run.study, None, primary=True)]:
+            for t in leg.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
+                if t.user_attrs.get(ROUNDS_ATTR) is not None:
+                    run.refit_rounds.setdefault(key(leg.learner, t.user_attrs.get("config") or t.params),
+                                                float(t.user_attrs[ROUNDS_ATTR]))
+    return run.refit_rounds.get(key(learner, params))
 
 
 def _add_seeds(run: Any, members: list[Member]) -> None:

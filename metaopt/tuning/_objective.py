@@ -69,6 +69,8 @@ STOPPED_ATTR = "metaopt:stopped"
 #: trial attributes: mean seconds of one fold's fit, and its training rows (what the refit's reserve scales)
 FIT_S_ATTR = "metaopt:fit_s"
 TRAIN_ROWS_ATTR = "metaopt:train_rows"
+#: trial attribute: the mean boosting rounds early stopping chose over the folds (the final refit's count)
+ROUNDS_ATTR = "metaopt:rounds"
 #: trial attribute: the meta-model's prediction of ``metaopt:fit_s`` (``metaopt.tuning._warm.fit_time_predictor``)
 PREDICTED_FIT_S_ATTR = "metaopt:predicted_fit_s"
 #: trial attribute of a warm-started trial: its KB configuration (set by ``metaopt.warmstart``)
@@ -85,6 +87,8 @@ def _record(trial: Any, ev: Evaluation, predict: FitTimePredictor | None = None)
     trial.set_user_attr("fold_scores", [float(s) for s in ev.scores])
     if ev.rung_scores:
         trial.set_user_attr("rung_scores", [float(s) for s in ev.rung_scores])
+    if ev.rounds:
+        trial.set_user_attr(ROUNDS_ATTR, float(np.mean(ev.rounds)))
     if ev.mean_fit_s is not None:
         trial.set_user_attr(FIT_S_ATTR, ev.mean_fit_s)
         trial.set_user_attr(TRAIN_ROWS_ATTR, ev.mean_train_rows)

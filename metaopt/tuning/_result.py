@@ -115,6 +115,8 @@ class TuneRun:
     joint: list[Any] = field(default_factory=list)  #: ``"auto"``: the joint ranking of all learners' configurations
     other_learners: list[str] = field(default_factory=list)  #: ``"auto"``: learners searched beside ``learner``
     legs: list[Any] = field(default_factory=list)  #: each learner's :class:`~metaopt.tuning._portfolio.Leg`, primary first
+    #: ``(learner, configuration as JSON) -> the folds' mean early-stopping rounds``, read once (``_final._rounds``)
+    refit_rounds: dict[tuple[str, str], float] | None = None
 
     @property
     def maximize(self) -> bool:

@@ -204,6 +204,15 @@ def test_lightgbm_early_stopping_used():
     assert not model3.early_stopping and model3.n_estimators_used == 17
 
 
+def test_refit_params_fix_the_rounds_only_where_the_folds_stopped_early():
+    lg, rf = get_learner("lightgbm"), get_learner("random_forest")
+    assert lg.refit_params({"learning_rate": 0.3}, 211.6) == {"learning_rate": 0.3, "n_estimators": 212}
+    assert lg.refit_params({"learning_rate": 0.3}, None) == {"learning_rate": 0.3}  # a study from before
+    assert lg.refit_params({"n_estimators": 100}, 211.6) == {"n_estimators": 100}  # e.g. the library default
+    assert lg.refit_params({"learning_rate": 0.3}, 0.2)["n_estimators"] == 1
+    assert rf.refit_params({"max_features": 0.5}, 211.6) == {"max_features": 0.5}
+
+
 def test_lightgbm_regression_and_multiclass_early_stopping():
     lg = get_learner("lightgbm")
     for kind in ("regression", "multiclass"):

@@ -156,6 +156,44 @@ def test_no_ensemble_chooses_the_best_lower_confidence_bound(credit_run):
     assert "single model:" in str(single.summary)
 
 
+def _fits_of(model) -> list[tuple[object, object]]:
+    """(source, fitted model) of every fit of the final model."""
+    fitted = model.fitted
+    if isinstance(fitted, EnsembleFit):
+        return [(m.source, f) for m in fitted.members for f in m.models]
+    return [(None, fitted)]
+
+
+def test_lightgbm_configurations_are_refitted_on_all_rows_for_their_folds_mean_rounds(credit_run):
+    from metaopt import load_data
+    from metaopt.learners import get_learner
+    from metaopt.tuning._cv import FoldCV
+    from metaopt.tuning._fidelity import EvalPlan
+    from metaopt.tuning._study import SETUP_ATTR
+
+    res, db = credit_run
+    trials = {t.number: t for t in res.study.trials if t.state.name == "COMPLETE"}
+    # a trial's rounds are the mean of the best iterations of its folds' fits (fitted again here)
+    setup, lrn = res.study.user_attrs[SETUP_ATTR], get_learner("lightgbm")
+    cvx = FoldCV(load_data(str(EXAMPLE), target="class"), lrn, setup["metric"], EvalPlan.from_setup(setup),
+                 int(setup["seed"]))
+    t = trials[min(trials)]
+    used = [lrn.fit(cvx.task.X.iloc[tr], cvx.task.y.iloc[tr], t.user_attrs["config"], "binary",
+                    random_state=cvx.seed + i).n_estimators_used for i, (tr, _) in enumerate(cvx.task.folds[:cvx.n_folds])]
+    assert len(used) == len(t.user_attrs["fold_scores"]) and t.user_attrs["metaopt:rounds"] == pytest.approx(np.mean(used))
+    # every fit of a trial's configuration in the final model: that many rounds on all rows, no early stopping
+    for source, fit in _fits_of(res.model):
+        if source != "default":
+            assert not fit.early_stopping
+            assert fit.estimator.n_estimators == fit.n_estimators_used == round(trials[source].user_attrs["metaopt:rounds"])
+    single = tune(str(EXAMPLE), n_trials=1, storage=f"sqlite:///{db}", study_name="ens", ensemble=False, **FAST)
+    (_, fit), = _fits_of(single.model)
+    best = single.summary.best_params
+    rounds = best.get("n_estimators") or round(next(t.user_attrs["metaopt:rounds"] for t in single.study.trials
+                                                    if t.user_attrs.get("config") == best))
+    assert not fit.early_stopping and fit.estimator.n_estimators == rounds
+
+
 def test_regression_and_multiclass_ensembles(autompg_path, iris_path):
     reg = tune(str(autompg_path), n_trials=8, cv=3, progress=False, learner="lightgbm")
     assert isinstance(reg.model.fitted, EnsembleFit)
