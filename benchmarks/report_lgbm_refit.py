@@ -1,0 +1,130 @@
+"""What-if for issue #11: how should the final model refit a LightGBM configuration that the search fitted
+with early stopping?
+
+``tune`` refits each ensemble member (and the single best configuration) on all rows with early stopping on
+an inner split of those rows, and since the twenty-eighth session averages 3 such fits with different seeds.
+For LightGBM every seed redraws the inner split, so a "seed bag" is also a bag over 80-90 % subsamples, and
+each fit trains on fewer rows than the table has.  The alternative measured here is AutoGluon's ``refit_full``
+rule: fit on *all* rows for the mean number of rounds that early stopping chose on the search's folds
+(``cv rounds``), with 1 or 3 seeds.
+
+Re-scores `bench_ensemble.py`'s LightGBM-only studies (``--searcher lgbm`` rows of ``--cache``), or its
+``learner="auto"`` studies (``--searcher auto``: only the LightGBM members change) at a checkpoint; a study is
+accepted where the single refit and the ensemble (seed-bagged, or one refit per member in caches from before
+the seed bags) reproduce the cache's.  Prints wins/ties/losses of each variant against the best single trial and against the shipped
+ensemble, and the mean test scores.
+
+    python benchmarks/report_lgbm_refit.py --trials 25 --cache benchmarks/results/ens_lgbm_validation.jsonl \
+        --studies "/tmp/bench-ensval-*/study.db"
+    python benchmarks/report_lgbm_refit.py --trials 25 --cache benchmarks/results/ens_lgbm_seedbag.jsonl
+    python benchmarks/report_lgbm_refit.py --trials 25 --cache benchmarks/results/ens_auto_holdout.jsonl --searcher auto
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_ensemble import _context, _first_trials, _score, _Subset  # noqa: E402
+from report_seed_bagging import SPLITS, _studies  # noqa: E402
+
+VARIANTS = ("single", "single_cv", "ens_1", "ens_bag", "ens_cv_1", "ens_cv_bag")
+
+
+def _cv_rounds(lrn, ctx, ds, params: dict) -> int:
+    """The mean best iteration of early stopping over the search's folds (AutoGluon's refit_full)."""
+    task = ctx.cvx.task
+    used = [lrn.fit(task.X.iloc[tr], task.y.iloc[tr], params, ds.kind, random_state=ctx.seed + i).n_estimators_used
+            for i, (tr, _) in enumerate(task.folds[:ctx.cvx.n_folds])]
+    return max(1, int(round(float(np.mean(used)))))
+
+
+def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
+    from metaopt import load_data
+    from metaopt.learners import get_learner
+    from metaopt.tuning._ensemble import MAX_CANDIDATES, EnsembleFit, Member, OofStore, gather_candidates, select
+
+    sp = pd.read_pickle(SPLITS / f"{rec['dataset']}-s0.pkl")
+    train = sp["Xtr"].copy()
+    train[sp["target"]] = sp["ytr"].to_numpy()
+    ds = load_data(train, target=sp["target"], kind=sp["kind"], name=rec["dataset"])
+    ctx = _context(studies[0], ds)
+    store = OofStore.for_storage(studies[0]._storage)
+    cands = []
+    for i, (st, numbers) in enumerate(zip(studies, _first_trials(studies, n))):
+        learner = st.user_attrs["metaopt:tune"]["learner"]
+        cands += gather_candidates(_Subset(st, numbers), store, learner, ctx.default if i == 0 else None,
+                                   ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
+    cands = sorted(cands, key=lambda c: -c.cv_score if ctx.maximize else c.cv_score)[:MAX_CANDIDATES]
+    members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
+    if len(members) < 2 or not info.get("gain", 0) > 0:
+        members = [(cands[0], 1.0)]
+    fits: dict = {}
+
+    def refit(c, s: int, cv: bool):
+        cv = cv and c.learner == "lightgbm"  # the other learners' refits do not change
+        key = (c.learner, str(c.source), s, cv)
+        if key not in fits:
+            lrn, params = get_learner(c.learner), dict(c.params)
+            if cv and "n_estimators" not in params:
+                params["n_estimators"] = _cv_rounds(lrn, ctx, ds, c.params)
+            fits[key] = lrn.fit(ds.X, ds.y, params, ds.kind, random_state=ctx.seed + s)
+        return fits[key]
+
+    classes = None if ds.kind == "regression" else ctx.cvx.task.labels
+
+    def score(mem, k: int, cv: bool = False) -> float:
+        return _score(sp, EnsembleFit(kind=ds.kind, classes_=classes, mode="refit", members=[
+            Member([refit(c, s, cv) for s in range(k)], w, c.source, c.learner, c.params, c.cv_score)
+            for c, w in mem]), ds)
+
+    cached = rec["checkpoints"][str(n)]
+    row = {"dataset": rec["dataset"], "members": len(members), "single": _score(sp, refit(cands[0], 0, False), ds),
+           "ens_bag": score(members, seeds), "ens_1": score(members, 1)}
+    if abs(row["single"] - cached["single"]["score"]) > 1e-9 or min(
+            abs(row[k] - cached["ensemble"]["score"]) for k in ("ens_bag", "ens_1")) > 1e-9:
+        return None  # another run's studies of the same table
+    return dict(row, single_cv=score([(cands[0], 1.0)], 1, True), ens_cv_1=score(members, 1, True),
+                ens_cv_bag=score(members, seeds, True))
+
+
+def main(argv: list[str] | None = None) -> int:
+    warnings.filterwarnings("ignore")
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--trials", type=int, default=25, help="the checkpoint (10, 25 or 50)")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per refit in the bags")
+    ap.add_argument("--cache", required=True, help="bench_ensemble.py's cache with LightGBM-only studies")
+    ap.add_argument("--studies", default="/tmp/bench-ens-*/study.db", help="glob of the studies' databases")
+    ap.add_argument("--searcher", default="lgbm", choices=("lgbm", "auto"), help="the cache's runs to re-score")
+    ap.add_argument("--rows", help="write the per-table scores to this CSV")
+    args = ap.parse_args(argv)
+    rows = []
+    for rec in (json.loads(line) for line in Path(args.cache).read_text().splitlines()):
+        if rec.get("searcher", "auto") != args.searcher:
+            continue
+        row = next((r for st in _studies(rec, args.studies) if (r := _row(rec, st, args.trials, args.seeds))), None)
+        print(f"  {rec['dataset']}: {'not found' if row is None else 'ok'}", file=sys.stderr, flush=True)
+        rows += [row] if row else []
+    df = pd.DataFrame(rows)
+    if args.rows:
+        df.assign(trials=args.trials, seeds=args.seeds).to_csv(args.rows, index=False)
+    print(f"{len(df)} tables, {args.trials} trials, {args.seeds} seeds per bag")
+    pairs = [(a, base) for base in ("single", "ens_bag") for a in VARIANTS if a != base]
+    pairs += [("ens_cv_bag", "single_cv"), ("ens_cv_1", "single_cv"), ("ens_cv_bag", "ens_cv_1")]
+    for a, base in pairs:
+        d = df[a] - df[base]
+        print(f"{a:>11} vs {base:<9}: {(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()} "
+              f"(w/t/l), mean {df[a].mean():.4f} vs {df[base].mean():.4f}")
+    print(df.round(4).to_string(index=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
