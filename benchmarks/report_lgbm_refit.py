@@ -32,8 +32,8 @@ import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_ensemble import _context, _first_trials, _score, _Subset  # noqa: E402
-from report_seed_bagging import SPLITS, _studies  # noqa: E402
+from bench_ensemble import _score  # noqa: E402
+from report_seed_bagging import _studies, selection_at  # noqa: E402
 
 VARIANTS = ("single", "single_cv", "ens_1", "ens_bag", "ens_cv_1", "ens_cv_bag")
 
@@ -47,23 +47,10 @@ def _cv_rounds(lrn, ctx, ds, params: dict) -> int:
 
 
 def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
-    from metaopt import load_data
     from metaopt.learners import get_learner
-    from metaopt.tuning._ensemble import MAX_CANDIDATES, EnsembleFit, Member, OofStore, gather_candidates, select
+    from metaopt.tuning._ensemble import EnsembleFit, Member
 
-    sp = pd.read_pickle(SPLITS / f"{rec['dataset']}-s0.pkl")
-    train = sp["Xtr"].copy()
-    train[sp["target"]] = sp["ytr"].to_numpy()
-    ds = load_data(train, target=sp["target"], kind=sp["kind"], name=rec["dataset"])
-    ctx = _context(studies[0], ds)
-    store = OofStore.for_storage(studies[0]._storage)
-    cands = []
-    for i, (st, numbers) in enumerate(zip(studies, _first_trials(studies, n))):
-        learner = st.user_attrs["metaopt:tune"]["learner"]
-        cands += gather_candidates(_Subset(st, numbers), store, learner, ctx.default if i == 0 else None,
-                                   ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
-    cands = sorted(cands, key=lambda c: -c.cv_score if ctx.maximize else c.cv_score)[:MAX_CANDIDATES]
-    members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
+    sp, ds, ctx, cands, members, info = selection_at(rec, studies, n)
     if len(members) < 2 or not info.get("gain", 0) > 0:
         members = [(cands[0], 1.0)]
     fits: dict = {}

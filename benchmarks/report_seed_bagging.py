@@ -53,10 +53,11 @@ def _studies(rec: dict, pattern: str):
             yield studies
 
 
-def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
+def selection_at(rec: dict, studies: list, n: int):
+    """(split, training Dataset, study context, candidates best first, selected members, selection info) of the
+    ensemble ``tune`` builds from the first ``n`` trials of ``studies`` (the primary first)."""
     from metaopt import load_data
-    from metaopt.learners import get_learner
-    from metaopt.tuning._ensemble import MAX_CANDIDATES, EnsembleFit, Member, OofStore, gather_candidates, select
+    from metaopt.tuning._ensemble import MAX_CANDIDATES, OofStore, gather_candidates, select
 
     sp = pd.read_pickle(SPLITS / f"{rec['dataset']}-s0.pkl")
     train = sp["Xtr"].copy()
@@ -71,6 +72,14 @@ def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
                                    ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
     cands = sorted(cands, key=lambda c: -c.cv_score if ctx.maximize else c.cv_score)[:MAX_CANDIDATES]
     members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
+    return sp, ds, ctx, cands, members, info
+
+
+def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
+    from metaopt.learners import get_learner
+    from metaopt.tuning._ensemble import EnsembleFit, Member
+
+    sp, ds, ctx, cands, members, info = selection_at(rec, studies, n)
     fallback = len(members) < 2 or not info.get("gain", 0) > 0
     if fallback:
         members = [(cands[0], 1.0)]
