@@ -53,6 +53,11 @@ def _studies(rec: dict, pattern: str):
             yield studies
 
 
+def wtl(d: pd.Series) -> str:
+    """Wins/ties/losses of score differences ``d`` (ties within 0.0001)."""
+    return f"{(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()}"
+
+
 def selection_at(rec: dict, studies: list, n: int):
     """(split, training Dataset, study context, candidates best first, selected members, selection info) of the
     ensemble ``tune`` builds from the first ``n`` trials of ``studies`` (the primary first)."""
@@ -141,12 +146,12 @@ def main(argv: list[str] | None = None) -> int:
                  ("single_bag", "single"), ("ensemble_bag", "ensemble"), ("bag_at_fallback", "single"),
                  ("bag_at_fallback", "ensemble")]:
         d = df[a] - df[b]
-        print(f"{a} vs {b}: {(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()} (w/t/l), "
+        print(f"{a} vs {b}: {wtl(d)} (w/t/l), "
               f"mean {df[a].mean():.4f} vs {df[b].mean():.4f}")
     fb = df[df["fallback"]]
     d = fb["single_bag"] - fb["single"]
     print(f"where the selection falls back ({len(fb)} tables): seed bag vs single "
-          f"{(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()} (w/t/l)")
+          f"{wtl(d)} (w/t/l)")
     print(df.round(4).to_string(index=False))
     return 0
 
