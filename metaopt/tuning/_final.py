@@ -59,14 +59,19 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
 def _candidates(run: Any) -> list[Candidate]:
     """Every learner's best candidates (all scored on the same folds), best first, at most MAX_CANDIDATES."""
     from metaopt.tuning._ensemble import MAX_CANDIDATES
-    from metaopt.tuning._portfolio import Leg
 
-    legs = run.legs or [Leg(run.learner, run.study, None, primary=True)]
-    cands = [c for leg in legs
+    cands = [c for leg in _legs(run)
              for c in gather_candidates(leg.study, run.oof, leg.learner, run.default if leg.primary else None,
                                         run.maximize, label=leg.label)]
     cands.sort(key=lambda c: -c.cv_score if run.maximize else c.cv_score)
     return cands[:MAX_CANDIDATES]
+
+
+def _legs(run: Any) -> list[Any]:
+    """Every learner's part of the search (a run of one learner: its study as the primary leg)."""
+    from metaopt.tuning._portfolio import Leg
+
+    return run.legs or [Leg(run.learner, run.study, None, primary=True)]
 
 
 def _fold_rows(run: Any) -> int:
@@ -134,14 +139,13 @@ def _rounds(run: Any, learner: str, params: dict[str, Any]) -> float | None:
     from optuna.trial import TrialState
 
     from metaopt.tuning._objective import ROUNDS_ATTR, jsonable
-    from metaopt.tuning._portfolio import Leg
 
     def key(lrn: str, config: dict[str, Any]) -> tuple[str, str]:
         return lrn, json.dumps(jsonable(config), sort_keys=True)
 
     if run.refit_rounds is None:
         run.refit_rounds = {}
-        for leg in run.legs or [Leg(run.learner, run.study, None, primary=True)]:
+        for leg in _legs(run):
             for t in leg.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):
                 if t.user_attrs.get(ROUNDS_ATTR) is not None:
                     run.refit_rounds.setdefault(key(leg.learner, t.user_attrs.get("config") or t.params),
