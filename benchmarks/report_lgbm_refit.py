@@ -18,6 +18,9 @@ ensemble, and the mean test scores.
         --studies "/tmp/bench-ensval-*/study.db"
     python benchmarks/report_lgbm_refit.py --trials 25 --cache benchmarks/results/ens_lgbm_seedbag.jsonl
     python benchmarks/report_lgbm_refit.py --trials 25 --cache benchmarks/results/ens_auto_holdout.jsonl --searcher auto
+    # two processes, one a core, each writing its tables' rows:
+    python benchmarks/report_lgbm_refit.py --trials 50 --searcher auto --cache ... --shard 0/2 --rows s0.csv &
+    python benchmarks/report_lgbm_refit.py --trials 50 --searcher auto --cache ... --shard 1/2 --rows s1.csv
 """
 
 from __future__ import annotations
@@ -91,11 +94,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--studies", default="/tmp/bench-ens-*/study.db", help="glob of the studies' databases")
     ap.add_argument("--searcher", default="lgbm", choices=("lgbm", "auto"), help="the cache's runs to re-score")
     ap.add_argument("--rows", help="write the per-table scores to this CSV")
+    ap.add_argument("--shard", default="0/1", help="i/n: every n-th table from the i-th (one process a core)")
     args = ap.parse_args(argv)
+    shard, n_shards = (int(x) for x in args.shard.split("/"))
     rows = []
-    for rec in (json.loads(line) for line in Path(args.cache).read_text().splitlines()):
-        if rec.get("searcher", "auto") != args.searcher:
-            continue
+    recs = [json.loads(line) for line in Path(args.cache).read_text().splitlines()]
+    for rec in [r for r in recs if r.get("searcher", "auto") == args.searcher][shard::n_shards]:
         row = next((r for st in _studies(rec, args.studies) if (r := _row(rec, st, args.trials, args.seeds))), None)
         print(f"  {rec['dataset']}: {'not found' if row is None else 'ok'}", file=sys.stderr, flush=True)
         rows += [row] if row else []
