@@ -45,11 +45,12 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
         return None, dict(info, n_members=1, members=[_member_entry(members[0][0], 1.0)], why_not=why)
     t0 = time.monotonic()
     scale = _refit_scale(run) if mode == "refit" else run.cvx.n_folds
-    fitted, notes = fit_members(members, lambda c: _fit(run, c, mode), run.budget.left, scale)
+    fitted, notes, interrupted = fit_members(members, lambda c: _fit(run, c, mode), run.budget.left, scale,
+                                             keep_on_interrupt=_finish_on_ctrl_c(run))
     run.notes.extend(notes)
     if not fitted:
         return None, dict(info, n_members=0, why_not="no member's refit would finish within the time budget")
-    if mode == "refit":  # the fold models already are a bag
+    if mode == "refit" and not interrupted:  # the fold models already are a bag
         _add_seeds(run, fitted)
     ens = EnsembleFit(kind=run.ds.kind, members=fitted, mode=mode,
                       classes_=None if run.ds.kind == "regression" else run.cvx.task.labels)
@@ -176,11 +177,18 @@ def _add_seeds(run: Any, members: list[Member]) -> None:
         add_seeds([m for m in members if get_learner(m.learner).seeded],
                   lambda m, i: _refit(run, m.learner, m.params, i), REFIT_SEEDS, room)
     except KeyboardInterrupt:
-        if run.args.on_interrupt == "raise" or run.stopped_by_user:
+        if not _finish_on_ctrl_c(run):
             raise
         fits = ", ".join(str(len(m.models)) for m in members)
         run.notes.append(f"Ctrl-C while the final model's extra seeds were fitted: the model keeps the fits "
                          f"done ({fits} per configuration)")
+
+
+def _finish_on_ctrl_c(run: Any) -> bool:
+    """Whether a Ctrl-C during the final model's build ends it with the fits done: with
+    ``on_interrupt="finish"``, unless a Ctrl-C already stopped the search (the CLI announced that the next
+    one aborts)."""
+    return run.args.on_interrupt == "finish" and not run.stopped_by_user
 
 
 def _fit(run: Any, cand: Candidate, mode: str) -> list[Any]:

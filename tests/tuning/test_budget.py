@@ -219,7 +219,7 @@ def test_an_ensemble_member_whose_fit_would_not_finish_is_left_out_even_the_firs
         return [get_learner("lightgbm").fit(ds.X, ds.y, c.params, ds.kind)]
 
     left = (cands[0].fit_s + cands[1].fit_s) / 2  # the first (slower) member does not fit, the second does
-    members, notes = fit_members([(cands[0], 0.6), (cands[1], 0.4)], fit, lambda: left, 1.0)
+    members, notes, _ = fit_members([(cands[0], 0.6), (cands[1], 0.4)], fit, lambda: left, 1.0)
     assert [m.source for m in members] == [cands[1].source] == fitted_sources
     assert len(notes) == 1 and "left out" in notes[0]
     assert fit_members([(cands[0], 1.0)], fit, lambda: 0.0, 1.0)[0] == []  # none fits: the caller refits one

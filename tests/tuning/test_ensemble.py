@@ -292,6 +292,55 @@ def test_ctrl_c_during_the_extra_seeds_keeps_the_model_with_the_fits_done(setosa
         unregister_learner(learner.name)
 
 
+def _ctrl_c_at_a_member(n_rows: int, at: int):
+    """A LightGBM learner that raises KeyboardInterrupt at the ``at``-th fit on all ``n_rows`` rows with the
+    first seed (``fold_seed`` 0 below): the ensemble's ``at``-th member refit (None: never)."""
+    from metaopt.learners import LightGBMLearner
+
+    class CtrlC(LightGBMLearner):
+        name, id_prefix = "lgbm_ctrl_c_at_member", "lgc"
+        first_refits = 0
+
+        def fit(self, X, y, params, kind, *args, random_state=0, **kw):
+            if len(X) == n_rows and random_state == 0:
+                type(self).first_refits += 1
+                if type(self).first_refits == at:
+                    raise KeyboardInterrupt
+            return super().fit(X, y, params, kind, *args, random_state=random_state, **kw)
+
+    return CtrlC()
+
+
+def test_ctrl_c_while_the_members_are_refitted_keeps_the_members_fitted_so_far():
+    from metaopt.learners import register_learner, unregister_learner
+
+    data = pd.read_csv(EXAMPLE)
+    run = dict(target="class", n_trials=8, cv=3, progress=False, warm_start=False, random_state=0)
+    for at in (None, 3):
+        learner = register_learner(_ctrl_c_at_a_member(len(data), at))
+        try:
+            if at is None:  # uninterrupted: an ensemble of more than two members, each a seed bag
+                full = tune(data, learner=learner.name, on_interrupt="finish", **run)
+                assert full.summary.ensemble["n_members"] > 2 and full.summary.ensemble.get("seeds") is None
+                assert all(len(m.models) == REFIT_SEEDS for m in full.model.fitted.members)
+                continue
+            res = tune(data, learner=learner.name, on_interrupt="finish", **run)
+            kept = res.model.fitted.members
+            assert [m.source for m in kept] == [m.source for m in full.model.fitted.members[:2]]
+            assert [len(m.models) for m in kept] == [1, 1]  # no extra seeds after the Ctrl-C
+            assert res.summary.ensemble["n_members"] == 2 and not res.summary.stopped_by_user
+            assert sum(m["weight"] for m in res.summary.ensemble["members"]) == pytest.approx(1.0)
+            assert any(n.startswith("Ctrl-C while the ensemble's members were refitted: the model keeps the 2 of ")
+                       for n in res.summary.notes)
+            proba = res.model.predict_proba(data.drop(columns="class"))
+            assert proba.shape == (len(data), 2) and np.allclose(proba.sum(axis=1), 1.0)
+            type(learner).first_refits = 0
+            with pytest.raises(KeyboardInterrupt):  # the library's default: Ctrl-C stops the call
+                tune(data, learner=learner.name, **run)
+        finally:
+            unregister_learner(learner.name)
+
+
 def test_seeds_are_added_one_at_a_time_over_the_members_while_the_budget_has_room(setosa):
     from metaopt.learners import get_learner
 

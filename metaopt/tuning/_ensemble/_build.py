@@ -113,13 +113,14 @@ def _fold_positions(rows: np.ndarray, folds: list[np.ndarray]) -> list[np.ndarra
     return out
 
 
-def fit_members(members: list[tuple[Candidate, float]], fit: Any, left: Any, scale: float = 1.25
-                ) -> tuple[list[Member], list[str]]:
+def fit_members(members: list[tuple[Candidate, float]], fit: Any, left: Any, scale: float = 1.25,
+                keep_on_interrupt: bool = False) -> tuple[list[Member], list[str], bool]:
     """Fit the members, largest weight first: ``fit(candidate) -> [fitted models]`` (all rows, or the fold
     models), ``left()`` -> seconds left (None: no budget), ``scale``: a member's fit time over its fold fit
     time.  A member whose fits would not finish in time is left out, the first too (then none may be
-    fitted, and the caller refits a single configuration that fits the time left); returns members and
-    notes."""
+    fitted, and the caller refits a single configuration that fits the time left).  With
+    ``keep_on_interrupt``, a Ctrl-C (KeyboardInterrupt) after the first member ends the ensemble with the
+    members fitted so far.  Returns members, notes and whether a Ctrl-C ended it."""
     fitted: list[Member] = []
     notes: list[str] = []
     for cand, weight in members:
@@ -129,12 +130,19 @@ def fit_members(members: list[tuple[Candidate, float]], fit: Any, left: Any, sca
             notes.append(f"ensemble member {cand.source} left out: its fit (~{predicted:.1f} s) would not "
                          f"finish within the time budget ({max(remaining, 0):.1f} s left)")
             continue
-        models = fit(cand)
+        try:
+            models = fit(cand)
+        except KeyboardInterrupt:
+            if not (keep_on_interrupt and fitted):
+                raise
+            notes.append(f"Ctrl-C while the ensemble's members were refitted: the model keeps the {len(fitted)} "
+                         f"of {len(members)} fitted so far")
+            return fitted, notes, True
         if fitted and any(getattr(m, "timed_out", False) for m in models):
             notes.append(f"ensemble member {cand.source} left out: its fit was cut at the time budget")
             continue
         fitted.append(Member(models, weight, cand.source, cand.learner, cand.params, cand.cv_score))
-    return fitted, notes
+    return fitted, notes, False
 
 
 def add_seeds(members: list[Member], fit: Any, seeds: int, left: Any, scale: float = 1.25) -> None:
