@@ -20,7 +20,6 @@ guarded fallbacks are refitted (3 seeds, the folds' mean rounds for LightGBM).
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
@@ -31,7 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import _score  # noqa: E402
 from report_lgbm_refit import _cv_rounds  # noqa: E402
-from report_seed_bagging import _studies, selection_at, wtl  # noqa: E402
+from report_seed_bagging import _studies, rescoring_arguments, selection_at, shard_records, wtl  # noqa: E402
 
 
 def cv_gain(cands: list, y_codes: np.ndarray, kind: str, metric: str, folds: list[np.ndarray]) -> float:
@@ -89,18 +88,14 @@ def _guard(rec: dict, studies: list, n: int, seeds: int, blended: bool) -> tuple
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=25, help="the checkpoint (10, 25 or 50)")
-    ap.add_argument("--seeds", type=int, default=3, help="seeds of the fallback's bag (tune's REFIT_SEEDS)")
-    ap.add_argument("--cache", required=True, help="bench_ensemble.py's cache of the studies")
-    ap.add_argument("--studies", default="/tmp/bench-ens-*/study.db", help="glob of the studies' databases")
-    ap.add_argument("--searcher", default="auto", choices=("lgbm", "auto"), help="the cache's runs to re-score")
+    rescoring_arguments(ap, "auto")
     ap.add_argument("--rows", required=True, help="report_lgbm_refit.py's per-table rows at the same --trials")
     ap.add_argument("--out", help="write the per-table rows with the guard's columns to this CSV")
     args = ap.parse_args(argv)
     scored = pd.read_csv(args.rows).set_index("dataset")
     out = []
-    for rec in (json.loads(line) for line in Path(args.cache).read_text().splitlines()):
-        if rec.get("searcher", "auto") != args.searcher or rec["dataset"] not in scored.index:
+    for rec in shard_records(args.cache, args.searcher):
+        if rec["dataset"] not in scored.index:
             continue
         row = scored.loc[rec["dataset"]].to_dict()
         blended = row["members"] >= 2

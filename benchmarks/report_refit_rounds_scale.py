@@ -16,18 +16,16 @@ accepted where its selection reproduces the cache's (the ensemble's and the best
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import warnings
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import _score  # noqa: E402
 from report_lgbm_refit import _cv_rounds  # noqa: E402
-from report_seed_bagging import _studies, selection_at, wtl  # noqa: E402
+from report_seed_bagging import _studies, rescoring_arguments, selection_at, shard_records, wtl  # noqa: E402
 
 
 def fit_rows(n_rows: int, cv: int) -> int:
@@ -80,20 +78,14 @@ def _row(rec: dict, studies: list, n: int, seeds: int, powers: list[float]) -> d
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=25, help="the checkpoint (10, 25 or 50)")
-    ap.add_argument("--seeds", type=int, default=3, help="seeds per refit in the ensemble's bags")
+    rescoring_arguments(ap, "lgbm")
     ap.add_argument("--powers", default="0,0.5,1", help="exponents p of the rows ratio; the first is the baseline")
-    ap.add_argument("--cache", required=True, help="bench_ensemble.py's cache of the studies")
-    ap.add_argument("--studies", default="/tmp/bench-ens-*/study.db", help="glob of the studies' databases")
-    ap.add_argument("--searcher", default="lgbm", choices=("lgbm", "auto"), help="the cache's runs to re-score")
     ap.add_argument("--shard", default="0/1", help="i/n: every n-th table from the i-th (one process a core)")
     ap.add_argument("--rows", help="write the per-table scores to this CSV")
     args = ap.parse_args(argv)
     powers = [float(p) for p in args.powers.split(",")]
-    shard, n_shards = (int(x) for x in args.shard.split("/"))
-    recs = [json.loads(line) for line in Path(args.cache).read_text().splitlines()]
     rows = []
-    for rec in [r for r in recs if r.get("searcher", "auto") == args.searcher][shard::n_shards]:
+    for rec in shard_records(args.cache, args.searcher, args.shard):
         row = next((r for st in _studies(rec, args.studies) if (r := _row(rec, st, args.trials, args.seeds, powers))),
                    None)
         print(f"  {rec['dataset']}: {'not found' if row is None else 'ok'}", file=sys.stderr, flush=True)

@@ -53,6 +53,23 @@ def _studies(rec: dict, pattern: str):
             yield studies
 
 
+def rescoring_arguments(ap: argparse.ArgumentParser, searcher: str, cache: str | None = None) -> None:
+    """The arguments the re-scoring reports share: checkpoint, seeds, the benchmark's cache (required where
+    ``cache`` is None) and studies, which searcher's runs."""
+    ap.add_argument("--trials", type=int, default=25, help="the checkpoint (10, 25 or 50)")
+    ap.add_argument("--seeds", type=int, default=3, help="seeds per refit in a seed bag (tune's REFIT_SEEDS)")
+    ap.add_argument("--cache", default=cache, required=cache is None, help="bench_ensemble.py's cache of the studies")
+    ap.add_argument("--studies", default="/tmp/bench-ens-*/study.db", help="glob of the studies' databases")
+    ap.add_argument("--searcher", default=searcher, choices=("auto", "lgbm"), help="the cache's runs to re-score")
+
+
+def shard_records(cache: str, searcher: str, shard: str = "0/1") -> list[dict]:
+    """The cache's runs of ``searcher``; ``shard`` "i/n": every n-th from the i-th (one process a core)."""
+    i, n = (int(x) for x in shard.split("/"))
+    recs = [json.loads(line) for line in Path(cache).read_text().splitlines()]
+    return [r for r in recs if r.get("searcher", "auto") == searcher][i::n]
+
+
 def wtl(d: pd.Series) -> str:
     """Wins/ties/losses of score differences ``d`` (ties within 0.0001)."""
     return f"{(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()}"
@@ -115,11 +132,7 @@ def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
 def main(argv: list[str] | None = None) -> int:
     warnings.filterwarnings("ignore")
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--trials", type=int, default=25, help="the checkpoint (10, 25 or 50)")
-    ap.add_argument("--seeds", type=int, default=3, help="seeds per refit")
-    ap.add_argument("--cache", default=str(CACHE), help="bench_ensemble.py's cache of the auto studies")
-    ap.add_argument("--studies", default="/tmp/bench-ens-*/study.db", help="glob of the studies' databases")
-    ap.add_argument("--searcher", default="auto", choices=("auto", "lgbm"), help="the cache's runs to re-score")
+    rescoring_arguments(ap, "auto", str(CACHE))
     ap.add_argument("--rows", help="a CSV of per-table rows: tables already there (same --trials and --seeds) "
                                    "are read instead of re-scored, new ones appended (a run can be resumed)")
     args = ap.parse_args(argv)
