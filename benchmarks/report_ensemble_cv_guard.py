@@ -30,7 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import _score  # noqa: E402
 from report_lgbm_refit import _cv_rounds  # noqa: E402
-from report_seed_bagging import _studies, rescoring_arguments, selection_at, shard_records, wtl  # noqa: E402
+from report_seed_bagging import _studies, compare, rescoring_arguments, selection_at, shard_records  # noqa: E402
 
 
 def cv_gain(cands: list, y_codes: np.ndarray, kind: str, metric: str, folds: list[np.ndarray]) -> float:
@@ -115,8 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{len(df)} tables, {args.trials} trials; the guard falls back on "
           f"{int(((df['cv_gain'] <= 0) & (df['members'] >= 2)).sum())} where the shipped rule blends")
     for a, base in (("ens_cv_bag", "single_cv"), ("guarded", "single_cv"), ("guarded", "ens_cv_bag")):
-        d = df[a] - df[base]
-        print(f"{a:>10} vs {base:<10}: {wtl(d)} (w/t/l), mean {df[a].mean():.4f} vs {df[base].mean():.4f}")
+        print(compare(df, a, base, f"{a:>10} vs {base:<10}"))
     cols = ["dataset", "members", "in_sample_gain", "cv_gain", "single_cv", "single_bag", "ens_cv_bag", "guarded"]
     print(df[cols].round(5).to_string(index=False))
     return 0

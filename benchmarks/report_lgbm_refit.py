@@ -35,7 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import _score  # noqa: E402
-from report_seed_bagging import _studies, rescoring_arguments, selection_at, shard_records, wtl  # noqa: E402
+from report_seed_bagging import _studies, compare, rescoring_arguments, selection_at, shard_records  # noqa: E402
 
 VARIANTS = ("single", "single_cv", "ens_1", "ens_bag", "ens_cv_1", "ens_cv_bag")
 
@@ -103,9 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     pairs = [(a, base) for base in ("single", "ens_bag") for a in VARIANTS if a != base]
     pairs += [("ens_cv_bag", "single_cv"), ("ens_cv_1", "single_cv"), ("ens_cv_bag", "ens_cv_1")]
     for a, base in pairs:
-        d = df[a] - df[base]
-        print(f"{a:>11} vs {base:<9}: {wtl(d)} "
-              f"(w/t/l), mean {df[a].mean():.4f} vs {df[base].mean():.4f}")
+        print(compare(df, a, base, f"{a:>11} vs {base:<9}"))
     print(df.round(4).to_string(index=False))
     return 0
 

@@ -25,7 +25,8 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import _score  # noqa: E402
 from report_lgbm_refit import _cv_rounds  # noqa: E402
-from report_seed_bagging import _studies, rescoring_arguments, selection_at, shard_records, wtl  # noqa: E402
+from report_seed_bagging import (_studies, compare, rescoring_arguments, selection_at,  # noqa: E402
+                                 shard_records, wtl)
 
 
 def fit_rows(n_rows: int, cv: int) -> int:
@@ -102,9 +103,7 @@ def report(df: pd.DataFrame, powers: list[float], trials: int) -> None:
     base = f"{powers[0]:g}"
     for p in (f"{q:g}" for q in powers):
         for model in ("single", "ens"):
-            d = df[f"{model}_p{p}"] - df[f"{model}_p{base}"]
-            print(f"p={p:>4} {model:>6} vs p={base}: {wtl(d)} (w/t/l), mean {df[f'{model}_p{p}'].mean():.4f} "
-                  f"vs {df[f'{model}_p{base}'].mean():.4f}")
+            print(compare(df, f"{model}_p{p}", f"{model}_p{base}", f"p={p:>4} {model:>6} vs p={base}"))
         print(f"p={p:>4} ensemble vs single: {wtl(df[f'ens_p{p}'] - df[f'single_p{p}'])}")
     print(df.round(4).to_string(index=False))
 

@@ -70,6 +70,12 @@ def shard_records(cache: str, searcher: str, shard: str = "0/1") -> list[dict]:
     return [r for r in recs if r.get("searcher", "auto") == searcher][i::n]
 
 
+def compare(df: pd.DataFrame, a: str, b: str, label: str | None = None) -> str:
+    """One report line: column ``a`` against column ``b`` of the per-table rows, wins/ties/losses and means."""
+    return (f"{label or f'{a} vs {b}'}: {wtl(df[a] - df[b])} (w/t/l), "
+            f"mean {df[a].mean():.4f} vs {df[b].mean():.4f}")
+
+
 def wtl(d: pd.Series) -> str:
     """Wins/ties/losses of score differences ``d`` (ties within 0.0001)."""
     return f"{(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()}"
@@ -158,9 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     for a, b in [("ensemble", "single"), ("ensemble_bag", "single"), ("ensemble_bag", "single_bag"),
                  ("single_bag", "single"), ("ensemble_bag", "ensemble"), ("bag_at_fallback", "single"),
                  ("bag_at_fallback", "ensemble")]:
-        d = df[a] - df[b]
-        print(f"{a} vs {b}: {wtl(d)} (w/t/l), "
-              f"mean {df[a].mean():.4f} vs {df[b].mean():.4f}")
+        print(compare(df, a, b))
     fb = df[df["fallback"]]
     d = fb["single_bag"] - fb["single"]
     print(f"where the selection falls back ({len(fb)} tables): seed bag vs single "
