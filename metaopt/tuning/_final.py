@@ -21,6 +21,7 @@ from metaopt.tuning._ensemble import (
     Candidate,
     Member,
     add_seeds,
+    blend_score,
     describe,
     fit_members,
     gather_candidates,
@@ -50,11 +51,25 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
     run.notes.extend(notes)
     if not fitted:
         return None, dict(info, n_members=0, why_not="no member's refit would finish within the time budget")
+    if len(fitted) < len(members):
+        info = _rescored(run, info, members, fitted)
     if mode == "refit" and not interrupted:  # the fold models already are a bag
         _add_seeds(run, fitted)
     ens = EnsembleFit(kind=run.ds.kind, members=fitted, mode=mode,
                       classes_=None if run.ds.kind == "regression" else run.cvx.task.labels)
     return ens, describe(ens, info, time.monotonic() - t0)
+
+
+def _rescored(run: Any, info: dict[str, Any], members: list[tuple[Candidate, float]],
+              fitted: list[Member]) -> dict[str, Any]:
+    """``info`` with the CV score of the blend the model holds, where members were left out (time budget)
+    or a Ctrl-C ended the refits: the selection's own score would overstate it."""
+    kept = {m.source for m in fitted}
+    score = blend_score([(c, w) for c, w in members if c.source in kept], run.cvx.y_codes, run.ds.kind,
+                        run.metric, run.cvx.test_folds)
+    sign = 1 if run.maximize else -1
+    return dict(info, cv_score=score, selected_cv_score=info["cv_score"], n_selected=len(members),
+                gain=(score - info["best_single_score"]) * sign)
 
 
 def _candidates(run: Any) -> list[Candidate]:

@@ -139,6 +139,11 @@ def format_time(s: TuneSummary) -> str:
     return f"time: {t.get('total', 0.0):.1f} s{budget} ({steps})"
 
 
+def _partial(e: dict) -> str:
+    """Where the model holds only some of the selected members: what the whole selection scored."""
+    return f"all {e['n_selected']} selected: {_fmt(e['selected_cv_score'])}; " if "selected_cv_score" in e else ""
+
+
 def format_final(s: TuneSummary) -> list[str]:
     """The ensemble's members and scores, or the single configuration's choice."""
     e, c = s.ensemble, s.selection
@@ -147,6 +152,7 @@ def format_final(s: TuneSummary) -> list[str]:
         of = f" ({', '.join(f'{lr} {n}' for lr, n in mix.items())})" if len(mix) > 1 else ""
         lines = [f"ensemble: {e['n_members']} members of {e['n_candidates']} candidates{of}, CV {s.metric} "
                  f"{_fmt(e['cv_score'])} on the out-of-fold predictions (best single {_fmt(e['best_single_score'])}; "
+                 f"{_partial(e)}"
                  f"{e['size']} rounds, members "
                  f"{'refitted on all rows' + _seeds(e) if e.get('fit') == 'refit' else 'kept as fold models'})"]
         for m in e["members"]:

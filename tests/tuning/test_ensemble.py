@@ -18,7 +18,17 @@ from metaopt.cli import main
 from metaopt.core import score_predictions
 from metaopt.exceptions import ConfigError
 from metaopt.tuning import load_model, tune
-from metaopt.tuning._ensemble import REFIT_SEEDS, EnsembleFit, Member, OofStore, add_seeds, greedy_selection
+from metaopt.tuning._ensemble import (
+    REFIT_SEEDS,
+    Candidate,
+    EnsembleFit,
+    Member,
+    OofStore,
+    add_seeds,
+    blend_score,
+    greedy_selection,
+    select,
+)
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
 
@@ -61,6 +71,25 @@ def test_sorted_initialization_starts_from_the_best_candidates():
     # more initial members than candidates or rounds: all of them, once
     small = greedy_selection(preds[:2], y, "binary", "roc_auc", size=2, init=5)
     assert small.counts == {0: 1, 1: 1}
+
+
+def test_the_score_of_a_blend_of_some_members_is_the_mean_over_folds_of_their_weighted_average():
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    signal = np.where(y == 1, 1.0, -1.0)
+    rows = np.arange(300)
+    probs = [1 / (1 + np.exp(-(signal + rng.normal(0, s, 300)))) for s in (1.2, 1.5, 1.8, 2.5)]
+    cands = [Candidate(i, "lightgbm", {}, 0.0, rows, np.column_stack([1 - p, p])) for i, p in enumerate(probs)]
+    folds = np.array_split(rng.permutation(300), 3)
+    members, info = select(cands, y, "binary", "roc_auc", 12, [np.sort(f) for f in folds])
+    assert len(members) > 2
+    assert blend_score(members, y, "binary", "roc_auc", folds) == pytest.approx(info["cv_score"])
+    two = members[:2]  # what a model keeps when the refits stop after two members
+    blend = sum(w * probs[c.source] for c, w in two) / sum(w for _, w in two)
+    expected = np.mean([roc_auc_score(y[f], blend[f]) for f in folds])
+    assert blend_score(two, y, "binary", "roc_auc", folds) == pytest.approx(expected)
 
 
 def test_greedy_selection_minimises_losses():
@@ -330,6 +359,12 @@ def test_ctrl_c_while_the_members_are_refitted_keeps_the_members_fitted_so_far()
             assert [len(m.models) for m in kept] == [1, 1]  # no extra seeds after the Ctrl-C
             assert res.summary.ensemble["n_members"] == 2 and not res.summary.stopped_by_user
             assert sum(m["weight"] for m in res.summary.ensemble["members"]) == pytest.approx(1.0)
+            # the CV reported is the two members' blend's, not the full selection's
+            assert res.summary.ensemble["selected_cv_score"] == full.summary.ensemble["cv_score"]
+            assert res.summary.ensemble["cv_score"] != full.summary.ensemble["cv_score"]
+            assert "selected_cv_score" not in full.summary.ensemble
+            n = full.summary.ensemble["n_members"]
+            assert f"all {n} selected: " in str(res.summary) and "selected: " not in str(full.summary)
             assert any(n.startswith("Ctrl-C while the ensemble's members were refitted: the model keeps the 2 of ")
                        for n in res.summary.notes)
             proba = res.model.predict_proba(data.drop(columns="class"))

@@ -9,6 +9,7 @@ from metaopt.tuning._ensemble._build import (
     SEED_SHARE,
     Candidate,
     add_seeds,
+    blend_score,
     describe,
     fit_members,
     gather_candidates,
@@ -19,5 +20,5 @@ from metaopt.tuning._ensemble._oof import OofStore
 from metaopt.tuning._ensemble._selection import Selection, greedy_selection
 
 __all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "REFIT_SEEDS", "SEED_SHARE",
-           "Candidate", "EnsembleFit", "Member", "OofStore", "Selection", "add_seeds", "describe", "fit_members",
+           "Candidate", "EnsembleFit", "Member", "OofStore", "Selection", "add_seeds", "blend_score", "describe", "fit_members",
            "gather_candidates", "greedy_selection", "select"]

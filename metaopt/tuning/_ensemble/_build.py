@@ -18,6 +18,7 @@ import numpy as np
 from metaopt.core import GREATER_IS_BETTER
 from metaopt.tuning._ensemble._fitted import EnsembleFit, Member
 from metaopt.tuning._ensemble._oof import OofStore
+from metaopt.tuning._ensemble._scores import fold_mean_scores
 from metaopt.tuning._ensemble._selection import greedy_selection
 
 #: the candidates that enter the selection: the best this many by CV score (selection costs
@@ -101,6 +102,16 @@ def select(candidates: list[Candidate], y_codes: np.ndarray, kind: str, metric: 
             "candidate_workers": sorted({c.worker for c in same if c.worker}),
             "gain": (sel.score - sel.trace[0]) * (1 if greater else -1)}
     return members, info
+
+
+def blend_score(members: list[tuple[Candidate, float]], y_codes: np.ndarray, kind: str, metric: str,
+                folds: list[np.ndarray]) -> float:
+    """The CV score (mean over the test ``folds``) of the weighted average of the members' out-of-fold
+    predictions: what a blend of only some of the selected members scores, as :func:`select` scores all."""
+    rows = members[0][0].rows
+    total = sum(w for _, w in members)
+    blend = sum(w * np.asarray(c.pred, dtype="float64").reshape(len(rows), -1) for c, w in members) / total
+    return float(fold_mean_scores(blend[None], y_codes[rows], kind, metric, _fold_positions(rows, folds))[0])
 
 
 def _fold_positions(rows: np.ndarray, folds: list[np.ndarray]) -> list[np.ndarray]:
