@@ -246,7 +246,7 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
     """``learner="auto"``: the ensemble across every learner's study (the primary first) after the first n
     trials of all of them, as ``tune`` builds it (``_final._candidates``), and the best single configuration."""
     from metaopt.learners import get_learner
-    from metaopt.tuning._ensemble import MAX_CANDIDATES, OofStore, gather_candidates, select
+    from metaopt.tuning._ensemble import OofStore, candidate_pool, gather_candidates, select
 
     ctx = _context(studies[0], ds)
     store = OofStore.for_storage(studies[0]._storage)
@@ -258,8 +258,7 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
             learner = st.user_attrs["metaopt:tune"]["learner"]
             cands += gather_candidates(_Subset(st, numbers), store, learner, ctx.default if i == 0 else None,
                                        ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
-        cands.sort(key=lambda c: -c.cv_score if ctx.maximize else c.cv_score)
-        cands = cands[:MAX_CANDIDATES]
+        cands = candidate_pool(cands, ctx.maximize)
         members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, folds)
         fit = {}
 

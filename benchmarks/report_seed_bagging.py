@@ -81,11 +81,12 @@ def wtl(d: pd.Series) -> str:
     return f"{(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()}"
 
 
-def selection_at(rec: dict, studies: list, n: int):
+def selection_at(rec: dict, studies: list, n: int, per_learner: int | None = None):
     """(split, training Dataset, study context, candidates best first, selected members, selection info) of the
-    ensemble ``tune`` builds from the first ``n`` trials of ``studies`` (the primary first)."""
+    ensemble ``tune`` builds from the first ``n`` trials of ``studies`` (the primary first); ``per_learner``:
+    each learner's reserve in the candidate pool (None: tune's)."""
     from metaopt import load_data
-    from metaopt.tuning._ensemble import MAX_CANDIDATES, OofStore, gather_candidates, select
+    from metaopt.tuning._ensemble import PER_LEARNER, OofStore, candidate_pool, gather_candidates, select
 
     sp = pd.read_pickle(SPLITS / f"{rec['dataset']}-s0.pkl")
     train = sp["Xtr"].copy()
@@ -98,7 +99,7 @@ def selection_at(rec: dict, studies: list, n: int):
         learner = st.user_attrs["metaopt:tune"]["learner"]
         cands += gather_candidates(_Subset(st, numbers), store, learner, ctx.default if i == 0 else None,
                                    ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
-    cands = sorted(cands, key=lambda c: -c.cv_score if ctx.maximize else c.cv_score)[:MAX_CANDIDATES]
+    cands = candidate_pool(cands, ctx.maximize, PER_LEARNER if per_learner is None else per_learner)
     members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
     return sp, ds, ctx, cands, members, info
 

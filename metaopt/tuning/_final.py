@@ -22,6 +22,7 @@ from metaopt.tuning._ensemble import (
     Member,
     add_seeds,
     blend_score,
+    candidate_pool,
     describe,
     fit_members,
     gather_candidates,
@@ -73,14 +74,11 @@ def _rescored(run: Any, info: dict[str, Any], members: list[tuple[Candidate, flo
 
 
 def _candidates(run: Any) -> list[Candidate]:
-    """Every learner's best candidates (all scored on the same folds), best first, at most MAX_CANDIDATES."""
-    from metaopt.tuning._ensemble import MAX_CANDIDATES
-
+    """Every learner's best candidates (all scored on the same folds), best first (``candidate_pool``)."""
     cands = [c for leg in _legs(run)
              for c in gather_candidates(leg.study, run.oof, leg.learner, run.default if leg.primary else None,
                                         run.maximize, label=leg.label)]
-    cands.sort(key=lambda c: -c.cv_score if run.maximize else c.cv_score)
-    return cands[:MAX_CANDIDATES]
+    return candidate_pool(cands, run.maximize)
 
 
 def _legs(run: Any) -> list[Any]:

@@ -19,6 +19,8 @@ from metaopt.core import score_predictions
 from metaopt.exceptions import ConfigError
 from metaopt.tuning import load_model, tune
 from metaopt.tuning._ensemble import (
+    MAX_CANDIDATES,
+    PER_LEARNER,
     REFIT_SEEDS,
     Candidate,
     EnsembleFit,
@@ -26,6 +28,7 @@ from metaopt.tuning._ensemble import (
     OofStore,
     add_seeds,
     blend_score,
+    candidate_pool,
     greedy_selection,
     select,
 )
@@ -90,6 +93,28 @@ def test_the_score_of_a_blend_of_some_members_is_the_mean_over_folds_of_their_we
     blend = sum(w * probs[c.source] for c, w in two) / sum(w for _, w in two)
     expected = np.mean([roc_auc_score(y[f], blend[f]) for f in folds])
     assert blend_score(two, y, "binary", "roc_auc", folds) == pytest.approx(expected)
+
+
+def test_the_candidate_pool_keeps_each_learners_best_trials_beside_the_best_by_cv():
+    rows = np.arange(10)
+
+    def cand(source, learner, cv):
+        return Candidate(source, learner, {}, cv, rows, np.zeros((10, 2)))
+
+    # a long LightGBM search whose 45 trials all beat the other learners' few
+    cands = [cand(i, "lightgbm", 0.9 - i / 1000) for i in range(45)]
+    cands += [cand(f"random_forest:{i}", "random_forest", 0.8 - i / 100) for i in range(3)]
+    cands += [cand(f"extra_trees:{i}", "extra_trees", 0.7 - i / 100) for i in range(8)]
+    pool = candidate_pool(cands[::-1], maximize=True, per_learner=5)
+    assert len(pool) == MAX_CANDIDATES
+    assert [c.cv_score for c in pool] == sorted((c.cv_score for c in pool), reverse=True)  # best first
+    learners = [c.learner for c in pool]
+    assert learners.count("random_forest") == 3 and learners.count("extra_trees") == 5
+    assert [c.source for c in pool if c.learner == "lightgbm"] == list(range(MAX_CANDIDATES - 8))
+    assert [c.learner for c in candidate_pool(cands, True, per_learner=0)] == ["lightgbm"] * MAX_CANDIDATES
+    # a loss (minimised): the lowest first, the reserve the same
+    low = candidate_pool([cand(c.source, c.learner, -c.cv_score) for c in cands], maximize=False)
+    assert low[0].source == 0 and sum(c.learner == "extra_trees" for c in low) == PER_LEARNER
 
 
 def test_greedy_selection_minimises_losses():

@@ -5,11 +5,13 @@ from metaopt.tuning._ensemble._build import (
     ENSEMBLE_INIT,
     ENSEMBLE_SIZE,
     MAX_CANDIDATES,
+    PER_LEARNER,
     REFIT_SEEDS,
     SEED_SHARE,
     Candidate,
     add_seeds,
     blend_score,
+    candidate_pool,
     describe,
     fit_members,
     gather_candidates,
@@ -19,6 +21,6 @@ from metaopt.tuning._ensemble._fitted import EnsembleFit, Member
 from metaopt.tuning._ensemble._oof import OofStore
 from metaopt.tuning._ensemble._selection import Selection, greedy_selection
 
-__all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "REFIT_SEEDS", "SEED_SHARE",
-           "Candidate", "EnsembleFit", "Member", "OofStore", "Selection", "add_seeds", "blend_score", "describe", "fit_members",
+__all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "PER_LEARNER", "REFIT_SEEDS", "SEED_SHARE",
+           "Candidate", "EnsembleFit", "Member", "OofStore", "Selection", "add_seeds", "blend_score", "candidate_pool", "describe", "fit_members",
            "gather_candidates", "greedy_selection", "select"]

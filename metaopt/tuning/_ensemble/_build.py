@@ -3,7 +3,7 @@ select greedily, refit the members within the time budget.
 
 Candidates are the study's completed trials (every worker's, every earlier run's: a resumed study
 extends the ensemble) and the library default, all scored on the same folds; the best
-:data:`MAX_CANDIDATES` by CV score enter the selection.  ``docs/tuning.md`` ("Ensembles") says why.
+:data:`MAX_CANDIDATES` by CV score enter the selection, each learner's best :data:`PER_LEARNER` among them.  ``docs/tuning.md`` ("Ensembles") says why.
 """
 
 from __future__ import annotations
@@ -24,6 +24,9 @@ from metaopt.tuning._ensemble._selection import greedy_selection
 #: the candidates that enter the selection: the best this many by CV score (selection costs
 #: candidates x rounds metric evaluations)
 MAX_CANDIDATES = 40
+#: each learner's best this many candidates enter the selection even where the best MAX_CANDIDATES by CV are
+#: another learner's (``candidate_pool``); chosen with ``benchmarks/report_candidate_pool.py`` (``docs/tuning.md``)
+PER_LEARNER = 5
 #: rounds of greedy selection by default (the ensemble's size, members counted with repetition)
 ENSEMBLE_SIZE = 25
 #: the selection starts from this many best candidates, each once ("sorted initialization"); chosen with
@@ -82,6 +85,29 @@ def gather_candidates(study: Any, store: OofStore, learner: str, default: Any, m
                                  fit_s=default.fit_s))
     out.sort(key=lambda c: -c.cv_score if maximize else c.cv_score)
     return out[:MAX_CANDIDATES]
+
+
+def candidate_pool(candidates: list[Candidate], maximize: bool, per_learner: int = PER_LEARNER) -> list[Candidate]:
+    """The candidates that enter the selection, best first: the best :data:`MAX_CANDIDATES` by CV score, and
+    each learner's best ``per_learner`` in any case.
+
+    Without the reserve a long search of one learner fills the pool with its own trials and pushes the
+    other learners' few out: the blend loses the diversity it gains most from (``docs/tuning.md``).
+    """
+    ranked = sorted(candidates, key=lambda c: -c.cv_score if maximize else c.cv_score)
+    taken: Counter = Counter()
+    reserved = set()
+    for i, c in enumerate(ranked):
+        if taken[c.learner] < per_learner:
+            reserved.add(i)
+            taken[c.learner] += 1
+    free = MAX_CANDIDATES - len(reserved)
+    out = []
+    for i, c in enumerate(ranked):
+        if i in reserved or free > 0:
+            free -= i not in reserved
+            out.append(c)
+    return out
 
 
 def select(candidates: list[Candidate], y_codes: np.ndarray, kind: str, metric: str, size: int,
