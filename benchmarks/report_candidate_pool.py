@@ -30,26 +30,18 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import _score  # noqa: E402
-from report_lgbm_refit import _cv_rounds  # noqa: E402
+from report_lgbm_refit import refit_on_all_rows  # noqa: E402
 from report_seed_bagging import _studies, compare, rescoring_arguments, selection_at, shard_records  # noqa: E402
 
 
 def _rows(rec: dict, studies: list, n: int, seeds: int, quotas: list[int]) -> list[dict] | None:
     """One row per quota: the ensemble's and the best single configuration's test scores."""
-    from metaopt.learners import get_learner
     from metaopt.tuning._ensemble import EnsembleFit, Member
 
     fits: dict = {}
 
     def refit(ds, ctx, c, s: int, cv: bool = True):
-        cv = cv and c.learner == "lightgbm"  # the folds' mean rounds: LightGBM's refit only
-        key = (c.learner, str(c.source), s, cv)
-        if key not in fits:
-            lrn, params = get_learner(c.learner), dict(c.params)
-            if cv and "n_estimators" not in params:
-                params["n_estimators"] = _cv_rounds(lrn, ctx, ds, c.params)
-            fits[key] = lrn.fit(ds.X, ds.y, params, ds.kind, random_state=ctx.seed + s)
-        return fits[key]
+        return refit_on_all_rows(fits, ds, ctx, c, s, cv)
 
     out = []
     for q in quotas:
@@ -103,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
 def report(df: pd.DataFrame, quotas: list[int], trials: int, before: pd.DataFrame | None = None) -> None:
     """Per quota: its ensemble against quota 0's and against the best single trial, how many blends mix
     learners, and (``before``) the change from the earlier checkpoint's shipped ensemble."""
+    df = df.astype({"quota": int, "members": int, "pool": int})
     wide = df.pivot_table(index="dataset", columns="quota", values="ensemble")
     wide["single"] = df[df["quota"] == quotas[0]].set_index("dataset")["single"]
     print(f"{len(wide)} tables, {trials} trials")

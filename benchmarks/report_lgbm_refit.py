@@ -48,8 +48,23 @@ def _cv_rounds(lrn, ctx, ds, params: dict) -> int:
     return max(1, int(round(float(np.mean(used)))))
 
 
-def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
+def refit_on_all_rows(fits: dict, ds, ctx, c, s: int, cv: bool):
+    """Candidate ``c`` fitted on all rows with seed ``ctx.seed + s``, kept in ``fits``; ``cv``: LightGBM for its
+    folds' mean rounds (the shipped refit), else early-stopped as before (the other learners' refits do not
+    change)."""
     from metaopt.learners import get_learner
+
+    cv = cv and c.learner == "lightgbm"
+    key = (c.learner, str(c.source), s, cv)
+    if key not in fits:
+        lrn, params = get_learner(c.learner), dict(c.params)
+        if cv and "n_estimators" not in params:
+            params["n_estimators"] = _cv_rounds(lrn, ctx, ds, c.params)
+        fits[key] = lrn.fit(ds.X, ds.y, params, ds.kind, random_state=ctx.seed + s)
+    return fits[key]
+
+
+def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
     from metaopt.tuning._ensemble import EnsembleFit, Member
 
     sp, ds, ctx, cands, members, info = selection_at(rec, studies, n)
@@ -58,14 +73,7 @@ def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
     fits: dict = {}
 
     def refit(c, s: int, cv: bool):
-        cv = cv and c.learner == "lightgbm"  # the other learners' refits do not change
-        key = (c.learner, str(c.source), s, cv)
-        if key not in fits:
-            lrn, params = get_learner(c.learner), dict(c.params)
-            if cv and "n_estimators" not in params:
-                params["n_estimators"] = _cv_rounds(lrn, ctx, ds, c.params)
-            fits[key] = lrn.fit(ds.X, ds.y, params, ds.kind, random_state=ctx.seed + s)
-        return fits[key]
+        return refit_on_all_rows(fits, ds, ctx, c, s, cv)
 
     classes = None if ds.kind == "regression" else ctx.cvx.task.labels
 
