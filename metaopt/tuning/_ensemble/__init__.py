@@ -21,6 +21,6 @@ from metaopt.tuning._ensemble._fitted import EnsembleFit, Member
 from metaopt.tuning._ensemble._oof import OofStore
 from metaopt.tuning._ensemble._selection import Selection, greedy_selection
 
-__all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "PER_LEARNER", "REFIT_SEEDS", "SEED_SHARE",
-           "Candidate", "EnsembleFit", "Member", "OofStore", "Selection", "add_seeds", "blend_score", "candidate_pool", "describe", "fit_members",
-           "gather_candidates", "greedy_selection", "select"]
+__all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "PER_LEARNER", "REFIT_SEEDS",
+           "SEED_SHARE", "Candidate", "EnsembleFit", "Member", "OofStore", "Selection", "add_seeds", "blend_score",
+           "candidate_pool", "describe", "fit_members", "gather_candidates", "greedy_selection", "select"]

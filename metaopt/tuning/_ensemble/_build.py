@@ -3,7 +3,8 @@ select greedily, refit the members within the time budget.
 
 Candidates are the study's completed trials (every worker's, every earlier run's: a resumed study
 extends the ensemble) and the library default, all scored on the same folds; the best
-:data:`MAX_CANDIDATES` by CV score enter the selection, each learner's best :data:`PER_LEARNER` among them.  ``docs/tuning.md`` ("Ensembles") says why.
+:data:`MAX_CANDIDATES` by CV score enter the selection, each learner's best :data:`PER_LEARNER` among them.
+``docs/tuning.md`` ("Ensembles") says why.
 """
 
 from __future__ import annotations
