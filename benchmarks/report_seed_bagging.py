@@ -99,9 +99,12 @@ def selection_at(rec: dict, studies: list, n: int, per_learner: int | None = Non
         learner = st.user_attrs["metaopt:tune"]["learner"]
         cands += gather_candidates(_Subset(st, numbers), store, learner, ctx.default if i == 0 else None,
                                    ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
-    cands = candidate_pool(cands, ctx.maximize, PER_LEARNER if per_learner is None else per_learner)
-    members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
-    return sp, ds, ctx, cands, members, info
+    pool = candidate_pool(cands, ctx.maximize, PER_LEARNER if per_learner is None else per_learner)
+    members, info = select(pool, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
+    # caches from before the pool's reserve (thirty-first session) hold ensembles of the pool without it
+    before = candidate_pool(cands, ctx.maximize, 0)
+    info["reserve_changed_pool"] = [c.source for c in pool] != [c.source for c in before]
+    return sp, ds, ctx, pool, members, info
 
 
 def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
