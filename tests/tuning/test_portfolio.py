@@ -200,6 +200,28 @@ def test_the_ensemble_is_selected_across_learners_and_predicts(auto_run, tmp_pat
     assert ("+" in repr(res.model)) == (len(member_learners) > 1)  # "lightgbm+random_forest" when mixed
 
 
+def test_a_long_auto_search_keeps_each_learners_best_trials_among_the_ensembles_candidates(tmp_path):
+    """Past MAX_CANDIDATES trials the learner with most trials would fill the candidate pool alone."""
+    from sklearn.datasets import load_breast_cancer
+
+    from metaopt.tuning._ensemble import MAX_CANDIDATES, PER_LEARNER
+
+    url = f"sqlite:///{tmp_path / 'long.db'}"
+    data = load_breast_cancer(as_frame=True).frame
+    res = tune(data, target="target", n_trials=60, cv=3, progress=False, learner="auto", random_state=0,
+               storage=url, study_name="long")
+    values = {e["learner"]: sorted((t.value for t in optuna.load_study(study_name=e["study"], storage=url).trials
+                                    if t.state == TrialState.COMPLETE), reverse=True) for e in res.summary.learners}
+    ranked = sorted((v for vs in values.values() for v in vs), reverse=True)
+    cut = ranked[MAX_CANDIDATES - 1]
+    # the case the reserve is for: some learner's every trial is below the best 40 by CV
+    assert any(vs and vs[0] < cut for vs in values.values()), values
+    ens = res.summary.ensemble
+    assert ens["n_candidates"] == MAX_CANDIDATES
+    for learner, vs in values.items():  # every learner that completed a trial stays, with its best ones
+        assert ens["candidate_learners"].get(learner, 0) >= min(max(PER_LEARNER, 1), len(vs)), (learner, ens)
+
+
 def test_resuming_auto_extends_every_learners_study_and_a_single_model_uses_its_own_learner(auto_run):
     res, url = auto_run
     before = {e["learner"]: e["n_trials"] for e in res.summary.learners}
