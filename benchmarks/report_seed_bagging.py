@@ -6,7 +6,8 @@ re-scores the `learner="auto"` studies of `bench_ensemble.py` (the 30 hold-out t
 `benchmarks/results/ens_auto_all_b5dc022.jsonl` names each table's run) at a checkpoint with every refit
 (ensemble members and the best single configuration) averaged over `--seeds` seeds, and prints the
 wins/ties/losses against the best single trial.  Each table's study folder (`/tmp/bench-ens-*`) is found
-by its learners' studies and accepted only where the one-seed scores reproduce the cache's exactly.
+by its learners' studies and accepted only where the one-seed scores reproduce the cache's exactly (the single's
+alone where the candidate pool's per-learner reserve, shipped after the caches, changed the pool).
 The row ``bag at fallback`` is the shipped ensemble where the selection blends, and a seed bag of the best
 configuration where no blend beats it on CV (the selection falls back to one configuration).
 
@@ -131,7 +132,8 @@ def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
 
     cached = rec["checkpoints"][str(n)]
     single, ensemble = _score(sp, refit(cands[0], 0), ds), _score(sp, model(members, 1), ds)
-    if abs(single - cached["single"]["score"]) > 1e-9 or abs(ensemble - cached["ensemble"]["score"]) > 1e-9:
+    if abs(single - cached["single"]["score"]) > 1e-9 or (not info["reserve_changed_pool"]
+                                                          and abs(ensemble - cached["ensemble"]["score"]) > 1e-9):
         return None  # another run's studies of the same table
     single_bag = _score(sp, model([(cands[0], 1.0)], seeds), ds)
     return {"dataset": rec["dataset"], "members": len(members), "fallback": fallback, "single": single,
