@@ -151,8 +151,8 @@ def format_final(s: TuneSummary) -> list[str]:
         mix = e.get("candidate_learners") or {}
         of = f" ({', '.join(f'{lr} {n}' for lr, n in mix.items())})" if len(mix) > 1 else ""
         lines = [f"ensemble: {e['n_members']} members of {e['n_candidates']} candidates{of}, CV {s.metric} "
-                 f"{_fmt(e['cv_score'])} on the out-of-fold predictions (best single {_fmt(e['best_single_score'])}; "
-                 f"{_partial(e)}"
+                 f"{_fmt(e['cv_score'])} on the out-of-fold predictions, where the best single configuration scores "
+                 f"{_fmt(e['best_single_score'])} ({_partial(e)}"
                  f"{e['size']} rounds, members "
                  f"{'refitted on all rows' + _seeds(e) if e.get('fit') == 'refit' else 'kept as fold models'})"]
         for m in e["members"]:
