@@ -31,33 +31,31 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import _score  # noqa: E402
 from report_lgbm_refit import refit_on_all_rows  # noqa: E402
-from report_seed_bagging import _studies, compare, rescoring_arguments, selection_at, shard_records  # noqa: E402
+from report_seed_bagging import _studies, candidates_at, compare, rescoring_arguments, shard_records  # noqa: E402
 
 
 def _rows(rec: dict, studies: list, n: int, seeds: int, quotas: list[int]) -> list[dict] | None:
     """One row per quota: the ensemble's and the best single configuration's test scores."""
-    from metaopt.tuning._ensemble import EnsembleFit, Member
+    from metaopt.tuning._ensemble import EnsembleFit, Member, candidate_pool, select
 
+    sp, ds, ctx, every = candidates_at(rec, studies, n)
     fits: dict = {}
+    classes = None if ds.kind == "regression" else ctx.cvx.task.labels
 
-    def refit(ds, ctx, c, s: int, cv: bool = True):
-        return refit_on_all_rows(fits, ds, ctx, c, s, cv)
+    def score(mem, k: int) -> float:
+        return _score(sp, EnsembleFit(kind=ds.kind, classes_=classes, mode="refit", members=[
+            Member([refit_on_all_rows(fits, ds, ctx, c, s, True) for s in range(k)], w, c.source, c.learner,
+                   c.params, c.cv_score) for c, w in mem]), ds)
 
     out = []
     for q in quotas:
-        sp, ds, ctx, cands, members, info = selection_at(rec, studies, n, per_learner=q)
-        if not out and abs(_score(sp, refit(ds, ctx, cands[0], 0, cv=False), ds)
+        cands = candidate_pool(every, ctx.maximize, q)
+        if not out and abs(_score(sp, refit_on_all_rows(fits, ds, ctx, cands[0], 0, False), ds)
                            - rec["checkpoints"][str(n)]["single"]["score"]) > 1e-9:
             return None  # another run's studies of the same table
+        members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
         if len(members) < 2 or not info.get("gain", 0) > 0:  # tune's fallback: the best single one's bag
             members = [(cands[0], 1.0)]
-        classes = None if ds.kind == "regression" else ctx.cvx.task.labels
-
-        def score(mem, k: int) -> float:
-            return _score(sp, EnsembleFit(kind=ds.kind, classes_=classes, mode="refit", members=[
-                Member([refit(ds, ctx, c, s) for s in range(k)], w, c.source, c.learner, c.params, c.cv_score)
-                for c, w in mem]), ds)
-
         out.append({"dataset": rec["dataset"], "quota": q, "ensemble": score(members, seeds),
                     "single": score([(cands[0], 1.0)], 1), "members": len(members),
                     "member_learners": ",".join(sorted({c.learner for c, _ in members})),

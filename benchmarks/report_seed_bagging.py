@@ -82,12 +82,11 @@ def wtl(d: pd.Series) -> str:
     return f"{(d >= 1e-4).sum()}/{(d.abs() < 1e-4).sum()}/{(d <= -1e-4).sum()}"
 
 
-def selection_at(rec: dict, studies: list, n: int, per_learner: int | None = None):
-    """(split, training Dataset, study context, candidates best first, selected members, selection info) of the
-    ensemble ``tune`` builds from the first ``n`` trials of ``studies`` (the primary first); ``per_learner``:
-    each learner's reserve in the candidate pool (None: tune's)."""
+def candidates_at(rec: dict, studies: list, n: int):
+    """(split, training Dataset, study context, every candidate) of the first ``n`` trials of ``studies`` (the
+    primary first), before the pool is cut."""
     from metaopt import load_data
-    from metaopt.tuning._ensemble import PER_LEARNER, OofStore, candidate_pool, gather_candidates, select
+    from metaopt.tuning._ensemble import OofStore, gather_candidates
 
     sp = pd.read_pickle(SPLITS / f"{rec['dataset']}-s0.pkl")
     train = sp["Xtr"].copy()
@@ -100,7 +99,16 @@ def selection_at(rec: dict, studies: list, n: int, per_learner: int | None = Non
         learner = st.user_attrs["metaopt:tune"]["learner"]
         cands += gather_candidates(_Subset(st, numbers), store, learner, ctx.default if i == 0 else None,
                                    ctx.maximize, label=(lambda k, lr=learner, j=i: k if j == 0 else f"{lr}:{k}"))
-    pool = candidate_pool(cands, ctx.maximize, PER_LEARNER if per_learner is None else per_learner)
+    return sp, ds, ctx, cands
+
+
+def selection_at(rec: dict, studies: list, n: int):
+    """(split, training Dataset, study context, candidates best first, selected members, selection info) of the
+    ensemble ``tune`` builds from the first ``n`` trials of ``studies`` (the primary first)."""
+    from metaopt.tuning._ensemble import candidate_pool, select
+
+    sp, ds, ctx, cands = candidates_at(rec, studies, n)
+    pool = candidate_pool(cands, ctx.maximize)
     members, info = select(pool, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, ctx.cvx.test_folds)
     # caches from before the pool's reserve (thirty-first session) hold ensembles of the pool without it
     before = candidate_pool(cands, ctx.maximize, 0)

@@ -102,13 +102,8 @@ def candidate_pool(candidates: list[Candidate], maximize: bool, per_learner: int
         if taken[c.learner] < per_learner:
             reserved.add(i)
             taken[c.learner] += 1
-    free = MAX_CANDIDATES - len(reserved)
-    out = []
-    for i, c in enumerate(ranked):
-        if i in reserved or free > 0:
-            free -= i not in reserved
-            out.append(c)
-    return out
+    rest = [i for i in range(len(ranked)) if i not in reserved][:max(0, MAX_CANDIDATES - len(reserved))]
+    return [ranked[i] for i in sorted(reserved.union(rest))]
 
 
 def select(candidates: list[Candidate], y_codes: np.ndarray, kind: str, metric: str, size: int,
