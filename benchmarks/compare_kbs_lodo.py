@@ -19,12 +19,12 @@ import argparse
 import functools
 import sys
 
-import numpy as np
 import pandas as pd
 
 from metaopt.kb import KnowledgeBase
 from metaopt.metamodel import AdaptiveModel, MetaoptModel, build_score_matrix, lodo, lodo_methods, make_folds, sample_folds
 from metaopt.metamodel._splits import Fold
+from report_ensemble_bars import interval  # the same paired bootstrap over tasks
 
 KS = [1, 3, 5, 10]
 
@@ -47,13 +47,6 @@ def same_folds(sm_a, sm_b, n_folds: int, seed: int = 0) -> tuple[list[Fold], lis
     return out_a, out_b
 
 
-def interval(d: np.ndarray, draws: int = 20000, seed: int = 0) -> tuple[float, float]:
-    """90% paired-bootstrap interval of the mean of the per-task differences ``d`` (tasks resampled)."""
-    rng = np.random.default_rng(seed)
-    means = d[rng.integers(0, len(d), size=(draws, len(d)))].mean(axis=1)
-    return float(np.quantile(means, 0.05)), float(np.quantile(means, 0.95))
-
-
 def report(res: pd.DataFrame) -> None:
     """Mean regrets per KB, then per k the paired change B - A of metaopt's and the adaptive picks."""
     main_methods = res[res["method"].isin(["metaopt", "metaopt (adaptive)", "static portfolio"])]
@@ -62,7 +55,7 @@ def report(res: pd.DataFrame) -> None:
         per_task = res[res["method"] == method].pivot_table(index="task_id", columns=["kb", "k"], values="regret")
         for k in KS:
             d = (per_task[("B", k)] - per_task[("A", k)]).dropna().to_numpy()
-            lo, hi = interval(d)
+            lo, hi = interval(d, 20000)
             print(f"{method}, k={k}: B - A {d.mean():+.4f} (90% interval {lo:+.4f} .. {hi:+.4f}); "
                   f"B better on {(d < -1e-9).sum()} tasks, worse on {(d > 1e-9).sum()} of {len(d)}")
 
@@ -100,7 +93,8 @@ def main(argv: list[str] | None = None) -> int:
     for label, sm, fl in zip(("A", "B"), sms, folds):
         seeds = [int(x) for x in (args.seed_a if label == "A" else args.seed_b).split(",")]
         runs = [lodo(sm, seeded_methods(seed), ks=KS, split=fl, n_jobs=args.jobs) for seed in seeds]
-        r = pd.concat(runs).groupby(["task_id", "method", "k"], as_index=False)["regret"].mean()
+        r = runs[0] if len(runs) == 1 else (  # one seed: every column (the first pick's name too)
+            pd.concat(runs).groupby(["task_id", "method", "k"], as_index=False)["regret"].mean())
         res.append(r.assign(kb=label))
         print(f"KB {label}: {len(fl)} folds, {r['task_id'].nunique()} tasks, seeds {seeds}", file=sys.stderr, flush=True)
     res = pd.concat(res, ignore_index=True)
