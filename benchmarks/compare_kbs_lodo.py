@@ -11,6 +11,10 @@ does not get worse"):
 trees): with ``--kb-b`` the same KB as ``--kb-a`` that is the noise floor, the change a merge must
 exceed to count as better or worse. ``--seed-a 0,1,2 --seed-b 0,1,2`` averages each task's regret over
 three fits per KB, which shrinks that floor (the table's regrets are then those means).
+
+With ``--learner auto`` the models include ``metaopt (auto as tune runs it)`` (``AutoWarmStartModel``): the
+picks ``tune(learner="auto")`` really tries, each learner in its own study; ``--methods`` fits only the
+named models (e.g. that one, to halve the time).
 """
 
 from __future__ import annotations
@@ -23,10 +27,12 @@ import numpy as np
 import pandas as pd
 
 from metaopt.kb import KnowledgeBase
-from metaopt.metamodel import AdaptiveModel, MetaoptModel, build_score_matrix, lodo, lodo_methods, make_folds, sample_folds
+from metaopt.metamodel import AdaptiveModel, AutoWarmStartModel, MetaoptModel, build_score_matrix, lodo, lodo_methods, make_folds, sample_folds
 from metaopt.metamodel._splits import Fold
 
 KS = [1, 3, 5, 10]
+#: the models whose paired change B - A is reported (those of them in the run)
+COMPARED = ["metaopt", "metaopt (adaptive)", AutoWarmStartModel.name]
 
 
 def same_folds(sm_a, sm_b, n_folds: int, seed: int = 0) -> tuple[list[Fold], list[Fold]]:
@@ -59,9 +65,9 @@ def interval(d: np.ndarray, draws: int = 20000, seed: int = 0) -> tuple[float, f
 
 def report(res: pd.DataFrame) -> None:
     """Mean regrets per KB, then per k the paired change B - A of metaopt's and the adaptive picks."""
-    main_methods = res[res["method"].isin(["metaopt", "metaopt (adaptive)", "static portfolio"])]
+    main_methods = res[res["method"].isin([*COMPARED, "static portfolio"])]
     print(main_methods.pivot_table(index=["kb", "method"], columns="k", values="regret").round(4).to_string())
-    for method in ("metaopt", "metaopt (adaptive)"):
+    for method in [m for m in COMPARED if m in set(res["method"])]:
         per_task = res[res["method"] == method].pivot_table(index="task_id", columns=["kb", "k"], values="regret")
         for k in KS:
             d = (per_task[("B", k)] - per_task[("A", k)]).dropna().to_numpy()
@@ -70,11 +76,19 @@ def report(res: pd.DataFrame) -> None:
                   f"B better on {(d < -1e-9).sum()} tasks, worse on {(d > 1e-9).sum()} of {len(d)}")
 
 
-def seeded_methods(seed: int) -> dict:
-    """``--quick`` LODO models with metaopt's (and its adaptive picks') random seed set to ``seed``."""
+def seeded_methods(seed: int, auto: bool = False, only: list[str] | None = None) -> dict:
+    """``--quick`` LODO models with metaopt's (and its adaptive picks') random seed set to ``seed``; with
+    ``auto`` also ``tune``'s picks on a joint pool; ``only``: just those names."""
     methods = lodo_methods(True, None)
     methods["metaopt"] = functools.partial(MetaoptModel, random_state=seed)
     methods["metaopt (adaptive)"] = functools.partial(AdaptiveModel, random_state=seed)
+    if auto:
+        methods[AutoWarmStartModel.name] = functools.partial(AutoWarmStartModel, random_state=seed)
+    if only:
+        unknown = set(only) - set(methods)
+        if unknown:
+            raise SystemExit(f"unknown --methods {sorted(unknown)}; known: {sorted(methods)}")
+        methods = {name: methods[name] for name in only}
     return methods
 
 
@@ -90,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed-b", default="0", help="the same for KB B (default 0)")
     ap.add_argument("--jobs", type=int, default=1, help="folds fitted in parallel")
     ap.add_argument("--from-csv", help="report an earlier run's --out CSV instead of fitting")
+    ap.add_argument("--methods", help="fit only these models, comma-separated (names as in the table)")
     args = ap.parse_args(argv)
     if args.from_csv:
         report(pd.read_csv(args.from_csv))
@@ -102,7 +117,9 @@ def main(argv: list[str] | None = None) -> int:
     res = []
     for label, sm, fl in zip(("A", "B"), sms, folds):
         seeds = [int(x) for x in (args.seed_a if label == "A" else args.seed_b).split(",")]
-        runs = [lodo(sm, seeded_methods(seed), ks=KS, split=fl, n_jobs=args.jobs) for seed in seeds]
+        only = args.methods.split(",") if args.methods else None
+        runs = [lodo(sm, seeded_methods(seed, learner is None, only), ks=KS, split=fl, n_jobs=args.jobs)
+                for seed in seeds]
         r = runs[0] if len(runs) == 1 else (  # one seed: every column (the first pick's name too)
             pd.concat(runs).groupby(["task_id", "method", "k"], as_index=False)["regret"].mean())
         res.append(r.assign(kb=label))

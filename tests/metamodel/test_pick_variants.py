@@ -51,6 +51,37 @@ def test_compare_kbs_holds_out_the_same_tasks_in_both(tmp_path, capsys):
     assert "better on 0 tasks, worse on 0" in capsys.readouterr().out
 
 
+def _two_learner_kb(path: Path) -> Path:
+    """Corpus tasks with complete LightGBM and random-forest pools: a small joint pool for ``auto``."""
+    from metaopt.kb import KnowledgeBase
+
+    full = KnowledgeBase.load()
+    ev = full.evaluations[full.evaluations["learner"].isin(["lightgbm", "random_forest"])]
+    both = ev.groupby("task_id")["learner"].nunique()
+    t = full.tasks[(full.tasks["source"] == "corpus") & full.tasks["task_id"].isin(both.index[both == 2])]
+    t = t.sort_values("task_id").groupby("kind").head(4)
+    e = ev[ev["task_id"].isin(t["task_id"])]
+    KnowledgeBase.from_frames(t, full.configs[full.configs["config_id"].isin(e["config_id"])], e).save(path)
+    return path
+
+
+def test_compare_kbs_scores_auto_as_tune_runs_it(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("compare_kbs_lodo", SCRIPT.parent / "compare_kbs_lodo.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    kb = _two_learner_kb(tmp_path / "kb")
+    out = tmp_path / "res.csv"
+    name = "metaopt (auto as tune runs it)"
+    assert mod.main(["--kb-a", str(kb), "--kb-b", str(kb), "--learner", "auto", "--folds", "3",
+                     "--methods", name, "--out", str(out)]) == 0
+    res = pd.read_csv(out)
+    assert name in set(res["method"]) and not {"metaopt", "metaopt (adaptive)"} & set(res["method"])
+    assert res["task_id"].nunique() >= 3
+    assert f"{name}, k=1: B - A +0.0000" in capsys.readouterr().out
+    with pytest.raises(SystemExit, match="unknown --methods"):
+        mod.main(["--kb-a", str(kb), "--kb-b", str(kb), "--learner", "auto", "--folds", "3", "--methods", "nope"])
+
+
 def test_first_pick_headroom_bounds_metaopt_by_its_oracles(tmp_path):
     spec = importlib.util.spec_from_file_location("report_first_pick_headroom",
                                                   SCRIPT.parent / "report_first_pick_headroom.py")
