@@ -21,6 +21,15 @@ def script():
     return mod
 
 
+@pytest.fixture(scope="module")
+def compare():
+    """``compare_kbs_lodo.py``, loaded by its path as the other scripts are."""
+    spec = importlib.util.spec_from_file_location("compare_kbs_lodo", SCRIPT.parent / "compare_kbs_lodo.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
 @pytest.mark.parametrize("part", ["later", "first", "shrink", "space", "surrogate", "adaptive"])
 def test_every_variant_is_scored_on_each_held_out_collection(script, tmp_path, part):
     kb = _two_collection_kb(tmp_path / "kb")
@@ -35,10 +44,8 @@ def test_every_variant_is_scored_on_each_held_out_collection(script, tmp_path, p
     assert np.all(np.diff(regrets, axis=1) <= 1e-12)  # regret never grows with more picks
 
 
-def test_compare_kbs_holds_out_the_same_tasks_in_both(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("compare_kbs_lodo", SCRIPT.parent / "compare_kbs_lodo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+def test_compare_kbs_holds_out_the_same_tasks_in_both(compare, tmp_path, capsys):
+    mod = compare
     kb = _two_collection_kb(tmp_path / "kb")
     out = tmp_path / "res.csv"
     assert mod.main(["--kb-a", str(kb), "--kb-b", str(kb), "--folds", "4", "--out", str(out)]) == 0
@@ -65,10 +72,8 @@ def _two_learner_kb(path: Path) -> Path:
     return path
 
 
-def test_compare_kbs_scores_auto_as_tune_runs_it(tmp_path, capsys):
-    spec = importlib.util.spec_from_file_location("compare_kbs_lodo", SCRIPT.parent / "compare_kbs_lodo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+def test_compare_kbs_scores_auto_as_tune_runs_it(compare, tmp_path, capsys):
+    mod = compare
     kb = _two_learner_kb(tmp_path / "kb")
     out = tmp_path / "res.csv"
     name = "metaopt (auto as tune runs it)"
