@@ -71,7 +71,7 @@ def report(res: pd.DataFrame) -> None:
         per_task = res[res["method"] == method].pivot_table(index="task_id", columns=["kb", "k"], values="regret")
         for k in KS:
             d = (per_task[("B", k)] - per_task[("A", k)]).dropna().to_numpy()
-            lo, hi = interval(d, 20000)
+            lo, hi = interval(d)
             print(f"{method}, k={k}: B - A {d.mean():+.4f} (90% interval {lo:+.4f} .. {hi:+.4f}); "
                   f"B better on {(d < -1e-9).sum()} tasks, worse on {(d > 1e-9).sum()} of {len(d)}")
 
@@ -114,10 +114,10 @@ def main(argv: list[str] | None = None) -> int:
     learner = None if args.learner == "auto" else args.learner
     sms = [build_score_matrix(KnowledgeBase.load(kb), learner).pooled_tasks() for kb in (args.kb_a, args.kb_b)]
     folds = same_folds(*sms, args.folds)
+    only = args.methods.split(",") if args.methods else None
     res = []
     for label, sm, fl in zip(("A", "B"), sms, folds):
         seeds = [int(x) for x in (args.seed_a if label == "A" else args.seed_b).split(",")]
-        only = args.methods.split(",") if args.methods else None
         runs = [lodo(sm, seeded_methods(seed, learner is None, only), ks=KS, split=fl, n_jobs=args.jobs)
                 for seed in seeds]
         r = runs[0] if len(runs) == 1 else (  # one seed: every column (the first pick's name too)

@@ -13,21 +13,22 @@ from .test_lodo_select import _two_collection_kb
 SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_pick_variants.py"
 
 
-@pytest.fixture(scope="module")
-def script():
-    spec = importlib.util.spec_from_file_location("bench_pick_variants", SCRIPT)
+def _load(name: str):
+    """A benchmark script, loaded by its path (``benchmarks/`` is not a package)."""
+    spec = importlib.util.spec_from_file_location(name, SCRIPT.parent / f"{name}.py")
     mod = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(mod)
     return mod
+
+
+@pytest.fixture(scope="module")
+def script():
+    return _load("bench_pick_variants")
 
 
 @pytest.fixture(scope="module")
 def compare():
-    """``compare_kbs_lodo.py``, loaded by its path as the other scripts are."""
-    spec = importlib.util.spec_from_file_location("compare_kbs_lodo", SCRIPT.parent / "compare_kbs_lodo.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return _load("compare_kbs_lodo")
 
 
 @pytest.mark.parametrize("part", ["later", "first", "shrink", "space", "surrogate", "adaptive"])
@@ -45,10 +46,9 @@ def test_every_variant_is_scored_on_each_held_out_collection(script, tmp_path, p
 
 
 def test_compare_kbs_holds_out_the_same_tasks_in_both(compare, tmp_path, capsys):
-    mod = compare
     kb = _two_collection_kb(tmp_path / "kb")
     out = tmp_path / "res.csv"
-    assert mod.main(["--kb-a", str(kb), "--kb-b", str(kb), "--folds", "4", "--out", str(out)]) == 0
+    assert compare.main(["--kb-a", str(kb), "--kb-b", str(kb), "--folds", "4", "--out", str(out)]) == 0
     res = pd.read_csv(out)
     a, b = (res[res["kb"] == x] for x in ("A", "B"))
     assert set(a["task_id"]) == set(b["task_id"]) and a["task_id"].nunique() >= 4
@@ -73,25 +73,21 @@ def _two_learner_kb(path: Path) -> Path:
 
 
 def test_compare_kbs_scores_auto_as_tune_runs_it(compare, tmp_path, capsys):
-    mod = compare
     kb = _two_learner_kb(tmp_path / "kb")
     out = tmp_path / "res.csv"
     name = "metaopt (auto as tune runs it)"
-    assert mod.main(["--kb-a", str(kb), "--kb-b", str(kb), "--learner", "auto", "--folds", "3",
+    assert compare.main(["--kb-a", str(kb), "--kb-b", str(kb), "--learner", "auto", "--folds", "3",
                      "--methods", name, "--out", str(out)]) == 0
     res = pd.read_csv(out)
     assert name in set(res["method"]) and not {"metaopt", "metaopt (adaptive)"} & set(res["method"])
     assert res["task_id"].nunique() >= 3
     assert f"{name}, k=1: B - A +0.0000" in capsys.readouterr().out
     with pytest.raises(SystemExit, match="unknown --methods"):
-        mod.main(["--kb-a", str(kb), "--kb-b", str(kb), "--learner", "auto", "--folds", "3", "--methods", "nope"])
+        compare.main(["--kb-a", str(kb), "--kb-b", str(kb), "--learner", "auto", "--folds", "3", "--methods", "nope"])
 
 
 def test_first_pick_headroom_bounds_metaopt_by_its_oracles(tmp_path):
-    spec = importlib.util.spec_from_file_location("report_first_pick_headroom",
-                                                  SCRIPT.parent / "report_first_pick_headroom.py")
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
+    mod = _load("report_first_pick_headroom")
     kb = _two_collection_kb(tmp_path / "kb")
     out = tmp_path / "headroom.csv"
     assert mod.main(["--kb", str(kb), "--seeds", "0,1", "--top", "2,3", "--out", str(out)]) == 0
