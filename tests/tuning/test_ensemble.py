@@ -74,6 +74,12 @@ def test_sorted_initialization_starts_from_the_best_candidates():
     # more initial members than candidates or rounds: all of them, once
     small = greedy_selection(preds[:2], y, "binary", "roc_auc", size=2, init=5)
     assert small.counts == {0: 1, 1: 1}
+    # an explicit start (a what-if of benchmarks/report_diverse_init.py): those candidates, the worst included
+    given = greedy_selection(preds, y, "binary", "roc_auc", size=12, init=3, start=[0, 4])
+    assert given.counts.get(4, 0) >= 1 and given.counts.get(0, 0) >= 1
+    assert given.trace[0] == pytest.approx(max(singles))  # the best single, not the start's first
+    assert given.trace[1] == pytest.approx(score_predictions((preds[0] + preds[4]) / 2, y, "binary",
+                                                             ("roc_auc",))["roc_auc"])
 
 
 def test_the_score_of_a_blend_of_some_members_is_the_mean_over_folds_of_their_weighted_average():

@@ -39,10 +39,11 @@ class Selection:
 
 
 def greedy_selection(preds: list[np.ndarray], yt: np.ndarray, kind: str, metric: str, size: int,
-                     folds: list[np.ndarray] | None = None, best_prefix: bool = True, init: int = 1) -> Selection:
+                     folds: list[np.ndarray] | None = None, best_prefix: bool = True, init: int = 1,
+                     start: list[int] | None = None) -> Selection:
     """Caruana's selection of ``size`` rounds over ``preds`` (one array per candidate, same rows as ``yt``),
     scored by the mean over ``folds`` (positions into those rows; None: the pooled rows), starting from
-    the ``init`` best candidates.
+    the ``init`` best candidates (``start``: these candidates instead, for selection what-ifs).
 
     Rounds that make the blend worse still count (with replacement, later rounds can correct them), but
     the best prefix of at least ``init`` rounds is kept (``best_prefix=False``: all rounds, for
@@ -53,11 +54,12 @@ def greedy_selection(preds: list[np.ndarray], yt: np.ndarray, kind: str, metric:
     sign = 1.0 if GREATER_IS_BETTER[metric] else -1.0
     P = np.stack([np.asarray(p, dtype="float64").reshape(len(yt), -1) for p in preds])
     singles = np.nan_to_num(sign * fold_mean_scores(P, yt, kind, metric, folds), nan=-np.inf)
-    init = max(1, min(init, size, len(preds)))
-    chosen = [int(i) for i in np.argsort(-singles, kind="stable")[:init]]
+    init = max(1, min(init if start is None else len(start), size, len(preds)))
+    order = np.argsort(-singles, kind="stable")
+    chosen = [int(i) for i in (order if start is None else start)[:init]]
     total = P[chosen].sum(axis=0)
-    start = fold_mean_scores((total / init)[None], yt, kind, metric, folds)[0]
-    trace = [sign * singles[chosen[0]]] + [np.nan] * (init - 2) + ([start] if init > 1 else [])
+    blend = fold_mean_scores((total / init)[None], yt, kind, metric, folds)[0]
+    trace = [sign * singles[order[0]]] + [np.nan] * (init - 2) + ([blend] if init > 1 else [])
     for _ in range(init, size):
         n = len(chosen)
         gains = np.nan_to_num(sign * fold_mean_scores((total[None] + P) / (n + 1), yt, kind, metric, folds),
