@@ -30,22 +30,17 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import _score  # noqa: E402
-from report_lgbm_refit import refit_on_all_rows  # noqa: E402
+from report_lgbm_refit import ensemble_scorer, refit_on_all_rows  # noqa: E402
 from report_seed_bagging import _studies, candidates_at, compare, rescoring_arguments, shard_records  # noqa: E402
 
 
 def _rows(rec: dict, studies: list, n: int, seeds: int, quotas: list[int]) -> list[dict] | None:
     """One row per quota: the ensemble's and the best single configuration's test scores."""
-    from metaopt.tuning._ensemble import EnsembleFit, Member, candidate_pool, select
+    from metaopt.tuning._ensemble import candidate_pool, select
 
     sp, ds, ctx, every = candidates_at(rec, studies, n)
     fits: dict = {}
-    classes = None if ds.kind == "regression" else ctx.cvx.task.labels
-
-    def score(mem, k: int) -> float:
-        return _score(sp, EnsembleFit(kind=ds.kind, classes_=classes, mode="refit", members=[
-            Member([refit_on_all_rows(fits, ds, ctx, c, s, True) for s in range(k)], w, c.source, c.learner,
-                   c.params, c.cv_score) for c, w in mem]), ds)
+    score = ensemble_scorer(sp, ds, ctx, fits)
 
     out = []
     for q in quotas:

@@ -35,7 +35,7 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_ensemble import _score  # noqa: E402
-from report_lgbm_refit import refit_on_all_rows  # noqa: E402
+from report_lgbm_refit import ensemble_scorer, refit_on_all_rows  # noqa: E402
 from report_seed_bagging import _studies, candidates_at, compare, rescoring_arguments, shard_records  # noqa: E402
 
 
@@ -84,18 +84,13 @@ def _selection(pool: list, ctx, ds, diverse: bool):
 
 
 def _rows(rec: dict, studies: list, trials: list[int], seeds: int, skip_same: bool) -> list[dict] | None:
-    from metaopt.tuning._ensemble import EnsembleFit, Member, candidate_pool
+    from metaopt.tuning._ensemble import candidate_pool
 
     out = []
     for n in trials:
         sp, ds, ctx, every = candidates_at(rec, studies, n)
         fits: dict = {}
-        classes = None if ds.kind == "regression" else ctx.cvx.task.labels
-
-        def score(mem, k: int) -> float:
-            return _score(sp, EnsembleFit(kind=ds.kind, classes_=classes, mode="refit", members=[
-                Member([refit_on_all_rows(fits, ds, ctx, c, s, True) for s in range(k)], w, c.source, c.learner,
-                       c.params, c.cv_score) for c, w in mem]), ds)
+        score = ensemble_scorer(sp, ds, ctx, fits)
 
         pool = candidate_pool(every, ctx.maximize)
         if not out and abs(_score(sp, refit_on_all_rows(fits, ds, ctx, pool[0], 0, False), ds)

@@ -65,32 +65,37 @@ def refit_on_all_rows(fits: dict, ds, ctx, c, s: int, cv: bool):
     return fits[key]
 
 
-def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
+def ensemble_scorer(sp, ds, ctx, fits: dict):
+    """``score(members, k, cv=True)``: the test score of ``[(candidate, weight)]`` with every member refitted on
+    all rows as a bag of ``k`` seeds (``cv``: the shipped refit, see :func:`refit_on_all_rows`; fits kept in
+    ``fits``)."""
     from metaopt.tuning._ensemble import EnsembleFit, Member
 
+    classes = None if ds.kind == "regression" else ctx.cvx.task.labels
+
+    def score(mem, k: int, cv: bool = True) -> float:
+        return _score(sp, EnsembleFit(kind=ds.kind, classes_=classes, mode="refit", members=[
+            Member([refit_on_all_rows(fits, ds, ctx, c, s, cv) for s in range(k)], w, c.source, c.learner,
+                   c.params, c.cv_score) for c, w in mem]), ds)
+
+    return score
+
+
+def _row(rec: dict, studies: list, n: int, seeds: int) -> dict | None:
     sp, ds, ctx, cands, members, info = selection_at(rec, studies, n)
     if len(members) < 2 or not info.get("gain", 0) > 0:
         members = [(cands[0], 1.0)]
     fits: dict = {}
-
-    def refit(c, s: int, cv: bool):
-        return refit_on_all_rows(fits, ds, ctx, c, s, cv)
-
-    classes = None if ds.kind == "regression" else ctx.cvx.task.labels
-
-    def score(mem, k: int, cv: bool = False) -> float:
-        return _score(sp, EnsembleFit(kind=ds.kind, classes_=classes, mode="refit", members=[
-            Member([refit(c, s, cv) for s in range(k)], w, c.source, c.learner, c.params, c.cv_score)
-            for c, w in mem]), ds)
-
+    score = ensemble_scorer(sp, ds, ctx, fits)
     cached = rec["checkpoints"][str(n)]
-    row = {"dataset": rec["dataset"], "members": len(members), "single": _score(sp, refit(cands[0], 0, False), ds),
-           "ens_bag": score(members, seeds), "ens_1": score(members, 1)}
+    row = {"dataset": rec["dataset"], "members": len(members),
+           "single": _score(sp, refit_on_all_rows(fits, ds, ctx, cands[0], 0, False), ds),
+           "ens_bag": score(members, seeds, False), "ens_1": score(members, 1, False)}
     if abs(row["single"] - cached["single"]["score"]) > 1e-9 or not info["reserve_changed_pool"] and min(
             abs(row[k] - cached["ensemble"]["score"]) for k in ("ens_bag", "ens_1")) > 1e-9:
         return None  # another run's studies of the same table
-    return dict(row, single_cv=score([(cands[0], 1.0)], 1, True), ens_cv_1=score(members, 1, True),
-                ens_cv_bag=score(members, seeds, True))
+    return dict(row, single_cv=score([(cands[0], 1.0)], 1), ens_cv_1=score(members, 1),
+                ens_cv_bag=score(members, seeds))
 
 
 def main(argv: list[str] | None = None) -> int:
