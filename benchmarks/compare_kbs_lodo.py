@@ -63,6 +63,14 @@ def interval(d: np.ndarray, draws: int = 20000, seed: int = 0) -> tuple[float, f
     return float(np.quantile(means, 0.05)), float(np.quantile(means, 0.95))
 
 
+def paired_change(d: np.ndarray, who: str = "") -> str:
+    """The mean of the per-task differences ``d`` with its 90% interval and how many tasks ``who`` is better /
+    worse on (negative: better, as regrets)."""
+    lo, hi = interval(d)
+    return (f"{d.mean():+.4f} (90% interval {lo:+.4f} .. {hi:+.4f}); {who}better on {(d < -1e-9).sum()} tasks, "
+            f"worse on {(d > 1e-9).sum()} of {len(d)}")
+
+
 def report(res: pd.DataFrame) -> None:
     """Mean regrets per KB, then per k the paired change B - A of metaopt's and the adaptive picks."""
     main_methods = res[res["method"].isin([*COMPARED, "static portfolio"])]
@@ -71,9 +79,7 @@ def report(res: pd.DataFrame) -> None:
         per_task = res[res["method"] == method].pivot_table(index="task_id", columns=["kb", "k"], values="regret")
         for k in KS:
             d = (per_task[("B", k)] - per_task[("A", k)]).dropna().to_numpy()
-            lo, hi = interval(d)
-            print(f"{method}, k={k}: B - A {d.mean():+.4f} (90% interval {lo:+.4f} .. {hi:+.4f}); "
-                  f"B better on {(d < -1e-9).sum()} tasks, worse on {(d > 1e-9).sum()} of {len(d)}")
+            print(f"{method}, k={k}: B - A {paired_change(d, 'B ')}")
 
 
 def seeded_methods(seed: int, auto: bool = False, only: list[str] | None = None) -> dict:

@@ -29,7 +29,7 @@ import functools
 import time
 
 import pandas as pd
-from compare_kbs_lodo import interval  # run as a script: benchmarks/ is on the path
+from compare_kbs_lodo import paired_change  # run as a script: benchmarks/ is on the path
 
 from metaopt.kb import KnowledgeBase
 from metaopt.metamodel import (ADAPTIVE_START, AutoWarmStartModel, build_score_matrix, candidates, lodo, make_folds,
@@ -125,9 +125,7 @@ def report(res: pd.DataFrame, by_fold: bool) -> None:
     for method in [m for m in dict.fromkeys(res["method"]) if m in names]:
         for k in sorted(set(res["k"])):
             d = (per_task[(method, k)] - per_task[(AutoWarmStartModel.name, k)]).dropna().to_numpy()
-            lo, hi = interval(d)
-            print(f"{method} - auto as tune, k={k}: {d.mean():+.4f} (90% interval {lo:+.4f} .. {hi:+.4f}); "
-                  f"better on {(d < -1e-9).sum()} tasks, worse on {(d > 1e-9).sum()} of {len(d)}")
+            print(f"{method} - auto as tune, k={k}: {paired_change(d)}")
 
 
 def main() -> None:
