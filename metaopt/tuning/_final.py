@@ -3,8 +3,8 @@
 With ``ensemble=True`` the study's trials (and the library default) are combined by greedy
 ensemble selection on their out-of-fold predictions (:mod:`metaopt.tuning._ensemble`); an ensemble
 of one member is that single configuration.  Each configuration of the ensemble is refitted with
-:data:`~metaopt.tuning._ensemble.REFIT_SEEDS` seeds and averaged where the time budget has room (a seed
-bag).  With ``ensemble=False`` one configuration is chosen by the best CV mean minus one standard error
+:data:`~metaopt.tuning._ensemble.REFIT_SEEDS` seeds and averaged where there is room (a seed bag;
+``_seed_room``).  With ``ensemble=False`` one configuration is chosen by the best CV mean minus one standard error
 (:mod:`metaopt.tuning._robust`).  ``docs/tuning.md`` ("Final model").
 """
 
@@ -21,6 +21,8 @@ from metaopt.tuning._ensemble import (
     Candidate,
     Member,
     add_seeds,
+    room_by_rows,
+    room_by_time,
     blend_score,
     candidate_pool,
     describe,
@@ -168,33 +170,55 @@ def _rounds(run: Any, learner: str, params: dict[str, Any]) -> float | None:
 
 
 def _add_seeds(run: Any, members: list[Member]) -> None:
-    """More seeds of the members whose learner's fits depend on the seed, while there is room: the budget's
-    time left less its slack, or without a budget :data:`SEED_SHARE` of the search's time.
+    """More seeds of the members whose learner's fits depend on the seed, while there is room
+    (:func:`_seed_room`).
 
     The extra seeds are a refinement, so with ``on_interrupt="finish"`` a first Ctrl-C during them ends the
     bag and the model keeps the fits done; after a Ctrl-C that stopped the search it aborts the call, as
     ``metaopt tune`` announces ("Ctrl-C again to abort")."""
-    import time
-
     from metaopt.learners import get_learner
-
-    since = time.monotonic()
-
-    def room() -> float:
-        left = run.budget.left()
-        if left is not None:
-            return left - run.budget.slack()
-        return SEED_SHARE * run.search_time_s - (time.monotonic() - since)
 
     try:
         add_seeds([m for m in members if get_learner(m.learner).seeded],
-                  lambda m, i: _refit(run, m.learner, m.params, i), REFIT_SEEDS, room)
+                  lambda m, i: _refit(run, m.learner, m.params, i), REFIT_SEEDS, _seed_room(run))
     except KeyboardInterrupt:
         if not _finish_on_ctrl_c(run):
             raise
         fits = ", ".join(str(len(m.models)) for m in members)
         run.notes.append(f"Ctrl-C while the final model's extra seeds were fitted: the model keeps the fits "
                          f"done ({fits} per configuration)")
+
+
+def _seed_room(run: Any) -> Any:
+    """Which extra seeds may be fitted: with a time budget, those that fit in its time left less its slack;
+    without one, :data:`SEED_SHARE` of the rows the search's fits trained on.  Rows, not the search's
+    seconds: a run without a time budget (and one worker) then gives the same model every time."""
+    budget = run.budget
+    if budget.deadline is not None:
+        return room_by_time(lambda: budget.left() - budget.slack())
+    return room_by_rows(SEED_SHARE * _rows_fitted(run), len(run.cvx.task.y))
+
+
+def _rows_fitted(run: Any) -> int:
+    """The rows the search's fits trained on, summed over every learner's trials and the library default
+    (trials of studies from before ``metaopt:rows_fitted``: their folds x mean training rows)."""
+    from optuna.trial import TrialState
+
+    from metaopt.tuning._objective import ROWS_FITTED_ATTR, TRAIN_ROWS_ATTR
+    from metaopt.tuning._study import DEFAULT_ATTR
+
+    def rows(attrs: dict[str, Any], fitted: str, mean_rows: str) -> int:
+        if attrs.get(fitted) is not None:
+            return int(attrs[fitted])
+        return len(attrs.get("fold_scores") or []) * int(attrs.get(mean_rows) or 0)
+
+    total = 0
+    for leg in _legs(run):
+        trials = leg.study.get_trials(deepcopy=False, states=(TrialState.COMPLETE, TrialState.PRUNED))
+        total += sum(rows(t.user_attrs, ROWS_FITTED_ATTR, TRAIN_ROWS_ATTR) for t in trials)
+        stored = leg.study.user_attrs.get(DEFAULT_ATTR)
+        total += rows(stored, "rows_fitted", "train_rows") if isinstance(stored, dict) else 0
+    return total
 
 
 def _finish_on_ctrl_c(run: Any) -> bool:

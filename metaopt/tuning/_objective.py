@@ -69,6 +69,9 @@ STOPPED_ATTR = "metaopt:stopped"
 #: trial attributes: mean seconds of one fold's fit, and its training rows (what the refit's reserve scales)
 FIT_S_ATTR = "metaopt:fit_s"
 TRAIN_ROWS_ATTR = "metaopt:train_rows"
+#: trial attribute: the rows its fits trained on, summed over them (the search's work, which the extra seeds of
+#: a run without a time budget may use a share of: ``_final._seed_room``)
+ROWS_FITTED_ATTR = "metaopt:rows_fitted"
 #: trial attribute: the mean boosting rounds early stopping chose over the folds (the final refit's count)
 ROUNDS_ATTR = "metaopt:rounds"
 #: trial attribute: the meta-model's prediction of ``metaopt:fit_s`` (``metaopt.tuning._warm.fit_time_predictor``)
@@ -92,6 +95,7 @@ def _record(trial: Any, ev: Evaluation, predict: FitTimePredictor | None = None)
     if ev.mean_fit_s is not None:
         trial.set_user_attr(FIT_S_ATTR, ev.mean_fit_s)
         trial.set_user_attr(TRAIN_ROWS_ATTR, ev.mean_train_rows)
+        trial.set_user_attr(ROWS_FITTED_ATTR, int(sum(ev.train_rows)))
         predicted = predict(trial.user_attrs.get(WARM_CONFIG_ATTR), ev.mean_train_rows) if predict else None
         if predicted is not None:
             trial.set_user_attr(PREDICTED_FIT_S_ATTR, float(predicted))
@@ -218,7 +222,8 @@ def score_default(study: Any, cvx: FoldCV, default_params: dict[str, Any], metri
             oof.save(study, *ev.oof_arrays(), default=True)  # the default is not a trial: a study artifact
         study.set_user_attr(DEFAULT_ATTR, {"metric": metric, "score": score, "error": error,
                                            "fold_scores": [float(s) for s in ev.scores],
-                                           "fit_s": ev.mean_fit_s, "train_rows": ev.mean_train_rows})
+                                           "fit_s": ev.mean_fit_s, "train_rows": ev.mean_train_rows,
+                                           "rows_fitted": int(sum(ev.train_rows))})
     fit_s, rows = (ev.mean_fit_s, ev.mean_train_rows) if ev.fit_s or ev.cut_fit is None else ev.cut_fit
     return DefaultScore(default_params, score, error, time.monotonic() - t0, stopped=bool(ev.stopped),
                         fit_s=fit_s, train_rows=rows)

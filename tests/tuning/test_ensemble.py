@@ -22,6 +22,7 @@ from metaopt.tuning._ensemble import (
     MAX_CANDIDATES,
     PER_LEARNER,
     REFIT_SEEDS,
+    SEED_SHARE,
     Candidate,
     EnsembleFit,
     Member,
@@ -30,6 +31,8 @@ from metaopt.tuning._ensemble import (
     blend_score,
     candidate_pool,
     greedy_selection,
+    room_by_rows,
+    room_by_time,
     select,
 )
 
@@ -407,7 +410,7 @@ def test_ctrl_c_while_the_members_are_refitted_keeps_the_members_fitted_so_far()
             unregister_learner(learner.name)
 
 
-def test_seeds_are_added_one_at_a_time_over_the_members_while_the_budget_has_room(setosa):
+def test_seeds_are_added_one_at_a_time_over_the_members_while_there_is_room(setosa):
     from metaopt.learners import get_learner
 
     X, y = setosa.drop(columns="setosa"), setosa["setosa"]
@@ -420,16 +423,42 @@ def test_seeds_are_added_one_at_a_time_over_the_members_while_the_budget_has_roo
                        "random_forest", {"n_estimators": n}, None) for n in (20, 30)]
 
     unbounded = members()
-    add_seeds(unbounded, fit, 3, lambda: None)
+    add_seeds(unbounded, fit, 3, lambda m: True)
     assert [len(m.models) for m in unbounded] == [3, 3]
     assert [m.models[2].estimator.random_state for m in unbounded] == [2, 2]
     none_left = members()
-    add_seeds(none_left, fit, 3, lambda: 0.0)
+    add_seeds(none_left, fit, 3, room_by_time(lambda: 0.0))
     assert [len(m.models) for m in none_left] == [1, 1]
-    calls = iter([None, 0.0, 0.0, 0.0])  # room for one more fit only: the first member's second seed
+    calls = iter([60.0, 0.0, 0.0, 0.0])  # time for one more fit only: the first member's second seed
     one_more = members()
-    add_seeds(one_more, fit, 3, lambda: next(calls))
+    add_seeds(one_more, fit, 3, room_by_time(lambda: next(calls)))
     assert [len(m.models) for m in one_more] == [2, 1]
+    # without a time budget: rows for three more fits of 150 rows (the third seeds of the first member only)
+    by_rows = members()
+    add_seeds(by_rows, fit, 3, room_by_rows(3 * 150 + 149, 150))
+    assert [len(m.models) for m in by_rows] == [3, 2]
+
+
+def test_without_a_time_budget_the_seed_bags_follow_the_searchs_rows_and_repeat_exactly():
+    """The extra seeds of a run without a time budget may train on SEED_SHARE of the rows the search's fits
+    trained on, whatever the fits' seconds were: two runs give the same model."""
+    from optuna.trial import TrialState
+
+    from metaopt.tuning._objective import ROWS_FITTED_ATTR
+
+    data = pd.read_csv(EXAMPLE).head(300)
+    run = dict(target="class", n_trials=2, cv=2, progress=False, learner="lightgbm", warm_start=False,
+               random_state=0)
+    first, second = tune(data, **run), tune(data, **run)
+    X = data.drop(columns="class")
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
+    trials = first.study.get_trials(states=(TrialState.COMPLETE, TrialState.PRUNED))
+    assert all(t.user_attrs[ROWS_FITTED_ATTR] == 2 * 150 for t in trials)  # two folds of 150 rows each
+    rows = sum(t.user_attrs[ROWS_FITTED_ATTR] for t in trials) + 2 * 150  # and the library default's folds
+    fitted = first.model.fitted
+    members = fitted.members if isinstance(fitted, EnsembleFit) else [None]
+    extra = sum(len(m.models) - 1 for m in members if m is not None)
+    assert extra == min(int(SEED_SHARE * rows // len(data)), (REFIT_SEEDS - 1) * len(members))
 
 
 # --------------------------------------------------------------------------- CLI

@@ -10,6 +10,8 @@ from metaopt.tuning._ensemble._build import (
     SEED_SHARE,
     Candidate,
     add_seeds,
+    room_by_rows,
+    room_by_time,
     blend_score,
     candidate_pool,
     describe,
@@ -23,4 +25,5 @@ from metaopt.tuning._ensemble._selection import Selection, greedy_selection
 
 __all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "PER_LEARNER", "REFIT_SEEDS",
            "SEED_SHARE", "Candidate", "EnsembleFit", "Member", "OofStore", "Selection", "add_seeds", "blend_score",
-           "candidate_pool", "describe", "fit_members", "gather_candidates", "greedy_selection", "select"]
+           "candidate_pool", "describe", "fit_members", "gather_candidates", "greedy_selection", "room_by_rows",
+           "room_by_time", "select"]

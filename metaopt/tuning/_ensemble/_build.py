@@ -41,9 +41,13 @@ ENSEMBLE_FIT = "refit"
 #: the averaged out-of-fold predictions the selection scored; chosen on the validation datasets with
 #: ``benchmarks/report_seed_bagging.py`` (``docs/bench_ensemble.md``, "Seed-bagged refits")
 REFIT_SEEDS = 3
-#: without a time budget, the extra seeds' fits may take at most this share of the search's time (on large
-#: tables with few trials a seed bag of every member would otherwise cost more than the search)
-SEED_SHARE = 0.5
+#: without a time budget, the extra seeds' fits may train on at most this share of the rows the search's fits
+#: trained on (on large tables with few trials a seed bag of every member would otherwise cost more than the
+#: search); rows, not seconds, so that a run without a time budget gives the same model every time.  At 1.0
+#: a search of 10 trials of 3 folds (the estimators' default) has room for every candidate's seed bag.
+SEED_SHARE = 1.0
+#: with a time budget, a member gets one more seed only while the time left exceeds its first fit's time x this
+SEED_TIME_MARGIN = 1.25
 
 
 @dataclass
@@ -178,21 +182,38 @@ def fit_members(members: list[tuple[Candidate, float]], fit: Any, left: Any, sca
     return fitted, notes, False
 
 
-def add_seeds(members: list[Member], fit: Any, seeds: int, left: Any, scale: float = 1.25) -> None:
+def add_seeds(members: list[Member], fit: Any, seeds: int, room: Any) -> None:
     """Give every member fits with seeds 1 .. ``seeds - 1`` (``fit(member, i)`` -> a fitted model), one seed
-    at a time over all members (largest weight first), each only while ``left()`` (seconds; None: no budget)
-    exceeds the member's first fit time x ``scale``; a fit the budget cut is dropped (it is another
+    at a time over all members (largest weight first), each only where ``room(member)`` grants one more fit
+    (:func:`room_by_time`, :func:`room_by_rows`); a fit the budget cut is dropped (it is another
     configuration, not one more draw of this one), and a member whose first fit was cut gets no more."""
     for i in range(1, seeds):
         for m in members:
-            first = m.models[0]
-            remaining = left()
-            if len(m.models) != i or getattr(first, "timed_out", False) or (
-                    remaining is not None and getattr(first, "fit_time_s", 0.0) * scale > remaining):
+            if len(m.models) != i or getattr(m.models[0], "timed_out", False) or not room(m):
                 continue
             model = fit(m, i)
             if not getattr(model, "timed_out", False):
                 m.models.append(model)
+
+
+def room_by_time(left: Any) -> Any:
+    """``add_seeds``'s rule with a time budget: one more fit of a member while ``left()`` (seconds) exceeds its
+    first fit's time x :data:`SEED_TIME_MARGIN`."""
+    return lambda m: getattr(m.models[0], "fit_time_s", 0.0) * SEED_TIME_MARGIN <= left()
+
+
+def room_by_rows(rows: float, n_rows: int) -> Any:
+    """``add_seeds``'s rule without a time budget: one more fit (on ``n_rows`` rows) while the granted fits'
+    rows stay within ``rows``.  Deterministic: the same search gives the same seed bags on every run."""
+    granted = [0]
+
+    def room(m: Member) -> bool:
+        if granted[0] + n_rows > rows:
+            return False
+        granted[0] += n_rows
+        return True
+
+    return room
 
 
 def describe(ens: EnsembleFit, info: dict[str, Any], fit_s: float) -> dict[str, Any]:
