@@ -37,6 +37,7 @@ files are handled in :mod:`~metaopt.kb._build_parts` and compiled in
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
