@@ -12,6 +12,7 @@ from optuna.trial import TrialState
 from metaopt.exceptions import ConfigError
 from metaopt.recommender import recommend
 from metaopt.tuning import TuneResult, tune
+from metaopt.tuning._ensemble import EnsembleFit
 
 FAST = dict(cv=3, progress=False, random_state=0)
 
@@ -244,3 +245,14 @@ def test_a_metric_the_kb_does_not_record_is_optimised_on_the_same_folds(credit_s
     assert ens["best_single_score"] == pytest.approx(max(max(t.value for t in done), res.summary.default_score))
     proba = np.array([[0.8, 0.2], [0.3, 0.7]])
     assert np.isfinite(score_predictions(proba, np.array([0, 1]), "binary", (metric,))[metric])
+
+
+def test_the_same_seed_gives_the_same_model(credit_small):
+    """Without a time budget and on one worker a run repeats exactly: `auto`'s studies, the warm start, the
+    ensemble and its seed bags (which once depended on the search's seconds) are the same on every run."""
+    first, second = (tune(credit_small, target="class", n_trials=6, **FAST) for _ in range(2))
+    assert isinstance(first.model.fitted, EnsembleFit) and first.summary.ensemble["n_members"] >= 2
+    assert [(t.params, t.value) for t in first.study.trials] == [(t.params, t.value) for t in second.study.trials]
+    assert first.summary.ensemble["members"] == second.summary.ensemble["members"]  # members, weights, fits
+    X = credit_small.drop(columns="class")
+    np.testing.assert_array_equal(first.predict_proba(X), second.predict_proba(X))
