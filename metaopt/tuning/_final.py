@@ -4,8 +4,8 @@ With ``ensemble=True`` the study's trials (and the library default) are combined
 ensemble selection on their out-of-fold predictions (:mod:`metaopt.tuning._ensemble`); an ensemble
 of one member is that single configuration.  Each configuration of the ensemble is refitted with
 :data:`~metaopt.tuning._ensemble.REFIT_SEEDS` seeds and averaged where there is room (a seed bag;
-``_seed_room``).  With ``ensemble=False`` one configuration is chosen by the best CV mean minus one standard error
-(:mod:`metaopt.tuning._robust`).  ``docs/tuning.md`` ("Final model").
+``_seed_room``).  With ``ensemble=False`` one configuration is chosen by the best CV mean minus one
+standard error (:mod:`metaopt.tuning._robust`).  ``docs/tuning.md`` ("Final model").
 """
 
 from __future__ import annotations
@@ -21,13 +21,13 @@ from metaopt.tuning._ensemble import (
     Candidate,
     Member,
     add_seeds,
-    room_by_rows,
-    room_by_time,
     blend_score,
     candidate_pool,
     describe,
     fit_members,
     gather_candidates,
+    room_by_rows,
+    room_by_time,
     select,
 )
 from metaopt.tuning._robust import robust_choice

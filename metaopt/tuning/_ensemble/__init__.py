@@ -10,13 +10,13 @@ from metaopt.tuning._ensemble._build import (
     SEED_SHARE,
     Candidate,
     add_seeds,
-    room_by_rows,
-    room_by_time,
     blend_score,
     candidate_pool,
     describe,
     fit_members,
     gather_candidates,
+    room_by_rows,
+    room_by_time,
     select,
 )
 from metaopt.tuning._ensemble._fitted import EnsembleFit, Member
