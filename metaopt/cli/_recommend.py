@@ -42,6 +42,9 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="learner to recommend configurations of (default auto: all of them, ranked jointly)")
     p.add_argument("--time-budget", type=float, metavar="S", help="seconds one fit may take")
     p.add_argument("--kb", metavar="DIR", help="knowledge-base directory (default: the shipped one)")
+    p.add_argument("--probe", type=int, default=0, metavar="N",
+                   help="cross-validate the first N recommendations on 2 folds of the data and put the best first "
+                        "(fits models; default 0: no probe)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(func=run)
 
@@ -75,7 +78,8 @@ def run(args: argparse.Namespace) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = load_data(args.data, target=args.target)
-        recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb)
+        recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb,
+                         probe=args.probe)
     # metaopt's own warnings as one line each; numeric noise of other libraries (RuntimeWarning) is dropped
     for msg in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)):
         print(f"metaopt: warning: {' '.join(msg.split())}", file=sys.stderr)
@@ -110,6 +114,8 @@ def _print_table(ds, recs) -> None:
               f"{_fmt_time(r.predicted_fit_time_s):>7}  {r.reason:<{w_why}}  {_fmt_params(r)}")
     first = ("#1 is the best on average over all KB tasks" if far else
              "#1 has the best blend of its scores on the most similar KB tasks and the surrogate's prediction")
+    if recs and recs[0].probe_score is not None:
+        first = "#1 scored best of the probed configurations on 2 folds of this data (--probe)"
     print(f"order: a portfolio, not sorted by score: {first}; each next one adds the most where those above it "
           "are weak")
     print("score: predicted normalised score (1 = best configuration of the KB pool on a task, 0 = worst) "

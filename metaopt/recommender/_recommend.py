@@ -21,6 +21,7 @@ from metaopt.exceptions import ConfigError
 from metaopt.features import extract_meta_features
 from metaopt.learners import check_offered
 from metaopt.recommender._cache import get_recommender
+from metaopt.recommender._probe import probe_first
 from metaopt.recommender._recommendation import Recommendation
 from metaopt.utils import check_scalar
 
@@ -29,8 +30,8 @@ QUERY_GROUPS = ("general", "statistical", "info-theory")
 
 
 def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = "auto", k: int = 5,
-              time_budget: float | None = None, kb: Any = None, *, meta_features: dict | None = None
-              ) -> list[Recommendation]:
+              time_budget: float | None = None, kb: Any = None, *, meta_features: dict | None = None,
+              probe: int = 0) -> list[Recommendation]:
     """Learner and configurations to try first on a dataset, best first.
 
     Parameters
@@ -55,11 +56,16 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         A :class:`~metaopt.kb.KnowledgeBase`, a KB directory, or None (the shipped one).
     meta_features
         Precomputed meta-features of the dataset (skips their extraction).
+    probe
+        Cross-validate the first ``probe`` recommendations on 2 folds of the data (up to 10,000 rows) and
+        put the best first (``Recommendation.probe_score``); ``probe`` may exceed ``k``.  It fits models
+        (about ``probe`` / 2 times one 5-fold cross-validation) where the rest is a lookup; it is what
+        chooses well across fields (docs/metamodel.md).  0 (the default) or 1: no probe.
 
     Raises
     ------
     ConfigError
-        Bad ``k``, ``learner``, ``time_budget`` or ``kb``.
+        Bad ``k``, ``learner``, ``time_budget``, ``kb`` or ``probe``.
     DataError
         Unusable data (see :func:`metaopt.load_data`).
     KnowledgeBaseError
@@ -72,6 +78,7 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         NaN): the recommendations are then the KB's data-blind static portfolio.
     """
     check_scalar(k, "k", numbers.Integral, min_val=1)
+    check_scalar(probe, "probe", numbers.Integral, min_val=0)
     if not isinstance(learner, str) or not learner:
         raise ConfigError(f"learner must be a learner name or 'auto', got {learner!r}")
     check_scalar(time_budget, "time_budget", numbers.Real, min_val=0, max_val=np.inf, include_boundaries="neither",
@@ -87,6 +94,7 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     elif meta_features is None:
         meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
     n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
-    return rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, int(k),
+    recs = rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, max(int(k), int(probe)),
                          None if time_budget is None else float(time_budget), features=ds.X,
                          blind_reason=blind_reason)
+    return probe_first(ds, recs, int(probe))[:int(k)]

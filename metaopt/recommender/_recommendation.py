@@ -26,10 +26,12 @@ class Recommendation:
     reason: str = ""
     #: parameters changed from the KB configuration for this dataset: ``{name: (KB value, value here)}``
     adapted: dict[str, tuple[Any, Any]] = field(default_factory=dict)
+    #: its mean score on a few folds of this dataset (the kind's primary metric), where ``probe`` tried it
+    probe_score: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)
-        for key in ("predicted_score", "predicted_score_std", "predicted_fit_time_s"):
+        for key in ("predicted_score", "predicted_score_std", "predicted_fit_time_s", "probe_score"):
             v = d[key]
             d[key] = None if v is None or not np.isfinite(v) else round(float(v), 6)
         return d

