@@ -40,8 +40,8 @@ from metaopt.kb import KnowledgeBase
 from metaopt.kb._build_inputs import read_corpus, read_rdatasets_list
 from metaopt.metamodel import (MetaoptModel, Query, StaticPortfolio, build_score_matrix, candidates, make_folds,
                                normalise_scores, sample_folds)
-from metaopt.recommender import best_probed, probe_scores
 from metaopt.metamodel._normalise import HIGHER_IS_BETTER
+from metaopt.recommender import best_probed, probe_scores
 
 SHARED = Path(os.environ.get("METAOPT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 #: what identifies a probe's sample in the cache, besides the task and the configuration

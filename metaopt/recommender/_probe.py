@@ -16,7 +16,7 @@ from metaopt.core import GREATER_IS_BETTER, PRIMARY, Protocol
 from metaopt.learners import get_learner
 from metaopt.recommender._recommendation import Recommendation
 
-#: folds of a probe: two folds on all rows cost half of one 5-fold KB evaluation per configuration
+#: folds of a probe: two folds, each fitted on half the rows, fit a quarter of the rows of one 5-fold evaluation
 PROBE_FOLDS = 2
 #: rows a probe fits on at most (a stratified sample above), as the KB build
 PROBE_ROWS = 10_000
