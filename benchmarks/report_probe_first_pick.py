@@ -200,6 +200,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--report-only", action="store_true", help="report the cached probes only")
     ap.add_argument("--out", help="write the per-task rows (fold, task, first pick, regret, probe cost) as CSV here")
     args = ap.parse_args(argv)
+    if args.report_only and not args.cache:
+        ap.error("--report-only reads the probes of --cache")
     ns = [int(n) for n in args.n.split(",")]
     kb = KnowledgeBase.load(args.kb)
     sm = build_score_matrix(kb, None if args.learner == "auto" else args.learner).pooled_tasks()
