@@ -8,9 +8,12 @@ plain I/O errors) become one line on stderr and exit code 2, never a traceback.
 
 from __future__ import annotations
 
+import _thread
 import argparse
+import contextlib
 import sys
-from collections.abc import Sequence
+import threading
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from metaopt.core import __version__
@@ -43,6 +46,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _interrupt_again(unraisable: Any) -> None:
+    """A Ctrl-C that arrived inside a finalizer (e.g. LightGBM's ``Dataset.__del__``), where Python can only
+    print it as "Exception ignored" with a traceback: delivered again, silently, to the code that runs next.
+
+    From another thread: ``interrupt_main`` called here would raise inside this hook, which Python prints
+    too.  Should it land in a finalizer again, it comes back here and is sent once more."""
+    if issubclass(unraisable.exc_type, KeyboardInterrupt):
+        again = threading.Timer(0.01, _thread.interrupt_main)
+        again.daemon = True
+        again.start()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
+@contextlib.contextmanager
+def ctrl_c_in_finalizers_interrupts() -> Iterator[None]:
+    """:func:`_interrupt_again` as ``sys.unraisablehook`` for the command (and the workers it forks)."""
+    previous, sys.unraisablehook = sys.unraisablehook, _interrupt_again
+    try:
+        yield
+    finally:
+        sys.unraisablehook = previous
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``metaopt`` console script."""
     parser = build_parser()
@@ -51,7 +78,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser.print_help()
         return 2
     try:
-        return int(args.func(args) or 0)
+        with ctrl_c_in_finalizers_interrupts():
+            return int(args.func(args) or 0)
     except MetaoptError as exc:
         print(f"metaopt: error: {exc}", file=sys.stderr)
         return 2
