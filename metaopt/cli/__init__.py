@@ -11,9 +11,10 @@ from __future__ import annotations
 import _thread
 import argparse
 import contextlib
+import functools
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from metaopt.core import __version__
@@ -46,7 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _interrupt_again(unraisable: Any) -> None:
+def _interrupt_again(unraisable: Any, others: Callable[[Any], None] = sys.__unraisablehook__) -> None:
     """A Ctrl-C that arrived inside a finalizer (e.g. LightGBM's ``Dataset.__del__``), where Python can only
     print it as "Exception ignored" with a traceback: delivered again, silently, to the code that runs next.
 
@@ -57,13 +58,15 @@ def _interrupt_again(unraisable: Any) -> None:
         again.daemon = True
         again.start()
         return
-    sys.__unraisablehook__(unraisable)
+    others(unraisable)
 
 
 @contextlib.contextmanager
 def ctrl_c_in_finalizers_interrupts() -> Iterator[None]:
-    """:func:`_interrupt_again` as ``sys.unraisablehook`` for the command (and the workers it forks)."""
-    previous, sys.unraisablehook = sys.unraisablehook, _interrupt_again
+    """:func:`_interrupt_again` as ``sys.unraisablehook`` for the command (and the workers it forks); the
+    hook before it still gets every other unraisable exception."""
+    previous = sys.unraisablehook
+    sys.unraisablehook = functools.partial(_interrupt_again, others=previous)
     try:
         yield
     finally:
