@@ -11,6 +11,9 @@ SCRIPT = textwrap.dedent("""
     import os, signal, sys, time
     from metaopt.cli import ctrl_c_in_finalizers_interrupts
 
+    # Ctrl-C as in a terminal: a test run started in the background (CI) gives its processes SIGINT ignored
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
     class Finalizer:
         def __del__(self):
             os.kill(os.getpid(), signal.SIGINT)
