@@ -115,7 +115,9 @@ def _print_table(ds, recs) -> None:
     first = ("#1 is the best on average over all KB tasks" if far else
              "#1 has the best blend of its scores on the most similar KB tasks and the surrogate's prediction")
     if recs and recs[0].probe_score is not None:
-        first = "#1 scored best of the probed configurations on 2 folds of this data (--probe)"
+        from metaopt.recommender import PROBE_FOLDS
+
+        first = f"#1 scored best of the probed configurations on {PROBE_FOLDS} folds of this data (--probe)"
     print(f"order: a portfolio, not sorted by score: {first}; each next one adds the most where those above it "
           "are weak")
     print("score: predicted normalised score (1 = best configuration of the KB pool on a task, 0 = worst) "

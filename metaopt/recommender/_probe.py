@@ -18,14 +18,13 @@ from metaopt.recommender._recommendation import Recommendation
 
 #: folds of a probe: two folds, each fitted on half the rows, fit a quarter of the rows of one 5-fold evaluation
 PROBE_FOLDS = 2
-#: rows a probe fits on at most (a stratified sample above), as the KB build
-PROBE_ROWS = 10_000
 
 
 def probe_scores(dataset: Any, candidates: Sequence[tuple[str, dict[str, Any]]], *, n_folds: int = PROBE_FOLDS,
-                 max_rows: int = PROBE_ROWS, random_state: int = 0) -> list[float]:
+                 max_rows: int | None = Protocol.max_rows, random_state: int = 0) -> list[float]:
     """Each ``(learner, params)``'s mean score over ``n_folds`` folds of ``dataset`` (all configurations on the
-    same folds), in the kind's primary metric; NaN where the fit failed or timed out."""
+    same folds), in the kind's primary metric; NaN where the fit failed or timed out.  ``max_rows``: a
+    stratified sample above, as the KB build (the protocol's default)."""
     protocol = Protocol(n_folds=n_folds, seed=random_state, max_rows=max_rows)
     task = protocol.prepare(dataset)
     metric = PRIMARY[dataset.kind]
