@@ -10,13 +10,16 @@ as LODO scores every first pick.  The probes are real fits (one thread); each pr
 reported as its fitted rows relative to one KB evaluation of the task (5 folds, up to 10,000 rows).
 
 Per held-out collection, mean normalised regret at k=1: the static portfolio's and metaopt's first picks, the
-probe's choice among each ranking's first N, and the oracle among the same N.  Probe results are cached per
+probe's choice among each ranking's first N, and the oracle among the same N.  ``--k K`` scores the best of K
+returned configurations instead: each ranking's first K, and from the probes the K best-probed of the first N
+(what ``recommend(k=K, probe=N)`` returns) or the best-probed followed by the ranking's others.  Probe results are cached per
 (task, configuration, sample) in ``--cache`` (resumable).
 
     python benchmarks/report_probe_first_pick.py --cache .scratch/probe.csv --jobs 2 --frac 1.0 --folds-probe 2
     python benchmarks/report_probe_first_pick.py --cache .scratch/probe.csv --report-only --frac 1.0 --folds-probe 2
     python benchmarks/report_probe_first_pick.py --split group --frac 1.0 --folds-probe 2 --cache GROUP.csv
     python benchmarks/report_probe_first_pick.py --learner auto --frac 1.0 --folds-probe 2 --cache AUTO.csv
+    python benchmarks/report_probe_first_pick.py --frac 1.0 --folds-probe 2 --k 5 --n 10 --cache .scratch/probe.csv
 
 (the third: in distribution, 80 sampled dataset groups; the last: every learner ranked jointly, as
 ``recommend(learner="auto")`` ranks them).  The defaults (a quarter of the rows, 3 folds) are
@@ -43,7 +46,7 @@ from metaopt.kb._build_inputs import read_corpus, read_rdatasets_list
 from metaopt.metamodel import (MetaoptModel, Query, StaticPortfolio, build_score_matrix, candidates, make_folds,
                                normalise_scores, sample_folds)
 from metaopt.metamodel._normalise import HIGHER_IS_BETTER
-from metaopt.recommender import best_probed, probe_scores
+from metaopt.recommender import probe_order, probe_scores
 
 SHARED = Path(os.environ.get("METAOPT_SHARED_DATA", Path(__file__).resolve().parents[2] / "shared" / "data"))
 #: what identifies a probe's sample in the cache, besides the task and the configuration
@@ -134,14 +137,21 @@ def _run_probes(sm, kb, ranks: dict, specs: dict, args, cache: Path | None) -> p
     return done
 
 
-def _choose(probes: pd.DataFrame, t: str, keys: list[str], kind: str) -> str:
-    """The configuration whose probe scored best, as :func:`metaopt.recommender.best_probed` chooses it."""
+def _probe_order(probes: pd.DataFrame, t: str, keys: list[str], kind: str) -> list[str]:
+    """``keys`` best probe score first, as :func:`metaopt.recommender.probe_order` orders them (failed probes last,
+    ties in the ranking's order)."""
     got = probes[(probes["task_id"] == t) & probes["config"].isin(keys)].set_index("config")["score"]
-    return keys[best_probed(pd.to_numeric(got, errors="coerce").reindex(keys).tolist(), kind)]
+    return [keys[i] for i in probe_order(pd.to_numeric(got, errors="coerce").reindex(keys).tolist(), kind)]
 
 
-def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], sample: tuple) -> pd.DataFrame:
+def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], sample: tuple,
+           k: int = 1) -> pd.DataFrame:
+    """Per task and row, the regret of the first ``k`` configurations the row returns and its probe cost.
+
+    With ``k`` > 1 a probe among the first ``n`` gives two rows: its ``k`` best-probed configurations, and its
+    best one followed by the ranking's others (what ``recommend(k=k, probe=n)`` returns)."""
     probes = probes[np.logical_and.reduce([probes[c].astype(float) == v for c, v in zip(SAMPLE, sample)])]
+    first = "first pick" if k == 1 else f"first {k}"
     rows = []
     for t, per in ranks.items():
         if t not in set(probes["task_id"]):
@@ -149,27 +159,34 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
         truth, kind = _truth(sm, t), str(sm.tasks.at[t, "kind"])
         cost = probes[probes["task_id"] == t].groupby("config")[["fitted_rows", "kb_rows"]].first()
         for name, order in per.items():
-            rows.append({"fold": fold_of[t], "task_id": t, "row": f"{name}: first pick",
-                         "regret": _regret(truth, order[:1]), "cost": 0.0})
+            rows.append({"fold": fold_of[t], "task_id": t, "row": f"{name}: {first}",
+                         "regret": _regret(truth, order[:k]), "cost": 0.0})
             for n in ns:
                 keys = order[:n]
-                pick = _choose(probes, t, keys, kind)
+                by_probe = _probe_order(probes, t, keys, kind)
                 c = cost.reindex(keys)
-                rows.append({"fold": fold_of[t], "task_id": t, "row": f"{name}: probe among the first {n}",
-                             "regret": _regret(truth, [pick]), "cost": float((c["fitted_rows"] / c["kb_rows"]).sum())})
+                probe_cost = float((c["fitted_rows"] / c["kb_rows"]).sum())
+                picks = {f"{name}: probe among the first {n}": by_probe[:k]} if k == 1 else {
+                    f"{name}: probe among the first {n}, its best {k}": (by_probe + order[n:])[:k],
+                    f"{name}: probe among the first {n}, best first": [by_probe[0]] + [
+                        x for x in order if x != by_probe[0]][:k - 1]}
+                for row, keep in picks.items():
+                    rows.append({"fold": fold_of[t], "task_id": t, "row": row, "regret": _regret(truth, keep),
+                                 "cost": probe_cost})
                 rows.append({"fold": fold_of[t], "task_id": t, "row": f"{name}: oracle among the first {n}",
                              "regret": _regret(truth, keys), "cost": np.nan})
     return pd.DataFrame(rows)
 
 
-def _print(table: pd.DataFrame, seed: int = 0) -> None:
+def _print(table: pd.DataFrame, k: int = 1, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     for fold, sub in table.groupby("fold", sort=False):
         wide = sub.pivot(index="task_id", columns="row", values="regret")
-        static = wide["static portfolio: first pick"]
-        print(f"\n## {fold} held out ({len(wide)} tasks; k=1, mean normalised regret; bar: 15% below static "
+        static = wide["static portfolio: first pick" if k == 1 else f"static portfolio: first {k}"]
+        print(f"\n## {fold} held out ({len(wide)} tasks; k={k}, mean normalised regret; bar: 15% below static "
               f"= {0.85 * static.mean():.4f})\n")
-        print("| first pick | regret | vs static (90% interval) | probe cost, mean (share of one KB evaluation) |")
+        print(f"| {'first pick' if k == 1 else f'first {k}'} | regret | vs static (90% interval) "
+              "| probe cost, mean (share of one KB evaluation) |")
         print("|---|---|---|---|")
         draws = rng.integers(0, len(wide), size=(5000, len(wide)))
         for row in sub["row"].drop_duplicates():
@@ -190,6 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-folds", type=int, default=80, help="dataset groups sampled with --split group (default 80)")
     ap.add_argument("--learner", default="lightgbm",
                     help="the learner whose pool is ranked, or auto: every learner's, jointly (default lightgbm)")
+    ap.add_argument("--k", type=int, default=1, help="configurations returned, whose best is scored (default 1)")
     ap.add_argument("--n", default="2,3", help="how many of a ranking's first configurations are probed (default 2,3)")
     ap.add_argument("--frac", type=float, default=0.25, help="share of the KB's rows a probe fits on (default 0.25)")
     ap.add_argument("--min-rows", type=int, default=200, help="rows of the sample at least (default 200)")
@@ -211,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
         held = sorted(t for t in fold.held_out if t in specs)
         if args.limit and args.limit < len(held):
             held = sorted(np.random.default_rng(0).choice(held, args.limit, replace=False))
-        per = _rankings(sm, fold, max(ns))
+        per = _rankings(sm, fold, max(*ns, args.k))
         ranks.update({t: per[t] for t in held})
         fold_of.update({t: fold.name if args.split == "collection" else "group split" for t in held})
     cache = Path(args.cache) if args.cache else None
@@ -219,10 +237,10 @@ def main(argv: list[str] | None = None) -> int:
         probes = pd.read_csv(cache)
     else:
         probes = _run_probes(sm, kb, ranks, specs, args, cache)
-    table = _table(sm, ranks, probes, fold_of, ns, (args.frac, args.min_rows, args.folds_probe))
+    table = _table(sm, ranks, probes, fold_of, ns, (args.frac, args.min_rows, args.folds_probe), args.k)
     if args.out:
         table.to_csv(args.out, index=False)
-    _print(table)
+    _print(table, args.k)
     return 0
 
 

@@ -43,8 +43,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, metavar="S", help="seconds one fit may take")
     p.add_argument("--kb", metavar="DIR", help="knowledge-base directory (default: the shipped one)")
     p.add_argument("--probe", type=int, default=0, metavar="N",
-                   help="cross-validate the first N recommendations on 2 folds of the data and put the best first "
-                        "(fits models; default 0: no probe)")
+                   help="cross-validate the first N recommendations on 2 folds of the data and order them by that, "
+                        "best first; N may exceed -k (fits models; default 0: no probe)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(func=run)
 
@@ -114,12 +114,14 @@ def _print_table(ds, recs) -> None:
               f"{_fmt_time(r.predicted_fit_time_s):>7}  {r.reason:<{w_why}}  {_fmt_params(r)}")
     first = ("#1 is the best on average over all KB tasks" if far else
              "#1 has the best blend of its scores on the most similar KB tasks and the surrogate's prediction")
+    order = f"a portfolio, not sorted by score: {first}; each next one adds the most where those above it are weak"
     if recs and recs[0].probe_score is not None:
         from metaopt.recommender import PROBE_FOLDS
 
-        first = f"#1 scored best of the probed configurations on {PROBE_FOLDS} folds of this data (--probe)"
-    print(f"order: a portfolio, not sorted by score: {first}; each next one adds the most where those above it "
-          "are weak")
+        unprobed = any(r.probe_score is None for r in recs)
+        order = (f"the probed ones by their scores on {PROBE_FOLDS} folds of this data, best first (--probe); "
+                 f"the KB's ranking chose which to probe{'; the rest as it ranks them' if unprobed else ''}")
+    print(f"order: {order}")
     print("score: predicted normalised score (1 = best configuration of the KB pool on a task, 0 = worst) "
           "± uncertainty; fit: predicted seconds per fit")
     if any(r.adapted for r in recs):

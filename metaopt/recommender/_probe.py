@@ -36,32 +36,34 @@ def probe_scores(dataset: Any, candidates: Sequence[tuple[str, dict[str, Any]]],
     return out
 
 
-def best_probed(scores: Sequence[float], kind: str) -> int:
-    """Position of the best probe score (the earlier one on ties; 0 when every probe failed)."""
+def probe_order(scores: Sequence[float], kind: str) -> list[int]:
+    """Positions of ``scores`` best first in the metric's direction; ties keep their order, failed probes last."""
     sign = 1.0 if GREATER_IS_BETTER[PRIMARY[kind]] else -1.0
-    keyed = [(sign * s if math.isfinite(s) else -math.inf, -i) for i, s in enumerate(scores)]
-    return -max(keyed)[1]
+    return sorted(range(len(scores)), key=lambda i: (-sign * scores[i] if math.isfinite(scores[i]) else math.inf, i))
 
 
 def probe_first(dataset: Any, recs: list[Recommendation], n: int, random_state: int = 0) -> list[Recommendation]:
-    """``recs`` with the best-probed of the first ``n`` moved to the front (the others keep their order);
+    """``recs`` with the first ``n`` reordered by their probe scores, best first (the rest keep their order);
     the probed ones carry their ``probe_score``, and ranks are renumbered."""
     probed = recs[:n]
     if len(probed) < 2:
         return recs
     scores = probe_scores(dataset, [(r.learner, r.params) for r in probed], random_state=random_state)
-    best = best_probed(scores, dataset.kind)
     probed = [dataclasses.replace(r, probe_score=s) for r, s in zip(probed, scores)]
-    order = [probed[best]] + [r for i, r in enumerate(probed) if i != best] + recs[n:]
     metric = PRIMARY[dataset.kind]
-    out = []
-    for rank, r in enumerate(order, start=1):
-        if r is probed[best]:
-            r = dataclasses.replace(r, reason=f"best {metric} of the first {len(probed)} on {PROBE_FOLDS} folds here "
-                                              f"({r.probe_score:.4g})",
-                                    rationale=f"Probed: the best {metric} of the first {len(probed)} recommendations "
-                                              f"cross-validated on {PROBE_FOLDS} folds of this dataset. " + r.rationale)
-        elif r.probe_score is not None:  # its place came from the ranking; its old reason named another #1
-            r = dataclasses.replace(r, reason=f"probed: {metric} {r.probe_score:.4g} on {PROBE_FOLDS} folds here")
-        out.append(dataclasses.replace(r, rank=rank))
-    return out
+    order = [_probed_reason(probed[i], place, len(probed), metric)
+             for place, i in enumerate(probe_order(scores, dataset.kind))]
+    return [dataclasses.replace(r, rank=rank) for rank, r in enumerate(order + recs[n:], start=1)]
+
+
+def _probed_reason(r: Recommendation, place: int, n: int, metric: str) -> Recommendation:
+    """Why a probed recommendation sits where it does: its place came from the probe, not the ranking."""
+    if not math.isfinite(r.probe_score):
+        return dataclasses.replace(r, reason=f"probed: its fit failed on {PROBE_FOLDS} folds here")
+    if place == 0:
+        return dataclasses.replace(
+            r, reason=f"best {metric} of the first {n} on {PROBE_FOLDS} folds here ({r.probe_score:.4g})",
+            rationale=f"Probed: the best {metric} of the first {n} recommendations cross-validated on "
+                      f"{PROBE_FOLDS} folds of this dataset. " + r.rationale)
+    return dataclasses.replace(r, reason=f"probed: {metric} {r.probe_score:.4g} on {PROBE_FOLDS} folds here "
+                                         f"(#{place + 1} of {n})")

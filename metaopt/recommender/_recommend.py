@@ -58,7 +58,8 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         Precomputed meta-features of the dataset (skips their extraction).
     probe
         Cross-validate the first ``probe`` recommendations on 2 folds of the data (up to 10,000 rows) and
-        put the best first (``Recommendation.probe_score``); ``probe`` may exceed ``k``.  It fits models
+        order them by that score, best first (``Recommendation.probe_score``); ``probe`` may exceed ``k``:
+        ``k=5, probe=10`` returns the 5 best-probed of the first 10.  It fits models
         (each probe about a quarter of one 5-fold cross-validation) where the rest is a lookup; it is
         what chooses well across fields (docs/metamodel.md).  0 (the default) or 1: no probe.
 

@@ -135,3 +135,10 @@ def test_probes_choose_among_the_rankings_first_configurations_by_real_fits(tmp_
     before = len(probes)
     assert mod.main(argv) == 0  # resumed: every probe is in the cache, none is fitted again
     assert len(pd.read_csv(cache)) == before
+    # k=2 from the same probes: returning 2 of the first 2, every row holds the same two configurations
+    assert mod.main([*argv, "--k", "2", "--report-only"]) == 0
+    wide = pd.read_csv(out).pivot(index="task_id", columns="row", values="regret")
+    for name in ("static portfolio", "metaopt"):
+        same = [f"{name}: first 2", f"{name}: probe among the first 2, its best 2",
+                f"{name}: probe among the first 2, best first"]
+        assert np.allclose(wide[same].to_numpy(), wide[[f"{name}: oracle among the first 2"]].to_numpy())

@@ -1,4 +1,4 @@
-"""``recommend(probe=N)``: the first N recommendations cross-validated on the data, the best put first."""
+"""``recommend(probe=N)``: the first N recommendations cross-validated on the data and ordered by that."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from metaopt.core import Protocol
 from metaopt.data import load_data
 from metaopt.exceptions import ConfigError
 from metaopt.learners import get_learner
-from metaopt.recommender import best_probed, probe_scores, recommend
+from metaopt.recommender import probe_order, probe_scores, recommend
 
 
 def _frame(loader):
@@ -31,30 +31,33 @@ def test_a_probe_is_the_kb_protocol_with_two_folds():
     assert got == pytest.approx(want) and got[0] != got[1]
 
 
-def test_the_best_probe_wins_in_the_metrics_direction_and_a_failed_probe_never_does():
-    assert best_probed([0.7, 0.9, 0.8], "binary") == 1  # roc_auc: higher is better
-    assert best_probed([30.0, 20.0, 25.0], "regression") == 1  # rmse: lower is better
-    assert best_probed([0.5, 0.5], "binary") == 0  # a tie keeps the ranking's order
-    assert best_probed([math.nan, 0.6], "binary") == 1
-    assert best_probed([math.nan, math.nan], "multiclass") == 0
+def test_probes_order_in_the_metrics_direction_and_a_failed_probe_comes_last():
+    assert probe_order([0.7, 0.9, 0.8], "binary") == [1, 2, 0]  # roc_auc: higher is better
+    assert probe_order([30.0, 20.0, 25.0], "regression") == [1, 2, 0]  # rmse: lower is better
+    assert probe_order([0.5, 0.5, 0.6], "binary") == [2, 0, 1]  # a tie keeps the ranking's order
+    assert probe_order([math.nan, 0.6, math.nan, 0.7], "binary") == [3, 1, 0, 2]
+    assert probe_order([math.nan, math.nan], "multiclass") == [0, 1]
 
 
-def test_recommend_with_probes_puts_the_best_probed_first(kb):
+def test_recommend_with_probes_orders_the_probed_by_their_scores(kb):
     df = _frame(load_breast_cancer)
-    plain = recommend(df, target="target", k=3, kb=kb)
-    probed = recommend(df, target="target", k=3, kb=kb, probe=3)
+    plain = recommend(df, target="target", k=4, kb=kb)
+    probed = recommend(df, target="target", k=4, kb=kb, probe=3)
     assert sorted(r.config_id for r in probed) == sorted(r.config_id for r in plain)
-    assert [r.rank for r in probed] == [1, 2, 3]
-    scores = [r.probe_score for r in probed]
-    assert all(np.isfinite(scores)) and scores[0] == max(scores)  # roc_auc
-    # the others keep the ranking's order; the winner says why it moved
-    rest = [r.config_id for r in plain if r.config_id != probed[0].config_id]
-    assert [r.config_id for r in probed[1:]] == rest
+    assert [r.rank for r in probed] == [1, 2, 3, 4]
+    scores = [r.probe_score for r in probed[:3]]
+    assert all(np.isfinite(scores)) and scores == sorted(scores, reverse=True)  # roc_auc
+    # the probed are the ranking's first three; the unprobed fourth keeps its place and its reason
+    assert {r.config_id for r in probed[:3]} == {r.config_id for r in plain[:3]}
+    assert probed[3].probe_score is None and probed[3].config_id == plain[3].config_id
+    assert probed[3].reason == plain[3].reason
+    # each says what the probe measured; the winner says why it moved
     assert "2 folds" in probed[0].reason and probed[0].rationale.startswith("Probed")
-    # probe > k: the best of the first `probe` is returned first, k of them in all
-    one = recommend(df, target="target", k=1, kb=kb, probe=3)
-    assert len(one) == 1 and one[0].config_id == probed[0].config_id
-    assert one[0].to_dict()["probe_score"] == pytest.approx(probed[0].probe_score, abs=1e-6)
+    assert all("on 2 folds here (#" in r.reason for r in probed[1:3])
+    # probe > k: the k best-probed of the first `probe`
+    two = recommend(df, target="target", k=2, kb=kb, probe=3)
+    assert [r.config_id for r in two] == [r.config_id for r in probed[:2]]
+    assert two[0].to_dict()["probe_score"] == pytest.approx(probed[0].probe_score, abs=1e-6)
 
 
 def test_a_bad_probe_is_a_config_error_and_exit_code_2(kb, kb_dir, tmp_path, capsys):
@@ -70,4 +73,4 @@ def test_a_bad_probe_is_a_config_error_and_exit_code_2(kb, kb_dir, tmp_path, cap
     assert '"probe_score"' in capsys.readouterr().out
     assert main(["recommend", str(path), "--target", "target", "-k", "3", "--probe", "3", "--kb", str(kb_dir)]) == 0
     table = capsys.readouterr().out
-    assert "on 2 folds here" in table and "#1 scored best of the probed configurations" in table
+    assert "on 2 folds here" in table and "order: the probed ones by their scores on 2 folds" in table
