@@ -148,7 +148,9 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
            k: int = 1) -> pd.DataFrame:
     """Per task and row, the regret of the first ``k`` configurations the row returns and its probe cost.
 
-    With ``k`` > 1 a probe among the first ``n`` gives two rows: its ``k`` best-probed configurations, and its
+    "both alternating" is metaopt's and the static portfolio's rankings interleaved (m1, s1, m2, s2, ...;
+    repeats dropped), whose first ``n`` are among the probed.  With ``k`` > 1 a probe among the first ``n`` gives
+    two rows: its ``k`` best-probed configurations, and its
     best one followed by the ranking's others (what ``recommend(k=k, probe=n)`` returns)."""
     probes = probes[np.logical_and.reduce([probes[c].astype(float) == v for c, v in zip(SAMPLE, sample)])]
     first = "first pick" if k == 1 else f"first {k}"
@@ -158,7 +160,8 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
             continue
         truth, kind = _truth(sm, t), str(sm.tasks.at[t, "kind"])
         cost = probes[probes["task_id"] == t].groupby("config")[["fitted_rows", "kb_rows"]].first()
-        for name, order in per.items():
+        mixed = list(dict.fromkeys(x for pair in zip(per["metaopt"], per["static portfolio"]) for x in pair))
+        for name, order in {**per, "both alternating": mixed}.items():
             rows.append({"fold": fold_of[t], "task_id": t, "row": f"{name}: {first}",
                          "regret": _regret(truth, order[:k]), "cost": 0.0})
             for n in ns:

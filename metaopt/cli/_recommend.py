@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import numbers
 import sys
 import warnings
 
@@ -45,6 +46,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--probe", type=int, default=0, metavar="N",
                    help="cross-validate the first N recommendations on 2 folds of the data and order them by that, "
                         "best first; N may exceed -k (fits models; default 0: no probe)")
+    p.add_argument("--jobs", type=int, default=1, metavar="J",
+                   help="configurations probed at once, one thread per fit (default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(func=run)
 
@@ -71,15 +74,25 @@ def _fmt_params(r) -> str:
     return ", ".join(out)
 
 
+def _check_options(args: argparse.Namespace) -> None:
+    """The counts, checked before the data are loaded: one line naming the option (``recommend`` checks them
+    again, naming its arguments)."""
+    from metaopt.utils import check_scalar
+
+    for option, value, least in (("-k", args.k, 1), ("--probe", args.probe, 0), ("--jobs", args.jobs, 1)):
+        check_scalar(value, option, numbers.Integral, min_val=least)
+
+
 def run(args: argparse.Namespace) -> int:
     from metaopt import recommend
     from metaopt.data import load_data
 
+    _check_options(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         ds = load_data(args.data, target=args.target)
         recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb,
-                         probe=args.probe)
+                         probe=args.probe, n_jobs=args.jobs)
     # metaopt's own warnings as one line each; numeric noise of other libraries (RuntimeWarning) is dropped
     for msg in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)):
         print(f"metaopt: warning: {' '.join(msg.split())}", file=sys.stderr)

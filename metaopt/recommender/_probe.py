@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -21,19 +22,23 @@ PROBE_FOLDS = 2
 
 
 def probe_scores(dataset: Any, candidates: Sequence[tuple[str, dict[str, Any]]], *, n_folds: int = PROBE_FOLDS,
-                 max_rows: int | None = Protocol.max_rows, random_state: int = 0) -> list[float]:
+                 max_rows: int | None = Protocol.max_rows, random_state: int = 0, n_jobs: int = 1) -> list[float]:
     """Each ``(learner, params)``'s mean score over ``n_folds`` folds of ``dataset`` (all configurations on the
     same folds), in the kind's primary metric; NaN where the fit failed or timed out.  ``max_rows``: a
-    stratified sample above, as the KB build (the protocol's default)."""
+    stratified sample above, as the KB build (the protocol's default).  ``n_jobs``: configurations probed at
+    once, in threads (each fit uses one thread, and LightGBM and scikit-learn's trees release the GIL)."""
+    from joblib import Parallel, delayed
+
     protocol = Protocol(n_folds=n_folds, seed=random_state, max_rows=max_rows)
     task = protocol.prepare(dataset)
     metric = PRIMARY[dataset.kind]
-    out = []
-    for learner, params in candidates:
-        res = protocol.evaluate(get_learner(learner), params, task)
-        value = res.get(metric)
-        out.append(float(value) if res["status"] == "ok" and value is not None else math.nan)
-    return out
+    # the fits and metrics use ``warnings.catch_warnings``, which is not thread-safe: interleaved in threads it
+    # can leave a filter ("ignore") behind; one block around all of them restores the caller's filters
+    with warnings.catch_warnings():
+        results = Parallel(n_jobs=n_jobs, prefer="threads")(
+            delayed(protocol.evaluate)(get_learner(learner), params, task) for learner, params in candidates)
+    return [float(res[metric]) if res["status"] == "ok" and res.get(metric) is not None else math.nan
+            for res in results]
 
 
 def probe_order(scores: Sequence[float], kind: str) -> list[int]:
@@ -42,13 +47,14 @@ def probe_order(scores: Sequence[float], kind: str) -> list[int]:
     return sorted(range(len(scores)), key=lambda i: (-sign * scores[i] if math.isfinite(scores[i]) else math.inf, i))
 
 
-def probe_first(dataset: Any, recs: list[Recommendation], n: int, random_state: int = 0) -> list[Recommendation]:
+def probe_first(dataset: Any, recs: list[Recommendation], n: int, random_state: int = 0,
+                n_jobs: int = 1) -> list[Recommendation]:
     """``recs`` with the first ``n`` reordered by their probe scores, best first (the rest keep their order);
     the probed ones carry their ``probe_score``, and ranks are renumbered."""
     probed = recs[:n]
     if len(probed) < 2:
         return recs
-    scores = probe_scores(dataset, [(r.learner, r.params) for r in probed], random_state=random_state)
+    scores = probe_scores(dataset, [(r.learner, r.params) for r in probed], random_state=random_state, n_jobs=n_jobs)
     probed = [dataclasses.replace(r, probe_score=s) for r, s in zip(probed, scores)]
     metric = PRIMARY[dataset.kind]
     order = [_probed_reason(probed[i], place, len(probed), metric)

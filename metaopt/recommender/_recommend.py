@@ -31,7 +31,7 @@ QUERY_GROUPS = ("general", "statistical", "info-theory")
 
 def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = "auto", k: int = 5,
               time_budget: float | None = None, kb: Any = None, *, meta_features: dict | None = None,
-              probe: int = 0) -> list[Recommendation]:
+              probe: int = 0, n_jobs: int = 1) -> list[Recommendation]:
     """Learner and configurations to try first on a dataset, best first.
 
     Parameters
@@ -62,11 +62,13 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         ``k=5, probe=10`` returns the 5 best-probed of the first 10.  It fits models
         (each probe about a quarter of one 5-fold cross-validation) where the rest is a lookup; it is
         what chooses well across fields (docs/metamodel.md).  0 (the default) or 1: no probe.
+    n_jobs
+        Configurations probed at once (threads, one per fit).
 
     Raises
     ------
     ConfigError
-        Bad ``k``, ``learner``, ``time_budget``, ``kb`` or ``probe``.
+        Bad ``k``, ``learner``, ``time_budget``, ``kb``, ``probe`` or ``n_jobs``.
     DataError
         Unusable data (see :func:`metaopt.load_data`).
     KnowledgeBaseError
@@ -80,6 +82,7 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     """
     check_scalar(k, "k", numbers.Integral, min_val=1)
     check_scalar(probe, "probe", numbers.Integral, min_val=0)
+    check_scalar(n_jobs, "n_jobs", numbers.Integral, min_val=1)
     if not isinstance(learner, str) or not learner:
         raise ConfigError(f"learner must be a learner name or 'auto', got {learner!r}")
     check_scalar(time_budget, "time_budget", numbers.Real, min_val=0, max_val=np.inf, include_boundaries="neither",
@@ -98,4 +101,4 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     recs = rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, max(int(k), int(probe)),
                          None if time_budget is None else float(time_budget), features=ds.X,
                          blind_reason=blind_reason)
-    return probe_first(ds, recs, int(probe))[:int(k)]
+    return probe_first(ds, recs, int(probe), n_jobs=int(n_jobs))[:int(k)]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -29,6 +30,11 @@ def test_a_probe_is_the_kb_protocol_with_two_folds():
     task = proto.prepare(ds)
     want = [proto.evaluate(get_learner("lightgbm"), p, task)["rmse"] for p in params]
     assert got == pytest.approx(want) and got[0] != got[1]
+    # in two threads: the same folds and seeds, so the same scores, in the candidates' order; and the
+    # caller's warning filters as they were (the fits' catch_warnings interleave in threads)
+    filters = list(warnings.filters)
+    assert probe_scores(ds, [("lightgbm", p) for p in params], random_state=3, n_jobs=2) == got
+    assert warnings.filters == filters
 
 
 def test_probes_order_in_the_metrics_direction_and_a_failed_probe_comes_last():
@@ -64,11 +70,15 @@ def test_a_bad_probe_is_a_config_error_and_exit_code_2(kb, kb_dir, tmp_path, cap
     df = _frame(load_breast_cancer)
     with pytest.raises(ConfigError, match="probe"):
         recommend(df, target="target", k=2, kb=kb, probe=-1)
+    with pytest.raises(ConfigError, match="n_jobs"):
+        recommend(df, target="target", k=2, kb=kb, probe=2, n_jobs=0)
     path = tmp_path / "bc.csv"
     df.to_csv(path, index=False)
     assert main(["recommend", str(path), "--target", "target", "-k", "2", "--probe", "-1", "--kb", str(kb_dir)]) == 2
-    assert "probe" in capsys.readouterr().err
-    assert main(["recommend", str(path), "--target", "target", "-k", "2", "--probe", "2", "--json",
+    assert "--probe must be an integer >= 0, got -1" in capsys.readouterr().err
+    assert main(["recommend", str(path), "--target", "target", "--probe", "2", "--jobs", "0", "--kb", str(kb_dir)]) == 2
+    assert "--jobs must be a positive integer, got 0" in capsys.readouterr().err
+    assert main(["recommend", str(path), "--target", "target", "-k", "2", "--probe", "2", "--jobs", "2", "--json",
                  "--kb", str(kb_dir)]) == 0
     assert '"probe_score"' in capsys.readouterr().out
     assert main(["recommend", str(path), "--target", "target", "-k", "3", "--probe", "3", "--kb", str(kb_dir)]) == 0
