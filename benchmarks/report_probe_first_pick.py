@@ -12,8 +12,8 @@ reported as its fitted rows relative to one KB evaluation of the task (5 folds, 
 Per held-out collection, mean normalised regret at k=1: the static portfolio's and metaopt's first picks, the
 probe's choice among each ranking's first N, and the oracle among the same N.  ``--k K`` scores the best of K
 returned configurations instead: each ranking's first K, and from the probes the K best-probed of the first N
-(what ``recommend(k=K, probe=N)`` returns) or the best-probed followed by the ranking's others.  Probe results are cached per
-(task, configuration, sample) in ``--cache`` (resumable).
+(what ``recommend(k=K, probe=N)`` returns) or the best-probed followed by the ranking's others.  Probe results
+are cached per (task, configuration, sample) in ``--cache`` (resumable).
 
     python benchmarks/report_probe_first_pick.py --cache .scratch/probe.csv --jobs 2 --frac 1.0 --folds-probe 2
     python benchmarks/report_probe_first_pick.py --cache .scratch/probe.csv --report-only --frac 1.0 --folds-probe 2
@@ -150,8 +150,8 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
 
     "both alternating" is metaopt's and the static portfolio's rankings interleaved (m1, s1, m2, s2, ...;
     repeats dropped), whose first ``n`` are among the probed.  With ``k`` > 1 a probe among the first ``n`` gives
-    two rows: its ``k`` best-probed configurations, and its
-    best one followed by the ranking's others (what ``recommend(k=k, probe=n)`` returns)."""
+    two rows: its ``k`` best-probed configurations (what ``recommend(k=k, probe=n)`` returns), and its best one
+    followed by the ranking's others (what it returned before)."""
     probes = probes[np.logical_and.reduce([probes[c].astype(float) == v for c, v in zip(SAMPLE, sample)])]
     first = "first pick" if k == 1 else f"first {k}"
     rows = []

@@ -1,4 +1,4 @@
-"""Probes: the first recommendations cross-validated on the new task itself, the best of them put first.
+"""Probes: the first recommendations cross-validated on the new task itself, and ordered by those scores.
 
 Out of distribution the meta-features do not choose among the KB's few best configurations (no re-ranking
 of the KB met issue #13's first-pick bar), but two quick folds on the task do: docs/metamodel.md, "A first

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import warnings
 
@@ -14,7 +15,7 @@ from metaopt.core import Protocol
 from metaopt.data import load_data
 from metaopt.exceptions import ConfigError
 from metaopt.learners import get_learner
-from metaopt.recommender import probe_order, probe_scores, recommend
+from metaopt.recommender import probe_first, probe_order, probe_scores, recommend
 
 
 def _frame(loader):
@@ -64,6 +65,16 @@ def test_recommend_with_probes_orders_the_probed_by_their_scores(kb):
     two = recommend(df, target="target", k=2, kb=kb, probe=3)
     assert [r.config_id for r in two] == [r.config_id for r in probed[:2]]
     assert two[0].to_dict()["probe_score"] == pytest.approx(probed[0].probe_score, abs=1e-6)
+
+
+def test_a_configuration_whose_probe_fails_comes_last_and_says_so(kb):
+    ds = load_data(_frame(load_breast_cancer), target="target")
+    plain = recommend(ds, k=3, kb=kb, learner="lightgbm")
+    broken = dataclasses.replace(plain[0], params={**plain[0].params, "num_leaves": -5})
+    got = probe_first(ds, [broken, *plain[1:]], 3)
+    assert [r.config_id for r in got][-1] == broken.config_id and math.isnan(got[-1].probe_score)
+    assert got[-1].reason == "probed: its fit failed on 2 folds here"
+    assert [r.rank for r in got] == [1, 2, 3] and np.isfinite([r.probe_score for r in got[:2]]).all()
 
 
 def test_a_bad_probe_is_a_config_error_and_exit_code_2(kb, kb_dir, tmp_path, capsys):
