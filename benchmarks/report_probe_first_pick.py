@@ -20,9 +20,11 @@ are cached per (task, configuration, sample) in ``--cache`` (resumable).
     python benchmarks/report_probe_first_pick.py --split group --frac 1.0 --folds-probe 2 --cache GROUP.csv
     python benchmarks/report_probe_first_pick.py --learner auto --frac 1.0 --folds-probe 2 --cache AUTO.csv
     python benchmarks/report_probe_first_pick.py --frac 1.0 --folds-probe 2 --k 5 --n 10 --cache .scratch/probe.csv
+    python benchmarks/report_probe_first_pick.py --frac 1.0 --folds-probe 2 --n 10 --anytime --report-only --cache ...
 
-(the third: in distribution, 80 sampled dataset groups; the last: every learner ranked jointly, as
-``recommend(learner="auto")`` ranks them).  The defaults (a quarter of the rows, 3 folds) are
+(the third: in distribution, 80 sampled dataset groups; the fourth: every learner ranked jointly, as
+``recommend(learner="auto")`` ranks them; the last: the best model after each budget of 1..10 evaluations,
+evaluating the picks in order against probing first).  The defaults (a quarter of the rows, 3 folds) are
 the first setting measured; ``recommend(probe=N)`` probes as ``--frac 1.0 --folds-probe 2`` does
 (docs/metamodel.md, "A first pick that reads the new task").
 """
@@ -181,6 +183,46 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
     return pd.DataFrame(rows)
 
 
+def _anytime(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, n: int, sample: tuple,
+             budgets: list[float]) -> pd.DataFrame:
+    """Regret of the best model a search holds after spending each budget (in KB evaluations of the task), per
+    task, for two ways to spend it: evaluate the ranking's picks fully one by one (``tune`` today), or probe its
+    first ``n`` and then evaluate them fully in probe order.  A fully evaluated pick is scored by its KB score and
+    the best of them is kept, for both ways alike (CV noise in that choice is ignored); after the probes and before
+    the first full evaluation the best-probed pick is the model."""
+    probes = probes[np.logical_and.reduce([probes[c].astype(float) == v for c, v in zip(SAMPLE, sample)])]
+    rows = []
+    for t, per in ranks.items():
+        if t not in set(probes["task_id"]):
+            continue
+        truth, kind = _truth(sm, t), str(sm.tasks.at[t, "kind"])
+        cost = probes[probes["task_id"] == t].groupby("config")[["fitted_rows", "kb_rows"]].first()
+        for name, order in per.items():
+            by_probe = _probe_order(probes, t, order[:n], kind) + order[n:]
+            c = cost.reindex(order[:n])
+            spent = float((c["fitted_rows"] / c["kb_rows"]).sum())
+            for b in budgets:
+                done = int(np.floor(b + 1e-9))
+                probed = int(np.floor(b - spent + 1e-9))
+                rows += [{"fold": fold_of[t], "task_id": t, "budget": b, "row": f"{name}: evaluate in order",
+                          "regret": _regret(truth, order[:done]) if done else np.nan},
+                         {"fold": fold_of[t], "task_id": t, "budget": b,
+                          "row": f"{name}: probe the first {n}, then evaluate in probe order",
+                          "regret": _regret(truth, by_probe[:max(1, probed)]) if probed >= 0 else np.nan}]
+    return pd.DataFrame(rows)
+
+
+def _print_anytime(table: pd.DataFrame) -> None:
+    for fold, sub in table.groupby("fold", sort=False):
+        wide = sub.pivot_table(index="row", columns="budget", values="regret", aggfunc="mean", sort=False)
+        print(f"\n## {fold} held out ({sub['task_id'].nunique()} tasks; mean normalised regret of the best model "
+              "after spending the budget, in KB evaluations of the task; - : nothing to return yet)\n")
+        print("| strategy | " + " | ".join(f"{b:g}" for b in wide.columns) + " |")
+        print("|---|" + "---|" * len(wide.columns))
+        for row, vals in wide.iterrows():
+            print(f"| {row} | " + " | ".join("-" if pd.isna(v) else f"{v:.4f}" for v in vals) + " |")
+
+
 def _print(table: pd.DataFrame, k: int = 1, seed: int = 0) -> None:
     rng = np.random.default_rng(seed)
     for fold, sub in table.groupby("fold", sort=False):
@@ -219,6 +261,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="tasks probed in parallel (default 2)")
     ap.add_argument("--cache", help="probe results (CSV), read and extended")
     ap.add_argument("--report-only", action="store_true", help="report the cached probes only")
+    ap.add_argument("--anytime", action="store_true",
+                    help="regret after each budget (1..10 evaluations): evaluate in order against probe the first "
+                         "max(--n), then evaluate in probe order")
     ap.add_argument("--out", help="write the per-task rows (fold, task, first pick, regret, probe cost) as CSV here")
     args = ap.parse_args(argv)
     if args.report_only and not args.cache:
@@ -232,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         held = sorted(t for t in fold.held_out if t in specs)
         if args.limit and args.limit < len(held):
             held = sorted(np.random.default_rng(0).choice(held, args.limit, replace=False))
-        per = _rankings(sm, fold, max(*ns, args.k))
+        per = _rankings(sm, fold, max(*ns, args.k, 10 if args.anytime else 1))
         ranks.update({t: per[t] for t in held})
         fold_of.update({t: fold.name if args.split == "collection" else "group split" for t in held})
     cache = Path(args.cache) if args.cache else None
@@ -240,7 +285,14 @@ def main(argv: list[str] | None = None) -> int:
         probes = pd.read_csv(cache)
     else:
         probes = _run_probes(sm, kb, ranks, specs, args, cache)
-    table = _table(sm, ranks, probes, fold_of, ns, (args.frac, args.min_rows, args.folds_probe), args.k)
+    sample = (args.frac, args.min_rows, args.folds_probe)
+    if args.anytime:
+        table = _anytime(sm, ranks, probes, fold_of, max(ns), sample, [1, 2, 3, 4, 5, 6, 8, 10])
+        if args.out:
+            table.to_csv(args.out, index=False)
+        _print_anytime(table)
+        return 0
+    table = _table(sm, ranks, probes, fold_of, ns, sample, args.k)
     if args.out:
         table.to_csv(args.out, index=False)
     _print(table, args.k)

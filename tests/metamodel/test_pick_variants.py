@@ -142,3 +142,13 @@ def test_probes_choose_among_the_rankings_first_configurations_by_real_fits(tmp_
         same = [f"{name}: first 2", f"{name}: probe among the first 2, its best 2",
                 f"{name}: probe among the first 2, best first"]
         assert np.allclose(wide[same].to_numpy(), wide[[f"{name}: oracle among the first 2"]].to_numpy())
+    # anytime: the best model so far never gets worse as the budget grows, and spending it all on full
+    # evaluations in order is, by the last budget, at least as good as after the probes
+    assert mod.main([*argv, "--anytime", "--report-only"]) == 0
+    curve = pd.read_csv(out).sort_values("budget")
+    for (_, row), sub in curve.groupby(["task_id", "row"]):
+        vals = sub["regret"].dropna().to_numpy()
+        assert len(vals) and (np.diff(vals) <= 1e-12).all(), row
+    last = curve[curve["budget"] == curve["budget"].max()].pivot(index="task_id", columns="row", values="regret")
+    assert (last["metaopt: evaluate in order"] <= last["metaopt: probe the first 2, then evaluate in probe order"]
+            + 1e-12).all()
