@@ -146,22 +146,30 @@ def _probe_order(probes: pd.DataFrame, t: str, keys: list[str], kind: str) -> li
     return [keys[i] for i in probe_order(pd.to_numeric(got, errors="coerce").reindex(keys).tolist(), kind)]
 
 
-def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], sample: tuple,
-           k: int = 1) -> pd.DataFrame:
+def _of_sample(probes: pd.DataFrame, sample: tuple) -> pd.DataFrame:
+    """The probes made with this sample (``SAMPLE``'s fields)."""
+    return probes[np.logical_and.reduce([probes[c].astype(float) == v for c, v in zip(SAMPLE, sample)])]
+
+
+def _probed_tasks(sm, ranks: dict, probes: pd.DataFrame):
+    """Per ranked task with probes of this sample: (task, its rankings, KB truth, kind, each probe's cost rows)."""
+    for t, per in ranks.items():
+        if t not in set(probes["task_id"]):
+            continue
+        truth, kind = _truth(sm, t), str(sm.tasks.at[t, "kind"])
+        yield t, per, truth, kind, probes[probes["task_id"] == t].groupby("config")[["fitted_rows", "kb_rows"]].first()
+
+
+def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], k: int = 1) -> pd.DataFrame:
     """Per task and row, the regret of the first ``k`` configurations the row returns and its probe cost.
 
     "both alternating" is metaopt's and the static portfolio's rankings interleaved (m1, s1, m2, s2, ...;
     repeats dropped), whose first ``n`` are among the probed.  With ``k`` > 1 a probe among the first ``n`` gives
     two rows: its ``k`` best-probed configurations (what ``recommend(k=k, probe=n)`` returns), and its best one
     followed by the ranking's others (what it returned before)."""
-    probes = probes[np.logical_and.reduce([probes[c].astype(float) == v for c, v in zip(SAMPLE, sample)])]
     first = "first pick" if k == 1 else f"first {k}"
     rows = []
-    for t, per in ranks.items():
-        if t not in set(probes["task_id"]):
-            continue
-        truth, kind = _truth(sm, t), str(sm.tasks.at[t, "kind"])
-        cost = probes[probes["task_id"] == t].groupby("config")[["fitted_rows", "kb_rows"]].first()
+    for t, per, truth, kind, cost in _probed_tasks(sm, ranks, probes):
         mixed = list(dict.fromkeys(x for pair in zip(per["metaopt"], per["static portfolio"]) for x in pair))
         for name, order in {**per, "both alternating": mixed}.items():
             rows.append({"fold": fold_of[t], "task_id": t, "row": f"{name}: {first}",
@@ -183,20 +191,14 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
     return pd.DataFrame(rows)
 
 
-def _anytime(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, n: int, sample: tuple,
-             budgets: list[float]) -> pd.DataFrame:
+def _anytime(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, n: int, budgets: list[float]) -> pd.DataFrame:
     """Regret of the best model a search holds after spending each budget (in KB evaluations of the task), per
     task, for two ways to spend it: evaluate the ranking's picks fully one by one (``tune`` today), or probe its
     first ``n`` and then evaluate them fully in probe order.  A fully evaluated pick is scored by its KB score and
     the best of them is kept, for both ways alike (CV noise in that choice is ignored); after the probes and before
     the first full evaluation the best-probed pick is the model."""
-    probes = probes[np.logical_and.reduce([probes[c].astype(float) == v for c, v in zip(SAMPLE, sample)])]
     rows = []
-    for t, per in ranks.items():
-        if t not in set(probes["task_id"]):
-            continue
-        truth, kind = _truth(sm, t), str(sm.tasks.at[t, "kind"])
-        cost = probes[probes["task_id"] == t].groupby("config")[["fitted_rows", "kb_rows"]].first()
+    for t, per, truth, kind, cost in _probed_tasks(sm, ranks, probes):
         for name, order in per.items():
             by_probe = _probe_order(probes, t, order[:n], kind) + order[n:]
             c = cost.reindex(order[:n])
@@ -287,12 +289,12 @@ def main(argv: list[str] | None = None) -> int:
         probes = _run_probes(sm, kb, ranks, specs, args, cache)
     sample = (args.frac, args.min_rows, args.folds_probe)
     if args.anytime:
-        table = _anytime(sm, ranks, probes, fold_of, max(ns), sample, [1, 2, 3, 4, 5, 6, 8, 10])
+        table = _anytime(sm, ranks, _of_sample(probes, sample), fold_of, max(ns), [1, 2, 3, 4, 5, 6, 8, 10])
         if args.out:
             table.to_csv(args.out, index=False)
         _print_anytime(table)
         return 0
-    table = _table(sm, ranks, probes, fold_of, ns, sample, args.k)
+    table = _table(sm, ranks, _of_sample(probes, sample), fold_of, ns, args.k)
     if args.out:
         table.to_csv(args.out, index=False)
     _print(table, args.k)
