@@ -9,8 +9,11 @@ taken as the first pick.  Its regret is read from the KB's own score of that con
 as LODO scores every first pick.  The probes are real fits (one thread); each probe's cost is
 reported as its fitted rows relative to one KB evaluation of the task (5 folds, up to 10,000 rows).
 
-Per held-out collection, mean normalised regret at k=1: the static portfolio's and metaopt's first picks, the
-probe's choice among each ranking's first N, and the oracle among the same N.  ``--k K`` scores the best of K
+Per held-out collection, mean normalised regret at k=1: the first picks of the static portfolio, of metaopt and
+of "anchored" (metaopt's first pick, then the static portfolio's greedy continued from it), the probe's choice
+among each ranking's first N, and the oracle among the same N.  ``--versus metaopt`` compares every ranking's
+probed rows with metaopt's, task by task (``recommend(probe=N)`` probes the static portfolio's first N since
+this comparison).  ``--k K`` scores the best of K
 returned configurations instead: each ranking's first K, and from the probes the K best-probed of the first N
 (what ``recommend(k=K, probe=N)`` returns) or the best-probed followed by the ranking's others.  Probe results
 are cached per (task, configuration, sample) in ``--cache`` (resumable).
@@ -45,8 +48,8 @@ from joblib import Parallel, delayed
 
 from metaopt.kb import KnowledgeBase
 from metaopt.kb._build_inputs import read_corpus, read_rdatasets_list
-from metaopt.metamodel import (MetaoptModel, Query, StaticPortfolio, build_score_matrix, candidates, make_folds,
-                               normalise_scores, sample_folds)
+from metaopt.metamodel import (MetaoptModel, Query, StaticPortfolio, build_score_matrix, candidates, greedy_portfolio,
+                               make_folds, normalise_scores, sample_folds)
 from metaopt.metamodel._normalise import HIGHER_IS_BETTER
 from metaopt.recommender import probe_order, probe_scores
 
@@ -96,10 +99,25 @@ def _folds(sm, args, loadable: set[str]) -> list:
 
 
 def _rankings(sm, fold, n: int) -> dict[str, dict[str, list[str]]]:
-    """Per held-out task, the first ``n`` configurations of the static portfolio and of metaopt."""
+    """Per held-out task, the first ``n`` configurations of the static portfolio, of metaopt, and of the portfolio
+    continued from metaopt's first pick ("anchored": the meta-features choose one, the portfolio the rest)."""
     train = sm.subset(fold.train)
-    models = {"static portfolio": StaticPortfolio().fit(train), "metaopt": MetaoptModel(random_state=0).fit(train)}
-    return {t: {name: m.rank(Query.from_task(sm, t), n) for name, m in models.items()} for t in fold.held_out}
+    static, model = StaticPortfolio().fit(train), MetaoptModel(random_state=0).fit(train)
+    out = {}
+    for t in fold.held_out:
+        query = Query.from_task(sm, t)
+        ranked = model.rank(query, n)
+        out[t] = {"static portfolio": static.rank(query, n), "metaopt": ranked,
+                  "anchored": _anchored(train, query, ranked[0], n)}
+    return out
+
+
+def _anchored(train, query, first: str, n: int) -> list[str]:
+    """The static portfolio's greedy over the training tasks, continued from ``first`` (as StaticPortfolio fits)."""
+    cand = candidates(train, query.kind, train.pool_for(query.kind, query.pool))
+    p = train.norm[cand]
+    p = p.loc[p.notna().any(axis=1)]
+    return [cand[i] for i in greedy_portfolio(p.to_numpy(), n, first=cand.index(first))]
 
 
 def _truth(sm, t: str) -> pd.Series:
@@ -123,7 +141,7 @@ def _run_probes(sm, kb, ranks: dict, specs: dict, args, cache: Path | None) -> p
               for r in kb.configs.itertuples()}
     todo = []
     for t, per in ranks.items():
-        keys = [k for k in dict.fromkeys(per["static portfolio"] + per["metaopt"]) if (t, k, *sample) not in have]
+        keys = [k for k in dict.fromkeys(x for order in per.values() for x in order) if (t, k, *sample) not in have]
         if keys and t in specs:
             todo.append((specs[t], {k: params[k] for k in keys}))
     todo.sort(key=lambda u: -(u[0].size_hint or 0))  # the long ones first, so the workers finish together
@@ -165,8 +183,9 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
 
     "both alternating" is metaopt's and the static portfolio's rankings interleaved (m1, s1, m2, s2, ...;
     repeats dropped), whose first ``n`` are among the probed.  With ``k`` > 1 a probe among the first ``n`` gives
-    two rows: its ``k`` best-probed configurations (what ``recommend(k=k, probe=n)`` returns), and its best one
-    followed by the ranking's others (what it returned before)."""
+    two rows: its ``k`` best-probed configurations (what ``recommend(k=k, probe=n)`` returns for the static
+    portfolio, where ``n`` >= ``k``), and its best one followed by the ranking's others (what it returned before);
+    where ``n`` < ``k`` the static portfolio's best-probed followed by metaopt's others is ``recommend``'s return."""
     first = "first pick" if k == 1 else f"first {k}"
     rows = []
     for t, per, truth, kind, cost in _probed_tasks(sm, ranks, probes):
@@ -183,6 +202,9 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
                     f"{name}: probe among the first {n}, its best {k}": (by_probe + order[n:])[:k],
                     f"{name}: probe among the first {n}, best first": [by_probe[0]] + [
                         x for x in order if x != by_probe[0]][:k - 1]}
+                if k > n and name == "static portfolio":  # recommend(k=k, probe=n): metaopt's ranking fills up
+                    picks[f"{name}: probe among the first {n}, then metaopt's"] = (
+                        by_probe + [x for x in per["metaopt"] if x not in keys])[:k]
                 for row, keep in picks.items():
                     rows.append({"fold": fold_of[t], "task_id": t, "row": row, "regret": _regret(truth, keep),
                                  "cost": probe_cost})
@@ -245,6 +267,27 @@ def _print(table: pd.DataFrame, k: int = 1, seed: int = 0) -> None:
                   f"{'' if pd.isna(cost) else f'{cost:.2f}'} |")
 
 
+def _print_versus(table: pd.DataFrame, versus: str, seed: int = 0) -> None:
+    """Each ranking's probed rows against the same row of the ``versus`` ranking, task by task: the change of the
+    mean regret with its 90% paired bootstrap interval, and on how many tasks it is lower / higher."""
+    rng = np.random.default_rng(seed)
+    for fold, sub in table.groupby("fold", sort=False):
+        wide = sub.pivot(index="task_id", columns="row", values="regret")
+        print(f"\n## {fold} held out: probed rows against {versus}'s ({len(wide)} tasks)\n")
+        print(f"| row | regret | {versus}'s | change (90% interval) | tasks lower / higher |")
+        print("|---|---|---|---|---|")
+        draws = rng.integers(0, len(wide), size=(5000, len(wide)))
+        for row in sub["row"].drop_duplicates():
+            name, _, what = row.partition(": ")
+            base = f"{versus}: {what}"
+            if name == versus or "probe among" not in what or base not in wide:
+                continue
+            a, b = wide[row].to_numpy(), wide[base].to_numpy()
+            lo, hi = np.percentile(a[draws].mean(axis=1) / b[draws].mean(axis=1) - 1, [5, 95])
+            print(f"| {row} | {a.mean():.4f} | {b.mean():.4f} | {a.mean() / b.mean() - 1:+.0%} ({lo:+.0%} .. "
+                  f"{hi:+.0%}) | {(a < b - 1e-9).sum()} / {(a > b + 1e-9).sum()} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--kb", help="knowledge-base directory (default: the shipped one)")
@@ -266,6 +309,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--anytime", action="store_true",
                     help="regret after each budget (1..10 evaluations): evaluate in order against probe the first "
                          "max(--n), then evaluate in probe order")
+    ap.add_argument("--versus", metavar="RANKING",
+                    help="also compare every ranking's probed rows with this ranking's (e.g. metaopt), paired by task")
     ap.add_argument("--out", help="write the per-task rows (fold, task, first pick, regret, probe cost) as CSV here")
     args = ap.parse_args(argv)
     if args.report_only and not args.cache:
@@ -298,6 +343,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out:
         table.to_csv(args.out, index=False)
     _print(table, args.k)
+    if args.versus:
+        _print_versus(table, args.versus)
     return 0
 
 

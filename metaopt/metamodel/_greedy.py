@@ -76,17 +76,17 @@ def best_of_set(p: np.ndarray, w: np.ndarray, k: int, *, first: int | None = Non
     return chosen
 
 
-def greedy_portfolio(p: np.ndarray, k: int, weights: np.ndarray | None = None) -> list[int]:
+def greedy_portfolio(p: np.ndarray, k: int, weights: np.ndarray | None = None, first: int | None = None) -> list[int]:
     """Greedy set selection: column indices that maximise the weighted mean best-of-set.
 
     ``p`` is tasks x configs of normalised scores (NaN = unknown, imputed by the
     column's mean over the tasks that know it, then 0). Each step adds the column
     that most increases ``sum_t w_t * max_{c in set} p[t, c]``; ties go to the
-    higher weighted mean.
+    higher weighted mean.  ``first``: a column chosen up front by another rule.
     """
     p = np.array(p, dtype="float64")
     if p.size == 0:
         return []
     p = fill_unknown(p)
     w = unit_weights(weights, p.shape[0])
-    return best_of_set(p, w, k, tie_break=w @ p)
+    return best_of_set(p, w, k, first=first, tie_break=w @ p)

@@ -57,11 +57,13 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     meta_features
         Precomputed meta-features of the dataset (skips their extraction).
     probe
-        Cross-validate the first ``probe`` recommendations on 2 folds of the data (up to 10,000 rows) and
-        order them by that score, best first (``Recommendation.probe_score``); ``probe`` may exceed ``k``:
-        ``k=5, probe=10`` returns the 5 best-probed of the first 10.  It fits models
-        (each probe about a quarter of one 5-fold cross-validation) where the rest is a lookup; it is
-        what chooses well across fields (docs/metamodel.md).  0 (the default) or 1: no probe.
+        Cross-validate the first ``probe`` configurations of the KB's static portfolio (those that together
+        do best across its tasks) on 2 folds of the data (up to 10,000 rows) and return them first, best
+        probe score first (``Recommendation.probe_score``); the ranking's others follow.  ``probe`` may
+        exceed ``k``: ``k=5, probe=10`` returns the 5 best-probed of the portfolio's first 10.  It fits
+        models (each probe about a quarter of one 5-fold cross-validation) where the rest is a lookup; it
+        is what chooses well across fields, and the portfolio is the set it chooses best from
+        (docs/metamodel.md).  0 (the default) or 1: no probe.
     n_jobs
         Configurations probed at once (threads, one per fit).
 
@@ -98,7 +100,8 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     elif meta_features is None:
         meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
     n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
-    recs = rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, max(int(k), int(probe)),
+    probed = int(probe) if probe >= 2 else 0
+    recs = rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, max(int(k), probed),
                          None if time_budget is None else float(time_budget), features=ds.X,
-                         blind_reason=blind_reason)
-    return probe_first(ds, recs, int(probe), n_jobs=int(n_jobs))[:int(k)]
+                         blind_reason=blind_reason, portfolio_first=probed)
+    return probe_first(ds, recs, probed, n_jobs=int(n_jobs))[:int(k)]

@@ -77,12 +77,14 @@ class Recommender:
 
     def recommend(self, kind: str, meta: dict[str, float], n_rows: int, n_features: int, n_classes: int,
                   k: int = 5, time_budget: float | None = None, *, features: Any = None,
-                  blind_reason: str | None = None) -> list[Recommendation]:
+                  blind_reason: str | None = None, portfolio_first: int = 0) -> list[Recommendation]:
         """The ``k`` configurations to try first, in portfolio order, each made ready for this dataset.
 
         ``features``: the feature table, for learners whose parameters count model columns
         (a forest's ``max_features``; else ``n_features``).  Meta-features that are all NaN
         (``blind_reason`` says why) give the data-blind static portfolio, with a warning.
+        ``portfolio_first``: the first this many come from the KB's static portfolio, the rest from the
+        ranking (what probes choose among: docs/metamodel.md, "Which configurations to probe").
         """
         query = Query(kind, meta, self.sm.pool_for(kind))
         try:
@@ -99,17 +101,13 @@ class Recommender:
         n = len(cand) if time_budget is not None else k
         ranked = self.model.static_.rank(query, n) if blind and not self.model.is_far(query) \
             else self.model.rank(query, n)
-        times = self.fit_time.predict(ranked, n_rows, n_features, n_classes)
-        note = ""
-        if time_budget is not None:
-            fits = [key for key in ranked if not np.isfinite(times[key]) or times[key] <= time_budget]
-            if fits:
-                ranked = fits
-            else:
-                ranked = list(times.sort_values().index)
-                note = (f" No configuration is predicted to fit within {time_budget:g} s; these are the "
-                        "fastest ones.")
-        ranked = ranked[:k]
+        head = self.model.static_.rank(query, n if time_budget is not None else portfolio_first) \
+            if portfolio_first else []
+        times = self.fit_time.predict(list(dict.fromkeys(head + ranked)), n_rows, n_features, n_classes)
+        ranked, note = _within_budget(ranked, times, time_budget)
+        head = _within_budget(head, times, time_budget)[0][:portfolio_first]
+        place = {key: j for j, key in enumerate(ranked)}  # in the ranking: what its reason says
+        ranked = (head + [key for key in ranked if key not in head])[:k]
         mean, std = self.model.predict(query)
         # the similar tasks reported are those whose scores on these candidates inform the ranking
         informed = self.sm.norm[cand].notna().any(axis=1).to_numpy()
@@ -125,12 +123,13 @@ class Recommender:
                 widths[learner] = _model_width(learner, features, n_features)
             params, adapted = _ready_params(learner, dict(cfg["params"]), kind, n_rows, widths[learner])
             t = times.get(key, np.nan)
+            in_head, j = i < len(head), (i if i < len(head) else place[key])
             out.append(Recommendation(
                 rank=i + 1, learner=learner, config_id=str(cfg["config_id"]), params=params,
                 predicted_score=float(mean.get(key, np.nan)), predicted_score_std=float(std.get(key, np.nan)),
                 predicted_fit_time_s=None if not np.isfinite(t) else float(t), similar_tasks=similar,
-                rationale=why.rationale(i, adapted, n_rows), far_from_kb=far, reason=why.reason(i, bool(note)),
-                adapted=adapted))
+                rationale=why.rationale(j, adapted, n_rows, portfolio=in_head), far_from_kb=far,
+                reason=why.reason(j, bool(note), portfolio=in_head), adapted=adapted))
         return out
 
     def next_recommendation(self, kind: str, learner: str, tried: Mapping[str, float], n_rows: int,
@@ -204,6 +203,18 @@ class Recommender:
         keys = [key for key in mean.index if cfg.at[key, "learner"] == learner and cfg.at[key, "origin"] == "default"]
         values = mean.reindex(keys).dropna()
         return float(values.max()) if len(values) else None
+
+
+def _within_budget(keys: list[str], times: Any, time_budget: float | None) -> tuple[list[str], str]:
+    """``keys`` predicted to fit within ``time_budget`` seconds (all of them without a budget, the fastest where
+    none fits), and the note that says so."""
+    if time_budget is None:
+        return keys, ""
+    fits = [key for key in keys if not np.isfinite(times[key]) or times[key] <= time_budget]
+    if fits:
+        return fits, ""
+    return (sorted(keys, key=lambda key: times[key]),
+            f" No configuration is predicted to fit within {time_budget:g} s; these are the fastest ones.")
 
 
 def _model_width(learner: str, features: Any, n_features: int) -> int:

@@ -22,9 +22,11 @@ class Why:
                 self.novel_text = (f" The task lies further from the knowledge base than {share:.0%} of its tasks "
                                    f"from their nearest: {share:.0%} of the weight goes evenly to all KB tasks.")
 
-    def reason(self, i: int, fastest: bool) -> str:
+    def reason(self, i: int, fastest: bool, portfolio: bool = False) -> str:
         if fastest:
             return "fastest (none fits the time budget)"
+        if portfolio:
+            return f"KB portfolio #{i + 1}"
         if self.blind_reason is not None:
             return f"data-blind portfolio #{i + 1}"
         if self.far:
@@ -33,8 +35,11 @@ class Why:
             return "best blend on similar tasks"
         return "covers where #1 is weak" if i == 1 else f"covers where #1-#{i} are weak"
 
-    def rationale(self, i: int, adapted: dict, n_rows: int) -> str:
-        if self.blind_reason is not None:
+    def rationale(self, i: int, adapted: dict, n_rows: int, portfolio: bool = False) -> str:
+        if portfolio:
+            text = (f"Position {i + 1} of the knowledge base's static portfolio (the configurations that together do "
+                    "best across its tasks), the set probes choose among.")
+        elif self.blind_reason is not None:
             text = (f"No usable meta-features ({self.blind_reason}): the data-blind static portfolio of the "
                     f"knowledge base. Position {i + 1} of that portfolio.")
         elif self.far:

@@ -34,6 +34,9 @@ def test_portfolio_and_blend_rank_share_the_loop():
     # ties go to the higher weighted mean in a portfolio: 3 ties with 1 on gain and on mean -> lowest index
     assert greedy_portfolio(P, 3) == [2, 0, 1]
     assert greedy_portfolio(np.array([[0.0, 1.0], [np.nan, np.nan]]), 1) == [1]
+    # continued from a first chosen by another rule; from its own first it is itself
+    assert greedy_portfolio(P, 3, first=2) == greedy_portfolio(P, 3)
+    assert greedy_portfolio(P, 3, first=3) == [3, 0, 2]
     # blend_rank: the first pick follows the surrogate (alpha = 1), later picks are the greedy steps
     s_mean = np.array([0.0, 0.0, 0.0, 1.0])
     assert blend_rank(P, np.ones(2), s_mean, 3, prior=0.3, alpha=1.0) == [3, 0, 1]

@@ -128,7 +128,9 @@ def test_probes_choose_among_the_rankings_first_configurations_by_real_fits(tmp_
     assert (probes["sample_rows"] == np.minimum(kb_rows, np.maximum(200, (0.25 * kb_rows).round()))).all()
     assert (probes["fitted_rows"] == 2 * probes["sample_rows"]).all()
     wide = rows.pivot(index="task_id", columns="row", values="regret")
-    for name in ("static portfolio", "metaopt"):
+    # anchored: metaopt's first pick, then the static portfolio's greedy continued from it
+    assert (wide["anchored: first pick"] == wide["metaopt: first pick"]).all()
+    for name in ("static portfolio", "metaopt", "anchored"):
         oracle = wide[f"{name}: oracle among the first 2"]
         assert (oracle <= wide[f"{name}: probe among the first 2"] + 1e-12).all()
         assert (oracle <= wide[f"{name}: first pick"] + 1e-12).all()

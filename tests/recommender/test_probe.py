@@ -1,4 +1,4 @@
-"""``recommend(probe=N)``: the first N recommendations cross-validated on the data and ordered by that."""
+"""``recommend(probe=N)``: the KB portfolio's first N cross-validated on the data and ordered by that."""
 
 from __future__ import annotations
 
@@ -15,7 +15,8 @@ from metaopt.core import Protocol
 from metaopt.data import load_data
 from metaopt.exceptions import ConfigError
 from metaopt.learners import get_learner
-from metaopt.recommender import probe_first, probe_order, probe_scores, recommend
+from metaopt.metamodel import Query
+from metaopt.recommender import get_recommender, probe_first, probe_order, probe_scores, recommend
 
 
 def _frame(loader):
@@ -46,25 +47,49 @@ def test_probes_order_in_the_metrics_direction_and_a_failed_probe_comes_last():
     assert probe_order([math.nan, math.nan], "multiclass") == [0, 1]
 
 
-def test_recommend_with_probes_orders_the_probed_by_their_scores(kb):
+def _portfolio(kb, kind: str, n: int) -> list[str]:
+    """The config ids of the KB's static portfolio's first ``n`` for ``kind`` (``learner="auto"``'s joint pool)."""
+    rec = get_recommender(kb, "auto")
+    keys = rec.model.static_.rank(Query(kind, {}, rec.sm.pool_for(kind)), n)
+    return [str(rec.sm.configs.at[key, "config_id"]) for key in keys]
+
+
+def test_recommend_with_probes_orders_the_portfolios_first_by_their_scores(kb):
     df = _frame(load_breast_cancer)
-    plain = recommend(df, target="target", k=4, kb=kb)
+    plain = recommend(df, target="target", k=8, kb=kb)
     probed = recommend(df, target="target", k=4, kb=kb, probe=3)
-    assert sorted(r.config_id for r in probed) == sorted(r.config_id for r in plain)
     assert [r.rank for r in probed] == [1, 2, 3, 4]
     scores = [r.probe_score for r in probed[:3]]
     assert all(np.isfinite(scores)) and scores == sorted(scores, reverse=True)  # roc_auc
-    # the probed are the ranking's first three; the unprobed fourth keeps its place and its reason
-    assert {r.config_id for r in probed[:3]} == {r.config_id for r in plain[:3]}
-    assert probed[3].probe_score is None and probed[3].config_id == plain[3].config_id
-    assert probed[3].reason == plain[3].reason
-    # each says what the probe measured; the winner says why it moved
+    # the probed are the KB portfolio's first three (not the ranking's); the unprobed fourth is the
+    # ranking's first that is not among them, with its place's reason
+    head = _portfolio(kb, "binary", 3)
+    assert {r.config_id for r in probed[:3]} == set(head) and head != [r.config_id for r in plain[:3]]
+    rest = [r for r in plain if r.config_id not in head]
+    assert probed[3].probe_score is None and probed[3].config_id == rest[0].config_id
+    assert probed[3].reason == rest[0].reason
+    # each says what the probe measured; the winner says why it moved and where it came from
     assert "2 folds" in probed[0].reason and probed[0].rationale.startswith("Probed")
+    assert "static portfolio" in probed[0].rationale
     assert all("on 2 folds here (#" in r.reason for r in probed[1:3])
-    # probe > k: the k best-probed of the first `probe`
+    # probe > k: the k best-probed of the portfolio's first `probe`
     two = recommend(df, target="target", k=2, kb=kb, probe=3)
     assert [r.config_id for r in two] == [r.config_id for r in probed[:2]]
     assert two[0].to_dict()["probe_score"] == pytest.approx(probed[0].probe_score, abs=1e-6)
+
+
+def test_probes_with_a_time_budget_come_from_the_portfolio_configurations_that_fit(kb):
+    df = _frame(load_breast_cancer)
+    times = sorted(r.predicted_fit_time_s for r in recommend(df, target="target", k=20, kb=kb))
+    budget = times[len(times) // 2]  # about half of the configurations fit
+    free = recommend(df, target="target", k=3, kb=kb, probe=3)
+    tight = recommend(df, target="target", k=3, kb=kb, probe=3, time_budget=budget)
+    assert all(r.predicted_fit_time_s <= budget and r.probe_score is not None for r in tight)
+    portfolio = _portfolio(kb, "binary", 1000)
+    assert {r.config_id for r in tight} <= set(portfolio)
+    # without the budget the portfolio's first three hold one that does not fit: it made room for the next
+    assert any(r.predicted_fit_time_s > budget for r in free)
+    assert {r.config_id for r in tight} != {r.config_id for r in free}
 
 
 def test_a_configuration_whose_probe_fails_comes_last_and_says_so(kb):
@@ -95,3 +120,4 @@ def test_a_bad_probe_is_a_config_error_and_exit_code_2(kb, kb_dir, tmp_path, cap
     assert main(["recommend", str(path), "--target", "target", "-k", "3", "--probe", "3", "--kb", str(kb_dir)]) == 0
     table = capsys.readouterr().out
     assert "on 2 folds here" in table and "order: the probed ones by their scores on 2 folds" in table
+    assert "the probed are the KB portfolio's first 3" in table
