@@ -44,8 +44,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, metavar="S", help="seconds one fit may take")
     p.add_argument("--kb", metavar="DIR", help="knowledge-base directory (default: the shipped one)")
     p.add_argument("--probe", type=int, default=0, metavar="N",
-                   help="cross-validate the KB portfolio's first N configurations on 2 folds of the data and return "
-                        "them first, best first; N may exceed -k (fits models; default 0: no probe)")
+                   help="cross-validate N configurations on 2 folds of the data and return them first, best first: "
+                        "with N >= -k the k best of the KB portfolio's first N, else the ranking's first N reordered "
+                        "(fits models; default 0: no probe)")
     p.add_argument("--jobs", type=int, default=1, metavar="J",
                    help="configurations probed at once, one thread per fit (default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
@@ -103,11 +104,11 @@ def run(args: argparse.Namespace) -> int:
                    "recommendations": [r.to_dict() for r in recs]}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0
-    _print_table(ds, recs, args.probe)
+    _print_table(ds, recs, args.probe, args.k)
     return 0
 
 
-def _print_table(ds, recs, probe: int = 0) -> None:
+def _print_table(ds, recs, probe: int = 0, k: int = 5) -> None:
     print(f"{ds.name}: {ds.n_rows} rows x {ds.n_features} features, target {ds.target!r} ({ds.kind})")
     if recs and recs[0].similar_tasks:
         print("most similar KB tasks: " + ", ".join(f"{s['name']} (d={s['distance']:.2f})"
@@ -133,7 +134,7 @@ def _print_table(ds, recs, probe: int = 0) -> None:
 
         unprobed = any(r.probe_score is None for r in recs)
         order = (f"the probed ones by their scores on {PROBE_FOLDS} folds of this data, best first (--probe); "
-                 f"the probed are the KB portfolio's first {probe}"
+                 f"the probed are the {'KB portfolio' if probe >= k else 'ranking'}'s first {probe}"
                  f"{'; the rest as the ranking orders them' if unprobed else ''}")
     print(f"order: {order}")
     print("score: predicted normalised score (1 = best configuration of the KB pool on a task, 0 = worst) "

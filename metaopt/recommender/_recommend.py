@@ -57,13 +57,14 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     meta_features
         Precomputed meta-features of the dataset (skips their extraction).
     probe
-        Cross-validate the first ``probe`` configurations of the KB's static portfolio (those that together
-        do best across its tasks) on 2 folds of the data (up to 10,000 rows) and return them first, best
-        probe score first (``Recommendation.probe_score``); the ranking's others follow.  ``probe`` may
-        exceed ``k``: ``k=5, probe=10`` returns the 5 best-probed of the portfolio's first 10.  It fits
-        models (each probe about a quarter of one 5-fold cross-validation) where the rest is a lookup; it
-        is what chooses well across fields, and the portfolio is the set it chooses best from
-        (docs/metamodel.md).  0 (the default) or 1: no probe.
+        Cross-validate ``probe`` configurations on 2 folds of the data (up to 10,000 rows) and return them
+        first, best probe score first (``Recommendation.probe_score``).  Where ``probe >= k`` the probes
+        choose the ``k`` returned among the first ``probe`` of the KB's static portfolio (those that together
+        do best across its tasks): ``k=5, probe=10`` returns the portfolio's 5 best-probed of its first 10.
+        Where ``probe < k`` the ranking's first ``k`` are returned and the probes order its first ``probe``.
+        It fits models (each probe about a quarter of one 5-fold cross-validation) where the rest is a
+        lookup; it is what chooses well across fields (docs/metamodel.md, "Which configurations to
+        probe").  0 (the default) or 1: no probe.
     n_jobs
         Configurations probed at once (threads, one per fit).
 
@@ -101,7 +102,9 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
     n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
     probed = int(probe) if probe >= 2 else 0
+    # probes that choose the returned set choose it from the portfolio; probes that only order the first of
+    # the ranking's k leave that set as it is (docs/metamodel.md, "Which configurations to probe")
     recs = rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, max(int(k), probed),
                          None if time_budget is None else float(time_budget), features=ds.X,
-                         blind_reason=blind_reason, portfolio_first=probed)
+                         blind_reason=blind_reason, portfolio_first=probed if probed >= k else 0)
     return probe_first(ds, recs, probed, n_jobs=int(n_jobs))[:int(k)]

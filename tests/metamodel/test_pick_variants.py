@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -154,3 +155,31 @@ def test_probes_choose_among_the_rankings_first_configurations_by_real_fits(tmp_
     last = curve[curve["budget"] == curve["budget"].max()].pivot(index="task_id", columns="row", values="regret")
     assert (last["metaopt: evaluate in order"] <= last["metaopt: probe the first 2, then evaluate in probe order"]
             + 1e-12).all()
+
+
+def test_the_holdout_probe_benchmark_scores_both_probed_sets_by_real_fits(tmp_path, capsys):
+    """``bench_probe_holdout.py`` on one hold-out dataset: real probes and fits, resumed from its cache."""
+    from shared_support import shared_data_dir
+
+    if not (shared_data_dir() / "corpus" / "breast-w.csv").is_file():
+        pytest.skip("shared corpus not available")
+    mod = _load("bench_probe_holdout")
+    cache = tmp_path / "holdout.jsonl"
+    argv = ["--limit", "1", "--k", "3", "--probe", "4", "--jobs", "1", "--cache", str(cache)]
+    assert mod.main(argv) == 0
+    (res,) = [json.loads(line) for line in cache.read_text().splitlines()]
+    assert res["dataset"] == "breast-w" and set(res["lists"]) == set(mod.LISTS)
+    sets = res["probed_sets"]
+    assert sets["ranking"] != sets["portfolio"] and all(len(ids) == 4 for ids in sets.values())
+    for name, probed in (("ranking probed", sets["ranking"]), ("portfolio probed", sets["portfolio"])):
+        got = res["lists"][name]
+        assert len(got) == 3 and set(got) <= set(probed)
+        # the 3 best-probed of the 4, best first (roc_auc: higher is better)
+        assert [res["probe"][c] for c in got] == sorted((res["probe"][c] for c in probed), reverse=True)[:3]
+    assert res["lists"]["static portfolio"] == sets["portfolio"][:3]
+    assert res["lists"]["ranking"] == sets["ranking"][:3]
+    assert all(0.5 < res["test"][c] <= 1.0 for ids in res["lists"].values() for c in ids)
+    first = capsys.readouterr().out
+    assert "| portfolio probed |" in first and "k=3 (best on validation of the first 3), 1 datasets" in first
+    assert mod.main([*argv, "--report-only"]) == 0  # the cache alone gives the same report
+    assert capsys.readouterr().out == first

@@ -54,39 +54,48 @@ def _portfolio(kb, kind: str, n: int) -> list[str]:
     return [str(rec.sm.configs.at[key, "config_id"]) for key in keys]
 
 
-def test_recommend_with_probes_orders_the_portfolios_first_by_their_scores(kb):
+def test_probes_choose_the_returned_among_the_portfolios_first(kb):
     df = _frame(load_breast_cancer)
-    plain = recommend(df, target="target", k=8, kb=kb)
-    probed = recommend(df, target="target", k=4, kb=kb, probe=3)
-    assert [r.rank for r in probed] == [1, 2, 3, 4]
-    scores = [r.probe_score for r in probed[:3]]
+    plain = recommend(df, target="target", k=3, kb=kb)
+    probed = recommend(df, target="target", k=3, kb=kb, probe=3)
+    assert [r.rank for r in probed] == [1, 2, 3]
+    scores = [r.probe_score for r in probed]
     assert all(np.isfinite(scores)) and scores == sorted(scores, reverse=True)  # roc_auc
-    # the probed are the KB portfolio's first three (not the ranking's); the unprobed fourth is the
-    # ranking's first that is not among them, with its place's reason
+    # probe >= k: the probed are the KB portfolio's first three, not the ranking's
     head = _portfolio(kb, "binary", 3)
-    assert {r.config_id for r in probed[:3]} == set(head) and head != [r.config_id for r in plain[:3]]
-    rest = [r for r in plain if r.config_id not in head]
-    assert probed[3].probe_score is None and probed[3].config_id == rest[0].config_id
-    assert probed[3].reason == rest[0].reason
+    assert {r.config_id for r in probed} == set(head) and set(head) != {r.config_id for r in plain}
     # each says what the probe measured; the winner says why it moved and where it came from
     assert "2 folds" in probed[0].reason and probed[0].rationale.startswith("Probed")
     assert "static portfolio" in probed[0].rationale
-    assert all("on 2 folds here (#" in r.reason for r in probed[1:3])
+    assert all("on 2 folds here (#" in r.reason for r in probed[1:])
     # probe > k: the k best-probed of the portfolio's first `probe`
     two = recommend(df, target="target", k=2, kb=kb, probe=3)
     assert [r.config_id for r in two] == [r.config_id for r in probed[:2]]
     assert two[0].to_dict()["probe_score"] == pytest.approx(probed[0].probe_score, abs=1e-6)
 
 
+def test_probes_fewer_than_k_order_the_rankings_first_and_keep_its_set(kb):
+    df = _frame(load_breast_cancer)
+    plain = recommend(df, target="target", k=4, kb=kb)
+    probed = recommend(df, target="target", k=4, kb=kb, probe=3)
+    assert sorted(r.config_id for r in probed) == sorted(r.config_id for r in plain)
+    assert {r.config_id for r in probed[:3]} == {r.config_id for r in plain[:3]}
+    scores = [r.probe_score for r in probed[:3]]
+    assert all(np.isfinite(scores)) and scores == sorted(scores, reverse=True)
+    # the unprobed fourth keeps its place and its reason
+    assert probed[3].probe_score is None and probed[3].config_id == plain[3].config_id
+    assert probed[3].reason == plain[3].reason
+
+
 def test_probes_with_a_time_budget_come_from_the_portfolio_configurations_that_fit(kb):
     df = _frame(load_breast_cancer)
-    times = sorted(r.predicted_fit_time_s for r in recommend(df, target="target", k=20, kb=kb))
-    budget = times[len(times) // 2]  # about half of the configurations fit
+    time_of = {r.config_id: r.predicted_fit_time_s for r in recommend(df, target="target", k=1000, kb=kb)}
+    budget = sorted(time_of.values())[len(time_of) // 2]  # about half of the configurations fit
     free = recommend(df, target="target", k=3, kb=kb, probe=3)
     tight = recommend(df, target="target", k=3, kb=kb, probe=3, time_budget=budget)
     assert all(r.predicted_fit_time_s <= budget and r.probe_score is not None for r in tight)
-    portfolio = _portfolio(kb, "binary", 1000)
-    assert {r.config_id for r in tight} <= set(portfolio)
+    fitting = [c for c in _portfolio(kb, "binary", 1000) if time_of[c] <= budget]
+    assert {r.config_id for r in tight} == set(fitting[:3])  # the portfolio's first three that fit
     # without the budget the portfolio's first three hold one that does not fit: it made room for the next
     assert any(r.predicted_fit_time_s > budget for r in free)
     assert {r.config_id for r in tight} != {r.config_id for r in free}
@@ -121,3 +130,5 @@ def test_a_bad_probe_is_a_config_error_and_exit_code_2(kb, kb_dir, tmp_path, cap
     table = capsys.readouterr().out
     assert "on 2 folds here" in table and "order: the probed ones by their scores on 2 folds" in table
     assert "the probed are the KB portfolio's first 3" in table
+    assert main(["recommend", str(path), "--target", "target", "-k", "3", "--probe", "2", "--kb", str(kb_dir)]) == 0
+    assert "the probed are the ranking's first 2; the rest as the ranking orders them" in capsys.readouterr().out
