@@ -3,8 +3,9 @@
 ``report_probe_first_pick.py`` reads regret off the KB's own scores.  This benchmark checks the same choice
 end to end on the 30 hold-out datasets (``holdout_datasets.csv``, files in the shared corpus), with
 ``bench_warmstart.py``'s split (60/20/20, seed 0) and scores (ROC AUC, one-vs-rest macro for multiclass;
-R^2): the meta-features and probes see the training rows only, every returned LightGBM configuration is fitted
-on them (early stopping on the validation rows) and scored on the test rows.  Four lists of ``-k``:
+R^2): the meta-features and probes see the training rows only, every returned configuration is fitted on them
+(LightGBM with early stopping on the validation rows) and scored on the test rows.  ``--learner auto`` ranks
+every learner's configurations jointly, as ``recommend()`` does by default.  Four lists of ``-k``:
 
 * ``ranking``: metaopt's ranking, unprobed (``recommend(k=K)``);
 * ``static portfolio``: the KB's static portfolio, unprobed;
@@ -16,6 +17,7 @@ Per list: the first configuration's test score (k=1) and the test score of the b
 ``portfolio probed`` against each other list.  Resumable (``--cache``, one JSON line per dataset).
 
     python benchmarks/bench_probe_holdout.py --cache .scratch/probe_holdout.jsonl --jobs 2
+    python benchmarks/bench_probe_holdout.py --learner auto --cache .scratch/probe_holdout_auto.jsonl --jobs 2
 """
 
 from __future__ import annotations
@@ -45,7 +47,7 @@ def _load_warmstart():
     return mod
 
 
-def run_dataset(row: dict, k: int, n: int, jobs: int) -> dict:
+def run_dataset(row: dict, k: int, n: int, jobs: int, learner: str = "lightgbm") -> dict:
     """The four lists of one dataset, each configuration fitted on the training rows and scored."""
     import metaopt
     from metaopt.features import extract_meta_features
@@ -57,7 +59,7 @@ def run_dataset(row: dict, k: int, n: int, jobs: int) -> dict:
     ds, (Xtr, ytr), (Xva, yva), (Xte, yte) = ws.load_split(row)
     train = metaopt.load_data(Xtr, y=ytr)
     kb, _ = ws.kb_without(row)
-    rec = get_recommender(kb, "lightgbm")
+    rec = get_recommender(kb, learner)
     meta = dict(extract_meta_features(train, groups=QUERY_GROUPS).values)
     n_classes = int(train.y.nunique()) if train.kind != "regression" else 0
     shape = (train.kind, meta, train.n_rows, train.n_features, n_classes, max(k, n))
@@ -72,16 +74,16 @@ def run_dataset(row: dict, k: int, n: int, jobs: int) -> dict:
 
     lists = {"ranking": [r.config_id for r in ranked[:k]], "static portfolio": [r.config_id for r in portfolio[:k]],
              "ranking probed": by_probe(ranked), "portfolio probed": by_probe(portfolio)}
-    params = {r.config_id: r.params for r in ranked + portfolio}
-    lgbm = get_learner("lightgbm")
+    recs = {r.config_id: r for r in ranked + portfolio}
     fitted = {}
     for cid in dict.fromkeys(c for ids in lists.values() for c in ids):
         try:
-            model = lgbm.fit(Xtr, ytr, params[cid], ds.kind, Xva, yva, random_state=0)
+            model = get_learner(recs[cid].learner).fit(Xtr, ytr, recs[cid].params, ds.kind, Xva, yva, random_state=0)
             fitted[cid] = (ws.score(ds.kind, model, Xva, yva), ws.score(ds.kind, model, Xte, yte))
         except Exception:  # noqa: BLE001 - a failed fit scores nothing; the list's others still count
             fitted[cid] = (math.nan, math.nan)
-    return {"dataset": row["name"], "kind": ds.kind, "rows": int(ds.n_rows), "lists": lists,
+    return {"dataset": row["name"], "kind": ds.kind, "rows": int(ds.n_rows), "learner": learner, "lists": lists,
+            "learners": {c: recs[c].learner for c in fitted},
             "probed_sets": {"ranking": [r.config_id for r in ranked[:n]],
                             "portfolio": [r.config_id for r in portfolio[:n]]},
             "valid": {c: v for c, (v, _) in fitted.items()}, "test": {c: t for c, (_, t) in fitted.items()},
@@ -128,6 +130,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--probe", type=int, default=10, help="configurations probed (default 10)")
     ap.add_argument("--jobs", type=int, default=2, help="probes at once, in threads (default 2)")
     ap.add_argument("--limit", type=int, help="the first N hold-out datasets only")
+    ap.add_argument("--learner", default="lightgbm",
+                    help="the learner whose pool is ranked, or auto: every learner's, jointly (default lightgbm)")
     ap.add_argument("--cache", help="results, one JSON line per dataset (read and extended)")
     ap.add_argument("--report-only", action="store_true", help="summarise the cache only")
     args = ap.parse_args(argv)
@@ -139,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     for row in listed.to_dict("records"):
         if args.report_only or row["name"] in done or not (ws.shared_data() / "corpus" / row["file"]).is_file():
             continue
-        res = run_dataset(row, args.k, args.probe, args.jobs)
+        res = run_dataset(row, args.k, args.probe, args.jobs, args.learner)
         results.append(res)
         if cache:
             with cache.open("a") as fh:

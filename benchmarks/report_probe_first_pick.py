@@ -12,8 +12,8 @@ reported as its fitted rows relative to one KB evaluation of the task (5 folds, 
 Per held-out collection, mean normalised regret at k=1: the first picks of the static portfolio, of metaopt and
 of "anchored" (metaopt's first pick, then the static portfolio's greedy continued from it), the probe's choice
 among each ranking's first N, and the oracle among the same N.  ``--versus metaopt`` compares every ranking's
-probed rows with metaopt's, task by task (``recommend(probe=N)`` probes the static portfolio's first N since
-this comparison).  ``--k K`` scores the best of K
+probed rows with metaopt's, task by task (since this comparison ``recommend(k=K, probe=N)`` probes the static
+portfolio's first N where N >= K).  ``--k K`` scores the best of K
 returned configurations instead: each ranking's first K, and from the probes the K best-probed of the first N
 (what ``recommend(k=K, probe=N)`` returns) or the best-probed followed by the ranking's others.  Probe results
 are cached per (task, configuration, sample) in ``--cache`` (resumable).
@@ -184,8 +184,9 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
     "both alternating" is metaopt's and the static portfolio's rankings interleaved (m1, s1, m2, s2, ...;
     repeats dropped), whose first ``n`` are among the probed.  With ``k`` > 1 a probe among the first ``n`` gives
     two rows: its ``k`` best-probed configurations (what ``recommend(k=k, probe=n)`` returns for the static
-    portfolio, where ``n`` >= ``k``), and its best one followed by the ranking's others (what it returned before);
-    where ``n`` < ``k`` the static portfolio's best-probed followed by metaopt's others is ``recommend``'s return."""
+    portfolio, where ``n`` >= ``k``), and its best one followed by the ranking's others (what it returned before).
+    Where ``n`` < ``k`` a third row mixes the static portfolio's best-probed with metaopt's others (measured and
+    not kept: there ``recommend`` returns metaopt's first ``k``, its first ``n`` in probe order)."""
     first = "first pick" if k == 1 else f"first {k}"
     rows = []
     for t, per, truth, kind, cost in _probed_tasks(sm, ranks, probes):
@@ -202,7 +203,7 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
                     f"{name}: probe among the first {n}, its best {k}": (by_probe + order[n:])[:k],
                     f"{name}: probe among the first {n}, best first": [by_probe[0]] + [
                         x for x in order if x != by_probe[0]][:k - 1]}
-                if k > n and name == "static portfolio":  # recommend(k=k, probe=n): metaopt's ranking fills up
+                if k > n and name == "static portfolio":  # the mix recommend does not make (docstring)
                     picks[f"{name}: probe among the first {n}, then metaopt's"] = (
                         by_probe + [x for x in per["metaopt"] if x not in keys])[:k]
                 for row, keep in picks.items():
