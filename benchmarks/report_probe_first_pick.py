@@ -170,12 +170,15 @@ def _of_sample(probes: pd.DataFrame, sample: tuple) -> pd.DataFrame:
 
 
 def _probed_tasks(sm, ranks: dict, probes: pd.DataFrame):
-    """Per ranked task with probes of this sample: (task, its rankings, KB truth, kind, each probe's cost rows)."""
+    """Per ranked task with probes of this sample: (task, its rankings, KB truth, kind, each configuration's probe
+    cost as a share of one KB evaluation of the task)."""
+    probed = set(probes["task_id"])
     for t, per in ranks.items():
-        if t not in set(probes["task_id"]):
+        if t not in probed:
             continue
         truth, kind = _truth(sm, t), str(sm.tasks.at[t, "kind"])
-        yield t, per, truth, kind, probes[probes["task_id"] == t].groupby("config")[["fitted_rows", "kb_rows"]].first()
+        rows = probes[probes["task_id"] == t].groupby("config")[["fitted_rows", "kb_rows"]].first()
+        yield t, per, truth, kind, rows["fitted_rows"] / rows["kb_rows"]
 
 
 def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], k: int = 1) -> pd.DataFrame:
@@ -197,8 +200,7 @@ def _table(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, ns: list[int], 
             for n in ns:
                 keys = order[:n]
                 by_probe = _probe_order(probes, t, keys, kind)
-                c = cost.reindex(keys)
-                probe_cost = float((c["fitted_rows"] / c["kb_rows"]).sum())
+                probe_cost = float(cost.reindex(keys).sum())
                 picks = {f"{name}: probe among the first {n}": by_probe[:k]} if k == 1 else {
                     f"{name}: probe among the first {n}, its best {k}": (by_probe + order[n:])[:k],
                     f"{name}: probe among the first {n}, best first": [by_probe[0]] + [
@@ -224,8 +226,7 @@ def _anytime(sm, ranks: dict, probes: pd.DataFrame, fold_of: dict, n: int, budge
     for t, per, truth, kind, cost in _probed_tasks(sm, ranks, probes):
         for name, order in per.items():
             by_probe = _probe_order(probes, t, order[:n], kind) + order[n:]
-            c = cost.reindex(order[:n])
-            spent = float((c["fitted_rows"] / c["kb_rows"]).sum())
+            spent = float(cost.reindex(order[:n]).sum())
             for b in budgets:
                 done = int(np.floor(b + 1e-9))
                 probed = int(np.floor(b - spent + 1e-9))
