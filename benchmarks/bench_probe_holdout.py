@@ -23,6 +23,7 @@ Per list: the first configuration's test score (k=1) and the test score of the b
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import math
 import sys
@@ -36,6 +37,7 @@ HERE = Path(__file__).resolve().parent
 LISTS = ("ranking", "static portfolio", "ranking probed", "portfolio probed")
 
 
+@functools.cache
 def _load_warmstart():
     """``bench_warmstart.py``'s split, scorer and KB-without-the-dataset (loaded by path: scripts here are not a
     package)."""

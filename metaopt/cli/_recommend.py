@@ -130,11 +130,11 @@ def _print_table(ds, recs, probe: int = 0, k: int = 5) -> None:
              "#1 has the best blend of its scores on the most similar KB tasks and the surrogate's prediction")
     order = f"a portfolio, not sorted by score: {first}; each next one adds the most where those above it are weak"
     if recs and recs[0].probe_score is not None:
-        from metaopt.recommender import PROBE_FOLDS
+        from metaopt.recommender import PROBE_FOLDS, probes_portfolio
 
         unprobed = any(r.probe_score is None for r in recs)
         order = (f"the probed ones by their scores on {PROBE_FOLDS} folds of this data, best first (--probe); "
-                 f"the probed are the {'KB portfolio' if probe >= k else 'ranking'}'s first {probe}"
+                 f"the probed are the {'KB portfolio' if probes_portfolio(k, probe) else 'ranking'}'s first {probe}"
                  f"{'; the rest as the ranking orders them' if unprobed else ''}")
     print(f"order: {order}")
     print("score: predicted normalised score (1 = best configuration of the KB pool on a task, 0 = worst) "

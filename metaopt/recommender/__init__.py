@@ -13,7 +13,7 @@ from metaopt.recommender._cache import (fit_seconds, get_recommender, load_kb_ca
                                        shared_surrogate)
 from metaopt.recommender._cost import (HORIZON, LearnerReach, TaskProfile, choose_learner, learner_reaches,
                                        order_for_budget, trial_seconds)
-from metaopt.recommender._probe import PROBE_FOLDS, probe_first, probe_order, probe_scores
+from metaopt.recommender._probe import PROBE_FOLDS, probe_first, probe_order, probe_scores, probes_portfolio
 from metaopt.recommender._recommend import QUERY_GROUPS, recommend
 from metaopt.recommender._recommendation import Recommendation
 from metaopt.recommender._recommender import Recommender
@@ -21,4 +21,4 @@ from metaopt.recommender._recommender import Recommender
 __all__ = ["HORIZON", "PROBE_FOLDS", "QUERY_GROUPS", "LearnerReach", "Recommendation", "Recommender", "TaskProfile",
            "choose_learner", "fit_seconds", "get_recommender", "learner_reaches", "load_kb_cached",
            "meta_model_fits", "order_for_budget", "peek_recommender", "probe_first", "probe_order", "probe_scores",
-           "recommend", "shared_surrogate", "trial_seconds"]
+           "probes_portfolio", "recommend", "shared_surrogate", "trial_seconds"]

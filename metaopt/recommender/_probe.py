@@ -21,6 +21,13 @@ from metaopt.recommender._recommendation import Recommendation
 PROBE_FOLDS = 2
 
 
+def probes_portfolio(k: int, probe: int) -> bool:
+    """Whether ``recommend(k=k, probe=probe)`` probes the KB's static portfolio: where the probes choose the ``k``
+    returned (``probe >= k``); where ``probe < k`` they only order the ranking's first ``probe`` and its set stays
+    (docs/metamodel.md, "Which configurations to probe")."""
+    return probe >= max(k, 2)
+
+
 def probe_scores(dataset: Any, candidates: Sequence[tuple[str, dict[str, Any]]], *, n_folds: int = PROBE_FOLDS,
                  max_rows: int | None = Protocol.max_rows, random_state: int = 0, n_jobs: int = 1) -> list[float]:
     """Each ``(learner, params)``'s mean score over ``n_folds`` folds of ``dataset`` (all configurations on the

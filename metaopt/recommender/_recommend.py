@@ -21,7 +21,7 @@ from metaopt.exceptions import ConfigError
 from metaopt.features import extract_meta_features
 from metaopt.learners import check_offered
 from metaopt.recommender._cache import get_recommender
-from metaopt.recommender._probe import probe_first
+from metaopt.recommender._probe import probe_first, probes_portfolio
 from metaopt.recommender._recommendation import Recommendation
 from metaopt.utils import check_scalar
 
@@ -102,9 +102,7 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
     n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
     probed = int(probe) if probe >= 2 else 0
-    # probes that choose the returned set choose it from the portfolio; probes that only order the first of
-    # the ranking's k leave that set as it is (docs/metamodel.md, "Which configurations to probe")
     recs = rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, max(int(k), probed),
                          None if time_budget is None else float(time_budget), features=ds.X,
-                         blind_reason=blind_reason, portfolio_first=probed if probed >= k else 0)
+                         blind_reason=blind_reason, portfolio_first=probed if probes_portfolio(k, probed) else 0)
     return probe_first(ds, recs, probed, n_jobs=int(n_jobs))[:int(k)]
