@@ -1,7 +1,7 @@
 """Ensembles of the search against the best single trial (issue #11), on the 30 hold-out datasets.
 
-Every method sees the same train/test split (``bench_time.split_path``: 75/25, seed 0) and is scored on
-the test rows (ROC AUC; one-vs-rest macro for multiclass; R^2 for regression).  Per dataset one
+Every method sees the same train/test split (``bench_time.split_path``: 75/25, seed 0, or ``--split-seed``) and
+is scored on the test rows (ROC AUC; one-vs-rest macro for multiclass; R^2 for regression).  Per dataset one
 50-trial study per searcher; the model each method would return after the first 10, 25 and 50 trials
 is rebuilt from that study (same trials, so the variants differ only in how the final model is made):
 
@@ -160,12 +160,12 @@ def _bag_model(ds: Any, classes: Any, members: list[tuple[Any, float, list[Any]]
 
 
 def _ensemble(ctx: Any, view: Any, store: Any, ds: Any, mode: str) -> tuple[Any, dict]:
-    from metaopt.tuning._ensemble import EnsembleFit, Member, gather_candidates, select
+    from metaopt.tuning._ensemble import EnsembleFit, Member, gather_candidates, keeps_blend, select
 
     cands = gather_candidates(view, store, ctx.learner, ctx.default, ctx.maximize)
     folds = ctx.cvx.test_folds  # the first split's test folds: each row once, as tune selects
     members, info = select(cands, ctx.cvx.y_codes, ds.kind, ctx.metric, 25, folds)
-    if len(members) < 2 or not info.get("gain", 0) > 0:
+    if not keeps_blend(members, info):
         if mode == "refit":  # tune's fallback: a seed bag of the best candidate
             params = _as_refit([view], ctx.learner, cands[0].params)
             return _bag_model(ds, _classes(ctx, ds), [(cands[0], 1.0, _seed_bag(ctx.learner, ds, params,
@@ -246,7 +246,7 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
     """``learner="auto"``: the ensemble across every learner's study (the primary first) after the first n
     trials of all of them, as ``tune`` builds it (``_final._candidates``), and the best single configuration."""
     from metaopt.learners import get_learner
-    from metaopt.tuning._ensemble import OofStore, candidate_pool, gather_candidates, select
+    from metaopt.tuning._ensemble import OofStore, candidate_pool, gather_candidates, keeps_blend, select
 
     ctx = _context(studies[0], ds)
     store = OofStore.for_storage(studies[0]._storage)
@@ -272,7 +272,7 @@ def auto_checkpoint_scores(sp: dict, studies: list[Any], ds: Any) -> dict:
         single = refit(cands[0])
         row = {"single": {"score": _score(sp, single, ds), "source": str(cands[0].source),
                           "learner": cands[0].learner}}
-        if len(members) < 2 or not info.get("gain", 0) > 0:  # tune's fallback: a seed bag of the best one
+        if not keeps_blend(members, info):  # tune's fallback: a seed bag of the best one
             members = [(cands[0], 1.0)]
         bag = [(c, w, _seed_bag(c.learner, ds, _as_refit(studies, c.learner, c.params), ctx.seed, first=refit(c)))
                for c, w in members]
@@ -432,8 +432,9 @@ def study_contexts(argv: list[str] | None, doc: str):
 
 # --------------------------------------------------------------------------- the parent
 def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int,
-            searchers: tuple[str, ...] = STUDIES, validation: bool = False, flaml: bool = True) -> list[dict]:
-    done = {(r["dataset"], r["searcher"]) for r in read_cache(cache)}
+            searchers: tuple[str, ...] = STUDIES, validation: bool = False, flaml: bool = True,
+            split_seed: int = 0) -> list[dict]:
+    done = {(r["dataset"], r["searcher"]) for r in read_cache(cache) if r.get("split_seed", 0) == split_seed}
     # dataset by dataset (every searcher of one dataset before the next): a partial run compares them on the same datasets
     todo = [(row, s) for row in rows for s in searchers if (row["name"], s) not in done]
     print(f"{len(done)} runs cached; {len(todo)} to run", flush=True)
@@ -441,7 +442,8 @@ def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int
     while todo or running:
         while todo and len(running) < jobs:
             row, s = todo.pop(0)
-            job = {"split": str(split_path(row, split_dir)), "searcher": s, "seed": seed, "dataset": row["name"]}
+            job = {"split": str(split_path(row, split_dir, split_seed)), "searcher": s, "seed": seed,
+                   "dataset": row["name"]}
             if validation:
                 job.update(prefix="bench-ensval-", leave_out=True)
             job["no_flaml"] = validation or not flaml
@@ -461,7 +463,8 @@ def run_all(rows: list[dict], seed: int, cache: Path, split_dir: Path, jobs: int
                 res = dict(json.loads(out.strip().splitlines()[-1]), status="ok")
             except Exception:  # noqa: BLE001
                 res = {"status": "error", "error": err[-600:]}
-            rec = {"dataset": job["dataset"], "searcher": job["searcher"], "seed": seed, **res}
+            rec = {"dataset": job["dataset"], "searcher": job["searcher"], "seed": seed, "split_seed": split_seed,
+                   **res}
             with open(cache, "a", encoding="utf-8") as fh:
                 fh.write(json.dumps(rec, default=str) + "\n")
             print(f"  {job['dataset']:<30} {job['searcher']:<5} {rec['status']}"
@@ -607,6 +610,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--datasets", type=int, help="the first N hold-out datasets")
     ap.add_argument("--only", help="comma-separated dataset names")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--split-seed", type=int, default=0,
+                    help="another train/test split of every table: a replicate of the test scores")
     ap.add_argument("--jobs", type=int, default=1, help="datasets x searchers in parallel (one thread each)")
     ap.add_argument("--cache", default=str(REPO / "benchmarks" / "results" / "bench_ensemble.jsonl"))
     ap.add_argument("--split-dir", default=str(Path(tempfile.gettempdir()) / "metaopt_bench_time_splits"))
@@ -634,8 +639,9 @@ def main(argv: list[str] | None = None) -> int:
     if set(searchers) - set(STUDIES):
         ap.error(f"--searchers: choose from {', '.join(STUDIES)}")
     records = read_cache(cache) if a.report_only else run_all(rows, a.seed, cache, Path(a.split_dir), a.jobs,
-                                                              searchers, a.validation, not a.no_flaml)
-    df = scores_frame([r for r in records if r.get("seed", 0) == a.seed])
+                                                              searchers, a.validation, not a.no_flaml,
+                                                              a.split_seed)
+    df = scores_frame([r for r in records if r.get("seed", 0) == a.seed and r.get("split_seed", 0) == a.split_seed])
     if df.empty:
         print("no finished runs")
         return 0

@@ -127,10 +127,10 @@ def load_dataset(row: dict) -> Any:
     return load_data(str(shared_data() / "corpus" / row["file"]), target=row["target"], name=row["name"])
 
 
-def split_path(row: dict, split_dir: Path) -> Path:
+def split_path(row: dict, split_dir: Path, seed: int = SPLIT_SEED) -> Path:
     """The pickled train/test split of ``row`` (made once, then shared by every run, so every method
-    sees exactly the same rows)."""
-    path = split_dir / f"{row['name']}-s{SPLIT_SEED}.pkl"
+    sees exactly the same rows); another ``seed`` draws another split of the same table."""
+    path = split_dir / f"{row['name']}-s{seed}.pkl"
     if path.exists():
         return path
     from sklearn.model_selection import train_test_split
@@ -138,10 +138,10 @@ def split_path(row: dict, split_dir: Path) -> Path:
     ds = load_dataset(row)
     idx = np.arange(len(ds.y))
     try:
-        tr, te = train_test_split(idx, test_size=0.25, random_state=SPLIT_SEED,
+        tr, te = train_test_split(idx, test_size=0.25, random_state=seed,
                                   stratify=None if ds.kind == "regression" else ds.y)
     except ValueError:  # a class too small to stratify
-        tr, te = train_test_split(idx, test_size=0.25, random_state=SPLIT_SEED)
+        tr, te = train_test_split(idx, test_size=0.25, random_state=seed)
     split = {"name": ds.name, "kind": ds.kind, "target": str(ds.target), "Xtr": ds.X.iloc[tr], "ytr": ds.y.iloc[tr],
              "Xte": ds.X.iloc[te], "yte": ds.y.iloc[te]}
     split_dir.mkdir(parents=True, exist_ok=True)

@@ -8,11 +8,15 @@ ensemble's mean test score at 10 / 25 / 50 trials, the ensemble against the best
 changes between checkpoints and of the win share:
 
     python benchmarks/report_ensemble_bars.py [--draws 20000]
+
+``--cache`` reads fresh ``bench_ensemble.py --searchers auto`` studies instead (another train/test split with
+``--split-seed``): their bars, then those of the two splits averaged per table, on the tables both have.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 from pathlib import Path
 
 import numpy as np
@@ -32,6 +36,36 @@ def scores(results: Path, quota: int) -> pd.DataFrame:
                          "single25": at25["single_cv"]}).dropna()
 
 
+def cached_scores(cache: Path) -> pd.DataFrame:
+    """The same columns from a ``bench_ensemble.py`` cache of ``auto`` studies (the final model as it was run)."""
+    rows = {}
+    for line in cache.read_text(encoding="utf-8").splitlines():
+        rec = json.loads(line)
+        if rec.get("searcher") != "auto" or rec.get("status") != "ok":
+            continue
+        cp = rec["checkpoints"]
+        rows[rec["dataset"]] = {"ens10": cp["10"]["ensemble"]["score"], "ens25": cp["25"]["ensemble"]["score"],
+                                "ens50": cp["50"]["ensemble"]["score"], "single25": cp["25"]["single"]["score"]}
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis("dataset")
+
+
+def print_bars(s: pd.DataFrame, draws: int) -> None:
+    """The mean at each checkpoint, its changes and the win share, with paired bootstrap intervals."""
+    print(f"{len(s)} tables; ensemble mean test score at 10 / 25 / 50 trials: "
+          + " / ".join(f"{s[c].mean():.4f}" for c in ("ens10", "ens25", "ens50")))
+    for a, b in (("ens10", "ens25"), ("ens25", "ens50"), ("ens10", "ens50")):
+        d = (s[b] - s[a]).to_numpy()
+        lo, hi = interval(d, draws)
+        print(f"{a} -> {b}: mean change {d.mean():+.4f} (90% interval {lo:+.4f} .. {hi:+.4f}), "
+              f"up / down {(d > TIE).sum()} / {(d < -TIE).sum()}")
+    gap = (s["ens25"] - s["single25"]).to_numpy()
+    wins = (gap > TIE).astype(float)
+    lo, hi = interval(wins, draws)
+    print(f"25 trials, ensemble vs best single trial: {int(wins.sum())}/{int((abs(gap) <= TIE).sum())}/"
+          f"{int((gap < -TIE).sum())} (w/t/l), win share {wins.mean():.3f} (90% interval {lo:.3f} .. {hi:.3f}; "
+          f"bar 0.65)")
+
+
 def interval(values: np.ndarray, draws: int, seed: int = 0) -> tuple[float, float]:
     """Paired bootstrap 90% interval of the mean of ``values`` (one per table)."""
     rng = np.random.default_rng(seed)
@@ -45,21 +79,20 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--quota", type=int, default=5, help="the candidate pool's per-learner reserve (shipped: 5)")
     ap.add_argument("--draws", type=int, default=20000)
+    ap.add_argument("--cache", type=Path, help="a bench_ensemble.py cache of auto studies on another split")
     args = ap.parse_args()
     s = scores(args.results, args.quota)
-    print(f"{len(s)} tables; ensemble mean test score at 10 / 25 / 50 trials: "
-          + " / ".join(f"{s[c].mean():.4f}" for c in ("ens10", "ens25", "ens50")))
-    for a, b in (("ens10", "ens25"), ("ens25", "ens50"), ("ens10", "ens50")):
-        d = (s[b] - s[a]).to_numpy()
-        lo, hi = interval(d, args.draws)
-        print(f"{a} -> {b}: mean change {d.mean():+.4f} (90% interval {lo:+.4f} .. {hi:+.4f}), "
-              f"up / down {(d > TIE).sum()} / {(d < -TIE).sum()}")
-    gap = (s["ens25"] - s["single25"]).to_numpy()
-    wins = (gap > TIE).astype(float)
-    lo, hi = interval(wins, args.draws)
-    print(f"25 trials, ensemble vs best single trial: {int(wins.sum())}/{int((abs(gap) <= TIE).sum())}/"
-          f"{int((gap < -TIE).sum())} (w/t/l), win share {wins.mean():.3f} (90% interval {lo:.3f} .. {hi:.3f}; "
-          f"bar 0.65)")
+    if args.cache is None:
+        print_bars(s, args.draws)
+        return
+    fresh = cached_scores(args.cache)
+    shared = fresh.index.intersection(s.index)
+    print("== the cache's split")
+    print_bars(fresh, args.draws)
+    print("== the shipped re-scoring (split 0), the same tables")
+    print_bars(s.loc[shared], args.draws)
+    print("== both splits, averaged per table")
+    print_bars((s.loc[shared] + fresh.loc[shared]) / 2, args.draws)
 
 
 if __name__ == "__main__":

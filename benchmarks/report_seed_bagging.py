@@ -25,6 +25,7 @@ import argparse
 import glob
 import json
 import sys
+import tempfile
 import warnings
 from pathlib import Path
 
@@ -35,7 +36,7 @@ from bench_ensemble import _context, _first_trials, _score, _Subset  # noqa: E40
 from bench_time import REPO  # noqa: E402
 
 CACHE = REPO / "benchmarks" / "results" / "ens_auto_all_b5dc022.jsonl"
-SPLITS = Path("/tmp/metaopt_bench_time_splits")
+SPLITS = Path(tempfile.gettempdir()) / "metaopt_bench_time_splits"  # bench_ensemble.py's default --split-dir
 
 
 def _studies(rec: dict, pattern: str):
@@ -88,7 +89,7 @@ def candidates_at(rec: dict, studies: list, n: int):
     from metaopt import load_data
     from metaopt.tuning._ensemble import OofStore, gather_candidates
 
-    sp = pd.read_pickle(SPLITS / f"{rec['dataset']}-s0.pkl")
+    sp = pd.read_pickle(SPLITS / f"{rec['dataset']}-s{rec.get('split_seed', 0)}.pkl")
     train = sp["Xtr"].copy()
     train[sp["target"]] = sp["ytr"].to_numpy()
     ds = load_data(train, target=sp["target"], kind=sp["kind"], name=rec["dataset"])

@@ -26,6 +26,7 @@ from metaopt.tuning._ensemble import (
     describe,
     fit_members,
     gather_candidates,
+    keeps_blend,
     room_by_rows,
     room_by_time,
     select,
@@ -44,8 +45,8 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
                                                              "predictions"}
     members, info = select(cands, run.cvx.y_codes, run.ds.kind, run.metric, run.args.ensemble_size,
                            run.cvx.test_folds)
-    if len(members) < 2 or not info.get("gain", 0) > 0:
-        why = "adding other configurations did not improve the best single one's CV score"
+    if not keeps_blend(members, info):
+        why = "no blend of configurations differs from the best single one's CV score"
         return None, dict(info, n_members=1, members=[_member_entry(members[0][0], 1.0)], why_not=why)
     t0 = time.monotonic()
     scale = _refit_scale(run) if mode == "refit" else run.cvx.n_folds

@@ -31,6 +31,7 @@ from metaopt.tuning._ensemble import (
     blend_score,
     candidate_pool,
     greedy_selection,
+    keeps_blend,
     room_by_rows,
     room_by_time,
     select,
@@ -102,6 +103,26 @@ def test_the_score_of_a_blend_of_some_members_is_the_mean_over_folds_of_their_we
     blend = sum(w * probs[c.source] for c, w in two) / sum(w for _, w in two)
     expected = np.mean([roc_auc_score(y[f], blend[f]) for f in folds])
     assert blend_score(two, y, "binary", "roc_auc", folds) == pytest.approx(expected)
+
+
+def test_the_blend_is_kept_where_the_best_single_scores_a_little_higher_but_not_where_it_ties():
+    rng = np.random.default_rng(4)
+    y = rng.normal(size=300)
+    rows, folds = np.arange(300), [np.sort(f) for f in np.array_split(rng.permutation(300), 3)]
+
+    def cands(noise):
+        return [Candidate(i, "lightgbm", {}, 0.0, rows, (y + rng.normal(0, s, 300))[:, None])
+                for i, s in enumerate(noise)]
+
+    # one configuration almost exact, four far worse: every blend of the 5 best scores below it on CV
+    members, info = select(cands((0.05, 1.0, 1.1, 1.2, 1.3)), y, "regression", "rmse", 25, folds)
+    assert info["cv_score"] > info["best_single_score"] and info["gain"] < 0  # RMSE: lower is better
+    assert keeps_blend(members, info) and len(members) >= 2
+    assert members[0][0].source == 0 and members[0][1] > 0.5  # the blend leans on the best one
+    # every configuration exact: the blend ties the best single one, which is the simpler model
+    members, info = select(cands((0.0, 0.0, 0.0, 0.0, 0.0)), y, "regression", "rmse", 25, folds)
+    assert info["gain"] == pytest.approx(0, abs=1e-12) and not keeps_blend(members, info)
+    assert not keeps_blend(members[:1], dict(info, gain=-0.1))  # one member is no blend
 
 
 def test_the_candidate_pool_keeps_each_learners_best_trials_beside_the_best_by_cv():

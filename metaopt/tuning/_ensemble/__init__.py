@@ -15,6 +15,7 @@ from metaopt.tuning._ensemble._build import (
     describe,
     fit_members,
     gather_candidates,
+    keeps_blend,
     room_by_rows,
     room_by_time,
     select,
@@ -25,5 +26,5 @@ from metaopt.tuning._ensemble._selection import Selection, greedy_selection
 
 __all__ = ["ENSEMBLE_FIT", "ENSEMBLE_INIT", "ENSEMBLE_SIZE", "MAX_CANDIDATES", "PER_LEARNER", "REFIT_SEEDS",
            "SEED_SHARE", "Candidate", "EnsembleFit", "Member", "OofStore", "Selection", "add_seeds", "blend_score",
-           "candidate_pool", "describe", "fit_members", "gather_candidates", "greedy_selection", "room_by_rows",
-           "room_by_time", "select"]
+           "candidate_pool", "describe", "fit_members", "gather_candidates", "greedy_selection", "keeps_blend",
+           "room_by_rows", "room_by_time", "select"]
