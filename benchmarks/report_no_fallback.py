@@ -12,7 +12,7 @@ trials.  Only where the earlier rule falls back does the variant differ; there b
 ``tune`` refits (LightGBM for its folds' mean rounds, a bag of ``--seeds`` seeds a member), and the cache's score
 must equal one of them (a check of the re-scoring).  Everywhere else both take the cache's scores.
 
-    python benchmarks/report_no_fallback.py --cache benchmarks/results/ens_auto_validation.jsonl \\
+    python benchmarks/report_no_fallback.py --cache benchmarks/results/ens_auto_validation_s41.jsonl \\
         --studies "/tmp/bench-ensval-*/study.db" --rows v.csv           # the validation tables (choose here)
     python benchmarks/report_no_fallback.py --cache benchmarks/results/ens_auto_holdout_split1.jsonl \\
         --studies "DIR/bench-ens-*/study.db" --rows h1.csv              # a hold-out replicate (TMPDIR=DIR)

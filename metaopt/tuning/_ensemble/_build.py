@@ -134,9 +134,9 @@ def keeps_blend(members: list[tuple[Candidate, float]], info: dict[str, Any]) ->
     """Whether the final model is the selected blend rather than the best single candidate alone.
 
     The blend is kept even where the best single candidate's CV score is a little higher: that score is the best
-    of every trial's, so the longer the search, the more of it is luck of the folds, and returning that
-    configuration alone did worse on test than the blend (``docs/tuning.md``, "Selection").  Only a blend that
-    ties it to rounding (every candidate perfect, say) gives way to the single, simpler model.
+    of every trial's, so the longer the search, the more of it is luck of the folds; on the validation tables
+    the blend did a little better on test there (``docs/tuning.md``, "Selection").  Only a blend that ties it to
+    rounding (every candidate perfect, say) gives way to the single, simpler model.
     """
     blend, single = info.get("cv_score"), info.get("best_single_score")
     if len(members) < 2 or blend is None or single is None or not math.isfinite(blend) or not math.isfinite(single):
