@@ -352,12 +352,18 @@ def search_in_processes(study: Any, objective: Any, *, n_jobs: int, n_trials: in
                         ) -> tuple[Any, list[str]]:
     """(the study with this search's trials, notes): :func:`optimize_in_processes` on :func:`shared_study`.
 
-    Raises :class:`SearchInterrupted` on Ctrl-C, once every worker has stopped.
+    Raises :class:`SearchInterrupted` on Ctrl-C (also where Optuna turned it into another error), once every
+    worker has stopped.
     """
     with shared_study(study) as (shared, result):
         try:
             notes = optimize_in_processes(shared, objective, n_jobs=n_jobs, n_trials=n_trials, deadline=deadline,
                                           catch=catch, callbacks=callbacks)
-        except KeyboardInterrupt as stop:
+        except BaseException as stop:
+            # Ctrl-C inside Optuna's bookkeeping of this process's trial surfaces as another error
+            # (``after_ctrl_c``): the finished trials must still leave the temporary file
+            if not isinstance(stop, KeyboardInterrupt) and not (isinstance(stop, Exception)
+                                                                and after_ctrl_c(stop, objective)):
+                raise
             raise SearchInterrupted(result(), getattr(stop, "how", "Ctrl-C")) from None
         return result(), notes

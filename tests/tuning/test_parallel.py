@@ -245,6 +245,49 @@ def test_a_storage_error_while_an_interrupted_trial_is_recorded_still_ends_the_s
              warm_start=False, **FAST)
 
 
+class _CtrlCInTellHere(optuna.samplers.RandomSampler):
+    """:class:`_CtrlCInTell` from trial 2 on, in the process that called ``tune`` only (not its workers)."""
+
+    def __init__(self):
+        super().__init__(seed=0)
+        self.parent = os.getpid()
+
+    def after_trial(self, study, trial, state, values):
+        if os.getpid() == self.parent and trial.number >= 2:
+            raise KeyboardInterrupt
+
+
+class _StorageErrorHere(_CtrlCInTellHere):
+    """:class:`_CtrlCInFoldThenStorageError`'s storage error, in the calling process only."""
+
+    def after_trial(self, study, trial, state, values):
+        if os.getpid() == self.parent and state == optuna.trial.TrialState.FAIL:
+            raise RuntimeError("database is locked")
+
+
+class _CtrlCPrunerHere(optuna.pruners.NopPruner):
+    def __init__(self):
+        self.parent = os.getpid()
+
+    def prune(self, study, trial):
+        if os.getpid() == self.parent and trial.number >= 2:
+            raise KeyboardInterrupt
+        return False
+
+
+@pytest.mark.parametrize("where", ["tell", "storage error"])
+def test_ctrl_c_inside_optunas_bookkeeping_with_two_processes_keeps_the_finished_trials(credit_small, where):
+    """With ``n_jobs=2`` an in-memory study lives in a temporary file during the search; where Optuna turns the
+    Ctrl-C in this process's trial into another error, the trials finished so far still come back from it
+    (they were lost before: the model was built from the library default)."""
+    sampler, pruner = (_CtrlCInTellHere(), None) if where == "tell" else (_StorageErrorHere(), _CtrlCPrunerHere())
+    res = tune(credit_small, n_trials=40, n_jobs=2, sampler=sampler, pruner=pruner, warm_start=False,
+               on_interrupt="finish", **FAST)
+    assert res.summary.stopped_by_user and 1 <= res.summary.n_complete < 40
+    assert res.summary.n_complete == len(res.study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+    assert res.model.predict(credit_small.drop(columns="class")).shape == (len(credit_small),)
+
+
 def test_in_python_ctrl_c_is_raised_by_default_so_that_a_loop_of_searches_stops(credit_small):
     """``tune``'s default re-raises (a KeyboardInterrupt, also where Optuna turned it into another error), so
     that Ctrl-C in a script or ``cross_val_score`` over self-tuning estimators stops all of it."""
