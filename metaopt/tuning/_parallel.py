@@ -359,6 +359,7 @@ def search_in_processes(study: Any, objective: Any, *, n_jobs: int, n_trials: in
         try:
             notes = optimize_in_processes(shared, objective, n_jobs=n_jobs, n_trials=n_trials, deadline=deadline,
                                           catch=catch, callbacks=callbacks)
+            kept = result()  # inside the try: a Ctrl-C while the trials are copied back copies them again below
         except BaseException as stop:
             # Ctrl-C inside Optuna's bookkeeping of this process's trial surfaces as another error
             # (``after_ctrl_c``): the finished trials must still leave the temporary file
@@ -366,4 +367,4 @@ def search_in_processes(study: Any, objective: Any, *, n_jobs: int, n_trials: in
                                                                 and after_ctrl_c(stop, objective)):
                 raise
             raise SearchInterrupted(result(), getattr(stop, "how", "Ctrl-C")) from None
-        return result(), notes
+        return kept, notes

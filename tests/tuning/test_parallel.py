@@ -288,6 +288,23 @@ def test_ctrl_c_inside_optunas_bookkeeping_with_two_processes_keeps_the_finished
     assert res.model.predict(credit_small.drop(columns="class")).shape == (len(credit_small),)
 
 
+def test_a_ctrl_c_while_the_trials_come_back_from_the_temporary_file_keeps_them(credit_small, monkeypatch):
+    """Ctrl-C right after the search, while an in-memory study's trials are copied back from the workers'
+    temporary journal file: they are copied again, not lost."""
+    real, hits = optuna.copy_study, []
+
+    def copy_study(*, from_storage, **kwargs):
+        if isinstance(from_storage, optuna.storages.JournalStorage) and not hits:
+            hits.append(1)
+            raise KeyboardInterrupt
+        return real(from_storage=from_storage, **kwargs)
+
+    monkeypatch.setattr(optuna, "copy_study", copy_study)
+    res = tune(credit_small, n_trials=6, n_jobs=2, warm_start=False, on_interrupt="finish", **FAST)
+    assert hits and res.summary.stopped_by_user and res.summary.n_trials == 6
+    assert res.summary.n_complete == len(res.study.get_trials(states=(optuna.trial.TrialState.COMPLETE,))) >= 1
+
+
 def test_in_python_ctrl_c_is_raised_by_default_so_that_a_loop_of_searches_stops(credit_small):
     """``tune``'s default re-raises (a KeyboardInterrupt, also where Optuna turned it into another error), so
     that Ctrl-C in a script or ``cross_val_score`` over self-tuning estimators stops all of it."""
