@@ -363,8 +363,9 @@ def search_in_processes(study: Any, objective: Any, *, n_jobs: int, n_trials: in
         except BaseException as stop:
             # Ctrl-C inside Optuna's bookkeeping of this process's trial surfaces as another error
             # (``after_ctrl_c``): the finished trials must still leave the temporary file
-            if not isinstance(stop, KeyboardInterrupt) and not (isinstance(stop, Exception)
-                                                                and after_ctrl_c(stop, objective)):
+            ctrl_c = isinstance(stop, KeyboardInterrupt) or (isinstance(stop, Exception)
+                                                             and after_ctrl_c(stop, objective))
+            if not ctrl_c:
                 raise
             raise SearchInterrupted(result(), getattr(stop, "how", "Ctrl-C")) from None
         return kept, notes
