@@ -3,8 +3,8 @@
 ``tune`` makes the learner of the joint ranking's top pick the primary: its study runs first, from that
 learner's own one-learner ranking (``metaopt (auto as tune runs it)``, :class:`AutoWarmStartModel`).  The
 issue asks for a first learner chosen for its risk as well as its expected regret.  Two rules that lean on
-more evidence than one pick, each with ``tune``'s turn order (where the primary is not the top pick's learner,
-its turns first, as many as it has in the joint top k, then the other learners' joint picks):
+more evidence than one pick (where the primary is not the top pick's learner, it takes its turns first, as many
+as it has in the joint top k, at least one; the other learners' joint picks follow in the joint order):
 
 - ``vote of top N``: the learner with the most configurations among the joint top N (ties: the joint order);
 - ``LightGBM first``: LightGBM whenever the joint top k mixes learners (the "safest across the KB" learner).
@@ -28,48 +28,33 @@ from report_auto_joint_weights import TuneAsIs, _SharedFit
 
 from metaopt.kb import KnowledgeBase
 from metaopt.metamodel import AutoWarmStartModel, build_score_matrix, lodo, make_folds, summarise
-from metaopt.metamodel._adaptive import _finite
 
 
 class _OtherPrimary(_SharedFit):
-    """``tune``'s picks with another rule for the primary learner (:meth:`primary`)."""
+    """``tune``'s picks with another rule for the primary learner (:meth:`choose`)."""
 
     #: how many of the joint ranking's picks the rule reads
     n_read = 5
 
-    def primary(self, top: list[str], learner: pd.Series) -> str:
+    def choose(self, top: list[str], learner: pd.Series) -> str:
         raise NotImplementedError
 
-    def rank_observing(self, query, k, observe):
-        joint = self.rank(query, k)
-        learner = self.sm_.configs["learner"]
-        turns = [(learner[key], key) for key in joint]
-        if len({lr for lr, _ in turns}) > 1:
-            primary = self.primary(self.rank(query, max(k, self.n_read)), learner)
-            if turns[0][0] != primary:  # tune: the primary's turns first, then the others in the joint order
-                n = max(1, sum(lr == primary for lr, _ in turns))
-                turns = ([(primary, None)] * n + [t for t in turns if t[0] != primary])[:len(joint)]
-        else:
-            primary = None  # one learner only: the joint picks are its own
-        tried: dict[str, dict[str, float]] = {}
-        out: list[str] = []
-        for lr, key in turns:
-            mine = tried.setdefault(lr, {})
-            pick = self._pick(lr, lr == primary, key, query, mine)
-            if pick is None or pick in out:
-                pick = next((c for c in joint if c not in out), None)
-            if pick is None:
-                break
-            out.append(pick)
-            mine[pick] = _finite(observe(pick))
-        return out
+    def primary(self, query, joint):
+        return self.choose(self.rank(query, max(len(joint), self.n_read)), self.sm_.configs["learner"])
+
+    def turns(self, joint, primary):
+        turns = super().turns(joint, primary)
+        if primary is None or turns[0][0] == primary:
+            return turns
+        n = max(1, sum(lr == primary for lr, _ in turns))  # the primary's turns first
+        return ([(primary, None)] * n + [t for t in turns if t[0] != primary])[:len(joint)]
 
 
 def vote(n: int) -> type:
     class Vote(_OtherPrimary):
         name, n_read = f"auto, primary by vote of top {n}", n
 
-        def primary(self, top, learner):
+        def choose(self, top, learner):
             counts = pd.Series([learner[c] for c in top[:n]]).value_counts()
             return next(learner[c] for c in top if counts[learner[c]] == counts.max())
     return Vote
@@ -78,7 +63,7 @@ def vote(n: int) -> type:
 class LightGBMFirst(_OtherPrimary):
     name = "auto, LightGBM first"
 
-    def primary(self, top, learner):
+    def choose(self, top, learner):
         return "lightgbm" if "lightgbm" in {learner[c] for c in top} else learner[top[0]]
 
 

@@ -52,11 +52,10 @@ class AutoWarmStartModel(MetaoptModel):
         joint = self.rank(query, k)
         learner = self.sm_.configs["learner"]
         mixed = len({learner[key] for key in joint}) > 1
-        primary = learner[joint[0]] if joint and mixed else None  # one learner only: the joint picks are its own
+        primary = self.primary(query, joint) if joint and mixed else None  # one learner: the joint picks are its own
         tried: dict[str, dict[str, float]] = {}
         out: list[str] = []
-        for key in joint:
-            lr = learner[key]
+        for lr, key in self.turns(joint, primary):
             mine = tried.setdefault(lr, {})
             pick = self._pick(lr, lr == primary, key, query, mine)
             if pick is None or pick in out:  # nothing of its own left: the joint ranking's next one
@@ -66,6 +65,16 @@ class AutoWarmStartModel(MetaoptModel):
             out.append(pick)
             mine[pick] = _finite(observe(pick))
         return out
+
+    def primary(self, query: Query, joint: list[str]) -> str:
+        """The learner whose study starts from its own ranking: the joint top pick's, as in ``tune``
+        (``benchmarks/report_auto_primary.py`` tries other rules)."""
+        return self.sm_.configs["learner"][joint[0]]
+
+    def turns(self, joint: list[str], primary: str | None) -> list[tuple[str, str]]:
+        """(learner, its joint pick) of each warm-start turn: the joint order."""
+        learner = self.sm_.configs["learner"]
+        return [(learner[key], key) for key in joint]
 
     def _pick(self, learner: str, primary: bool, joint_key: str, query: Query, mine: dict[str, float]) -> str | None:
         """The study of ``learner``'s next warm-start pick (``mine``: its picks so far and their scores)."""
