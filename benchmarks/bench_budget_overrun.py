@@ -6,11 +6,15 @@ n_trials=None)`` call: loading, meta-features, recommendations, study, library d
 search and final refit.  The contract is wall / budget <= 1.1.  One thread per fit
 (``OMP_NUM_THREADS=1``).
 
+``--cli`` times ``metaopt tune PATH --timeout B`` instead, from outside the process: what a user timing the
+command sees, the interpreter's start and the imports included.
+
 ``--base DIR`` runs another copy of the package (e.g. ``git archive HEAD metaopt | tar -x -C DIR``
 plus a ``DIR/metadata`` link), to compare before and after a change in the same session::
 
     nice python benchmarks/bench_budget_overrun.py --budgets 10 30 --out /tmp/after.jsonl
     nice python benchmarks/bench_budget_overrun.py --base /tmp/base --out /tmp/before.jsonl
+    nice python benchmarks/bench_budget_overrun.py --cli --budgets 5 10 --learners auto --base /tmp/base
 
 Prints one line per run (wall, ratio, trials, the summary's time breakdown when it has one) and the
 max / mean ratio per learner and budget.
@@ -56,11 +60,31 @@ def child(spec: dict) -> None:
                       "cv": s.get("cv"), "evaluation": s.get("evaluation"), "time": s.get("time")}))
 
 
+def run_one(spec: dict, env: dict, cli: bool) -> dict:
+    """One fresh process: the ``tune`` call timed inside it (:func:`child`), or with ``cli`` the whole
+    ``metaopt tune`` command timed from outside; the run's wall time, trials and time breakdown."""
+    if cli:
+        cmd = [sys.executable, "-m", "metaopt", "tune", spec["path"], "--target", spec["target"], "--learner",
+               spec["learner"], "--timeout", f"{spec['budget']:g}", "--seed", "0", "--json", "--quiet"]
+    else:
+        cmd = [sys.executable, __file__, "--child", json.dumps(spec)]
+    t0 = time.monotonic()
+    proc = subprocess.run(cmd, env=env, cwd="/tmp", capture_output=True, text=True, timeout=5 * spec["budget"] + 300)
+    wall = time.monotonic() - t0
+    if proc.returncode != 0 or not proc.stdout.strip():
+        return {"error": proc.stderr.strip().splitlines()[-1:]}
+    if not cli:
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+    s = json.loads(proc.stdout)
+    return {"wall_s": wall, "n_trials": s.get("n_trials_run"), "learner_used": s.get("learner"), "cv": s.get("cv"),
+            "evaluation": s.get("evaluation"), "time": s.get("time")}
+
+
 def _prime(env: dict, learners: list[str]) -> None:
     """Fit the meta-models once, outside the timed runs (a first run on new code fits them, ~15-30 s;
     a user's later runs load them from the disk cache)."""
     code = ("import metaopt, sys; [metaopt.recommend(sys.argv[1], target='class', learner=x) "
-            "for x in ('auto', 'lightgbm', 'random_forest')]")
+            "for x in ('auto', 'lightgbm', 'random_forest', 'extra_trees', 'linear')]")  # auto may turn to any
     if "auto" in learners or "lightgbm" in learners:
         subprocess.run([sys.executable, "-c", code, DATASETS[0][1]], env=env, cwd="/tmp", capture_output=True)
 
@@ -70,6 +94,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--budgets", type=float, nargs="+", default=[10.0, 30.0])
     ap.add_argument("--learners", nargs="+", default=["lightgbm", "auto"])
     ap.add_argument("--datasets", nargs="+", help="names from DATASETS (default: all)")
+    ap.add_argument("--cli", action="store_true", help="time the `metaopt tune` command from outside its process")
     ap.add_argument("--base", help="run the metaopt package found in this directory instead")
     ap.add_argument("--out", help="append one JSON line per run here")
     ap.add_argument("--child", help=argparse.SUPPRESS)
@@ -92,11 +117,8 @@ def main(argv: list[str] | None = None) -> int:
         for learner in args.learners:
             for budget in args.budgets:
                 spec = {"path": path, "target": target, "learner": learner, "budget": budget}
-                proc = subprocess.run([sys.executable, __file__, "--child", json.dumps(spec)], env=env, cwd="/tmp",
-                                      capture_output=True, text=True, timeout=5 * budget + 300)
-                line = proc.stdout.strip().splitlines()[-1] if proc.returncode == 0 and proc.stdout.strip() else None
-                row = {"dataset": name, "learner": learner, "budget": budget, "base": args.base,
-                       **(json.loads(line) if line else {"error": proc.stderr.strip().splitlines()[-1:]})}
+                row = {"dataset": name, "learner": learner, "budget": budget, "base": args.base, "cli": args.cli,
+                       **run_one(spec, env, args.cli)}
                 row["ratio"] = row["wall_s"] / budget if "wall_s" in row else None
                 rows.append(row)
                 print(f"{name:10s} {learner:9s} B={budget:4.0f}  wall {row.get('wall_s', float('nan')):6.1f} s  "

@@ -14,6 +14,7 @@ import contextlib
 import functools
 import sys
 import threading
+import time
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -75,8 +76,14 @@ def ctrl_c_in_finalizers_interrupts() -> Iterator[None]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``metaopt`` console script."""
+    from metaopt.utils import process_started_at
+
+    # the command's clock (``tune --timeout``): from the process's start when this is the command line itself,
+    # so the budget covers the imports too; from now when called in-process with arguments (e.g. a test)
+    started_at = process_started_at() if argv is None else time.monotonic()
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.started_at = started_at
     if not getattr(args, "func", None):
         parser.print_help()
         return 2

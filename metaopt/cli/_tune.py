@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--no-warm-start", action="store_true", help="do not enqueue the recommended configurations")
     p.add_argument("--no-pruning", action="store_true", help="never stop a trial early")
     p.add_argument("--k", type=int, default=5, help="number of recommended configurations to enqueue (default 5)")
-    p.add_argument("--jobs", type=int, default=1, metavar="J", help="parallel trials in J worker processes, one thread per fit (default 1)")
+    p.add_argument("--jobs", type=int, default=1, metavar="J", help="J parallel trials, one thread per fit (default 1)")
     p.add_argument("--ensemble", action=argparse.BooleanOptionalAction, default=True,
                    help="save the greedy ensemble of the trials (selected on their out-of-fold predictions); "
                         "--no-ensemble: one configuration, the best CV mean minus one standard error (default: "
@@ -120,7 +120,7 @@ def run_tune(args: argparse.Namespace) -> int:
     from metaopt.exceptions import ConfigError, MetaoptError
     from metaopt.tuning import check_data, check_metric, check_output_path, open_storage, tune
 
-    started_at = time.monotonic()  # the time budget covers the command's own loading too
+    started_at = getattr(args, "started_at", None) or time.monotonic()  # main's clock: it covers the imports too
     args.timeout = _timeout(args)
     _check_options(args)
     if args.study_name and not args.storage:  # a named study in memory is lost at exit: surely not what was meant

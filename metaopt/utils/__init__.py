@@ -1,4 +1,4 @@
-"""Helpers shared by every layer of metaopt: argument validation, usable cores.
+"""Helpers shared by every layer of metaopt: argument validation, usable cores, the process's start.
 
 >>> import numbers
 >>> from metaopt.utils import check_scalar
@@ -6,7 +6,8 @@
 5
 """
 
+from metaopt.utils._clock import process_started_at
 from metaopt.utils._cores import usable_cores
 from metaopt.utils._validation import check_scalar
 
-__all__ = ["check_scalar", "usable_cores"]
+__all__ = ["check_scalar", "process_started_at", "usable_cores"]

@@ -383,3 +383,15 @@ def test_bad_options_give_one_line_naming_the_option_before_anything_else(option
     out, err = capsys.readouterr()
     lines = err.strip().splitlines()
     assert out == "" and len(lines) == 1 and lines[0].startswith(f"metaopt: error: {expected}"), err
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the process start is read from /proc (Linux)")
+def test_the_commands_time_budget_counts_from_the_process_start(small_csv):
+    # the command line's own budget covers the interpreter's start and the imports, which a user timing
+    # `metaopt tune --timeout S` sees: here a process that waits 2 s before the command starts
+    code = "import sys, time; time.sleep(2); from metaopt.cli import main; sys.exit(main())"
+    proc = subprocess.run([sys.executable, "-c", code, "tune", str(small_csv), "--target", "class", *QUICK,
+                           "--timeout", "60", "--json", "--quiet"], capture_output=True, text=True)
+    assert proc.returncode == 0, proc.stderr
+    t = json.loads(proc.stdout)["time"]
+    assert t["load"] >= 1.95 and t["total"] >= t["load"]
