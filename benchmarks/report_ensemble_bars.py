@@ -10,7 +10,9 @@ changes between checkpoints and of the win share:
     python benchmarks/report_ensemble_bars.py [--draws 20000]
 
 ``--cache`` reads fresh ``bench_ensemble.py --searchers auto`` studies instead (another train/test split with
-``--split-seed``): their bars, then those of the two splits averaged per table, on the tables both have.
+``--split-seed``): their bars, then those of the two splits averaged per table, on the tables both have.  With
+several caches (one per split): each one's bars on the tables all of them and split 0 have, then every split
+averaged per table there.
 """
 
 from __future__ import annotations
@@ -79,20 +81,26 @@ def main() -> None:
     ap.add_argument("--results", type=Path, default=RESULTS)
     ap.add_argument("--quota", type=int, default=5, help="the candidate pool's per-learner reserve (shipped: 5)")
     ap.add_argument("--draws", type=int, default=20000)
-    ap.add_argument("--cache", type=Path, help="a bench_ensemble.py cache of auto studies on another split")
+    ap.add_argument("--cache", type=Path, nargs="+", help="bench_ensemble.py caches of auto studies on other splits")
     args = ap.parse_args()
     s = scores(args.results, args.quota)
-    if args.cache is None:
+    if not args.cache:
         print_bars(s, args.draws)
         return
-    fresh = cached_scores(args.cache)
-    shared = fresh.index.intersection(s.index)
-    print("== the cache's split")
-    print_bars(fresh, args.draws)
+    splits = [cached_scores(c) for c in args.cache]
+    if len(splits) == 1:
+        print("== the cache's split")
+        print_bars(splits[0], args.draws)
+    shared = s.index
+    for fresh in splits:
+        shared = shared.intersection(fresh.index)
+    for path, fresh in zip(args.cache, splits) if len(splits) > 1 else ():
+        print(f"== {path.name}, the tables every split has")
+        print_bars(fresh.loc[shared], args.draws)
     print("== the shipped re-scoring (split 0), the same tables")
     print_bars(s.loc[shared], args.draws)
-    print("== both splits, averaged per table")
-    print_bars((s.loc[shared] + fresh.loc[shared]) / 2, args.draws)
+    print(f"== all {len(splits) + 1} splits, averaged per table")
+    print_bars(sum(x.loc[shared] for x in [s, *splits]) / (len(splits) + 1), args.draws)
 
 
 if __name__ == "__main__":
