@@ -16,10 +16,9 @@ def process_started_at() -> float:
     try:
         with open("/proc/self/stat", encoding="ascii") as f:
             fields = f.read().rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-        with open("/proc/uptime", encoding="ascii") as f:
-            uptime = float(f.read().split()[0])
         ticks = float(fields[19])  # field 22 of proc(5), ``starttime``: clock ticks after boot
-        age = uptime - ticks / os.sysconf("SC_CLK_TCK")
-    except (OSError, IndexError, ValueError, AttributeError):  # no /proc (macOS, Windows), no sysconf
+        # the boot clock /proc counts from (not /proc/uptime, which some containers rewrite)
+        age = time.clock_gettime(time.CLOCK_BOOTTIME) - ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError, AttributeError):  # no /proc or CLOCK_BOOTTIME (macOS, Windows)
         return now
     return now - age if 0.0 <= age < 3600.0 else now
