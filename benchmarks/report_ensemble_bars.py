@@ -10,9 +10,8 @@ changes between checkpoints and of the win share:
     python benchmarks/report_ensemble_bars.py [--draws 20000]
 
 ``--cache`` reads fresh ``bench_ensemble.py --searchers auto`` studies instead (another train/test split with
-``--split-seed``): their bars, then those of the two splits averaged per table, on the tables both have.  With
-several caches (one per split): each one's bars on the tables all of them and split 0 have, then every split
-averaged per table there.
+``--split-seed``; several caches, one per split): each one's bars, split 0's, then every split averaged per
+table, all on the tables every split has.
 """
 
 from __future__ import annotations
@@ -88,13 +87,10 @@ def main() -> None:
         print_bars(s, args.draws)
         return
     splits = [cached_scores(c) for c in args.cache]
-    if len(splits) == 1:
-        print("== the cache's split")
-        print_bars(splits[0], args.draws)
     shared = s.index
     for fresh in splits:
         shared = shared.intersection(fresh.index)
-    for path, fresh in zip(args.cache, splits) if len(splits) > 1 else ():
+    for path, fresh in zip(args.cache, splits):
         print(f"== {path.name}, the tables every split has")
         print_bars(fresh.loc[shared], args.draws)
     print("== the shipped re-scoring (split 0), the same tables")
