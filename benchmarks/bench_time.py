@@ -369,13 +369,14 @@ def child(job: dict, out_path: str) -> int:
 
 
 # --------------------------------------------------------------------------- the parent: jobs, processes, cache
-def launch(job: dict) -> dict:
+def launch(job: dict, env: dict[str, str] | None = None) -> dict:
     """Run ``job`` in a fresh single-threaded subprocess; kill its process group at 3 x budget + 60 s
-    (an unbudgeted fit, e.g. LightGBM's defaults on 1M rows, at :data:`UNBUDGETED_LIMIT_S`)."""
+    (an unbudgeted fit, e.g. LightGBM's defaults on 1M rows, at :data:`UNBUDGETED_LIMIT_S`).  ``env``: set in
+    the child too (``bench_cold_start.py``: an empty meta-model cache, another copy of metaopt)."""
     limit = 3 * float(job["budget"]) + 60 if job["budget"] else UNBUDGETED_LIMIT_S
     with tempfile.TemporaryDirectory(prefix="bench_time_") as tmp:
         out, log = Path(tmp) / "result.json", Path(tmp) / "log.txt"
-        env = {**os.environ, **ONE_THREAD, "PYTHONWARNINGS": "ignore"}
+        env = {**os.environ, **ONE_THREAD, "PYTHONWARNINGS": "ignore", **(env or {})}
         t0 = time.perf_counter()
         with open(log, "wb") as fh:
             proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), "--child", json.dumps(job),
@@ -403,7 +404,9 @@ def job_key(r: dict) -> tuple:
     return (r["dataset"], r["method"], r["budget"], r["seed"])
 
 
-def read_cache(path: str) -> dict:
+def read_cache(path: str, key: Any = None) -> dict:
+    """The cached runs of ``path`` by ``key(run)`` (default :func:`job_key`); a later line replaces an earlier."""
+    key = key or job_key
     out: dict = {}
     if not path or not Path(path).exists():
         return out
@@ -413,7 +416,7 @@ def read_cache(path: str) -> dict:
                 r = json.loads(line)
             except json.JSONDecodeError:  # a line cut short by an interrupted run
                 continue
-            out[job_key(r)] = r
+            out[key(r)] = r
     return out
 
 

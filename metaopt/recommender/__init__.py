@@ -9,8 +9,8 @@ they reach in it and :func:`order_for_budget` orders configurations by value per
 :func:`probe_first` cross-validates the first recommendations on the task itself and orders them by that.
 """
 
-from metaopt.recommender._cache import (fit_seconds, get_recommender, load_kb_cached, meta_model_fits, peek_recommender,
-                                       shared_surrogate)
+from metaopt.recommender._cache import (fit_allowance, fit_seconds, get_recommender, load_kb_cached, meta_model_fits,
+                                       peek_recommender, shared_surrogate)
 from metaopt.recommender._cost import (HORIZON, LearnerReach, TaskProfile, choose_learner, learner_reaches,
                                        order_for_budget, trial_seconds)
 from metaopt.recommender._probe import PROBE_FOLDS, probe_first, probe_order, probe_scores, probes_portfolio
@@ -19,6 +19,6 @@ from metaopt.recommender._recommendation import Recommendation
 from metaopt.recommender._recommender import Recommender
 
 __all__ = ["HORIZON", "PROBE_FOLDS", "QUERY_GROUPS", "LearnerReach", "Recommendation", "Recommender", "TaskProfile",
-           "choose_learner", "fit_seconds", "get_recommender", "learner_reaches", "load_kb_cached",
+           "choose_learner", "fit_allowance", "fit_seconds", "get_recommender", "learner_reaches", "load_kb_cached",
            "meta_model_fits", "order_for_budget", "peek_recommender", "probe_first", "probe_order", "probe_scores",
            "probes_portfolio", "recommend", "shared_surrogate", "trial_seconds"]

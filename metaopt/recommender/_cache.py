@@ -12,19 +12,25 @@ path to do without; a damaged or stale entry is rebuilt.  A fit is announced on 
 ``metaopt`` logger (INFO) with an estimate of its duration (:func:`fit_seconds`), so
 a command line can say what it is waiting for.
 
+Inside :func:`fit_allowance` (``tune`` with a time budget) a meta-model whose fit is estimated to take
+longer than the allowance is fitted *quick* instead (no surrogate; seconds, not tens of seconds), kept in
+this process only and never written to disk, so a later run without a budget still fits the full one.
+
 :func:`shared_surrogate` hands the fitted surrogate to ``MetaSampler`` (no second fit).
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import logging
 import threading
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from metaopt.core import __version__
-from metaopt.exceptions import ConfigError, KnowledgeBaseError
+from metaopt.exceptions import ConfigError
 from metaopt.kb import TABLE_FILES, KnowledgeBase, default_kb_path
 from metaopt.metamodel import cache_key, load_cached, save_cached
 from metaopt.recommender._recommender import Recommender
@@ -32,8 +38,11 @@ from metaopt.utils import usable_cores
 
 
 _CACHE: dict[tuple, Recommender] = {}
-#: (learner, seconds) of every meta-model this process fitted, in order (``tune`` books them to its budget)
-_FITS: list[tuple[str, float]] = []
+#: (learner, seconds, quick) of every meta-model this process fitted, in order (``tune`` books them to its budget)
+_FITS: list[tuple[str, float, bool]] = []
+#: the seconds a meta-model fit may take now (None: any), set by :func:`fit_allowance`
+_ALLOWANCE: contextvars.ContextVar[Callable[[], float | None] | None] = contextvars.ContextVar(
+    "metaopt_fit_allowance", default=None)
 _LOCK = threading.Lock()
 log = logging.getLogger("metaopt.recommend")
 
@@ -180,36 +189,89 @@ def fit_seconds(kb: Any, learner: str = "auto") -> float:
     return seconds + len(e) * _FIT_S_PER_EVALUATION + trees
 
 
-def _fit(kb: Any, learner: str, cached: bool) -> Recommender:
-    """A new :class:`Recommender`, announced (logging, INFO) with how long it should take."""
+def _estimate(kb: Any, learner: str) -> float | None:
     try:
-        seconds = fit_seconds(kb, learner)
+        return fit_seconds(kb, learner)
     except Exception:  # noqa: BLE001 - a KB the fit itself will reject: no estimate
-        seconds = None
-    if seconds is not None:
-        about = f"about {max(1, round(seconds))} s" if seconds < 10 else f"about {5 * round(seconds / 5)} s"
-        # one meta-model per learner and one for all of them ("auto" may need both): say which
-        which = "of all learners" if learner == "auto" else f"of {learner}"
-        log.info("fitting the meta-model %s once (%s)%s", which, about, "; cached for later runs" if cached else "")
+        return None
+
+
+def _about(seconds: float) -> str:
+    return f"about {max(1, round(seconds))} s" if seconds < 10 else f"about {5 * round(seconds / 5)} s"
+
+
+def _fit(kb: Any, learner: str, cached: bool, quick: bool = False) -> Recommender:
+    """A new :class:`Recommender`, announced (logging, INFO) with how long it should take."""
+    seconds = _estimate(kb, learner)
+    # one meta-model per learner and one for all of them ("auto" may need both): say which
+    which = "of all learners" if learner == "auto" else f"of {learner}"
+    if quick:
+        log.info("the meta-model %s needs %s to fit, more than the time budget allows: fitting it without its "
+                 "surrogate for this run", which, _about(seconds or 0.0))
+    elif seconds is not None:
+        log.info("fitting the meta-model %s once (%s)%s", which, _about(seconds),
+                 "; cached for later runs" if cached else "")
     t0 = time.monotonic()
-    rec = Recommender(kb, learner)
-    _FITS.append((learner, time.monotonic() - t0))
+    rec = Recommender(kb, learner, quick=quick)
+    _FITS.append((learner, time.monotonic() - t0, quick))
     return rec
 
 
-def meta_model_fits() -> list[tuple[str, float]]:
-    """(learner or "auto", seconds) of each meta-model fitted in this process so far (cache hits are not fits)."""
+def meta_model_fits() -> list[tuple[str, float, bool]]:
+    """(learner or "auto", seconds, quick) of each meta-model fitted in this process so far (cache hits are not
+    fits; quick: without its surrogate, :func:`fit_allowance`)."""
     return list(_FITS)
+
+
+@contextlib.contextmanager
+def fit_allowance(seconds: Callable[[], float | None] | None) -> Iterator[None]:
+    """Within the block, a meta-model not yet cached whose fit would take longer than ``seconds()`` is fitted
+    quick (module docstring).
+
+    A callable, asked at each fit, because the allowance of a time budget shrinks as it is spent; None (or a
+    callable returning None): no limit.
+    """
+    token = _ALLOWANCE.set(seconds)
+    try:
+        yield
+    finally:
+        _ALLOWANCE.reset(token)
+
+
+def _too_slow(kb: Any, learner: str) -> bool:
+    """The full fit of ``learner``'s meta-model on ``kb`` would exceed the current :func:`fit_allowance`."""
+    allowance = _ALLOWANCE.get()
+    limit = allowance() if allowance is not None else None
+    if limit is None:
+        return False
+    seconds = _estimate(kb, learner)
+    return seconds is not None and seconds > limit
+
+
+def _quick(kb: Any, key: tuple) -> Recommender:
+    """This process's quick recommender of ``key`` = (KB key, learner), fitted on first use (call under _LOCK)."""
+    rec = _CACHE.get((*key, "quick"))
+    if rec is None:
+        rec = _fit(kb, key[1], cached=False, quick=True)
+        rec.__dict__.pop("_encoded", None)  # never written to disk: a run with time for it fits the full one
+        if key[0][0] == "object":
+            rec._kb = kb
+        _CACHE[(*key, "quick")] = rec
+    return rec
 
 
 def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
     """The fitted :class:`Recommender` of ``kb`` (default: the shipped KB) and ``learner`` (a name or "auto").
 
     Cached per process by (KB content, learner), and on disk for a KB read from a
-    directory (module docstring).
+    directory; inside :func:`fit_allowance` possibly the quick one (module docstring).
     """
     from pathlib import Path
 
+    if _ALLOWANCE.get() is not None:  # a budgeted run that has one already: no disk read, no second estimate
+        rec = peek_recommender(kb, learner)
+        if rec is not None:
+            return rec
     if kb is None or isinstance(kb, str) or hasattr(kb, "__fspath__"):
         root = Path(kb).expanduser() if kb is not None else Path(default_kb_path())
         rec = _recommender_from_dir(root, learner)
@@ -224,6 +286,8 @@ def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
         if rec is None:
             digest = key[0][1] if key[0][0] == "content" else None
             rec = _disk_load(digest, learner) if digest else None
+            if rec is None and _too_slow(kb, learner):
+                return _quick(kb, key)
             if rec is None:
                 rec = _fit(kb, learner, cached=digest is not None)
                 encoded = rec.__dict__.pop("_encoded", None)
@@ -236,42 +300,36 @@ def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
 
 
 def peek_recommender(kb: Any = None, learner: str = "auto") -> Recommender | None:
-    """This process's fitted :class:`Recommender` of ``kb`` and ``learner`` if it has one (never loads or fits)."""
+    """This process's fitted :class:`Recommender` of ``kb`` and ``learner`` if it has one, the full one before a
+    quick one (never loads or fits)."""
     key = _process_key(kb)
     if key is None:
         return None
     with _LOCK:
-        return _CACHE.get((key, learner))
+        return _CACHE.get((key, learner)) or _CACHE.get((key, learner, "quick"))
 
 
-def shared_surrogate(kb: Any = None, learner: str = "lightgbm") -> Any:
+def shared_surrogate(kb: Any = None, learner: str = "lightgbm") -> Any | None:
     """The fitted :class:`~metaopt.metamodel.Surrogate` that scores ``learner``'s configurations.
 
     Taken from a recommender, never fitted on its own: this process's recommender of
     ``learner`` if it has one, else its ``"auto"`` recommender when that ranks
     ``learner`` too (what ``tune(learner="auto")`` has just used), else
-    :func:`get_recommender` ``(kb, learner)``.
-
-    Raises
-    ------
-    KnowledgeBaseError
-        The meta-model has no surrogate.
+    :func:`get_recommender` ``(kb, learner)``.  None where that recommender was fitted quick
+    (:func:`fit_allowance`): it has no surrogate.
     """
     rec = None
     key = _process_key(kb)
     if key is not None:
         with _LOCK:
-            for name in (learner, "auto"):
-                found = _CACHE.get((key, name))
-                if found is not None and learner in found.learners:
-                    rec = found
-                    break
+            found = [_CACHE.get(k) for k in ((key, learner), (key, "auto"), (key, learner, "quick"),
+                                             (key, "auto", "quick"))]  # a full one first
+            rec = next((f for f in found if f is not None and learner in f.learners), None)
     if rec is None:
         rec = get_recommender(kb, learner)
-    surrogate = getattr(rec.model, "surrogate_", None)
-    if surrogate is None:
-        raise KnowledgeBaseError(f"the meta-model of {learner!r} has no surrogate")
-    return surrogate
+    if rec.quick:
+        return None
+    return rec.model.surrogate_
 
 
 def _process_key(kb: Any) -> tuple | None:

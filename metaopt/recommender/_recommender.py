@@ -22,9 +22,13 @@ from metaopt.recommender._why import Why
 
 
 class Recommender:
-    """A fitted meta-model for one KB and learner choice (see :func:`recommend`)."""
+    """A fitted meta-model for one KB and learner choice (see :func:`recommend`).
 
-    def __init__(self, kb, learner: str = "auto"):
+    ``quick=True`` leaves out the surrogate: a few times faster to fit, for a time budget too short for the
+    full fit; its first pick is worse, its first five as good (docs/metamodel.md, "Speed").
+    """
+
+    def __init__(self, kb, learner: str = "auto", quick: bool = False):
         learners = kb.learners
         if not learners:
             raise KnowledgeBaseError("the knowledge base holds no configurations")
@@ -42,9 +46,14 @@ class Recommender:
         self.learner = learner
         self.learners = learners
         self.sm = sm
-        self.model = MetaoptModel().fit(sm)
+        self.model = (MetaoptModel(alpha=0.0) if quick else MetaoptModel()).fit(sm)
         self.fit_time = FitTimeModel().fit(sm)
         self._encoded = self._canonicalise()
+
+    @property
+    def quick(self) -> bool:
+        """Fitted without the surrogate (``quick=True``)."""
+        return getattr(self.model, "surrogate_", None) is None
 
     # -- the on-disk cache (metaopt.metamodel.canonical; stored by metaopt.recommender._cache) ------------
     _STATE = ("learner", "learners", "sm", "model", "fit_time")

@@ -16,6 +16,9 @@ import time
 PHASES = ("load", "recommend", "study", "default", "warm_start", "search", "refit")
 #: scoring the library default may use at most this share of the time left when it starts
 DEFAULT_SHARE = 0.25
+#: a one-off meta-model fit (a KB or metaopt version not yet in the cache) may use at most this share of the
+#: search's time left, else the quick meta-model ranks (``metaopt.recommender.fit_allowance``)
+META_FIT_SHARE = 0.5
 #: the refit's reserve: the measured fold fit time, scaled to all rows, times this margin
 REFIT_MARGIN = 1.3
 #: ... plus this (preprocessing of all rows, the model's metadata)
@@ -80,6 +83,11 @@ class TimeBudget:
     def search_left(self) -> float | None:
         end = self.search_deadline()
         return None if end is None else end - time.monotonic()
+
+    def fit_allowance(self) -> float | None:
+        """Seconds a one-off meta-model fit may take now (:data:`META_FIT_SHARE`); None without a budget."""
+        left = self.search_left()
+        return None if left is None else META_FIT_SHARE * max(0.0, left)
 
     def keep_for_refit(self, fit_s: float | None, train_rows: int | None, n_rows: int) -> float:
         """Set the refit's reserve from one fold's fit time on ``train_rows`` rows (fit time grows about

@@ -135,8 +135,10 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     run = TuneRun(ds=ds, metric=metric, args=args, notes=notes, storage=storage_obj,
                   warm_start=bool(warm_start), t_start=t_start, budget=TimeBudget(args.timeout, t_start),
                   plan=_first_plan(ds, args.cv), oof=OofStore.for_storage(storage_obj))
+    from metaopt.recommender import fit_allowance
     try:
-        _steps(run, learner, kb, study_name, sampler, pruner, progress)
+        with fit_allowance(run.budget.fit_allowance):  # a meta-model fit too long for the budget: a quick one
+            _steps(run, learner, kb, study_name, sampler, pruner, progress)
         return finish(run)
     finally:
         run.oof.close()  # a temporary folder of out-of-fold predictions (in-memory study) goes
@@ -235,11 +237,16 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
         run.notes.extend(get_learner(name).data_notes(run.ds.X, run.ds.y, run.ds.kind))
     run.recs = [r for r in run.recs if getattr(r, "learner", chosen) == chosen]
     run.space = dict(run.lrn.search_space(run.ds.kind))
-    fitted = meta_model_fits()[fits_before:]
-    if fitted and run.budget.timeout is not None:  # a first run on a new KB or metaopt version pays once
-        run.notes.append(f"fitting the meta-model took {sum(s for _, s in fitted):.1f} s of the time budget, once: "
+    full = [s for _, s, quick in meta_model_fits()[fits_before:] if not quick]
+    if full and run.budget.timeout is not None:  # a first run on a new KB or metaopt version pays once
+        run.notes.append(f"fitting the meta-model took {sum(full):.1f} s of the time budget, once: "
                          f"later runs read it from the cache (a run without a budget, e.g. `metaopt recommend`, "
                          f"fits it beforehand)")
+    if any(quick for *_, quick in meta_model_fits()[fits_before:]):
+        run.notes.append("the meta-model's first fit would have taken more than half of the time left for the "
+                         "search: recommendations from the nearest KB tasks and the KB's portfolio, without its "
+                         "surrogate (a run without a time budget, e.g. `metaopt recommend`, fits and caches the full "
+                         "one)")
     run.budget.lap("recommend")
 
 

@@ -107,14 +107,17 @@ class KBSurrogate:
         return preds.mean(axis=0), preds.std(axis=0)
 
 
-def default_surrogate(kind: str, learner: str = "lightgbm", kb: Any = None) -> KBSurrogate:
+def default_surrogate(kind: str, learner: str = "lightgbm", kb: Any = None) -> KBSurrogate | None:
     """The knowledge base's surrogate for ``learner``: the recommender's own, never a second fit.
 
-    See :func:`metaopt.recommender.shared_surrogate` (the one owner of fitted meta-models).
+    See :func:`metaopt.recommender.shared_surrogate` (the one owner of fitted meta-models).  None where this
+    process's meta-model was fitted quick, without a surrogate (a time budget too short for the full fit,
+    which ``tune``'s notes report).
     """
     from metaopt.recommender import shared_surrogate
 
-    return KBSurrogate(shared_surrogate(kb, learner), kind, learner)
+    surrogate = shared_surrogate(kb, learner)
+    return None if surrogate is None else KBSurrogate(surrogate, kind, learner)
 
 
 # --------------------------------------------------------------------------- unit-cube coding

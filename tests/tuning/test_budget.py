@@ -226,6 +226,23 @@ def test_an_ensemble_member_whose_fit_would_not_finish_is_left_out_even_the_firs
 
 
 
+def test_a_budget_too_short_for_the_meta_models_fit_ranks_with_the_quick_one(credit_small, tmp_path, monkeypatch):
+    """A first run (nothing cached) whose budget cannot pay for the shipped KB's meta-model fit ranks with the
+    quick one (no surrogate), says so, searches from its recommendations and writes no cache entry."""
+    from metaopt.recommender import _cache
+
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("METAOPT_CACHE_DIR", str(cache))
+    monkeypatch.setattr(_cache, "_CACHE", {})  # as in a new process
+    result = tune(credit_small, target="class", learner="lightgbm", n_trials=5, timeout=10, cv=2, ensemble=False)
+    assert any(n.startswith("the meta-model's first fit would have taken more than half") for n in result.notes)
+    assert not any(n.startswith("fitting the meta-model took") for n in result.notes)
+    assert not cache.exists() or not any(cache.iterdir())  # the full fit is left to a run with time for it
+    assert _cache.peek_recommender(None, "lightgbm").quick
+    s = result.summary
+    assert s.n_warm_started >= 1 and s.n_complete >= 1 and s.best_score is not None
+
+
 def test_a_meta_model_fitted_inside_the_budget_is_reported_once(credit_small, tmp_path, monkeypatch):
     """The first run on a KB fits its meta-model on the budget's time and says so; the next reads the cache."""
     from metaopt.kb import KnowledgeBase

@@ -14,7 +14,8 @@ import pytest
 from warmstart_support import CREDIT_G, REPO, worker_env
 
 import metaopt.recommender._cache as _cache
-from metaopt.recommender import Recommender, fit_seconds, get_recommender
+from metaopt.recommender import (Recommender, fit_allowance, fit_seconds, get_recommender, peek_recommender,
+                                 shared_surrogate)
 from metaopt.kb import KnowledgeBase
 from metaopt.metamodel import Surrogate
 from metaopt.warmstart import MetaSampler, default_surrogate, get_recommendations
@@ -62,13 +63,20 @@ def _no_fit(*args, **kwargs):
     raise AssertionError("a second meta-model fit")
 
 
-def test_sampler_uses_the_recommenders_surrogate(kb_dir, monkeypatch):
-    rec = get_recommender(kb_dir, "lightgbm")
+def _search_without_a_fit(monkeypatch, rec: Recommender, kb, n_trials: int) -> tuple[MetaSampler, optuna.Study]:
+    """A MetaSampler given its recommendations (as ``tune`` builds it) searching ``n_trials``, where any
+    meta-model fit or a 'no surrogate' warning fails the test."""
     monkeypatch.setattr(Surrogate, "fit", _no_fit)
-    sampler = MetaSampler(kind="binary", meta_features=_binary_task(rec), recommendations=RECS, kb=kb_dir, seed=0)
+    sampler = MetaSampler(kind="binary", meta_features=_binary_task(rec), recommendations=RECS, kb=kb, seed=0)
     study = optuna.create_study(direction="maximize", sampler=sampler)
     with _no_warning("no surrogate"):
-        study.optimize(_cheap, n_trials=8)
+        study.optimize(_cheap, n_trials=n_trials)
+    return sampler, study
+
+
+def test_sampler_uses_the_recommenders_surrogate(kb_dir, monkeypatch):
+    rec = get_recommender(kb_dir, "lightgbm")
+    sampler, _ = _search_without_a_fit(monkeypatch, rec, kb_dir, 8)
     assert sampler.surrogate.model is rec.model.surrogate_
     assert 0 < sampler.last_weight < 1  # the surrogate ranked the candidates
 
@@ -111,6 +119,55 @@ def test_a_fit_is_announced_once_with_an_estimate(tmp_path, monkeypatch, caplog)
     assert again == []
     # the estimate grows with what is fitted
     assert fit_seconds(small, "lightgbm") < fit_seconds(KnowledgeBase.load(), "lightgbm")
+
+
+def test_a_fit_longer_than_the_allowance_is_quick_and_stays_in_the_process(tmp_path, monkeypatch, caplog):
+    """Under fit_allowance a fit estimated to take longer is the quick one (no surrogate), fitted once, never
+    stored; a call without an allowance then fits the full one, which is preferred from then on."""
+    cache = tmp_path / "cache"
+    monkeypatch.setenv("METAOPT_CACHE_DIR", str(cache))
+    monkeypatch.setattr(_cache, "_CACHE", {})  # as in a new process (an earlier test fitted this KB's content)
+    path = tmp_path / "kb"
+    _slice(4).save(path)
+    with fit_allowance(lambda: 0.0), caplog.at_level(logging.INFO, logger="metaopt"):
+        quick = get_recommender(path, "lightgbm")
+        assert get_recommender(path, "lightgbm") is quick  # one quick fit per process
+    assert quick.quick and quick.model.surrogate_ is None
+    assert [r.getMessage() for r in caplog.records if "meta-model" in r.getMessage()] == [
+        "the meta-model of lightgbm needs about 1 s to fit, more than the time budget allows: fitting it "
+        "without its surrogate for this run"]
+    assert peek_recommender(path, "lightgbm") is quick
+    assert shared_surrogate(path, "lightgbm") is None and default_surrogate("binary", "lightgbm", path) is None
+    assert not cache.exists() or not any(cache.iterdir())  # never written to disk
+    meta = _binary_task(quick)
+    size = (int(meta["NumberOfInstances"]), int(meta["NumberOfFeatures"]), 2)
+    assert len(quick.recommend("binary", meta, *size, k=5)) == 5
+
+    full = get_recommender(path, "lightgbm")  # no allowance: the full fit, on disk for later processes
+    assert not full.quick and isinstance(full.model.surrogate_, Surrogate) and any(cache.iterdir())
+    assert peek_recommender(path, "lightgbm") is full
+    with fit_allowance(lambda: 0.0):
+        assert get_recommender(path, "lightgbm") is full  # a fitted full one is always taken
+    # the quick model is the full one without its surrogate: the same candidates, ranked by the neighbours
+    assert {r.config_id for r in quick.recommend("binary", meta, *size, k=50)} == \
+        {r.config_id for r in full.recommend("binary", meta, *size, k=50)}
+    fresh = KnowledgeBase.load(path)
+    with fit_allowance(lambda: 1e6):  # an allowance the estimate fits in: the full fit
+        assert not get_recommender(fresh, "lightgbm").quick
+
+
+def test_a_sampler_after_a_quick_fit_neither_fits_nor_warns(tmp_path, monkeypatch):
+    """A MetaSampler after a quick fit takes no surrogate, outside the allowance too: no full fit mid-search,
+    no 'no surrogate' warning."""
+    monkeypatch.setenv("METAOPT_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(_cache, "_CACHE", {})
+    path = tmp_path / "kb"
+    _slice(4).save(path)
+    with fit_allowance(lambda: 0.0):
+        quick = get_recommender(path, "lightgbm")
+    sampler, study = _search_without_a_fit(monkeypatch, quick, path, 10)
+    assert sampler.surrogate is None and len(study.trials) == 10
+    assert peek_recommender(path, "lightgbm") is quick
 
 
 def test_cli_says_what_it_tunes_and_that_it_fits_before_the_search(kb_dir, tmp_path):
