@@ -15,6 +15,13 @@ over the tables), wins / ties / losses (tie: within 1e-4), runs whose model is a
     nice python benchmarks/bench_cold_start.py --base /tmp/base --budgets 10 30 --jobs 2 \\
         --cache benchmarks/results/cold_start.jsonl
 
+With ``--prefit`` the pair measures what ``metaopt kb prefit`` buys instead: the "new" copy starts from a cache
+that ``metaopt kb prefit`` filled once before the runs (each run gets its own copy of it), the "base" copy from
+an empty one, and ``--base`` defaults to this checkout::
+
+    nice python benchmarks/bench_cold_start.py --prefit --budgets 10 20 --learners auto \
+        --cache benchmarks/results/cold_start_prefit.jsonl
+
 Resumable: runs in ``--cache`` are not redone; ``--report-only`` prints the report of the cache.
 """
 
@@ -48,9 +55,12 @@ def key(r: dict) -> tuple:
     return (r["dataset"], r["method"], float(r["budget"]), r["copy"])
 
 
-def run_cold(bt, job: dict, base: str | None) -> dict:
-    """One run in a fresh process with an empty meta-model cache, with this checkout's or the base's metaopt."""
+def run_cold(bt, job: dict, base: str | None, prefitted: str | None = None) -> dict:
+    """One run in a fresh process with an empty meta-model cache (the "new" copy: a copy of ``prefitted`` where
+    given), with this checkout's or the base's metaopt."""
     cache_dir = tempfile.mkdtemp(prefix="metaopt_cold_cache_")
+    if prefitted and job["copy"] == "new":
+        shutil.copytree(prefitted, cache_dir, dirs_exist_ok=True)
     env = {"METAOPT_CACHE_DIR": cache_dir}
     if job["copy"] == "base":
         env["PYTHONPATH"] = base
@@ -59,6 +69,17 @@ def run_cold(bt, job: dict, base: str | None) -> dict:
     finally:
         shutil.rmtree(cache_dir, ignore_errors=True)
     return {**res, "copy": job["copy"]}
+
+
+def _prefitted() -> str:
+    """A cache directory that ``metaopt kb prefit`` (this checkout, its own process) filled with every meta-model."""
+    import os
+    import subprocess
+
+    path = tempfile.mkdtemp(prefix="metaopt_prefitted_")
+    subprocess.run([sys.executable, "-m", "metaopt", "kb", "prefit"], check=True,
+                   env={**os.environ, "METAOPT_CACHE_DIR": path, "PYTHONPATH": str(HERE.parent)})
+    return path
 
 
 def plan(bt, names: list[str] | None, learners: list[str], budgets: list[float], split_dir: Path) -> list[dict]:
@@ -132,8 +153,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--jobs", type=int, default=2, help="runs at a time (each single-threaded)")
     ap.add_argument("--cache", default=str(HERE / "results" / "cold_start.jsonl"))
     ap.add_argument("--split-dir", default=str(Path(tempfile.gettempdir()) / "metaopt_bench_time_splits"))
+    ap.add_argument("--prefit", action="store_true",
+                    help="the new copy starts from a cache filled by 'metaopt kb prefit' (--base: this checkout)")
     ap.add_argument("--report-only", action="store_true")
     args = ap.parse_args(argv)
+    if args.prefit and not args.base:
+        args.base = str(HERE.parent)
     cache = Path(args.cache)
     bt = bench_time()
     done = bt.read_cache(str(cache), key)
@@ -144,8 +169,9 @@ def main(argv: list[str] | None = None) -> int:
         todo = [j for j in plan(bt, names, args.learners, args.budgets, Path(args.split_dir)) if key(j) not in done]
         print(f"{len(done)} runs in {cache}; {len(todo)} to run", file=sys.stderr)
         cache.parent.mkdir(parents=True, exist_ok=True)
+        prefitted = _prefitted() if args.prefit and todo else None
         with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-            for res in pool.map(lambda j: run_cold(bt, j, str(Path(args.base).resolve())), todo):
+            for res in pool.map(lambda j: run_cold(bt, j, str(Path(args.base).resolve()), prefitted), todo):
                 with open(cache, "a", encoding="utf-8") as fh:
                     fh.write(json.dumps(res) + "\n")
                 done[key(res)] = res

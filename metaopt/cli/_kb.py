@@ -7,6 +7,8 @@
   to a KB, recording the step in its manifest;
 * ``metaopt kb add-study --storage URL --study NAME --data FILE --target COL`` - add a
   user's Optuna study;
+* ``metaopt kb prefit [--path DIR] [--learners L,...]`` - fit and cache a KB's meta-models once, so that runs
+  with a short time budget need not;
 * ``metaopt kb build ...`` - from :mod:`metaopt.cli._kb_build` where present.
 """
 
@@ -80,6 +82,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--kb", metavar="PATH", help="KB directory to extend (default: the shipped one)")
     add.add_argument("--out", metavar="DIR", help="write the resulting KB directory here instead of in place")
     add.set_defaults(func=run_add_study)
+
+    pre = kb_sub.add_parser("prefit", help="fit and cache a KB's meta-models once, for runs with a short time "
+                                           "budget",
+                            description="Fit the full meta-models of a knowledge base and cache them on disk "
+                                        "($METAOPT_CACHE_DIR, default ~/.cache/metaopt), once per KB and metaopt "
+                                        "version. A 'tune --timeout' too short to fit one ranks with a quick "
+                                        "meta-model without its surrogate instead; after this it need not.")
+    pre.add_argument("--path", help="knowledge-base directory (default: the shipped one or $METAOPT_KB)")
+    pre.add_argument("--learners", metavar="L,...",
+                     help="these meta-models only ('auto': the one of all learners; default: auto and each of "
+                          "the KB's learners, every one tune may use)")
+    pre.set_defaults(func=run_prefit)
 
     from metaopt.cli import _kb_build
 
@@ -265,4 +279,17 @@ def run_add_study(args: argparse.Namespace) -> int:
                               n_folds=args.n_folds, kb_path=args.kb, out=args.out)
     print(f"added task {res['task_id']} with {res['n_trials']} trials ({res['learner']}, {res['metric']}) "
           f"to {res['path']}")
+    return 0
+
+
+def run_prefit(args: argparse.Namespace) -> int:
+    from metaopt.metamodel import cache_dir
+    from metaopt.recommender import prefit
+
+    learners = None if args.learners is None else [x.strip() for x in args.learners.split(",") if x.strip()]
+    for name, seconds in prefit(args.path, learners):
+        which = "of all learners (auto)" if name == "auto" else f"of {name}"
+        print(f"meta-model {which}: " + ("cached already" if seconds is None else f"fitted in {seconds:.1f} s"),
+              flush=True)
+    print(f"cache: {cache_dir()}")
     return 0

@@ -31,7 +31,7 @@ from metaopt.metamodel._curve import curve_summary, learning_curve
 from metaopt.metamodel._metaopt_model import MetaoptModel, blend_rank
 from metaopt.metamodel._neighbours import FlamlNearest, NearestTasks
 from metaopt.metamodel._normalise import ScoreMatrix, build_score_matrix, normalise_scores, pool_kind
-from metaopt.metamodel._persist import cache_key, canonical, load_cached, save_cached
+from metaopt.metamodel._persist import cache_dir, cache_key, canonical, load_cached, save_cached
 from metaopt.metamodel._portfolio import ConditionedPortfolio, StaticPortfolio
 from metaopt.metamodel._surrogate import KIND_CODES, Surrogate
 
@@ -39,5 +39,5 @@ __all__ = ["ADAPTIVE_START", "AdaptiveModel", "AutoWarmStartModel", "next_key", 
            "OneLearnerModel", "summarise", "SPLITS", "Fold", "make_folds", "sample_folds", "subsample", "learning_curve",
            "curve_summary", "FlamlNearest", "NearestTasks", "ScoreMatrix", "build_score_matrix",
            "normalise_scores", "pool_kind", "ConditionedPortfolio", "StaticPortfolio", "FitTimeModel",
-           "MetaoptModel", "MetaFeatureSpace", "Surrogate", "KIND_CODES", "cache_key", "canonical", "load_cached",
-           "save_cached"]
+           "MetaoptModel", "MetaFeatureSpace", "Surrogate", "KIND_CODES", "cache_dir", "cache_key", "canonical",
+           "load_cached", "save_cached"]

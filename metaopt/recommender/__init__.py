@@ -10,7 +10,7 @@ they reach in it and :func:`order_for_budget` orders configurations by value per
 """
 
 from metaopt.recommender._cache import (fit_allowance, fit_seconds, get_recommender, load_kb_cached, meta_model_fits,
-                                       peek_recommender, shared_surrogate)
+                                       peek_recommender, prefit, shared_surrogate)
 from metaopt.recommender._cost import (HORIZON, LearnerReach, TaskProfile, choose_learner, learner_reaches,
                                        order_for_budget, trial_seconds)
 from metaopt.recommender._probe import PROBE_FOLDS, probe_first, probe_order, probe_scores, probes_portfolio
@@ -20,5 +20,5 @@ from metaopt.recommender._recommender import Recommender
 
 __all__ = ["HORIZON", "PROBE_FOLDS", "QUERY_GROUPS", "LearnerReach", "Recommendation", "Recommender", "TaskProfile",
            "choose_learner", "fit_allowance", "fit_seconds", "get_recommender", "learner_reaches", "load_kb_cached",
-           "meta_model_fits", "order_for_budget", "peek_recommender", "probe_first", "probe_order", "probe_scores",
-           "probes_portfolio", "recommend", "shared_surrogate", "trial_seconds"]
+           "meta_model_fits", "order_for_budget", "peek_recommender", "prefit", "probe_first", "probe_order",
+           "probe_scores", "probes_portfolio", "recommend", "shared_surrogate", "trial_seconds"]

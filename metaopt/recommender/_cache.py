@@ -26,7 +26,7 @@ import contextvars
 import logging
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from metaopt.core import __version__
@@ -103,9 +103,12 @@ def _disk_load(digest: tuple, learner: str) -> Recommender | None:
         return None
 
 
-def _disk_save(digest: tuple, learner: str, encoded: tuple) -> None:
-    with contextlib.suppress(Exception):  # a cache that cannot be written is skipped
-        save_cached(_disk_key(digest, learner), *encoded)
+def _disk_save(digest: tuple, learner: str, encoded: tuple) -> bool:
+    """Whether the entry was written (a cache that cannot be written is skipped)."""
+    try:
+        return bool(save_cached(_disk_key(digest, learner), *encoded))
+    except Exception:  # noqa: BLE001 - e.g. no home directory: the process cache still serves
+        return False
 
 
 def _files_match(root, digest: tuple) -> bool:
@@ -207,7 +210,8 @@ def _fit(kb: Any, learner: str, cached: bool, quick: bool = False) -> Recommende
     which = "of all learners" if learner == "auto" else f"of {learner}"
     if quick:
         log.info("the meta-model %s needs %s to fit, more than the time budget allows: fitting it without its "
-                 "surrogate for this run", which, _about(seconds or 0.0))
+                 "surrogate for this run (`metaopt kb prefit` fits and caches the full one once)", which,
+                 _about(seconds or 0.0))
     elif seconds is not None:
         log.info("fitting the meta-model %s once (%s)%s", which, _about(seconds),
                  "; cached for later runs" if cached else "")
@@ -289,14 +293,81 @@ def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
             if rec is None and _too_slow(kb, learner):
                 return _quick(kb, key)
             if rec is None:
-                rec = _fit(kb, learner, cached=digest is not None)
-                encoded = rec.__dict__.pop("_encoded", None)
-                if digest and encoded is not None:
-                    _disk_save(digest, learner, encoded)
+                rec, _ = _fit_and_save(kb, learner, digest)
             if key[0][0] == "object":  # keep the KB alive so its id is not reused
                 rec._kb = kb
             _CACHE[key] = rec
         return rec
+
+
+def _fit_and_save(kb: Any, learner: str, digest: tuple | None) -> tuple[Recommender, bool]:
+    """The full recommender, fitted, and whether it was written to the disk cache (only a KB with a content
+    ``digest`` is)."""
+    rec = _fit(kb, learner, cached=digest is not None)
+    encoded = rec.__dict__.pop("_encoded", None)
+    return rec, bool(digest and encoded is not None and _disk_save(digest, learner, encoded))
+
+
+def prefit(kb: Any = None, learners: Iterable[str] | None = None) -> list[tuple[str, float | None]]:
+    """Fit the full meta-models of the KB directory ``kb`` (default: the shipped KB) and write them to the disk
+    cache: ``learners`` (default: "auto" and each of the KB's learners, what ``tune`` may use).
+
+    Once per KB and metaopt version, so that a later ``tune`` with a short time budget ranks with the full
+    meta-models instead of quick ones (:func:`fit_allowance`).  Returns (learner, seconds of its fit, or None
+    where the cache had it already).
+    """
+    from pathlib import Path
+
+    root = Path(kb).expanduser() if kb is not None else Path(default_kb_path())
+    loaded = load_kb_cached(root)  # a missing or damaged KB: its specific error
+    digest = _dir_digest(root)
+    if digest is None:
+        raise ConfigError(f"{root} is no complete KB directory: only such a KB's meta-models are cached on disk")
+    names = _prefit_names(loaded, learners)
+    _check_writable_cache()
+    done: list[tuple[str, float | None]] = []
+    for name in names:
+        with _LOCK:
+            if _disk_load(digest, name) is not None:
+                done.append((name, None))
+                continue
+            t0 = time.monotonic()
+            rec, saved = _fit_and_save(loaded, name, digest)
+            if not saved:
+                _check_writable_cache(always=True)
+            _CACHE[(("content", digest), name)] = rec
+            done.append((name, time.monotonic() - t0))
+    return done
+
+
+def _check_writable_cache(always: bool = False) -> None:
+    """Raise :class:`ConfigError` where the disk cache cannot take a file (``always``: it could not)."""
+    import tempfile
+
+    from metaopt.metamodel import cache_dir
+
+    try:
+        cache_dir().mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryFile(dir=cache_dir()):
+            pass
+    except OSError:
+        always = True
+    if always:
+        raise ConfigError(f"the meta-model cache {cache_dir()} cannot be written: set METAOPT_CACHE_DIR to a "
+                          f"writable directory")
+
+
+def _prefit_names(kb: Any, learners: Iterable[str] | None) -> list[str]:
+    """:func:`prefit`'s meta-models: ``learners`` checked against the KB's, or "auto" and all of them."""
+    known = ["auto", *kb.learners]
+    if learners is None:
+        return known
+    names = list(dict.fromkeys([learners] if isinstance(learners, str) else learners))
+    unknown = [n for n in names if n not in known]
+    if unknown or not names:
+        raise ConfigError((f"no meta-model of {', '.join(map(repr, unknown))} in this KB" if unknown else
+                           "no learner given") + f": choose among {', '.join(known)}")
+    return names
 
 
 def peek_recommender(kb: Any = None, learner: str = "auto") -> Recommender | None:

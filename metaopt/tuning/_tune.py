@@ -240,13 +240,11 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
     full = [s for _, s, quick in meta_model_fits()[fits_before:] if not quick]
     if full and run.budget.timeout is not None:  # a first run on a new KB or metaopt version pays once
         run.notes.append(f"fitting the meta-model took {sum(full):.1f} s of the time budget, once: "
-                         f"later runs read it from the cache (a run without a budget, e.g. `metaopt recommend`, "
-                         f"fits it beforehand)")
+                         f"later runs read it from the cache (`metaopt kb prefit` fits them beforehand)")
     if any(quick for *_, quick in meta_model_fits()[fits_before:]):
         run.notes.append("the meta-model's first fit would have taken more than half of the time left for the "
                          "search: recommendations from the nearest KB tasks and the KB's portfolio, without its "
-                         "surrogate (a run without a time budget, e.g. `metaopt recommend`, fits and caches the full "
-                         "one)")
+                         "surrogate (`metaopt kb prefit` fits and caches the full ones once)")
     run.budget.lap("recommend")
 
 
