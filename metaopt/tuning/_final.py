@@ -15,6 +15,7 @@ from typing import Any
 from metaopt.tuning._budget import REFIT_MARGIN, projected_refit_s
 from metaopt.tuning._ensemble import (
     ENSEMBLE_FIT,
+    MAX_BLEND_SHORTFALL,
     REFIT_SEEDS,
     SEED_SHARE,
     EnsembleFit,
@@ -22,6 +23,7 @@ from metaopt.tuning._ensemble import (
     Member,
     add_seeds,
     blend_score,
+    blend_shortfall,
     candidate_pool,
     describe,
     fit_members,
@@ -46,7 +48,10 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
     members, info = select(cands, run.cvx.y_codes, run.ds.kind, run.metric, run.args.ensemble_size,
                            run.cvx.test_folds)
     if not keeps_blend(members, info):
-        why = "no blend of configurations differs from the best single one's CV score"
+        short = blend_shortfall(info)
+        why = (f"the best blend's CV score is {100 * short:.0f}% worse than the best single configuration's"
+               if short > MAX_BLEND_SHORTFALL else "no blend of configurations differs from the best single one's "
+                                                   "CV score")
         return None, dict(info, n_members=1, members=[_member_entry(members[0][0], 1.0)], why_not=why)
     t0 = time.monotonic()
     scale = _refit_scale(run) if mode == "refit" else run.cvx.n_folds

@@ -19,6 +19,7 @@ from metaopt.core import score_predictions
 from metaopt.exceptions import ConfigError
 from metaopt.tuning import load_model, tune
 from metaopt.tuning._ensemble import (
+    MAX_BLEND_SHORTFALL,
     MAX_CANDIDATES,
     PER_LEARNER,
     REFIT_SEEDS,
@@ -29,6 +30,7 @@ from metaopt.tuning._ensemble import (
     OofStore,
     add_seeds,
     blend_score,
+    blend_shortfall,
     candidate_pool,
     greedy_selection,
     keeps_blend,
@@ -114,11 +116,16 @@ def test_the_blend_is_kept_where_the_best_single_scores_a_little_higher_but_not_
         return [Candidate(i, "lightgbm", {}, 0.0, rows, (y + rng.normal(0, s, 300))[:, None])
                 for i, s in enumerate(noise)]
 
-    # one configuration almost exact, four far worse: every blend of the 5 best scores below it on CV
-    members, info = select(cands((0.05, 1.0, 1.1, 1.2, 1.3)), y, "regression", "rmse", 25, folds)
+    # one configuration almost exact, four worse: every blend of the 5 best scores a little below it on CV
+    members, info = select(cands((0.05, 0.35, 0.36, 0.37, 0.38)), y, "regression", "rmse", 25, folds)
     assert info["cv_score"] > info["best_single_score"] and info["gain"] < 0  # RMSE: lower is better
+    assert 0 < blend_shortfall(info) < MAX_BLEND_SHORTFALL
     assert keeps_blend(members, info) and len(members) >= 2
     assert members[0][0].source == 0 and members[0][1] > 0.5  # the blend leans on the best one
+    # four far worse (a short search's start forced to take weak ones): the blend is worse by far more than
+    # luck of the folds explains, and the best single configuration is the model
+    members, info = select(cands((0.05, 1.0, 1.1, 1.2, 1.3)), y, "regression", "rmse", 25, folds)
+    assert blend_shortfall(info) > MAX_BLEND_SHORTFALL and not keeps_blend(members, info)
     # every configuration exact: the blend ties the best single one, which is the simpler model
     members, info = select(cands((0.0, 0.0, 0.0, 0.0, 0.0)), y, "regression", "rmse", 25, folds)
     assert info["gain"] == pytest.approx(0, abs=1e-12) and not keeps_blend(members, info)

@@ -48,6 +48,11 @@ REFIT_SEEDS = 3
 SEED_SHARE = 1.0
 #: with a time budget, a member gets one more seed only while the time left exceeds its first fit's time x this
 SEED_TIME_MARGIN = 1.25
+#: the blend gives way to the best single candidate where its CV score is worse than that candidate's by more than
+#: this share of it (a blend of a short search's few candidates, forced to take weak ones at the start); chosen on
+#: the validation tables with ``benchmarks/report_no_fallback.py --checkpoints`` (``docs/bench_ensemble.md``,
+#: "Blends of a short search's few candidates")
+MAX_BLEND_SHORTFALL = 0.05
 
 
 @dataclass
@@ -135,13 +140,25 @@ def keeps_blend(members: list[tuple[Candidate, float]], info: dict[str, Any]) ->
 
     The blend is kept even where the best single candidate's CV score is a little higher: that score is the best
     of every trial's, so the longer the search, the more of it is luck of the folds; on the validation tables
-    the blend did a little better on test there (``docs/tuning.md``, "Selection").  Only a blend that ties it to
-    rounding (every candidate perfect, say) gives way to the single, simpler model.
+    the blend did a little better on test there (``docs/tuning.md``, "Selection").  A blend that ties it to
+    rounding (every candidate perfect, say) gives way to the single, simpler model, and so does one worse by more
+    than :data:`MAX_BLEND_SHORTFALL` (:func:`blend_shortfall`): no luck of the folds is that large.
     """
     blend, single = info.get("cv_score"), info.get("best_single_score")
     if len(members) < 2 or blend is None or single is None or not math.isfinite(blend) or not math.isfinite(single):
         return False
+    if blend_shortfall(info) > MAX_BLEND_SHORTFALL:
+        return False
     return not math.isclose(blend, single, rel_tol=1e-9, abs_tol=1e-12)
+
+
+def blend_shortfall(info: dict[str, Any]) -> float:
+    """How much worse the blend's CV score is than the best single candidate's, as a share of the latter (0 where
+    the blend is as good or better)."""
+    gain, single = info.get("gain"), info.get("best_single_score")
+    if gain is None or single is None or not math.isfinite(gain) or gain >= 0:
+        return 0.0
+    return -gain / max(abs(single), 1e-12)
 
 
 def blend_score(members: list[tuple[Candidate, float]], y_codes: np.ndarray, kind: str, metric: str,
