@@ -19,7 +19,7 @@ With ``--prefit`` the pair measures what ``metaopt kb prefit`` buys instead: the
 that ``metaopt kb prefit`` filled once before the runs (each run gets its own copy of it), the "base" copy from
 an empty one, and ``--base`` defaults to this checkout::
 
-    nice python benchmarks/bench_cold_start.py --prefit --budgets 10 20 --learners auto \
+    nice python benchmarks/bench_cold_start.py --prefit --budgets 10 30 --learners auto \\
         --cache benchmarks/results/cold_start_prefit.jsonl
 
 Resumable: runs in ``--cache`` are not redone; ``--report-only`` prints the report of the cache.

@@ -16,9 +16,9 @@ Everywhere else both take the cache's scores (NaN at a checkpoint the cache lack
 rules per checkpoint and sweeps the threshold over all checkpoints (``docs/bench_ensemble.md``, "Blends of a
 short search's few candidates").
 
-    python benchmarks/report_no_fallback.py --cache benchmarks/results/ens_auto_validation_s41.jsonl \
+    python benchmarks/report_no_fallback.py --cache benchmarks/results/ens_auto_validation_s41.jsonl \\
         --studies "/tmp/bench-ensval-*/study.db" --rows v.csv           # the validation tables (choose here)
-    python benchmarks/report_no_fallback.py --cache benchmarks/results/ens_auto_holdout_split1.jsonl \
+    python benchmarks/report_no_fallback.py --cache benchmarks/results/ens_auto_holdout_split1.jsonl \\
         --studies "DIR/bench-ens-*/study.db" --rows h1.csv              # a hold-out replicate (TMPDIR=DIR)
     python benchmarks/report_no_fallback.py --report-only --cache - --rows v.csv --checkpoints 3 4 5 10
 """
