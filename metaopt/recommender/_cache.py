@@ -203,9 +203,10 @@ def _about(seconds: float) -> str:
     return f"about {max(1, round(seconds))} s" if seconds < 10 else f"about {5 * round(seconds / 5)} s"
 
 
-def _fit(kb: Any, learner: str, cached: bool, quick: bool = False) -> Recommender:
-    """A new :class:`Recommender`, announced (logging, INFO) with how long it should take."""
-    seconds = _estimate(kb, learner)
+def _fit(kb: Any, learner: str, cached: bool, quick: bool = False, seconds: float | None = None) -> Recommender:
+    """A new :class:`Recommender`, announced (logging, INFO) with how long it should take (``seconds``: the
+    estimate, where the caller has it)."""
+    seconds = _estimate(kb, learner) if seconds is None else seconds
     # one meta-model per learner and one for all of them ("auto" may need both): say which
     which = "of all learners" if learner == "auto" else f"of {learner}"
     if quick:
@@ -242,21 +243,23 @@ def fit_allowance(seconds: Callable[[], float | None] | None) -> Iterator[None]:
         _ALLOWANCE.reset(token)
 
 
-def _too_slow(kb: Any, learner: str) -> bool:
-    """The full fit of ``learner``'s meta-model on ``kb`` would exceed the current :func:`fit_allowance`."""
+def _too_slow(kb: Any, learner: str) -> float | None:
+    """The estimated seconds of the full fit of ``learner``'s meta-model on ``kb`` where they exceed the current
+    :func:`fit_allowance`, else None."""
     allowance = _ALLOWANCE.get()
     limit = allowance() if allowance is not None else None
     if limit is None:
-        return False
+        return None
     seconds = _estimate(kb, learner)
-    return seconds is not None and seconds > limit
+    return seconds if seconds is not None and seconds > limit else None
 
 
-def _quick(kb: Any, key: tuple) -> Recommender:
-    """This process's quick recommender of ``key`` = (KB key, learner), fitted on first use (call under _LOCK)."""
+def _quick(kb: Any, key: tuple, seconds: float) -> Recommender:
+    """This process's quick recommender of ``key`` = (KB key, learner), fitted on first use (call under _LOCK);
+    ``seconds``: the full fit's estimate, for the notice."""
     rec = _CACHE.get((*key, "quick"))
     if rec is None:
-        rec = _fit(kb, key[1], cached=False, quick=True)
+        rec = _fit(kb, key[1], cached=False, quick=True, seconds=seconds)
         rec.__dict__.pop("_encoded", None)  # never written to disk: a run with time for it fits the full one
         if key[0][0] == "object":
             rec._kb = kb
@@ -290,8 +293,9 @@ def get_recommender(kb: Any = None, learner: str = "auto") -> Recommender:
         if rec is None:
             digest = key[0][1] if key[0][0] == "content" else None
             rec = _disk_load(digest, learner) if digest else None
-            if rec is None and _too_slow(kb, learner):
-                return _quick(kb, key)
+            slow = _too_slow(kb, learner) if rec is None else None
+            if slow is not None:
+                return _quick(kb, key, slow)
             if rec is None:
                 rec, _ = _fit_and_save(kb, learner, digest)
             if key[0][0] == "object":  # keep the KB alive so its id is not reused
@@ -324,24 +328,25 @@ def prefit(kb: Any = None, learners: Iterable[str] | None = None) -> list[tuple[
     if digest is None:
         raise ConfigError(f"{root} is no complete KB directory: only such a KB's meta-models are cached on disk")
     names = _prefit_names(loaded, learners)
-    _check_writable_cache()
+    if not _cache_writable():  # before any fit
+        raise _unwritable_cache()
     done: list[tuple[str, float | None]] = []
     for name in names:
         with _LOCK:
-            if _disk_load(digest, name) is not None:
-                done.append((name, None))
-                continue
-            t0 = time.monotonic()
-            rec, saved = _fit_and_save(loaded, name, digest)
-            if not saved:
-                _check_writable_cache(always=True)
+            rec, seconds = _disk_load(digest, name), None
+            if rec is None:
+                t0 = time.monotonic()
+                rec, saved = _fit_and_save(loaded, name, digest)
+                if not saved:
+                    raise _unwritable_cache()
+                seconds = time.monotonic() - t0
             _CACHE[(("content", digest), name)] = rec
-            done.append((name, time.monotonic() - t0))
+            done.append((name, seconds))
     return done
 
 
-def _check_writable_cache(always: bool = False) -> None:
-    """Raise :class:`ConfigError` where the disk cache cannot take a file (``always``: it could not)."""
+def _cache_writable() -> bool:
+    """The disk cache can take a file."""
     import tempfile
 
     from metaopt.metamodel import cache_dir
@@ -349,12 +354,16 @@ def _check_writable_cache(always: bool = False) -> None:
     try:
         cache_dir().mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryFile(dir=cache_dir()):
-            pass
+            return True
     except OSError:
-        always = True
-    if always:
-        raise ConfigError(f"the meta-model cache {cache_dir()} cannot be written: set METAOPT_CACHE_DIR to a "
-                          f"writable directory")
+        return False
+
+
+def _unwritable_cache() -> ConfigError:
+    from metaopt.metamodel import cache_dir
+
+    return ConfigError(f"the meta-model cache {cache_dir()} cannot be written: set METAOPT_CACHE_DIR to a writable "
+                       f"directory")
 
 
 def _prefit_names(kb: Any, learners: Iterable[str] | None) -> list[str]:
