@@ -119,8 +119,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"{ds.name}: {ds.n_rows} rows x {ds.n_features} features, target {ds.target!r} ({ds.kind})")
     if ds.dropped:
         print("dropped columns: " + ", ".join(f"{c} ({r})" for c, r in ds.dropped.items()))
-    row_notes = list(ds.meta.get("row_notes", []))
-    for note in ds.notes if args.verbose else row_notes:  # dropped rows are lost data: always said
+    for note in ds.notes if args.verbose else ds.essential_notes:  # lost rows, a kind not meant: always said
         print(f"note: {note}")
     if mf.sampling.get("subsampled"):
         print(f"note: values other than the general group use {mf.sampling['sample_rows']} sampled rows")

@@ -97,7 +97,7 @@ def run(args: argparse.Namespace) -> int:
     # metaopt's own warnings as one line each; numeric noise of other libraries (RuntimeWarning) is dropped
     for msg in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)):
         print(f"metaopt: warning: {' '.join(msg.split())}", file=sys.stderr)
-    for note in ds.meta.get("row_notes", []):  # e.g. rows dropped for a missing or infinite target
+    for note in ds.essential_notes:  # e.g. rows dropped for a missing target, an integer target taken as numbers
         print(f"note: {note}", file=sys.stderr)
     if args.json:
         json.dump({"dataset": ds.name, "target": ds.target, "kind": ds.kind,

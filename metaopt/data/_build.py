@@ -19,7 +19,7 @@ which the command line always shows (a dropped row is lost data).
 **Task kind** (when ``kind`` is not given):
 
 * numeric target (int/float): exactly 2 distinct values -> ``binary``; more ->
-  ``regression`` (also for integer codes such as 1..5 -- a note says so; pass
+  ``regression`` (also for integer codes such as 1..5 -- a note that every front end shows says so; pass
   ``kind="multiclass"`` to treat them as classes);
 * non-numeric target (nominal/category, string, bool): 2 distinct values ->
   ``binary``, more -> ``multiclass``;
@@ -131,7 +131,10 @@ def build_dataset(frame: pd.DataFrame, *, target: Any, y: Any, kind: str | None,
     ys, X, meta = _drop_unusable_targets(ys, X, where, notes, keys)
     keys = meta.pop("row_keys")
     notes.extend(row_key_notes(keys, dropped))
-    kind, ys = _target_kind(ys, kind or None, kind_hint, notes)
+    kind, ys, kind_note = _target_kind(ys, kind or None, kind_hint)
+    if kind_note:
+        notes.append(kind_note)
+        meta["kind_note"] = kind_note
     _check_rows(ys, kind, min_rows, where, notes)
     X, feat_notes, dropped_now, fmeta = normalise_features(X, drop_id_like=drop_id_like)
     notes.extend(feat_notes)
@@ -237,8 +240,8 @@ def _to_target_series(y: Any, n_rows: int) -> pd.Series:
     return s
 
 
-def _target_kind(ys: pd.Series, kind: str | None, hint: str | None,
-                 notes: list[str]) -> tuple[str, pd.Series]:
+def _target_kind(ys: pd.Series, kind: str | None, hint: str | None) -> tuple[str, pd.Series, str | None]:
+    """``(kind, target, note)``: the note says where an integer-coded target was taken as regression."""
     tname = ys.name
     if kind is not None and kind not in (*TASK_KINDS, "classification"):
         raise TargetError(f"unknown kind {kind!r}; use one of binary, multiclass, regression or "
@@ -254,32 +257,33 @@ def _target_kind(ys: pd.Series, kind: str | None, hint: str | None,
     numeric = _is_numeric(ys)
     if kind is None and hint is not None:
         kind = hint
+    note = None
     if kind is None:
         kind = infer_kind(ys)
         if kind == "regression" and 3 <= n_classes <= 20:
             vals = ys.to_numpy(dtype="float64")
             if np.all(vals == np.round(vals)):
-                notes.append(f"target {tname!r} is numeric with {n_classes} distinct integer values: "
-                             f"treated as regression (pass kind='multiclass' for classes)")
+                note = (f"target {tname!r} is numeric with {n_classes} distinct integer values: treated as "
+                        f"regression (kind='multiclass', or --kind multiclass, treats them as classes)")
     if kind == "classification":
         kind = "binary" if n_classes == 2 else "multiclass"
     if kind == "regression":
         if numeric:
-            return kind, ys.astype("float64")
+            return kind, ys.astype("float64"), note
         conv = pd.to_numeric(ys.astype("object") if isinstance(ys.dtype, pd.CategoricalDtype) else ys,
                              errors="coerce")
         if conv.isna().any() or pd.api.types.is_bool_dtype(ys.dtype):
             example = ys[conv.isna()].iloc[0] if conv.isna().any() else ys.iloc[0]
             raise TargetError(f"target {tname!r} is not numeric (value {example!r}); regression needs "
                               f"a numeric target, use kind='multiclass' or 'binary'")
-        return kind, conv.astype("float64")
+        return kind, conv.astype("float64"), note
     if kind == "binary" and n_classes != 2:
         raise TargetError(f"kind='binary' but target {tname!r} has {n_classes} classes; use "
                           f"kind='multiclass'" + (" or 'regression'" if numeric else ""))
     if kind == "multiclass" and n_classes < 3:
         raise TargetError(f"kind='multiclass' but target {tname!r} has only 2 classes; use "
                           f"kind='binary'")
-    return kind, _as_class_labels(ys)
+    return kind, _as_class_labels(ys), note
 
 
 def _as_class_labels(ys: pd.Series) -> pd.Series:

@@ -44,8 +44,9 @@ class Dataset:
     meta : dict
         Machine-readable loading facts (all optional): ``format`` (file format),
         ``n_rows_raw`` (rows before dropping missing targets), ``n_missing_target``,
-        ``n_infinite_target``, ``row_notes`` (the notes about dropped rows, which the
-        command line shows even without ``--verbose``), ``constant_columns``,
+        ``n_infinite_target``, ``row_notes`` (the notes about dropped rows),
+        ``kind_note`` (an integer-coded target inferred as regression),
+        ``constant_columns``,
         ``all_missing_columns``, ``datetime_columns`` (original column -> generated
         columns), ``bool_columns``.
     groups : pandas.Series or None
@@ -77,6 +78,12 @@ class Dataset:
     @property
     def n_features(self) -> int:
         return int(self.X.shape[1])
+
+    @property
+    def essential_notes(self) -> list[str]:
+        """The notes every front end shows, even when quiet: rows lost, or a kind the user may not mean."""
+        kind_note = self.meta.get("kind_note")
+        return [*self.meta.get("row_notes", []), *([kind_note] if kind_note else [])]
 
     @property
     def categorical_columns(self) -> list[str]:

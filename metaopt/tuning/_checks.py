@@ -89,7 +89,7 @@ def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str
     from metaopt.data import load_data
     ds = load_data(data_or_X, target=target, y=y, kind=kind, groups=groups, time_column=time_column)
     metric = check_metric(ds.kind, metric)
-    notes: list[str] = list(ds.meta.get("row_notes", []))  # dropped rows are lost data: always say so
+    notes: list[str] = list(ds.essential_notes)  # rows lost, or a kind the user may not mean: always say so
     notes += [n for n in ds.notes if n.startswith(("grouped folds", "time-ordered folds"))]  # not the usual CV
     if ds.kind == "binary" and metric in ("average_precision", "f1"):
         positive = class_labels(ds.y, ds.kind)[-1]

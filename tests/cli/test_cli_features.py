@@ -106,6 +106,17 @@ def test_dropped_rows_are_always_reported(tmp_path, capsys):
     assert "note: dropped 1 row(s) with a missing target 'amount'" in out
 
 
+def test_an_integer_coded_target_taken_as_regression_is_always_said(tmp_path, capsys):
+    frame = pd.read_csv(EXAMPLE).head(100)
+    frame["rating"] = frame.index % 3 + 1
+    frame.drop(columns=["class"]).to_csv(tmp_path / "codes.csv", index=False)
+    assert main(["features", str(tmp_path / "codes.csv"), "--target", "rating", "--groups", "general"]) == 0
+    out = capsys.readouterr().out
+    assert "(regression)" in out
+    assert "note: target 'rating' is numeric with 3 distinct integer values: treated as regression" in out
+    assert "--kind multiclass" in out
+
+
 def test_target_only_csv_is_one_line(tmp_path):
     path = tmp_path / "target_only.csv"
     path.write_text("class\n" + "good\nbad\n" * 10)

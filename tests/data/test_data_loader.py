@@ -42,8 +42,12 @@ def test_integer_coded_target_note_and_override():
     ds = as_dataset(_feats(), y)
     assert ds.kind == "regression"
     assert any("kind='multiclass'" in n for n in ds.notes)
+    assert ds.essential_notes == [ds.meta["kind_note"]]  # every front end shows it, quiet or not
+    assert "4 distinct integer values: treated as regression" in ds.meta["kind_note"]
     mc = as_dataset(_feats(), y, kind="multiclass")
     assert mc.kind == "multiclass"
+    assert "kind_note" not in mc.meta and mc.essential_notes == []  # the user chose: nothing to say
+    assert as_dataset(_feats(), np.arange(30) * 0.5).essential_notes == []  # not integer codes
     assert mc.y.cat.categories.tolist() == [1, 2, 3, 4]  # integral labels stay integers
 
 

@@ -1,13 +1,15 @@
 """``tune``'s argument checks: a learner the shipped KB lacks is refused, unless the KB is one's own; the
-default number of trials with and without a time budget."""
+default number of trials with and without a time budget; the notes of the task loaded."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from metaopt.exceptions import ConfigError
 from metaopt.tuning import DEFAULT_TRIALS, tune
-from metaopt.tuning._checks import check_arguments
+from metaopt.tuning._checks import check_arguments, load_task
 
 ARGS = dict(n_trials=5, timeout=None, cv=3, n_jobs=1, k=5, random_state=0)
 
@@ -47,3 +49,13 @@ def test_a_time_budget_alone_is_spent_not_cut_at_fifty_trials(credit_small):
     res = tune(credit_small, timeout=20, **kw)
     assert res.summary.n_trials_run > DEFAULT_TRIALS
     assert tune(credit_small, **kw).summary.n_trials_run == DEFAULT_TRIALS  # no budget: the default 50
+
+
+def test_the_notes_of_a_tuned_task_say_an_integer_coded_target_is_taken_as_regression():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "grade": np.arange(60) % 5})
+    ds, metric, notes = load_task(frame, None, "grade", None, None, 3)
+    assert (ds.kind, metric) == ("regression", "rmse")
+    assert any("'grade' is numeric with 5 distinct integer values: treated as regression" in n for n in notes)
+    ds, metric, notes = load_task(frame, None, "grade", "multiclass", None, 3)
+    assert ds.kind == "multiclass" and not any("treated as regression" in n for n in notes)
