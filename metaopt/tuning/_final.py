@@ -52,7 +52,7 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
         why = (f"the best blend's CV score is {100 * short:.0f}% worse than the best single configuration's"
                if short > MAX_BLEND_SHORTFALL else "no blend of configurations differs from the best single one's "
                                                    "CV score")
-        return None, dict(info, n_members=1, members=[_member_entry(members[0][0], 1.0)], why_not=why)
+        return None, dict(info, n_members=1, why_not=why)  # refit_best names the member it refits
     t0 = time.monotonic()
     scale = _refit_scale(run) if mode == "refit" else run.cvx.n_folds
     fitted, notes, interrupted = fit_members(members, lambda c: _fit(run, c, mode), run.budget.left, scale,
@@ -137,10 +137,6 @@ def affordable(run: Any, fields: dict[str, Any]) -> dict[str, Any]:
     return dict(fields, best_is_default=other.source == "default", best_params=dict(other.params),
                 best_score=other.cv_score, best_trial=None if other.source == "default" else other.source,
                 best_learner=other.learner)
-
-
-def _member_entry(c: Candidate, weight: float) -> dict[str, Any]:
-    return {"trial": c.source, "learner": c.learner, "weight": weight, "cv_score": c.cv_score, "params": c.params}
 
 
 def _refit(run: Any, learner: str, params: dict[str, Any], seed: int = 0) -> Any:
@@ -248,7 +244,7 @@ def _fit(run: Any, cand: Candidate, mode: str) -> list[Any]:
 
 def refit_best(run: Any, fields: dict[str, Any], ensemble: dict[str, Any] | None) -> Any:
     """The chosen configuration fitted on all rows; where the ensemble fell back to it (``ensemble``: its
-    summary entry, which gets ``seeds``), a seed bag of it, like every ensemble member."""
+    summary entry, which gets ``members``: this one, and ``seeds``), a seed bag of it, like every ensemble member."""
     learner, params = fields.get("best_learner") or run.learner, fields["best_params"]
     limit = run.budget.refit_limit()  # the rest of the budget (its reserve was kept from the search)
     first = _refit(run, learner, params)
@@ -260,6 +256,7 @@ def refit_best(run: Any, fields: dict[str, Any], ensemble: dict[str, Any] | None
     source = "default" if fields.get("best_is_default") else fields.get("best_trial")
     member = Member([first], 1.0, source, learner, dict(params), fields.get("best_score"))
     _add_seeds(run, [member])
+    ensemble.update(n_members=1, members=[member.describe()])
     if len(member.models) == 1:
         return first
     ensemble["seeds"] = len(member.models)

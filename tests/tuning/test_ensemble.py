@@ -332,6 +332,10 @@ def test_where_no_blend_beats_the_best_configuration_the_model_is_a_seed_bag_of_
     models = fitted.members[0].models
     assert [m.estimator.random_state for m in models] == [res.summary.fold_seed + i for i in range(3)]
     assert fitted.members[0].params == res.summary.best_params
+    source = "default" if res.summary.best_is_default else res.summary.best_trial
+    assert e["n_members"] == 1 and e["members"] == [  # the summary names the configuration refitted, no other
+        {"trial": source, "learner": "random_forest", "weight": 1.0, "cv_score": res.summary.best_score,
+         "params": res.summary.best_params, "fits": 3}]
     X = setosa.drop(columns="setosa")
     np.testing.assert_allclose(res.model.predict_proba(X), np.mean([m.predict_proba(X) for m in models], axis=0))
     assert res.model.metadata["ensemble"] is None  # one configuration: its CV score is the model's
