@@ -51,6 +51,7 @@ from metaopt.tuning._warm import (
     enqueue,
     fit_time_predictor,
     make_sampler,
+    meta_model_notes,
     note_fit_time_error,
     predicted_trial_seconds,
     recommendations,
@@ -237,15 +238,7 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
         run.notes.extend(get_learner(name).data_notes(run.ds.X, run.ds.y, run.ds.kind))
     run.recs = [r for r in run.recs if getattr(r, "learner", chosen) == chosen]
     run.space = dict(run.lrn.search_space(run.ds.kind))
-    fits = meta_model_fits()[fits_before:]
-    full = [s for _, s, quick in fits if not quick]
-    if full and run.budget.timeout is not None:  # a first run on a new KB or metaopt version pays once
-        run.notes.append(f"fitting the meta-model took {sum(full):.1f} s of the time budget, once: "
-                         f"later runs read it from the cache (`metaopt kb prefit` fits them beforehand)")
-    if any(quick for *_, quick in fits):
-        run.notes.append("the meta-model's first fit would have taken more than half of the time left for the "
-                         "search: recommendations from the nearest KB tasks and the KB's portfolio, without its "
-                         "surrogate (`metaopt kb prefit` fits and caches the full ones once)")
+    run.notes.extend(meta_model_notes(meta_model_fits()[fits_before:], run.budget.timeout is not None))
     run.budget.lap("recommend")
 
 

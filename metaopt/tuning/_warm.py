@@ -273,3 +273,22 @@ def adaptive_warm_start(study: Any, ds: Any, learner: str, space: dict, kb: Any,
         return left is None or left > 0
 
     return AdaptiveWarmStart(pick, learner=learner, search_space=space, kind=ds.kind, active=active)
+
+
+def meta_model_notes(fits: list[tuple[str, float, bool]], budgeted: bool) -> list[str]:
+    """What this run's meta-model fits (``metaopt.recommender.meta_model_fits``) cost it: a first run on a new KB
+    or metaopt version pays once, within a time budget, or ranks without the surrogate where it cannot."""
+    def names(learners: list[str]) -> str:
+        return " and ".join(dict.fromkeys("all learners" if n == "auto" else n for n in learners))
+
+    full, quick = [(n, s) for n, s, q in fits if not q], [n for n, _, q in fits if q]
+    notes = []
+    if full and budgeted:
+        notes.append(f"fitting the meta-model of {names([n for n, _ in full])} took {sum(s for _, s in full):.1f} s "
+                     "of the time budget, once: later runs read it from the cache (`metaopt kb prefit` fits them "
+                     "beforehand)")
+    if quick:
+        notes.append(f"the first fit of the meta-model of {names(quick)} would have taken more than half of the time "
+                     "left for the search: recommendations from the nearest KB tasks and the KB's portfolio, without "
+                     "its surrogate (`metaopt kb prefit` fits and caches the full ones once)")
+    return notes

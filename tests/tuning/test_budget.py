@@ -237,8 +237,9 @@ def test_a_budget_too_short_for_the_meta_models_fit_ranks_with_the_quick_one(cre
     monkeypatch.setenv("METAOPT_CACHE_DIR", str(cache))
     monkeypatch.setattr(_cache, "_CACHE", {})  # as in a new process
     result = tune(credit_small, target="class", learner="lightgbm", n_trials=5, timeout=10, cv=2, ensemble=False)
-    assert any(n.startswith("the meta-model's first fit would have taken more than half") for n in result.notes)
-    assert not any(n.startswith("fitting the meta-model took") for n in result.notes)
+    assert any(n.startswith("the first fit of the meta-model of lightgbm would have taken more than half")
+               for n in result.notes)
+    assert not any(n.startswith("fitting the meta-model") for n in result.notes)
     assert not cache.exists() or not any(cache.iterdir())  # the full fit is left to a run with time for it
     assert _cache.peek_recommender(None, "lightgbm").quick
     s = result.summary
@@ -261,7 +262,7 @@ def test_a_meta_model_fitted_inside_the_budget_is_reported_once(credit_small, tm
     def fit_notes() -> list[str]:
         result = tune(credit_small, target="class", learner="lightgbm", kb=kb_dir, n_trials=2, timeout=60, cv=2,
                       ensemble=False)
-        return [n for n in result.notes if n.startswith("fitting the meta-model took")]
+        return [n for n in result.notes if n.startswith("fitting the meta-model of lightgbm took")]
 
     assert len(fit_notes()) == 1
     _cache._CACHE.clear()  # as in a new process: only the disk cache is left

@@ -12,7 +12,7 @@ import pytest
 import metaopt
 from metaopt.recommender import get_recommender, order_for_budget, recommend
 from metaopt.tuning import tune
-from metaopt.tuning._warm import FIT_TIME_ERROR_ATTR, SearchBudget, recommendations
+from metaopt.tuning._warm import FIT_TIME_ERROR_ATTR, SearchBudget, meta_model_notes, recommendations
 
 from tuning_support import EXAMPLE, corpus_file
 
@@ -119,3 +119,14 @@ def test_auto_reorders_its_warm_start_when_a_learners_fits_take_far_longer_than_
     # extra trees is chosen over the joint top, its turns lead the plan: the case fixed on 2026-12-04)
     assert legs["extra_trees"]["n_run"] < legs["extra_trees"]["n_warm_started"] or \
         min(starts("lightgbm")) < max(starts("extra_trees", warm_only=True)), legs
+
+
+def test_the_meta_model_notes_name_the_models_fitted_and_those_ranked_without_the_surrogate():
+    fits = [("auto", 1.25, False), ("random_forest", 0.5, True)]
+    full, quick = meta_model_notes(fits, budgeted=True)
+    assert full.startswith("fitting the meta-model of all learners took 1.2 s of the time budget, once")
+    assert quick.startswith("the first fit of the meta-model of random_forest would have taken more than half")
+    assert meta_model_notes(fits, budgeted=False) == [quick]  # without a budget the fit cost no trials
+    assert meta_model_notes([("auto", 1.0, False), ("lightgbm", 2.0, False)], True)[0].startswith(
+        "fitting the meta-model of all learners and lightgbm took 3.0 s")
+    assert meta_model_notes([], True) == []
