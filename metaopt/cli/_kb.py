@@ -68,15 +68,18 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--storage", required=True, help="Optuna storage URL (sqlite:///x.db, "
                                                       "postgresql+psycopg2://..., journal:///path/x.log) or an "
                                                       "existing SQLite or journal file; nothing is created")
-    add.add_argument("--study", required=True, help="study name")
+    add.add_argument("--study", "--study-name", dest="study", required=True,
+                     help="study name (a 'metaopt tune --learner auto' study brings its other learners' studies, "
+                          "NAME+<learner>, along)")
     add.add_argument("--data", required=True, help="the dataset the study tuned on (CSV/ARFF/Parquet)")
     add.add_argument("--target", required=True, help="target column")
     add.add_argument("--learner", help="learner the trial parameters belong to (default: the one a study of "
-                                       "'metaopt tune' recorded, else lightgbm)")
+                                       "'metaopt tune' recorded, else lightgbm; given, only that study is added)")
     add.add_argument("--metric", choices=["roc_auc", "log_loss", "accuracy", "rmse", "r2"],
                      help="the metric the study's objective value is (default: the one a study of "
                           "'metaopt tune' recorded; needed for other studies)")
-    add.add_argument("--kind", choices=["binary", "multiclass", "regression"], help="override the task kind")
+    add.add_argument("--kind", choices=["binary", "multiclass", "regression"],
+                     help="the task kind (default: the one a study of 'metaopt tune' recorded, else inferred)")
     add.add_argument("--name", help="task name (default: the data file's stem)")
     add.add_argument("--n-folds", type=int, help="folds of the study's cross-validation, if any")
     add.add_argument("--kb", metavar="PATH", help="KB directory to extend (default: the shipped one)")
@@ -277,8 +280,9 @@ def run_add_study(args: argparse.Namespace) -> int:
     res = import_optuna_study(storage=args.storage, study_name=args.study, data=args.data, target=args.target,
                               learner=args.learner, metric=args.metric, kind=args.kind, name=args.name,
                               n_folds=args.n_folds, kb_path=args.kb, out=args.out)
-    print(f"added task {res['task_id']} with {res['n_trials']} trials ({res['learner']}, {res['metric']}) "
-          f"to {res['path']}")
+    learners = ", ".join(f"{lrn} {n}" for lrn, n in res["learners"].items()) if len(res["learners"]) > 1 \
+        else res["learner"]
+    print(f"added task {res['task_id']} with {res['n_trials']} trials ({learners}, {res['metric']}) to {res['path']}")
     return 0
 
 

@@ -37,6 +37,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
+    p.add_argument("--kind", choices=["binary", "multiclass", "regression", "classification"],
+                   help="override the inferred task kind")
     # --k as in `tune` and `benchmark lodo`; without it argparse read `--k 8` as an abbreviation of --kb
     p.add_argument("-k", "--k", type=int, default=5, help="number of configurations (default 5)")
     p.add_argument("--learner", default="auto", type=learner_arg, metavar=learner_metavar(),
@@ -91,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = load_data(args.data, target=args.target)
+        ds = load_data(args.data, target=args.target, kind=args.kind)
         recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb,
                          probe=args.probe, n_jobs=args.jobs)
     # metaopt's own warnings as one line each; numeric noise of other libraries (RuntimeWarning) is dropped

@@ -185,14 +185,16 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
 
     The result is written atomically to ``out`` (default: ``kb_path``; default of that:
     the shipped KB). A missing ``kb_path`` directory starts a new KB. Returns a dict
-    with ``task_id``, ``n_trials``, ``path``, ``learner``, ``metric`` and the merged ``kb``.
+    with ``task_id``, ``n_trials``, ``learners`` (trials per learner), ``path``, ``learner``, ``metric``
+    and the merged ``kb``.
 
-    ``learner``, ``metric`` and ``n_folds`` default to what a study of ``metaopt tune`` recorded; a
-    plain Optuna study needs ``metric`` (``learner`` defaults to LightGBM).
+    ``learner``, ``metric``, ``kind`` and ``n_folds`` default to what a study of ``metaopt tune`` recorded,
+    and ``data`` must be the data it recorded; a plain Optuna study needs ``metric`` (``learner`` defaults to
+    LightGBM). A ``tune(learner="auto")`` study brings its other learners' studies (``<name>+<learner>``)
+    along, unless ``learner`` names one.
     """
-    import optuna
-
     from metaopt.data import load_data
+    from metaopt.features import extract_meta_features
     from metaopt.kb._locate import default_kb_path
     from metaopt.tuning import storage_label
 
@@ -201,8 +203,35 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     _check_destinations(kb_path, target_path)
     st = open_storage(storage)
     label = storage_label(storage)
+    study = _load_study(st, study_name, label)
+    # the KB before the data and the meta-features: a damaged KB fails at once, before any fit
+    base = KnowledgeBase.load(kb_path) if (kb_path / S.MANIFEST_FILE).exists() else KnowledgeBase.empty()
+    legs = [(study, *_recorded_setup(study, learner, metric, n_folds))]
+    if learner is None:
+        legs += [(leg, *_recorded_setup(leg, None, None, n_folds)) for leg in _other_learners(st, study)]
+    ds = load_data(data, target=target, kind=_recorded_kind(study, kind))
+    _check_recorded_data(study, ds)
+    meta_features = dict(extract_meta_features(ds).values)
+    parts = [study_to_kb(leg, ds, learner=lrn, metric=met, name=name or Path(str(data)).stem, n_folds=folds,
+                         param_map=param_map, storage_label=label, meta_features=meta_features)
+             for i, (leg, lrn, met, folds) in enumerate(legs) if i == 0 or _has_completed(leg)]
+    new = parts[0]
+    for part in parts[1:]:
+        new = new.merge(part)
+    merged = base.merge(new)
+    if save:
+        merged.save(target_path)
+    counts = new.evaluations["learner"].value_counts()
+    return {"task_id": new.tasks["task_id"].iloc[0], "n_trials": len(new.evaluations), "path": target_path,
+            "learners": {lrn: int(counts[lrn]) for _, lrn, _, _ in legs if lrn in counts},
+            "learner": legs[0][1], "metric": legs[0][2], "kb": merged}
+
+
+def _load_study(st: Any, study_name: str, label: str) -> Any:
+    import optuna
+
     try:
-        study = optuna.load_study(study_name=study_name, storage=st)
+        return optuna.load_study(study_name=study_name, storage=st)
     except KeyError:
         try:
             names = optuna.get_all_study_names(storage=st)
@@ -210,17 +239,32 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
             names = []
         raise ConfigError(f"no study {study_name!r} in {label}"
                           + (f" (studies: {', '.join(names[:10])})" if names else "")) from None
-    # the KB before the data and the meta-features: a damaged KB fails at once, before any fit
-    base = KnowledgeBase.load(kb_path) if (kb_path / S.MANIFEST_FILE).exists() else KnowledgeBase.empty()
-    learner, metric, n_folds = _recorded_setup(study, learner, metric, n_folds)
-    ds = load_data(data, target=target, kind=kind)
-    new = study_to_kb(study, ds, learner=learner, metric=metric, name=name or Path(str(data)).stem,
-                      n_folds=n_folds, param_map=param_map, storage_label=label)
-    merged = base.merge(new)
-    if save:
-        merged.save(target_path)
-    return {"task_id": new.tasks["task_id"].iloc[0], "n_trials": len(new.evaluations), "path": target_path,
-            "learner": learner, "metric": metric, "kb": merged}
+
+
+def _other_learners(st: Any, study: Any) -> list[Any]:
+    """The other learners' studies of a ``tune(learner="auto")`` run: ``<name>+<learner>``, each recording that
+    learner (``metaopt.tuning``'s ``_open_leg`` names them so)."""
+    import optuna
+
+    from metaopt.tuning import recorded_setup
+
+    if recorded_setup(study) is None:
+        return []
+    prefix = f"{study.study_name}+"
+    legs = []
+    for other in sorted(n for n in optuna.get_all_study_names(storage=st) if n.startswith(prefix)):
+        leg = optuna.load_study(study_name=other, storage=st)
+        setup = recorded_setup(leg)
+        if setup is not None and setup["learner"] == other[len(prefix):]:
+            legs.append(leg)
+    return legs
+
+
+def _has_completed(study: Any) -> bool:
+    import optuna
+
+    return any(t.value is not None and math.isfinite(t.value)
+               for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
 def _recorded_setup(study: Any, learner: str | None, metric: str | None, n_folds: int | None
@@ -240,3 +284,34 @@ def _recorded_setup(study: Any, learner: str | None, metric: str | None, n_folds
             raise ConfigError(f"study {study.study_name!r} was tuned with {what} {setup[what]!r}, not "
                               f"{given!r}; leave --{what} out to use the study's")
     return setup["learner"], setup["metric"], setup["n_folds"] if n_folds is None else n_folds
+
+
+def _recorded_kind(study: Any, kind: str | None) -> str | None:
+    """The task kind to load the data as: given, else as a ``metaopt tune`` study recorded it (an integer-coded
+    target tuned as classes must not be read as numbers); a kind that contradicts the record is refused."""
+    from metaopt.tuning import recorded_setup
+
+    recorded = (recorded_setup(study) or {}).get("kind")
+    if kind is not None and recorded is not None and kind != recorded:
+        raise ConfigError(f"study {study.study_name!r} was tuned with kind {recorded!r}, not {kind!r}; leave "
+                          f"--kind out to use the study's")
+    return kind or recorded
+
+
+def _check_recorded_data(study: Any, ds: Any) -> None:
+    """Refuse data other than what a ``metaopt tune`` study recorded: its trials' scores would enter the KB next
+    to another dataset's meta-features."""
+    from metaopt.data import content_hash
+    from metaopt.tuning import recorded_setup
+
+    data = (recorded_setup(study) or {}).get("data")
+    if not data:
+        return
+    if data.get("target") not in (None, str(ds.target)):
+        raise ConfigError(f"study {study.study_name!r} was tuned on target {data['target']!r}, not "
+                          f"{str(ds.target)!r}; pass --target {data['target']}")
+    if data.get("groups") or data.get("time_order"):  # the run took a column out of the features: no hash to match
+        return
+    if data.get("hash") not in (None, content_hash(ds)):
+        raise ConfigError(f"--data is not the data study {study.study_name!r} was tuned on (its content differs "
+                          f"from the study's record); pass the same data file")

@@ -127,8 +127,9 @@ def check_setup(study: Any, setup: dict[str, Any]) -> int:
 
 
 def recorded_setup(study: Any) -> dict[str, Any] | None:
-    """``learner``, ``metric`` and ``n_folds`` (the split's folds) as a study of ``tune`` recorded them;
-    None for a study ``tune`` did not create."""
+    """``learner``, ``metric``, ``n_folds`` (the split's folds), ``kind`` and ``data`` (:func:`data_fingerprint`;
+    None where the study predates them) as a study of ``tune`` recorded them; None for a study ``tune`` did not
+    create."""
     from metaopt.tuning._fidelity import EvalPlan
 
     setup = study.user_attrs.get(SETUP_ATTR)
@@ -138,4 +139,6 @@ def recorded_setup(study: Any) -> dict[str, Any] | None:
         n_folds = EvalPlan.from_setup(setup).n_splits
     except (KeyError, TypeError, ValueError):
         n_folds = None
-    return {"learner": str(setup["learner"]), "metric": str(setup["metric"]), "n_folds": n_folds}
+    data = setup.get("data")
+    return {"learner": str(setup["learner"]), "metric": str(setup["metric"]), "n_folds": n_folds,
+            "kind": setup.get("kind"), "data": data if isinstance(data, dict) else None}

@@ -48,6 +48,17 @@ def test_table_has_why_column_and_explains_the_order(kb_dir, capsys):
     assert len(_table_rows(capsys.readouterr().out)) == 2
 
 
+def test_an_integer_coded_target_is_said_and_kind_makes_it_classes(kb_dir, tmp_path, capsys):
+    path = tmp_path / "codes.csv"
+    pd.read_csv(EXAMPLE).assign(rating=lambda f: f.index % 3 + 1).drop(columns="class").to_csv(path, index=False)
+    assert main(["recommend", str(path), "--target", "rating", "-k", "2", "--kb", kb_dir]) == 0
+    out, err = capsys.readouterr()
+    assert "target 'rating' (regression)" in out and "3 distinct integer values: treated as regression" in err
+    assert main(["recommend", str(path), "--target", "rating", "--kind", "multiclass", "-k", "2", "--kb", kb_dir]) == 0
+    out, err = capsys.readouterr()
+    assert "target 'rating' (multiclass)" in out and "treated as regression" not in err
+
+
 def test_small_data_shows_the_kb_value_of_adapted_parameters(kb_dir, tmp_path, capsys):
     path = tmp_path / "small.csv"
     pd.read_csv(EXAMPLE).sample(32, random_state=0).to_csv(path, index=False)

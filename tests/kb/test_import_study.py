@@ -238,3 +238,41 @@ def test_a_study_of_metaopt_tune_is_added_with_its_recorded_learner_metric_and_f
     assert main(["kb", "add-study", "--study", "plain", *data, "--kb", str(tmp_path / "kb")]) == 2
     assert "does not record its metric: pass --metric" in capsys.readouterr().err
     assert len(KnowledgeBase.load(tmp_path / "kb").evaluations) == 3  # refusals leave the KB as it was
+
+
+def test_an_auto_study_brings_its_other_learners_and_its_recorded_kind_and_data(tmp_path, capsys):
+    """A ``tune(learner="auto")`` run on an integer-coded class target keeps each learner's trials in its own
+    study; ``kb add-study`` adds them all, loads the target as the classes it was tuned as, and refuses other
+    data or another kind."""
+    from sklearn.datasets import load_wine
+
+    from metaopt.tuning import recorded_setup, tune
+
+    wine = load_wine(as_frame=True).frame  # target 0, 1, 2: numbers, read as regression unless told
+    path = tmp_path / "wine.csv"
+    wine.to_csv(path, index=False)
+    url = f"sqlite:///{tmp_path / 'w.db'}"
+    tune(str(path), target="target", kind="multiclass", n_trials=12, cv=3, storage=url, study_name="w",
+         progress=False, ensemble=False)
+    completed = {}
+    for name in optuna.get_all_study_names(url):
+        study = optuna.load_study(study_name=name, storage=url)
+        n = len(study.get_trials(states=(optuna.trial.TrialState.COMPLETE,)))
+        if n:
+            completed[recorded_setup(study)["learner"]] = n
+    assert len(completed) >= 2  # the run searched several learners, each in its own study
+
+    data = ["--storage", url, "--data", str(path), "--target", "target", "--kb", str(tmp_path / "kb")]
+    assert main(["kb", "add-study", "--study-name", "w", *data]) == 0
+    assert f"with {sum(completed.values())} trials (" in capsys.readouterr().out
+    kb = KnowledgeBase.load(tmp_path / "kb")
+    assert kb.evaluations["learner"].value_counts().to_dict() == completed
+    assert kb.tasks["kind"].tolist() == ["multiclass"]  # as tuned, not the regression the numbers suggest
+    other = tmp_path / "other.csv"
+    wine.assign(alcohol=wine["alcohol"] + 1).to_csv(other, index=False)
+    for argv, message in ((["--kind", "regression"], "tuned with kind 'multiclass', not 'regression'"),
+                          (["--data", str(other)], "--data is not the data study 'w' was tuned on")):
+        assert main(["kb", "add-study", "--study", "w", *data, *argv]) == 2
+        assert message in _one_line_error(capsys)
+    assert main(["kb", "add-study", "--study", "w", *data]) == 0  # again: nothing duplicated
+    assert len(KnowledgeBase.load(tmp_path / "kb").evaluations) == sum(completed.values())
