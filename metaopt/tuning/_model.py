@@ -209,6 +209,8 @@ class ColumnSchema:
 
 
 def _to_numeric(name: str, s: pd.Series) -> pd.Series:
+    if pd.api.types.is_timedelta64_dtype(s.dtype):  # seconds, as metaopt.data turned them into features
+        return pd.Series(s.dt.total_seconds().to_numpy(dtype="float64", na_value=np.nan), index=s.index)
     if isinstance(s.dtype, pd.CategoricalDtype) or not pd.api.types.is_numeric_dtype(s.dtype) \
             or pd.api.types.is_bool_dtype(s.dtype):
         obj = s.astype(object)

@@ -1,4 +1,4 @@
-"""The saved model file: atomic writes, the writability check, the schema's ID columns and value range."""
+"""The saved model file: atomic writes, the writability check, the schema's ID columns, value range and dtypes."""
 
 from __future__ import annotations
 
@@ -53,3 +53,29 @@ def test_value_range_is_checked_in_training_and_prediction():
     with pytest.raises(SchemaMismatchError, match="trained on values within that range"):
         _model().prepare(bad[["a"]])
     assert _model().prepare(ok[["a"]])["a"].iloc[0] == MAX_FEATURE_MAGNITUDE
+
+
+def test_the_raw_frame_of_every_pandas_dtype_is_prepared_as_the_features_it_was_trained_on():
+    """Nullable integers, floats and booleans, pyarrow strings, zoned datetimes and timedeltas: what the model
+    receives at prediction is what metaopt.data made of the same frame in training (a timedelta column was
+    refused at prediction before)."""
+    from metaopt.data import load_data
+
+    rng = np.random.default_rng(0)
+    n = 60
+    raw = pd.DataFrame({
+        "i": pd.array(rng.integers(0, 10, n), dtype="Int64"),
+        "f": pd.array(rng.normal(size=n), dtype="Float64"),
+        "b": pd.array(rng.choice([True, False], n), dtype="boolean"),
+        "s": pd.Series(rng.choice(["a", "b", "c"], n), dtype="string[pyarrow]"),
+        "t": pd.date_range("2021-01-01", periods=n, freq="D", tz="Europe/Berlin"),
+        "d": pd.to_timedelta(rng.integers(0, 100, n), unit="h"),
+        "y": rng.normal(size=n),
+    })
+    raw.loc[::7, "i"], raw.loc[::5, "b"], raw.loc[::9, "s"], raw.loc[::4, "d"] = pd.NA, pd.NA, pd.NA, pd.NaT
+    ds = load_data(raw, target="y")
+    prepared = ColumnSchema.from_dataset(ds).prepare(raw)
+    pd.testing.assert_frame_equal(prepared, ds.X, check_categorical=False)
+    assert prepared["d"].iloc[1] == raw["d"].iloc[1].total_seconds() and np.isnan(prepared["d"].iloc[0])
+    pd.testing.assert_frame_equal(ColumnSchema.from_dataset(ds).prepare(raw.iloc[5:9].drop(columns="y")),
+                                  ds.X.iloc[5:9], check_categorical=False)
