@@ -47,6 +47,7 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
                                                              "predictions"}
     members, info = select(cands, run.cvx.y_codes, run.ds.kind, run.metric, run.args.ensemble_size,
                            run.cvx.test_folds)
+    info["repeats"] = run.plan.repeats  # each row's stored prediction is the mean over the repeats' fits
     if not keeps_blend(members, info):
         short = blend_shortfall(info)
         why = (f"the best blend's CV score is {100 * short:.0f}% worse than the best single configuration's"

@@ -144,6 +144,12 @@ def _partial(e: dict) -> str:
     return f"all {e['n_selected']} selected: {_fmt(e['selected_cv_score'])}; " if "selected_cv_score" in e else ""
 
 
+def _averaged(e: dict) -> str:
+    """Under repeated CV a row's stored prediction averages its repeats' fits: a bag, which can score better than
+    the trials' mean over single fits (the best trial's CV above)."""
+    return f" (averaged over {e['repeats']} repeats)" if e.get("repeats", 1) > 1 else ""
+
+
 def format_final(s: TuneSummary) -> list[str]:
     """The ensemble's members and scores, or the single configuration's choice."""
     e, c = s.ensemble, s.selection
@@ -151,7 +157,8 @@ def format_final(s: TuneSummary) -> list[str]:
         mix = e.get("candidate_learners") or {}
         of = f" ({', '.join(f'{lr} {n}' for lr, n in mix.items())})" if len(mix) > 1 else ""
         lines = [f"ensemble: {e['n_members']} members of {e['n_candidates']} candidates{of}, CV {s.metric} "
-                 f"{_fmt(e['cv_score'])} on the out-of-fold predictions, where the best single configuration scores "
+                 f"{_fmt(e['cv_score'])} on the out-of-fold predictions{_averaged(e)}, where the best single "
+                 f"configuration scores "
                  f"{_fmt(e['best_single_score'])} ({_partial(e)}"
                  f"{e['size']} rounds, members "
                  f"{'refitted on all rows' + _seeds(e) if e.get('fit') == 'refit' else 'kept as fold models'})"]

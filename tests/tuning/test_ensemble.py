@@ -183,6 +183,7 @@ def test_tune_returns_an_ensemble_with_members_weights_and_scores(credit_run):
     assert res.model.metadata["cv_score"] == e["cv_score"]
     assert all(m["fits"] == REFIT_SEEDS for m in e["members"])
     assert "ensemble:" in str(res.summary) and "weight" in str(res.summary) and "3 seeds each" in str(res.summary)
+    assert e["repeats"] == 1 and "averaged over" not in str(res.summary)  # cv=3: one split
     assert (db.parent / "study.db.metaopt-oof").is_dir()  # the artifact store next to the study
 
 
@@ -295,6 +296,13 @@ def test_regression_and_multiclass_ensembles(autompg_path, iris_path):
     assert m["cv_score"] <= m["best_single_score"]  # log_loss: lower is better
     if isinstance(multi.model.fitted, EnsembleFit):
         assert multi.model.fitted.classes_.tolist() == sorted(multi.model.fitted.classes_.tolist())
+
+
+def test_under_repeated_cv_the_summary_says_the_blend_is_scored_on_predictions_averaged_over_repeats(servo_path):
+    res = tune(str(servo_path), n_trials=6, progress=False, learner="lightgbm")  # 167 rows: CV repeated
+    e = res.summary.ensemble
+    assert res.summary.evaluation.endswith("3 repeats") and e["repeats"] == 3
+    assert e["n_members"] >= 2 and "on the out-of-fold predictions (averaged over 3 repeats)" in str(res.summary)
 
 
 def test_worker_processes_trials_enter_the_ensemble():
