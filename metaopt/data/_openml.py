@@ -46,6 +46,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
+import textwrap
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
@@ -222,7 +223,7 @@ def _ensure_dataset_files(did: int, cache_dir: str | Path | None, download: bool
             openml.datasets.get_dataset(did, download_data=True, download_features_meta_data=True,
                                         download_qualities=False)
     except Exception as exc:  # openml-python raises many types (server, connection, hash)
-        detail = str(exc).splitlines()[0][:120] if str(exc) else ""
+        detail = textwrap.shorten(str(exc).splitlines()[0], 120, placeholder=" ...") if str(exc) else ""
         raise OpenMLDataError(f"OpenML dataset {did} is not in the cache {did_dir} and could not be "
                               f"downloaded ({type(exc).__name__}: {detail}); check the connection or "
                               f"populate the cache") from exc
