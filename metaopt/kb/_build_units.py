@@ -80,6 +80,7 @@ def _run_task_unit(unit: Unit) -> dict[str, Any]:
     spec = unit.spec
     ds = spec.load()
     values, note = _meta_features(ds)
+    note = "; ".join(n for n in (*ds.essential_notes, note) if n)  # e.g. integer codes taken as numbers
     did = spec.openml_data_id if spec.openml_data_id is not None else getattr(ds, "openml_data_id", None)
     tid = spec.openml_task_id if spec.openml_task_id is not None else getattr(ds, "openml_task_id", None)
     if spec.family:

@@ -177,6 +177,26 @@ def test_data_file_inputs_and_tpe(tmp_path):
     assert list((tmp_path / "kb" / "parts").glob("*/lightgbm-tpe3-*.configs.parquet"))
 
 
+def test_a_data_file_of_integer_class_codes_is_built_as_told_and_said_when_not(tmp_path, capsys):
+    from metaopt.cli import main
+
+    rng = np.random.default_rng(0)
+    df = pd.DataFrame({"a": rng.normal(size=90), "grade": np.arange(90) % 3})
+    path = tmp_path / "codes:v1.csv"  # a colon in the file name, too
+    df.to_csv(path, index=False)
+    spec, = resolve_inputs([f"{path}:grade:multiclass"])
+    assert (spec.target, spec.kind, spec.task_id) == ("grade", "multiclass", "user/codes:v1")
+    spec, = resolve_inputs([f"{path}:grade"])
+    assert (spec.target, spec.kind) == ("grade", None)
+    assert main(["kb", "build", "--data", f"{path}:grade", "--out", str(tmp_path / "kb"), "--pool-size", "1",
+                 "--folds", "3", "-q"]) == 0
+    assert "note: " in (err := capsys.readouterr().err) and "3 distinct integer values: treated as regression" in err
+    assert main(["kb", "build", "--data", f"{path}:grade:multiclass", "--out", str(tmp_path / "kb2"),
+                 "--pool-size", "1", "--folds", "3", "-q"]) == 0
+    assert "treated as regression" not in capsys.readouterr().err
+    assert read_kb_tables(tmp_path / "kb2")["tasks"]["kind"].tolist() == ["multiclass"]
+
+
 def test_resolve_inputs_errors(tmp_path):
     with pytest.raises(Exception, match="not a corpus directory"):
         resolve_inputs([str(tmp_path / "missing.csv")])
