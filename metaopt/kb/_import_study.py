@@ -8,6 +8,7 @@ task (``source=optuna_study``) with its meta-features and a content hash. See
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import math
@@ -212,12 +213,11 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     ds = load_data(data, target=target, kind=_recorded_kind(study, kind))
     _check_recorded_data(study, ds)
     meta_features = dict(extract_meta_features(ds).values)
-    parts = [study_to_kb(leg, ds, learner=lrn, metric=met, name=name or Path(str(data)).stem, n_folds=folds,
-                         param_map=param_map, storage_label=label, meta_features=meta_features)
-             for i, (leg, lrn, met, folds) in enumerate(legs) if i == 0 or _has_completed(leg)]
-    new = parts[0]
-    for part in parts[1:]:
-        new = new.merge(part)
+    done = [leg for leg in legs if _has_completed(leg[0])] or legs[:1]  # none: study_to_kb says why
+    new = functools.reduce(KnowledgeBase.merge, [
+        study_to_kb(leg, ds, learner=lrn, metric=met, name=name or Path(str(data)).stem, n_folds=folds,
+                    param_map=param_map, storage_label=label, meta_features=meta_features)
+        for leg, lrn, met, folds in done])
     merged = base.merge(new)
     if save:
         merged.save(target_path)
