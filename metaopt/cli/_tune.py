@@ -136,6 +136,8 @@ def run_tune(args: argparse.Namespace) -> int:
     storage = open_storage(args.storage, heartbeat=True)  # a bad --storage too, before the header
     if not args.quiet:  # what is being tuned, before any wait (meta-model fit, progress bar)
         print(_header(ds, args), file=sys.stderr, flush=True)
+        for note in ds.essential_notes:  # e.g. integer codes taken as numbers: worth a Ctrl-C before the search
+            print(f"metaopt: note: {note}", file=sys.stderr, flush=True)
     with _notices(enabled=not args.quiet), _sigterm_stops_the_search():
         result = tune(ds, learner=args.learner, n_trials="auto" if args.trials is None else args.trials,
                       timeout=args.timeout, cv=args.cv, metric=args.metric, storage=storage, started_at=started_at,

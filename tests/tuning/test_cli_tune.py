@@ -255,6 +255,18 @@ def test_valid_folds_with_a_small_class_and_infinite_targets_run_with_notes():
     assert "note: dropped 2 row(s) with an infinite target 'target' (+inf/-inf)" in str(res.summary)
 
 
+def test_an_integer_coded_target_taken_as_regression_is_said_before_the_search_and_after(tmp_path):
+    path = tmp_path / "codes.csv"
+    pd.read_csv(EXAMPLE).head(120).assign(rating=lambda f: f.index % 4).drop(columns="class").to_csv(path, index=False)
+    proc = _cli("tune", str(path), "--target", "rating", "--trials", "1", "--cv", "3", "--learner", "linear")
+    assert proc.returncode == 0, proc.stderr
+    note = "target 'rating' is numeric with 4 distinct integer values: treated as regression"
+    lines = proc.stderr.splitlines()
+    header = next(i for i, line in enumerate(lines) if "(regression); learner linear" in line)
+    assert lines[header + 1].startswith(f"metaopt: note: {note}")  # with the header, before any wait
+    assert f"note: {note}" in proc.stdout  # and in the summary's notes
+
+
 def test_huge_feature_values_are_refused_before_the_search(small_csv, tmp_path):
     frame = pd.read_csv(small_csv)
     frame["credit_amount"] = frame["credit_amount"] * 1e300
