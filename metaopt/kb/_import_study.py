@@ -242,20 +242,22 @@ def _load_study(st: Any, study_name: str, label: str) -> Any:
 
 
 def _other_learners(st: Any, study: Any) -> list[Any]:
-    """The other learners' studies of a ``tune(learner="auto")`` run: ``<name>+<learner>``, each recording that
-    learner (``metaopt.tuning``'s ``_open_leg`` names them so)."""
+    """The other learners' studies of a ``tune(learner="auto")`` run: ``<name>+<learner>`` (``metaopt.tuning``'s
+    ``_open_leg`` names them so), each recording that learner and the run's metric and data."""
     import optuna
 
     from metaopt.tuning import recorded_setup
 
-    if recorded_setup(study) is None:
+    own = recorded_setup(study)
+    if own is None:
         return []
     prefix = f"{study.study_name}+"
     legs = []
     for other in sorted(n for n in optuna.get_all_study_names(storage=st) if n.startswith(prefix)):
         leg = optuna.load_study(study_name=other, storage=st)
         setup = recorded_setup(leg)
-        if setup is not None and setup["learner"] == other[len(prefix):]:
+        if setup is not None and setup["learner"] == other[len(prefix):] and \
+                (setup["metric"], setup["kind"], setup["data"]) == (own["metric"], own["kind"], own["data"]):
             legs.append(leg)
     return legs
 

@@ -261,6 +261,9 @@ def test_an_auto_study_brings_its_other_learners_and_its_recorded_kind_and_data(
         if n:
             completed[recorded_setup(study)["learner"]] = n
     assert len(completed) >= 2  # the run searched several learners, each in its own study
+    assert "random_forest" not in completed  # not offered for multiclass: the name below is free
+    tune(str(CREDIT_G), target="class", learner="random_forest", n_trials=2, cv=3, storage=url,
+         study_name="w+random_forest", progress=False, ensemble=False)  # named like a leg, but other data
 
     data = ["--storage", url, "--data", str(path), "--target", "target", "--kb", str(tmp_path / "kb")]
     assert main(["kb", "add-study", "--study-name", "w", *data]) == 0
