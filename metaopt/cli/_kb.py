@@ -80,6 +80,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                           "'metaopt tune' recorded; needed for other studies)")
     add.add_argument("--kind", choices=["binary", "multiclass", "regression"],
                      help="the task kind (default: the one a study of 'metaopt tune' recorded, else inferred)")
+    add.add_argument("--groups", metavar="COL", help="the --groups column the study was tuned with")
+    add.add_argument("--time-column", metavar="COL", help="the --time-column the study was tuned with")
     add.add_argument("--name", help="task name (default: the data file's stem)")
     add.add_argument("--n-folds", type=int, help="folds of the study's cross-validation, if any")
     add.add_argument("--kb", metavar="PATH", help="KB directory to extend (default: the shipped one)")
@@ -279,7 +281,8 @@ def run_add_study(args: argparse.Namespace) -> int:
 
     res = import_optuna_study(storage=args.storage, study_name=args.study, data=args.data, target=args.target,
                               learner=args.learner, metric=args.metric, kind=args.kind, name=args.name,
-                              n_folds=args.n_folds, kb_path=args.kb, out=args.out)
+                              n_folds=args.n_folds, kb_path=args.kb, out=args.out, groups=args.groups,
+                              time_column=args.time_column)
     learners = ", ".join(f"{lrn} {n}" for lrn, n in res["learners"].items()) if len(res["learners"]) > 1 \
         else res["learner"]
     print(f"added task {res['task_id']} with {res['n_trials']} trials ({learners}, {res['metric']}) to {res['path']}")

@@ -181,7 +181,8 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
                         learner: str | None = None, metric: str | None = None, kind: str | None = None,
                         name: str | None = None, n_folds: int | None = None,
                         param_map: dict[str, str] | None = None, kb_path: str | Path | None = None,
-                        out: str | Path | None = None, save: bool = True) -> dict:
+                        out: str | Path | None = None, save: bool = True, groups: str | None = None,
+                        time_column: str | None = None) -> dict:
     """Add study ``study_name`` from ``storage`` (tuned on ``data``) to the KB at ``kb_path``.
 
     The result is written atomically to ``out`` (default: ``kb_path``; default of that:
@@ -190,14 +191,14 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     and the merged ``kb``.
 
     ``learner``, ``metric``, ``kind`` and ``n_folds`` default to what a study of ``metaopt tune`` recorded,
-    and ``data`` must be the data it recorded; a plain Optuna study needs ``metric`` (``learner`` defaults to
+    and ``data`` must be the data it recorded (with the ``groups`` / ``time_column`` it was run with); a plain Optuna study needs ``metric`` (``learner`` defaults to
     LightGBM). A ``tune(learner="auto")`` study brings its other learners' studies (``<name>+<learner>``)
     along, unless ``learner`` names one.
     """
     from metaopt.data import load_data
     from metaopt.features import extract_meta_features
     from metaopt.kb._locate import default_kb_path
-    from metaopt.tuning import storage_label
+    from metaopt.tuning import check_study_data, storage_label
 
     kb_path = Path(kb_path).expanduser() if kb_path is not None else default_kb_path()
     target_path = Path(out).expanduser() if out is not None else kb_path
@@ -210,8 +211,8 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     legs = [(study, *_recorded_setup(study, learner, metric, n_folds))]
     if learner is None:
         legs += [(leg, *_recorded_setup(leg, None, None, n_folds)) for leg in _other_learners(st, study)]
-    ds = load_data(data, target=target, kind=_recorded_kind(study, kind))
-    _check_recorded_data(study, ds)
+    ds = load_data(data, target=target, kind=_recorded_kind(study, kind), groups=groups, time_column=time_column)
+    check_study_data(study, ds)
     meta_features = dict(extract_meta_features(ds).values)
     done = [leg for leg in legs if _has_completed(leg[0])] or legs[:1]  # none: study_to_kb says why
     new = functools.reduce(KnowledgeBase.merge, [
@@ -298,22 +299,3 @@ def _recorded_kind(study: Any, kind: str | None) -> str | None:
         raise ConfigError(f"study {study.study_name!r} was tuned with kind {recorded!r}, not {kind!r}; leave "
                           f"--kind out to use the study's")
     return kind or recorded
-
-
-def _check_recorded_data(study: Any, ds: Any) -> None:
-    """Refuse data other than what a ``metaopt tune`` study recorded: its trials' scores would enter the KB next
-    to another dataset's meta-features."""
-    from metaopt.data import content_hash
-    from metaopt.tuning import recorded_setup
-
-    data = (recorded_setup(study) or {}).get("data")
-    if not data:
-        return
-    if data.get("target") not in (None, str(ds.target)):
-        raise ConfigError(f"study {study.study_name!r} was tuned on target {data['target']!r}, not "
-                          f"{str(ds.target)!r}; pass --target {data['target']}")
-    if data.get("groups") or data.get("time_order"):  # the run took a column out of the features: no hash to match
-        return
-    if data.get("hash") not in (None, content_hash(ds)):
-        raise ConfigError(f"--data is not the data study {study.study_name!r} was tuned on (its content differs "
-                          f"from the study's record); pass the same data file")

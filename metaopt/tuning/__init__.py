@@ -26,11 +26,11 @@ from metaopt.tuning._pruner import FoldPruner
 from metaopt.tuning._result import TuneResult
 from metaopt.tuning._storage import open_storage, storage_label
 from metaopt.tuning._summary import TuneSummary, format_summary
-from metaopt.tuning._study import recorded_setup
+from metaopt.tuning._study import check_study_data, recorded_setup
 from metaopt.tuning._tune import check_data, tune
 
 __all__ = ["tune", "TuneResult", "FoldPruner", "TuneSummary", "format_summary", "TunedModel", "ColumnSchema",
            "load_model", "ModelFileError", "SchemaMismatchError", "MODEL_MARKER",
            # for ``metaopt tune`` and ``metaopt kb add-study``: checks before any work, the one storage opener
            "check_data", "check_output_path", "open_storage", "storage_label", "DEFAULT_TRIALS",
-           "resolve_trials", "check_arguments", "check_metric", "recorded_setup"]
+           "resolve_trials", "check_arguments", "check_metric", "recorded_setup", "check_study_data"]

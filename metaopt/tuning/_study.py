@@ -74,7 +74,24 @@ def _codes_hash(codes: Any) -> str:
     return hashlib.sha256(np.asarray(codes, dtype="int64").tobytes()).hexdigest()
 
 
-def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
+def check_study_data(study: Any, ds: Any) -> None:
+    """Refuse ``ds`` where a study of ``tune`` recorded other data, as resuming it would: before the study's
+    trials enter a knowledge base next to ``ds``'s meta-features (``metaopt kb add-study``)."""
+    old = (recorded_setup(study) or {}).get("data")
+    if not old:  # not a study of tune, or one from before data fingerprints
+        return
+    new = data_fingerprint(ds)
+    for key, how, option in (("groups", "grouped", "--groups"), ("time_order", "time-ordered", "--time-column")):
+        if bool(old.get(key)) != bool(new.get(key)):  # before the columns: a groups column moves them
+            raise ConfigError(f"study {study.study_name!r} was run " + (
+                f"with {how} folds; pass the same {option}" if old.get(key) else f"without {how} folds; leave "
+                f"{option} out"))
+    if old != new:
+        raise ConfigError(_data_mismatch(study.study_name, old, new, advice="pass the data the study was run on"))
+
+
+def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any],
+                   advice: str = "use another study name, or the study's data") -> str:
     if old.get("target") != new["target"]:
         what = f"target {old.get('target')!r}, this run {new['target']!r}"
     elif old.get("groups") != new.get("groups") and old.get("hash") == new["hash"]:
@@ -90,8 +107,7 @@ def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any]) -> str:
     else:
         what = (f"same columns and target but other values (content hash {str(old.get('hash'))[:12]}, this run "
                 f"{new['hash'][:12]})")
-    return (f"study {name!r} was run on other data ({what}); its scores would be mixed with this data's: use "
-            "another study name, or the study's data")
+    return f"study {name!r} was run on other data ({what}); its scores would be mixed with this data's: {advice}"
 
 
 def check_setup(study: Any, setup: dict[str, Any]) -> int:

@@ -274,8 +274,24 @@ def test_an_auto_study_brings_its_other_learners_and_its_recorded_kind_and_data(
     other = tmp_path / "other.csv"
     wine.assign(alcohol=wine["alcohol"] + 1).to_csv(other, index=False)
     for argv, message in ((["--kind", "regression"], "tuned with kind 'multiclass', not 'regression'"),
-                          (["--data", str(other)], "--data is not the data study 'w' was tuned on")):
+                          (["--data", str(other)], "study 'w' was run on other data (same columns and target but "
+                                                   "other values"),
+                          (["--groups", "ash"], "study 'w' was run without grouped folds; leave --groups out")):
         assert main(["kb", "add-study", "--study", "w", *data, *argv]) == 2
         assert message in _one_line_error(capsys)
     assert main(["kb", "add-study", "--study", "w", *data]) == 0  # again: nothing duplicated
     assert len(KnowledgeBase.load(tmp_path / "kb").evaluations) == sum(completed.values())
+
+
+def test_a_grouped_study_is_added_with_its_groups_column_and_refused_without(tmp_path, capsys):
+    from metaopt.tuning import tune
+
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    tune(str(CREDIT_G), target="class", groups="purpose", learner="linear", n_trials=2, cv=3, storage=url,
+         study_name="g", progress=False, ensemble=False)
+    data = ["--storage", url, "--study", "g", "--data", str(CREDIT_G), "--target", "class", "--kb", str(tmp_path / "kb")]
+    assert main(["kb", "add-study", *data]) == 2
+    assert "study 'g' was run with grouped folds; pass the same --groups" in _one_line_error(capsys)
+    assert main(["kb", "add-study", *data, "--groups", "purpose"]) == 0
+    task = KnowledgeBase.load(tmp_path / "kb").tasks.iloc[0]
+    assert task["n_features"] == 19  # credit-g's 20 features but the groups column, as tuned
