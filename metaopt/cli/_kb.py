@@ -62,6 +62,26 @@ def register(sub: argparse._SubParsersAction) -> None:
     mrg.add_argument("--out", metavar="DIR", help="write the result here instead of replacing --into")
     mrg.set_defaults(func=run_merge)
 
+    _register_add_study(kb_sub)
+
+    pre = kb_sub.add_parser("prefit", help="fit and cache a KB's meta-models once, for runs with a short time "
+                                           "budget",
+                            description="Fit the full meta-models of a knowledge base and cache them on disk "
+                                        "($METAOPT_CACHE_DIR, default ~/.cache/metaopt), once per KB and metaopt "
+                                        "version. A 'tune --timeout' too short to fit one ranks with a quick "
+                                        "meta-model without its surrogate instead; after this it need not.")
+    pre.add_argument("--path", help="knowledge-base directory (default: the shipped one or $METAOPT_KB)")
+    pre.add_argument("--learners", metavar="L,...",
+                     help="these meta-models only ('auto': the one of all learners; default: auto and each of "
+                          "the KB's learners, every one tune may use)")
+    pre.set_defaults(func=run_prefit)
+
+    from metaopt.cli import _kb_build
+
+    _kb_build.register(kb_sub)
+
+
+def _register_add_study(kb_sub: argparse._SubParsersAction) -> None:
     add = kb_sub.add_parser("add-study", help="add a completed Optuna study on your own data to a KB",
                             description="Add the completed trials of an Optuna study (RDB/SQLite or journal "
                                         "storage) to a knowledge base, with the dataset's meta-features.")
@@ -87,22 +107,6 @@ def register(sub: argparse._SubParsersAction) -> None:
     add.add_argument("--kb", metavar="PATH", help="KB directory to extend (default: the shipped one)")
     add.add_argument("--out", metavar="DIR", help="write the resulting KB directory here instead of in place")
     add.set_defaults(func=run_add_study)
-
-    pre = kb_sub.add_parser("prefit", help="fit and cache a KB's meta-models once, for runs with a short time "
-                                           "budget",
-                            description="Fit the full meta-models of a knowledge base and cache them on disk "
-                                        "($METAOPT_CACHE_DIR, default ~/.cache/metaopt), once per KB and metaopt "
-                                        "version. A 'tune --timeout' too short to fit one ranks with a quick "
-                                        "meta-model without its surrogate instead; after this it need not.")
-    pre.add_argument("--path", help="knowledge-base directory (default: the shipped one or $METAOPT_KB)")
-    pre.add_argument("--learners", metavar="L,...",
-                     help="these meta-models only ('auto': the one of all learners; default: auto and each of "
-                          "the KB's learners, every one tune may use)")
-    pre.set_defaults(func=run_prefit)
-
-    from metaopt.cli import _kb_build
-
-    _kb_build.register(kb_sub)
 
 
 # ----------------------------------------------------------------------------------------------
