@@ -93,25 +93,27 @@ def test_default_output_is_a_summary_that_explains_nan_and_says_what_next(capsys
     assert sum(line.startswith("  ") for line in full) == 173  # 171 values + 2 sampling values
 
 
+def _features_of(frame: pd.DataFrame, target: str, tmp_path, capsys) -> str:
+    """``metaopt features`` (general group, no --verbose) of the example's first 100 rows with ``target`` added."""
+    frame.drop(columns=["class"]).to_csv(tmp_path / "data.csv", index=False)
+    assert main(["features", str(tmp_path / "data.csv"), "--target", target, "--groups", "general"]) == 0
+    return capsys.readouterr().out
+
+
 def test_dropped_rows_are_always_reported(tmp_path, capsys):
     frame = pd.read_csv(EXAMPLE).head(100)
     frame["amount"] = frame["credit_amount"].astype("float64")
     frame.loc[[3, 5], "amount"] = [np.inf, -np.inf]
     frame.loc[7, "amount"] = np.nan
-    frame.drop(columns=["class"]).to_csv(tmp_path / "inf.csv", index=False)
-    assert main(["features", str(tmp_path / "inf.csv"), "--target", "amount", "--groups", "general"]) == 0
-    out = capsys.readouterr().out
+    out = _features_of(frame, "amount", tmp_path, capsys)
     assert "97 rows" in out
     assert "note: dropped 2 row(s) with an infinite target 'amount' (+inf/-inf)" in out
     assert "note: dropped 1 row(s) with a missing target 'amount'" in out
 
 
 def test_an_integer_coded_target_taken_as_regression_is_always_said(tmp_path, capsys):
-    frame = pd.read_csv(EXAMPLE).head(100)
-    frame["rating"] = frame.index % 3 + 1
-    frame.drop(columns=["class"]).to_csv(tmp_path / "codes.csv", index=False)
-    assert main(["features", str(tmp_path / "codes.csv"), "--target", "rating", "--groups", "general"]) == 0
-    out = capsys.readouterr().out
+    out = _features_of(pd.read_csv(EXAMPLE).head(100).assign(rating=lambda f: f.index % 3 + 1), "rating", tmp_path,
+                       capsys)
     assert "(regression)" in out
     assert "note: target 'rating' is numeric with 3 distinct integer values: treated as regression" in out
     assert "--kind multiclass" in out
