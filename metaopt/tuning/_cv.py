@@ -141,7 +141,7 @@ class FoldCV:
         ev.predict_s, ev.predict_rows = time.perf_counter() - t1, len(te)
         value = float(score_predictions(pred, self.y_codes[te], t.kind, (self.metric,))[self.metric])
         if keep:  # the ensemble's raw material (``_ensemble``)
-            ev.oof.append((np.asarray(te), pred.astype("float32")))
+            ev.oof.append((np.asarray(te), pred))  # full precision until stored (``_ensemble``'s compact)
             if model.early_stopping and model.n_estimators_used:
                 ev.rounds.append(float(model.n_estimators_used))
         ev.fit_s.append(fit_s)

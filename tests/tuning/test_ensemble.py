@@ -218,6 +218,27 @@ def test_out_of_fold_predictions_are_those_the_trial_was_scored_on(credit_run):
         pytest.approx(np.mean(folds), abs=0.03)  # pooled vs mean of folds: close, not equal
 
 
+def test_predictions_are_stored_as_float32_unless_that_merges_their_values(tmp_path):
+    """A near-constant but informative predictor (probabilities 1e-9 apart) keeps its ranking in the store."""
+    import optuna
+    from sklearn.metrics import roc_auc_score
+
+    rng = np.random.default_rng(0)
+    y = rng.integers(0, 2, 400)
+    ordinary = np.clip(0.5 + 0.3 * (y - 0.5) + rng.normal(0, 0.2, 400), 0, 1)
+    near_constant = 0.3 + 1e-9 * ordinary  # the same ranking, within float32's resolution of 0.3
+    assert np.unique(near_constant.astype("float32")).size < 10  # what float32 alone would keep
+    study = optuna.create_study()
+    store = OofStore(tmp_path / "oof")
+    rows = np.arange(400)
+    for pred, dtype in ((ordinary, "float32"), (near_constant, "float64")):
+        trial = study.ask()
+        store.save(trial, rows, pred, storage=study._storage)
+        _, back = store.load(trial, study._storage)
+        assert back.dtype == dtype
+        assert roc_auc_score(y, back) == pytest.approx(roc_auc_score(y, ordinary), abs=1e-6)
+
+
 def test_resuming_a_study_extends_the_ensemble(credit_run, tmp_path):
     res, db = credit_run
     again = tune(str(EXAMPLE), n_trials=4, storage=f"sqlite:///{db}", study_name="ens", **FAST)

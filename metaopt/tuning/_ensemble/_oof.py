@@ -26,8 +26,21 @@ import numpy as np
 OOF_FILENAME = "metaopt-oof.npz"
 #: the library default's out-of-fold predictions (a study artifact: the default is not a trial)
 DEFAULT_OOF_FILENAME = "metaopt-default-oof.npz"
+#: stored as float32 only where that keeps this share of the predictions' distinct values (:func:`compact`)
+MIN_DISTINCT_KEPT = 0.99
 #: environment variable: the folder of the out-of-fold predictions, for every storage
 OOF_DIR_ENV = "METAOPT_OOF_DIR"
+
+
+def compact(pred: np.ndarray) -> np.ndarray:
+    """``pred`` as float32 (half the files), unless that merges more than 1% of its distinct values: a near-constant
+    but informative predictor (a strongly regularised linear model's probabilities can differ by 1e-9) would lose
+    its ranking, and the ensemble would score it far below its trial's value; then float64."""
+    pred = np.asarray(pred)
+    small = pred.astype("float32")
+    if np.unique(small).size < MIN_DISTINCT_KEPT * np.unique(pred).size:
+        return pred.astype("float64")
+    return small
 
 
 class OofStore:
@@ -60,7 +73,7 @@ class OofStore:
         tmp = Path(tempfile.mkdtemp(prefix="metaopt-oof-up-"))
         try:
             path = tmp / (DEFAULT_OOF_FILENAME if default else OOF_FILENAME)
-            np.savez_compressed(path, rows=rows.astype("int64"), pred=pred.astype("float32"))
+            np.savez_compressed(path, rows=rows.astype("int64"), pred=compact(pred))
             return upload_artifact(artifact_store=self.store, file_path=str(path), study_or_trial=trial_or_study,
                                    storage=storage)
         finally:
