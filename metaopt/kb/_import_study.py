@@ -191,9 +191,9 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     and the merged ``kb``.
 
     ``learner``, ``metric``, ``kind`` and ``n_folds`` default to what a study of ``metaopt tune`` recorded,
-    and ``data`` must be the data it recorded (with the ``groups`` / ``time_column`` it was run with); a plain Optuna study needs ``metric`` (``learner`` defaults to
-    LightGBM). A ``tune(learner="auto")`` study brings its other learners' studies (``<name>+<learner>``)
-    along, unless ``learner`` names one.
+    and ``data`` must be the data it recorded (with the ``groups`` / ``time_column`` it was run with); a plain
+    Optuna study needs ``metric`` (``learner`` defaults to LightGBM). A ``tune(learner="auto")`` study brings
+    its other learners' studies (``<name>+<learner>``) along, unless ``learner`` names one.
     """
     from metaopt.data import load_data
     from metaopt.features import extract_meta_features
@@ -208,6 +208,7 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     study = _load_study(st, study_name, label)
     # the KB before the data and the meta-features: a damaged KB fails at once, before any fit
     base = KnowledgeBase.load(kb_path) if (kb_path / S.MANIFEST_FILE).exists() else KnowledgeBase.empty()
+    _point_to_learner_study(st, study, learner)
     legs = [(study, *_recorded_setup(study, learner, metric, n_folds))]
     if learner is None:
         legs += [(leg, *_recorded_setup(leg, None, None, n_folds)) for leg in _other_learners(st, study)]
@@ -261,6 +262,22 @@ def _other_learners(st: Any, study: Any) -> list[Any]:
                 (setup["metric"], setup["kind"], setup["data"]) == (own["metric"], own["kind"], own["data"]):
             legs.append(leg)
     return legs
+
+
+def _point_to_learner_study(st: Any, study: Any, learner: str | None) -> None:
+    """A ``learner`` that is not the study's but one of its run's other learners: name that learner's study."""
+    import optuna
+
+    from metaopt.tuning import recorded_setup
+
+    own = recorded_setup(study)
+    if learner is None or own is None or own["learner"] == learner:
+        return
+    leg = f"{study.study_name}+{learner}"
+    if leg in optuna.get_all_study_names(storage=st):
+        raise ConfigError(f"study {study.study_name!r} was tuned with learner {own['learner']!r}; its run's "
+                          f"{learner} trials are in study {leg!r}: pass --study {leg}, or leave --learner out "
+                          "to add every learner's")
 
 
 def _has_completed(study: Any) -> bool:

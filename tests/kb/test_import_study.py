@@ -271,12 +271,15 @@ def test_an_auto_study_brings_its_other_learners_and_its_recorded_kind_and_data(
     kb = KnowledgeBase.load(tmp_path / "kb")
     assert kb.evaluations["learner"].value_counts().to_dict() == completed
     assert kb.tasks["kind"].tolist() == ["multiclass"]  # as tuned, not the regression the numbers suggest
+    first = recorded_setup(optuna.load_study(study_name="w", storage=url))["learner"]
+    leg = next(lrn for lrn in completed if lrn != first)  # another learner of the run, in study "w+<leg>"
     other = tmp_path / "other.csv"
     wine.assign(alcohol=wine["alcohol"] + 1).to_csv(other, index=False)
     for argv, message in ((["--kind", "regression"], "tuned with kind 'multiclass', not 'regression'"),
                           (["--data", str(other)], "study 'w' was run on other data (same columns and target but "
                                                    "other values"),
-                          (["--groups", "ash"], "study 'w' was run without grouped folds; leave --groups out")):
+                          (["--groups", "ash"], "study 'w' was run without grouped folds; leave --groups out"),
+                          (["--learner", leg], f"its run's {leg} trials are in study 'w+{leg}': pass --study w+{leg}")):
         assert main(["kb", "add-study", "--study", "w", *data, *argv]) == 2
         assert message in _one_line_error(capsys)
     assert main(["kb", "add-study", "--study", "w", *data]) == 0  # again: nothing duplicated
@@ -289,7 +292,8 @@ def test_a_grouped_study_is_added_with_its_groups_column_and_refused_without(tmp
     url = f"sqlite:///{tmp_path / 'g.db'}"
     tune(str(CREDIT_G), target="class", groups="purpose", learner="linear", n_trials=2, cv=3, storage=url,
          study_name="g", progress=False, ensemble=False)
-    data = ["--storage", url, "--study", "g", "--data", str(CREDIT_G), "--target", "class", "--kb", str(tmp_path / "kb")]
+    data = ["--storage", url, "--study", "g", "--data", str(CREDIT_G), "--target", "class", "--kb",
+            str(tmp_path / "kb")]
     assert main(["kb", "add-study", *data]) == 2
     assert "study 'g' was run with grouped folds; pass the same --groups" in _one_line_error(capsys)
     assert main(["kb", "add-study", *data, "--groups", "purpose"]) == 0
