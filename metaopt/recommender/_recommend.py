@@ -12,11 +12,12 @@ fitting; later calls cost the meta-features plus a few milliseconds.
 from __future__ import annotations
 
 import numbers
+import warnings
 from typing import Any
 
 import numpy as np
 
-from metaopt.data import load_data
+from metaopt.data import Dataset, load_data
 from metaopt.exceptions import ConfigError
 from metaopt.features import extract_meta_features
 from metaopt.learners import check_offered
@@ -31,7 +32,7 @@ QUERY_GROUPS = ("general", "statistical", "info-theory")
 
 def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = "auto", k: int = 5,
               time_budget: float | None = None, kb: Any = None, *, meta_features: dict | None = None,
-              probe: int = 0, n_jobs: int = 1) -> list[Recommendation]:
+              probe: int = 0, n_jobs: int = 1, kind: str | None = None) -> list[Recommendation]:
     """Learner and configurations to try first on a dataset, best first.
 
     Parameters
@@ -67,6 +68,9 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         probe").  0 (the default) or 1: no probe.
     n_jobs
         Configurations probed at once (threads, one per fit).
+    kind
+        ``"binary"``, ``"multiclass"``, ``"regression"`` or ``"classification"``; default: inferred
+        (:func:`metaopt.load_data`: integer class codes such as 0, 1, 2 are read as regression).
 
     Raises
     ------
@@ -81,7 +85,9 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     -----
     UserWarning
         When nothing describes the data (every feature value missing, or all meta-features
-        NaN): the recommendations are then the KB's data-blind static portfolio.
+        NaN): the recommendations are then the KB's data-blind static portfolio. Also each of the
+        data's essential notes (an integer-coded target taken as regression, rows dropped for a missing
+        target) where ``data_or_X`` is not a :class:`~metaopt.data.Dataset` already (which holds them).
     """
     check_scalar(k, "k", numbers.Integral, min_val=1)
     check_scalar(probe, "probe", numbers.Integral, min_val=0)
@@ -92,7 +98,10 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
                  allow_none=True, unit="seconds")
     if learner != "auto" and kb is None:
         check_offered(learner)  # e.g. extra_trees: registered, but the shipped KB has no results of it
-    ds = load_data(data_or_X, target=target, y=y)
+    ds = load_data(data_or_X, target=target, y=y, kind=kind)
+    if not isinstance(data_or_X, Dataset):  # loaded here: a warning is the API's one way to say it
+        for note in ds.essential_notes:
+            warnings.warn(f"metaopt: {note}", UserWarning, stacklevel=2)
     rec = get_recommender(kb, learner)
     blind_reason = None
     if not ds.X.notna().to_numpy().any():  # nothing to describe: only the data-blind portfolio is left

@@ -137,7 +137,7 @@ def get_recommendations(X: Any = None, y: Any = None, *, learner: str = "lightgb
 
     if X is not None:
         extra = {"meta_features": dict(meta_features)} if meta_features is not None else {}
-        recs = recommend(X, y, target=target, learner=learner, k=k, kb=kb, **extra)
+        recs = recommend(X, y, target=target, learner=learner, k=k, kb=kb, kind=kind, **extra)
         return as_warm_configs(recs, learner)[:k]
     kind_, meta = task_of(None, kind=kind, meta_features=meta_features)
     recs = get_recommender(kb, learner).recommend(kind_, meta, *task_size(meta), int(k))

@@ -1,5 +1,6 @@
 import json
 import re
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -46,6 +47,31 @@ def test_recommend_each_kind(kb, loader, kind):
     # params go straight into the estimator's constructor
     import lightgbm as lgb
     lgb.LGBMRegressor(**recs[0].params, n_jobs=1, verbose=-1)
+
+
+def test_integer_class_codes_are_classes_with_kind_and_a_warning_without(kb):
+    """scikit-learn's iris: classes 0, 1, 2. Inferred, they are numbers (a warning says so); kind="multiclass"
+    recommends as for the same classes spelled as strings, and so does the warm start given kind."""
+    import optuna
+
+    from metaopt.warmstart import warm_start
+
+    df = _frame(load_iris)
+    kinds = kb.tasks.set_index("task_id")["kind"]
+    with pytest.warns(UserWarning, match="'target' is numeric with 3 distinct integer values: treated as regression"):
+        inferred = recommend(df, target="target", k=3, kb=kb)
+    assert {kinds[s["task_id"]] for s in inferred[0].similar_tasks} == {"regression"}
+    as_classes = recommend(df, target="target", k=3, kb=kb, kind="multiclass")
+    spelled = recommend(df.assign(target=df["target"].map(lambda v: f"c{v}")), target="target", k=3, kb=kb)
+    assert [r.config_id for r in as_classes] == [r.config_id for r in spelled]
+    assert {kinds[s["task_id"]] for s in as_classes[0].similar_tasks} == {"multiclass"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "no search_space was given": the learner's own ranges, as wanted here
+        told = warm_start(optuna.create_study(), df.drop(columns="target"), df["target"], kb=kb, k=3,
+                          kind="multiclass")
+        strings = warm_start(optuna.create_study(), df.drop(columns="target"), df["target"].map(lambda v: f"c{v}"),
+                             kb=kb, k=3)
+    assert len(told) == 3 and told == strings  # kind reached the recommendations (it was dropped before)
 
 
 def test_recommend_csv_and_xy(kb, tmp_path):
