@@ -89,15 +89,7 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         data's essential notes (an integer-coded target taken as regression, rows dropped for a missing
         target) where ``data_or_X`` is not a :class:`~metaopt.data.Dataset` already (which holds them).
     """
-    check_scalar(k, "k", numbers.Integral, min_val=1)
-    check_scalar(probe, "probe", numbers.Integral, min_val=0)
-    check_scalar(n_jobs, "n_jobs", numbers.Integral, min_val=1)
-    if not isinstance(learner, str) or not learner:
-        raise ConfigError(f"learner must be a learner name or 'auto', got {learner!r}")
-    check_scalar(time_budget, "time_budget", numbers.Real, min_val=0, max_val=np.inf, include_boundaries="neither",
-                 allow_none=True, unit="seconds")
-    if learner != "auto" and kb is None:
-        check_offered(learner)  # e.g. extra_trees: registered, but the shipped KB has no results of it
+    _check_arguments(k, probe, n_jobs, learner, time_budget, kb)
     ds = load_data(data_or_X, target=target, y=y, kind=kind)
     if not isinstance(data_or_X, Dataset):  # loaded here: a warning is the API's one way to say it
         for note in ds.essential_notes:
@@ -115,3 +107,16 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
                          None if time_budget is None else float(time_budget), features=ds.X,
                          blind_reason=blind_reason, portfolio_first=probed if probes_portfolio(k, probed) else 0)
     return probe_first(ds, recs, probed, n_jobs=int(n_jobs))[:int(k)]
+
+
+def _check_arguments(k: Any, probe: Any, n_jobs: Any, learner: Any, time_budget: Any, kb: Any) -> None:
+    """:func:`recommend`'s arguments, before any data are read."""
+    check_scalar(k, "k", numbers.Integral, min_val=1)
+    check_scalar(probe, "probe", numbers.Integral, min_val=0)
+    check_scalar(n_jobs, "n_jobs", numbers.Integral, min_val=1)
+    if not isinstance(learner, str) or not learner:
+        raise ConfigError(f"learner must be a learner name or 'auto', got {learner!r}")
+    check_scalar(time_budget, "time_budget", numbers.Real, min_val=0, max_val=np.inf, include_boundaries="neither",
+                 allow_none=True, unit="seconds")
+    if learner != "auto" and kb is None:
+        check_offered(learner)  # e.g. extra_trees: registered, but the shipped KB has no results of it
