@@ -160,6 +160,6 @@ def run_unit(unit: Unit) -> dict[str, Any]:
         out["ok"] = True
     except Exception as exc:  # noqa: BLE001 - reported by the coordinator
         out = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "tables": []}
-    out["unit"] = unit.label
+    out["unit"], out["task_id"] = unit.label, unit.spec.task_id
     out["elapsed_s"] = time.perf_counter() - t0
     return out

@@ -180,7 +180,7 @@ class _BuildRun:
         for rel, table, rows in res["tables"]:
             write_part(self.parts / rel, table, rows)
         if res.get("note"):
-            summary["notes"].append(f"{res.get('unit')}: {res['note']}")
+            summary["notes"].append(f"{res.get('task_id') or res.get('unit')}: {res['note']}")  # notes are the task's
         summary["units_run"] += 1
 
 

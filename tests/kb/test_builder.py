@@ -190,7 +190,8 @@ def test_a_data_file_of_integer_class_codes_is_built_as_told_and_said_when_not(t
     assert (spec.target, spec.kind) == ("grade", None)
     assert main(["kb", "build", "--data", f"{path}:grade", "--out", str(tmp_path / "kb"), "--pool-size", "1",
                  "--folds", "3", "-q"]) == 0
-    assert "note: " in (err := capsys.readouterr().err) and "3 distinct integer values: treated as regression" in err
+    err = capsys.readouterr().err
+    assert "note: user/codes:v1: target 'grade' is numeric with 3 distinct integer values: treated as regression" in err
     assert main(["kb", "build", "--data", f"{path}:grade:multiclass", "--out", str(tmp_path / "kb2"),
                  "--pool-size", "1", "--folds", "3", "-q"]) == 0
     assert "treated as regression" not in capsys.readouterr().err
