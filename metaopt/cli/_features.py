@@ -11,6 +11,7 @@ import sys
 
 
 def register(sub: argparse._SubParsersAction) -> None:
+    from metaopt.cli._recommend import kind_choices
     from metaopt.features import GROUPS
 
     p = sub.add_parser(
@@ -22,8 +23,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
-    p.add_argument("--kind", choices=["binary", "multiclass", "regression", "classification"],
-                   help="override the inferred task kind")
+    p.add_argument("--kind", choices=kind_choices(), help="override the inferred task kind")
     p.add_argument("--groups", nargs="+", metavar="GROUP",
                    help=f"meta-feature groups to compute (default: all): {', '.join(GROUPS)}")
     p.add_argument("--random-state", type=int, default=0, help="seed for subsampling and landmarkers (default 0)")

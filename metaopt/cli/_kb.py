@@ -82,6 +82,8 @@ def register(sub: argparse._SubParsersAction) -> None:
 
 
 def _register_add_study(kb_sub: argparse._SubParsersAction) -> None:
+    from metaopt.core import TASK_KINDS
+
     add = kb_sub.add_parser("add-study", help="add a completed Optuna study on your own data to a KB",
                             description="Add the completed trials of an Optuna study (RDB/SQLite or journal "
                                         "storage) to a knowledge base, with the dataset's meta-features.")
@@ -98,7 +100,7 @@ def _register_add_study(kb_sub: argparse._SubParsersAction) -> None:
     add.add_argument("--metric", choices=["roc_auc", "log_loss", "accuracy", "rmse", "r2"],
                      help="the metric the study's objective value is (default: the one a study of "
                           "'metaopt tune' recorded; needed for other studies)")
-    add.add_argument("--kind", choices=["binary", "multiclass", "regression"],
+    add.add_argument("--kind", choices=TASK_KINDS,
                      help="the task kind (default: the one a study of 'metaopt tune' recorded, else inferred)")
     add.add_argument("--groups", metavar="COL", help="the --groups column the study was tuned with")
     add.add_argument("--time-column", metavar="COL", help="the --time-column the study was tuned with")

@@ -22,6 +22,13 @@ def learner_arg(value: str) -> str:
     return value
 
 
+def kind_choices() -> list[str]:
+    """``--kind``'s choices: the task kinds, and "classification" (binary or multiclass by the classes)."""
+    from metaopt.core import TASK_KINDS
+
+    return [*TASK_KINDS, "classification"]
+
+
 def learner_metavar() -> str:
     from metaopt.learners import list_learners
 
@@ -37,8 +44,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
-    p.add_argument("--kind", choices=["binary", "multiclass", "regression", "classification"],
-                   help="override the inferred task kind")
+    p.add_argument("--kind", choices=kind_choices(), help="override the inferred task kind")
     # --k as in `tune` and `benchmark lodo`; without it argparse read `--k 8` as an abbreviation of --kb
     p.add_argument("-k", "--k", type=int, default=5, help="number of configurations (default 5)")
     p.add_argument("--learner", default="auto", type=learner_arg, metavar=learner_metavar(),

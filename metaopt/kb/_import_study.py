@@ -198,7 +198,7 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     from metaopt.data import load_data
     from metaopt.features import extract_meta_features
     from metaopt.kb._locate import default_kb_path
-    from metaopt.tuning import check_study_data, storage_label
+    from metaopt.tuning import check_study_data, recorded_setup, storage_label
 
     kb_path = Path(kb_path).expanduser() if kb_path is not None else default_kb_path()
     target_path = Path(out).expanduser() if out is not None else kb_path
@@ -208,11 +208,15 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     study = _load_study(st, study_name, label)
     # the KB before the data and the meta-features: a damaged KB fails at once, before any fit
     base = KnowledgeBase.load(kb_path) if (kb_path / S.MANIFEST_FILE).exists() else KnowledgeBase.empty()
-    _point_to_learner_study(st, study, learner)
-    legs = [(study, *_recorded_setup(study, learner, metric, n_folds))]
+    setup = recorded_setup(study)  # what a study of tune recorded (None: a plain Optuna study), read once
+    others = _other_learners(st, study, setup) if setup and learner != setup["learner"] else {}
+    _point_to_learner_study(study.study_name, setup, learner, others)
+    legs = [(study, *_recorded_setup(study.study_name, setup, learner, metric, n_folds))]
     if learner is None:
-        legs += [(leg, *_recorded_setup(leg, None, None, n_folds)) for leg in _other_learners(st, study)]
-    ds = load_data(data, target=target, kind=_recorded_kind(study, kind), groups=groups, time_column=time_column)
+        legs += [(leg, *_recorded_setup(leg.study_name, leg_setup, None, None, n_folds))
+                 for leg, leg_setup in others.values()]
+    ds = load_data(data, target=target, kind=_recorded_kind(study.study_name, setup, kind), groups=groups,
+                   time_column=time_column)
     check_study_data(study, ds)
     meta_features = dict(extract_meta_features(ds).values)
     done = [leg for leg in legs if _has_completed(leg[0])] or legs[:1]  # none: study_to_kb says why
@@ -243,41 +247,32 @@ def _load_study(st: Any, study_name: str, label: str) -> Any:
                           + (f" (studies: {', '.join(names[:10])})" if names else "")) from None
 
 
-def _other_learners(st: Any, study: Any) -> list[Any]:
-    """The other learners' studies of a ``tune(learner="auto")`` run: ``<name>+<learner>`` (``metaopt.tuning``'s
-    ``_open_leg`` names them so), each recording that learner and the run's metric and data."""
+def _other_learners(st: Any, study: Any, own: dict[str, Any]) -> dict[str, tuple[Any, dict[str, Any]]]:
+    """``{learner: (study, its record)}`` of the other learners of the ``tune(learner="auto")`` run that made
+    ``study`` (record ``own``): ``<name>+<learner>`` (``metaopt.tuning``'s ``_open_leg`` names them so), each
+    recording that learner and the run's metric, kind and data."""
     import optuna
 
     from metaopt.tuning import recorded_setup
 
-    own = recorded_setup(study)
-    if own is None:
-        return []
     prefix = f"{study.study_name}+"
-    legs = []
+    legs = {}
     for other in sorted(n for n in optuna.get_all_study_names(storage=st) if n.startswith(prefix)):
         leg = optuna.load_study(study_name=other, storage=st)
         setup = recorded_setup(leg)
         if setup is not None and setup["learner"] == other[len(prefix):] and \
                 (setup["metric"], setup["kind"], setup["data"]) == (own["metric"], own["kind"], own["data"]):
-            legs.append(leg)
+            legs[setup["learner"]] = (leg, setup)
     return legs
 
 
-def _point_to_learner_study(st: Any, study: Any, learner: str | None) -> None:
+def _point_to_learner_study(name: str, own: dict[str, Any] | None, learner: str | None,
+                            others: dict[str, Any]) -> None:
     """A ``learner`` that is not the study's but one of its run's other learners: name that learner's study."""
-    import optuna
-
-    from metaopt.tuning import recorded_setup
-
-    own = recorded_setup(study)
-    if learner is None or own is None or own["learner"] == learner:
-        return
-    leg = f"{study.study_name}+{learner}"
-    if leg in optuna.get_all_study_names(storage=st):
-        raise ConfigError(f"study {study.study_name!r} was tuned with learner {own['learner']!r}; its run's "
-                          f"{learner} trials are in study {leg!r}: pass --study {leg}, or leave --learner out "
-                          "to add every learner's")
+    if learner is not None and own is not None and learner in others:
+        leg = others[learner][0].study_name
+        raise ConfigError(f"study {name!r} was tuned with learner {own['learner']!r}; its run's {learner} trials "
+                          f"are in study {leg!r}: pass --study {leg}, or leave --learner out to add every learner's")
 
 
 def _has_completed(study: Any) -> bool:
@@ -287,32 +282,28 @@ def _has_completed(study: Any) -> bool:
                for t in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)))
 
 
-def _recorded_setup(study: Any, learner: str | None, metric: str | None, n_folds: int | None
-                    ) -> tuple[str, str, int | None]:
-    """(learner, metric, folds): as given, else as a ``metaopt tune`` study recorded them; a value given
-    that contradicts the record is refused (the trials' parameters and values would be misread)."""
-    from metaopt.tuning import recorded_setup
-
-    setup = recorded_setup(study)
+def _recorded_setup(name: str, setup: dict[str, Any] | None, learner: str | None, metric: str | None,
+                    n_folds: int | None) -> tuple[str, str, int | None]:
+    """(learner, metric, folds): as given, else as study ``name`` of ``metaopt tune`` recorded them (``setup``); a
+    value given that contradicts the record is refused (the trials' parameters and values would be misread)."""
     if setup is None:  # a plain Optuna study
         if metric is None:
-            raise ConfigError(f"study {study.study_name!r} was not run by metaopt tune, so it does not record its "
+            raise ConfigError(f"study {name!r} was not run by metaopt tune, so it does not record its "
                               f"metric: pass --metric (one of {', '.join(S.METRIC_NAMES)})")
         return learner or "lightgbm", metric, n_folds
     for what, given in (("learner", learner), ("metric", metric)):
         if given is not None and given != setup[what]:
-            raise ConfigError(f"study {study.study_name!r} was tuned with {what} {setup[what]!r}, not "
+            raise ConfigError(f"study {name!r} was tuned with {what} {setup[what]!r}, not "
                               f"{given!r}; leave --{what} out to use the study's")
     return setup["learner"], setup["metric"], setup["n_folds"] if n_folds is None else n_folds
 
 
-def _recorded_kind(study: Any, kind: str | None) -> str | None:
-    """The task kind to load the data as: given, else as a ``metaopt tune`` study recorded it (an integer-coded
-    target tuned as classes must not be read as numbers); a kind that contradicts the record is refused."""
-    from metaopt.tuning import recorded_setup
-
-    recorded = (recorded_setup(study) or {}).get("kind")
+def _recorded_kind(name: str, setup: dict[str, Any] | None, kind: str | None) -> str | None:
+    """The task kind to load the data as: given, else as study ``name`` of ``metaopt tune`` recorded it
+    (``setup``: an integer-coded target tuned as classes must not be read as numbers); a kind that contradicts
+    the record is refused."""
+    recorded = (setup or {}).get("kind")
     if kind is not None and recorded is not None and kind != recorded:
-        raise ConfigError(f"study {study.study_name!r} was tuned with kind {recorded!r}, not {kind!r}; leave "
+        raise ConfigError(f"study {name!r} was tuned with kind {recorded!r}, not {kind!r}; leave "
                           f"--kind out to use the study's")
     return kind or recorded
