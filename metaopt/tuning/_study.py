@@ -17,6 +17,7 @@ import optuna
 import pandas as pd
 
 from metaopt.exceptions import ConfigError, StorageError
+from metaopt.tuning._auto import AUTO_ATTR
 from metaopt.tuning._storage import storage_label
 
 DEFAULT_ATTR = "metaopt:default"  #: study attribute: the library default's score on the folds
@@ -130,6 +131,10 @@ def check_setup(study: Any, setup: dict[str, Any]) -> int:
                                   + (f"with {how} folds; pass the same {option}" if then else
                                      f"without {how} folds; resume it without {option}") + ", or use another study name")
         diff = [key for key in _SETUP_KEYS if old.get(key) != setup[key]]
+        if diff == ["learner"] and AUTO_ATTR in study.user_attrs:
+            raise ConfigError(f"study {study.study_name!r} is the {old['learner']} study of a learner='auto' run; "
+                              f"resume it with learner 'auto' (its {setup['learner']} trials, if any, are in "
+                              f"study {study.study_name + '+' + setup['learner']!r}), or use another study name")
         if diff:
             raise ConfigError(f"study {study.study_name!r} was created with "
                               + ", ".join(f"{key}={old.get(key)!r}" for key in diff)

@@ -38,7 +38,8 @@ from metaopt.tuning._objective import (
     jsonable,
     score_default,
 )
-from metaopt.tuning._portfolio import Leg, WarmPlan, WarmTurn, portfolio_learners, search_portfolio
+from metaopt.tuning._auto import choose_auto, default_study_name
+from metaopt.tuning._portfolio import Leg, WarmPlan, WarmTurn, search_portfolio
 from metaopt.tuning._pruner import make_pruner
 from metaopt.tuning._result import TuneResult, TuneRun, finish
 from metaopt.tuning._resume import retry_interrupted
@@ -149,7 +150,7 @@ def _steps(run: TuneRun, learner: str, kb: Any, study_name: str | None, sampler:
            progress: bool) -> None:
     """From the loaded data to the end of the search, each step's time booked to the budget."""
     run.budget.lap("load")
-    _choose_learner(run, learner, kb)  # books its time to "recommend"
+    _choose_learner(run, learner, kb, study_name)  # books its time to "recommend"
     _open_tuning_study(run, study_name, sampler, pruner, kb)
     run.budget.lap("study")
     cvx = _score_default(run, pruner)
@@ -208,7 +209,7 @@ def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
     return plan if ds.time_order is None else replace(plan, repeats=1)  # time order: one split, no reshuffle
 
 
-def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
+def _choose_learner(run: TuneRun, learner: str, kb: Any, study_name: str | None) -> None:
     """The learner to search ('auto': the top recommendation's; the other learners of the joint top k are
     searched beside it), its recommendations and search space."""
     from metaopt.learners import get_learner
@@ -222,14 +223,11 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any) -> None:
         end = run.budget.search_deadline()  # with a time budget: learner and warm-start order by value per second
         # one split's folds: repeats are kept only where they leave every learner many trials (_fidelity)
         budget = None if end is None else SearchBudget(end, run.plan.n_folds, run.plan.n_splits, run.args.n_trials)
-        auto_choice, run.recs, run.meta_features, run.joint = recommendations(
-            run.ds, learner, run.args.k, kb, run.notes, meta_features=meta, budget=budget)
-        if learner == "auto":
-            chosen = auto_choice or "lightgbm"
-            if auto_choice is None:
-                run.notes.append("learner 'auto' fell back to lightgbm")
-            # the joint ranking's other learners are searched too (_portfolio)
-            run.other_learners = portfolio_learners(chosen, run.joint, run.ds.kind)[1:]
+        if learner == "auto":  # with the other learners to search, agreed with the study's other runs
+            chosen = choose_auto(run, kb, study_name, meta, budget)
+        else:
+            _, run.recs, run.meta_features, run.joint = recommendations(
+                run.ds, learner, run.args.k, kb, run.notes, meta_features=meta, budget=budget)
     run.lrn = get_learner(chosen)
     if run.ds.kind not in run.lrn.kinds:
         raise ConfigError(f"learner {chosen!r} does not support {run.ds.kind} tasks")
@@ -247,7 +245,7 @@ def _open_tuning_study(run: TuneRun, study_name: str | None, sampler: Any, prune
     record or check the setup, unless the time budget still has to choose the plan (``_score_default``)."""
     ds, args = run.ds, run.args
     if study_name is None and run.storage is not None:
-        study_name = f"metaopt-{ds.name}-{run.learner}-{run.metric}-cv{args.cv}-s{args.seed}"
+        study_name = default_study_name(ds.name, run.learner, run.metric, args.cv, args.seed)
     pruner_obj, run.pruner_label = make_pruner(pruner, run.plan)  # a bad pruner fails before the study exists
     # the sampler gets this worker's seed; folds and fits get the study's (fold_seed)
     sampler_obj, run.sampler_label = make_sampler(sampler, ds, run.learner, args.k, kb, args.seed,

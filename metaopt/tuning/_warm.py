@@ -38,7 +38,8 @@ class SearchBudget:
 
 
 def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], meta_features: dict | None = None,
-                    budget: SearchBudget | None = None) -> tuple[str | None, list[Any], dict | None, list[Any]]:
+                    budget: SearchBudget | None = None,
+                    primary: str | None = None) -> tuple[str | None, list[Any], dict | None, list[Any]]:
     """(learner chosen by 'auto' or None, recommendations of that learner, meta-features, the joint ranking).
 
     The joint ranking (``"auto"`` only; else empty) is the top ``k`` configurations of all learners, in the
@@ -47,6 +48,7 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
     ``meta_features``: already computed (``tune`` computes them on a row sample of large data).
     ``budget``: with a time budget, ``"auto"`` weighs learners by what they reach in it and the
     recommendations come ordered by value per second (:func:`for_budget`); None: neither.
+    ``primary``: ``"auto"``'s learner as a resumed or shared study recorded it (``_auto``); None: chosen here.
     """
     from metaopt import recommend
     from metaopt.recommender import QUERY_GROUPS  # the groups recommend computes
@@ -67,7 +69,11 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
         if not recs:
             return None, [], meta, []
         chosen, slow = (recs[0].learner, set()) if budget is None else learner_for_budget(
-            ds, meta, recs[0].learner, kb, budget, notes)
+            ds, meta, recs[0].learner, kb, budget, notes if primary is None else [])
+        if primary is not None and primary != chosen:
+            notes.append(f"learner 'auto': {primary} first, as the study's first run chose ({chosen} would be "
+                         f"chosen now)")
+            chosen = primary
         same = [r for r in recs if r.learner == chosen]
         mixed = len(same) < len(recs)  # other learners in the joint ranking: the search may span them
         if mixed:

@@ -263,3 +263,70 @@ def test_two_auto_workers_started_together_share_every_learners_study(tmp_path):
         assert all(t.state.name in ("COMPLETE", "PRUNED") for t in done)
         total += len(done)
     assert total == 10  # 5 trials each, none lost and none extra
+
+
+# --------------------------------------------------------------------------- one primary learner per study
+def test_resuming_auto_keeps_the_primary_learner_the_study_was_created_with(tmp_path):
+    """Another budget, KB or version may rank another learner first: the resumed study keeps its own,
+    and a leg study of another learner that an earlier run left is searched and ensembled again."""
+    url = f"sqlite:///{tmp_path / 'resume.db'}"
+    first = tune(str(EXAMPLE), n_trials=2, storage=url, study_name="s", **{**AUTO, "learner": "linear"})
+    tune(str(EXAMPLE), n_trials=2, storage=url, study_name="s+extra_trees", **{**AUTO, "learner": "extra_trees"})
+    res = tune(str(EXAMPLE), n_trials=3, storage=url, study_name="s", **AUTO)
+    learners = {e["learner"]: e["n_trials"] for e in res.summary.learners}
+    assert res.summary.learners[0]["learner"] == "linear" and learners["linear"] >= first.summary.n_trials
+    assert learners["extra_trees"] >= 2 and sum(learners.values()) == 2 + 2 + 3
+    assert any("as the study's first run chose" in n for n in res.summary.notes)  # credit-g's top is not linear
+    assert "extra_trees" in res.summary.ensemble["candidate_learners"]
+
+
+def test_auto_with_a_default_study_name_resumes_the_study_its_first_run_claimed(tmp_path):
+    from metaopt.tuning._auto import AUTO_ATTR, claim_primary, default_study_name
+
+    url = f"sqlite:///{tmp_path / 'default.db'}"
+    names = {name: default_study_name("credit-g", name, "roc_auc", 3, 0)
+             for name in ("lightgbm", "random_forest", "extra_trees", "linear")}
+    assert claim_primary(optuna.storages.RDBStorage(url), names, "linear", False, "maximize", "roc_auc") == "linear"
+    res = tune(str(EXAMPLE), n_trials=3, storage=url, **AUTO)
+    assert res.summary.learners[0] | {"learner": "linear", "study": names["linear"]} == res.summary.learners[0]
+    study = optuna.load_study(study_name=names["linear"], storage=url)
+    assert study.user_attrs[AUTO_ATTR] == {"primary": "linear"} and len(study.trials) >= 2
+
+
+def test_workers_claiming_a_new_auto_study_together_agree_on_its_primary_learner(tmp_path):
+    """Real processes that would choose different learners (their budgets differ) claim one new study."""
+    import subprocess
+
+    from metaopt.tuning._auto import AUTO_ATTR
+
+    url, go = f"sqlite:///{tmp_path / 'race.db'}", tmp_path / "go"
+    script = ("import os, sys, time, optuna\n"
+              "from metaopt.tuning import open_storage\n"
+              "from metaopt.tuning._auto import claim_primary\n"
+              "storage = open_storage(sys.argv[1], heartbeat=True)  # as tune opens it\n"
+              "open(sys.argv[2] + '.ready-' + str(os.getpid()), 'w').close()\n"
+              "while not os.path.exists(sys.argv[2]):\n"
+              "    time.sleep(0.002)\n"
+              "names = dict.fromkeys(['lightgbm', 'linear', 'extra_trees', 'random_forest'], 'team')\n"
+              "print(claim_primary(storage, names, sys.argv[3], True, 'maximize', 'roc_auc'))\n")
+    choices = ["lightgbm", "linear", "extra_trees", "random_forest"]
+    procs = [subprocess.Popen([sys.executable, "-c", script, url, str(go), c], stdout=subprocess.PIPE, text=True)
+             for c in choices]
+    while len(list(tmp_path.glob("go.ready-*"))) < len(procs):
+        assert all(p.poll() is None for p in procs)
+    go.touch()
+    agreed = {p.communicate(timeout=120)[0].strip() for p in procs}
+    assert len(agreed) == 1 and agreed <= set(choices)
+    assert optuna.load_study(study_name="team", storage=url).user_attrs[AUTO_ATTR] == {"primary": agreed.pop()}
+
+
+def test_a_single_learner_run_on_an_auto_runs_study_names_the_leg_to_use(tmp_path):
+    from metaopt.exceptions import ConfigError
+
+    url = f"sqlite:///{tmp_path / 'legs.db'}"
+    res = tune(str(EXAMPLE), n_trials=2, storage=url, study_name="s", **AUTO)
+    primary = res.summary.learners[0]["learner"]  # summary.learner is the best configuration's
+    other = next(n for n in ("lightgbm", "random_forest", "linear") if n != primary)
+    with pytest.raises(ConfigError, match=rf"study 's' is the {primary} study of a learner='auto' run"
+                       rf".*'s\+{other}'"):
+        tune(str(EXAMPLE), n_trials=2, storage=url, study_name="s", **{**AUTO, "learner": other})
