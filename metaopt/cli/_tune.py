@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from collections.abc import Iterator
+from typing import Any
 
 _PICKLE_WARNING = ("Model files are Python pickles (joblib): loading one can run arbitrary code, so only "
                    "load model files you made yourself or got from a source you trust.")
@@ -85,7 +86,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     )
     q.add_argument("model", help="model file written by 'metaopt tune --output' (a joblib pickle)")
     q.add_argument("data", help="CSV/TSV/Parquet/ARFF file with the training columns")
-    q.add_argument("--output", "-o", metavar="FILE", help="write the CSV here instead of stdout")
+    q.add_argument("--output", "-o", metavar="FILE", help="write the predictions here instead of stdout: Parquet "
+                   "for .parquet/.pq, tab-separated for .tsv, else CSV (.csv.gz: compressed)")
     q.add_argument("--proba", action="store_true",
                    help="write class probabilities (one column proba_<class> per class) instead of labels")
     q.add_argument("--id-column", metavar="COL",
@@ -248,6 +250,8 @@ def run_predict(args: argparse.Namespace) -> int:
     from metaopt.tuning import load_model
 
     model = load_model(args.model)
+    if args.output:
+        _check_predictions_path(args.output)  # before reading the data
     if args.proba and model.kind == "regression":
         raise ConfigError("--proba needs a classification model; this model is a regression model")
     target = model.schema.target
@@ -268,7 +272,34 @@ def run_predict(args: argparse.Namespace) -> int:
     if id_col is not None:
         out.insert(0, id_col, frame[id_col].to_numpy())
     if args.output:
-        out.to_csv(args.output, index=False)
+        _write_predictions(out, args.output)
     else:
         out.to_csv(sys.stdout, index=False)
     return 0
+
+
+def _check_predictions_path(path: str) -> None:
+    from pathlib import Path
+
+    from metaopt.exceptions import ConfigError
+
+    parent = Path(path).parent
+    if Path(path).is_dir():
+        raise ConfigError(f"--output {path!r} is a directory; give a file name such as predictions.csv")
+    if not parent.is_dir():
+        raise ConfigError(f"--output {path!r}: directory {str(parent)!r} does not exist")
+
+
+def _write_predictions(out: Any, path: str) -> None:
+    """As the file name says: Parquet (``.parquet``, ``.pq``), tab-separated (``.tsv``), else CSV (compressed
+    where the suffix says so, e.g. ``.csv.gz``: pandas infers it)."""
+    from metaopt.exceptions import ConfigError
+
+    name = path.lower()
+    try:
+        if name.endswith((".parquet", ".pq")):
+            out.to_parquet(path, index=False)
+        else:
+            out.to_csv(path, index=False, sep="\t" if ".tsv" in name else ",")
+    except OSError as exc:
+        raise ConfigError(f"cannot write predictions to {path!r}: {exc.strerror or exc}") from None

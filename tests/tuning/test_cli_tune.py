@@ -81,6 +81,22 @@ def test_predict_round_trip_csv_with_header(model_file, tmp_path, capsys):
     assert np.allclose(proba.sum(axis=1), 1)
 
 
+def test_predict_writes_the_format_the_output_file_names(model_file, tmp_path, capsys):
+    path, _ = model_file
+    want = list(load_model(path).predict(pd.read_csv(EXAMPLE)))
+    read = {"p.parquet": pd.read_parquet, "p.tsv": lambda f: pd.read_csv(f, sep="\t"), "p.csv.gz": pd.read_csv}
+    for name, reader in read.items():
+        assert main(["predict", str(path), str(EXAMPLE), "--output", str(tmp_path / name)]) == 0
+        assert reader(tmp_path / name)["class"].tolist() == want, name
+    if (tmp_path / "p.csv.gz").read_bytes()[:2] != b"\x1f\x8b":
+        pytest.fail("p.csv.gz is not gzip-compressed")
+    capsys.readouterr()
+    for bad, says in ((tmp_path / "no" / "p.csv", "does not exist"), (tmp_path, "is a directory")):
+        assert main(["predict", str(path), str(EXAMPLE), "--output", str(bad)]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and says in err and "Traceback" not in err
+
+
 def test_predict_refuses_mismatched_columns(model_file, tmp_path, capsys):
     path, _ = model_file
     frame = pd.read_csv(EXAMPLE).head(20)
