@@ -73,7 +73,7 @@ from metaopt.metamodel import ADAPTIVE_START, KIND_CODES
 from metaopt.warmstart._adaptive import AdaptiveWarmStart
 from metaopt.warmstart._distinct import Repeats, claim, free_point, is_taken
 from metaopt.warmstart._param_space import ParamNameMismatchError, resolve_param_names
-from metaopt.warmstart._warm_start import task_size
+from metaopt.warmstart._warm_start import check_learner, task_size
 
 __all__ = ["MetaSampler", "KBSurrogate", "default_surrogate"]
 
@@ -173,7 +173,7 @@ class MetaSampler(BaseSampler):
                               "(or recommendations= and surrogate=)")
         self._X, self._y, self._target = X, y, target
         self._meta_in, self._kind_in = meta_features, kind
-        self.learner = learner
+        self.learner = check_learner(learner)
         self.k = int(k)
         self._kb = kb
         self._seed = seed

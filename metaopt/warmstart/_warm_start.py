@@ -144,6 +144,17 @@ def get_recommendations(X: Any = None, y: Any = None, *, learner: str = "lightgb
     return as_warm_configs(recs, learner)[:k]
 
 
+def check_learner(learner: str) -> str:
+    """``learner``, a registered one: a warm start fills one objective, so ``"auto"`` (``tune``'s) is refused."""
+    from metaopt.learners import get_learner
+
+    if learner == "auto":
+        raise ConfigError("learner='auto' is for tune, which searches each learner in a study of its own; a warm "
+                          "start fills one objective: name its learner (lightgbm, random_forest, extra_trees, linear)")
+    get_learner(learner)  # an unknown one: ConfigError naming the known ones
+    return learner
+
+
 def task_size(meta: Mapping[str, Any]) -> tuple[int, int, int]:
     """(rows, features, classes) as the meta-features give them (0 where missing or not finite)."""
 
@@ -453,6 +464,7 @@ def warm_start(study: Any, X: Any = None, y: Any = None, *, learner: str = "ligh
     ``planned`` (more than ``k``): the warm start goes on to that many configurations, each chosen after
     the scores of the earlier ones by an :class:`~metaopt.warmstart.AdaptiveWarmStart` callback.
     """
+    check_learner(learner)
     guard_trial_queue(study)
     rec = _record(study)
     if rec is not None:
@@ -466,7 +478,7 @@ def warm_start(study: Any, X: Any = None, y: Any = None, *, learner: str = "ligh
         configs = as_warm_configs(recommendations, learner)[:k]
     if search_space is None and not study_space(study):
         warnings.warn(f"metaopt warm start: the study has no trials and no search_space was given, so the "
-                      f"values fit learner {learner!r}'s own ranges; pass search_space= (your objective's "
+                      f"values fit the ranges of learner {learner!r}; pass search_space= (your objective's "
                       "distributions) to keep them inside yours", UserWarning, stacklevel=2)
     prepared, _ = prepare_configs(configs, study, learner=learner, param_names=param_names,
                                   search_space=search_space, kind=kind, on_out_of_range=on_out_of_range)

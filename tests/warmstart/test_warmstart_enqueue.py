@@ -7,6 +7,7 @@ import sys
 import textwrap
 import threading
 import time
+import warnings
 
 import optuna
 import pytest
@@ -78,6 +79,22 @@ def test_raise_on_out_of_range():
     study = optuna.create_study()
     with pytest.raises(ValueError, match="outside"):
         warm_start(study, recommendations=RECS, on_out_of_range="raise")
+
+
+def test_auto_and_unknown_learners_are_refused_before_anything_else(credit_g):
+    from metaopt.exceptions import ConfigError
+    from metaopt.warmstart import MetaSampler
+
+    study = optuna.create_study(direction="maximize")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no "no search_space was given" warning before the refusal
+        with pytest.raises(ConfigError, match="learner='auto' is for tune"):
+            warm_start(study, credit_g.X, credit_g.y, learner="auto")
+        with pytest.raises(ConfigError, match="learner='auto' is for tune"):
+            MetaSampler(credit_g.X, credit_g.y, learner="auto")  # at once, not at the first trial
+        with pytest.raises(ConfigError, match="unknown learner 'xgboost'"):
+            MetaSampler(credit_g.X, credit_g.y, learner="xgboost")
+    assert study.trials == []
 
 
 def test_recommendations_from_data(credit_g):
