@@ -100,9 +100,8 @@ def _resolve_target(frame: pd.DataFrame, target: Any, where: str) -> str:
     if close:
         hint = "did you mean " + " or ".join(repr(c) for c in close[:3]) + "?"
     else:
-        hint = f"columns are {preview(cols)}"
-    raise UnknownTargetError(f"unknown target {target!r} in {where}: {hint} Pass target= one of the "
-                             f"column names")
+        hint = f"the target must be one of its columns: {preview(cols)}"
+    raise UnknownTargetError(f"unknown target {target!r} in {where}: {hint}")
 
 
 def _is_numeric(s: pd.Series) -> bool:

@@ -162,6 +162,7 @@ def format_final(s: TuneSummary) -> list[str]:
                  f"{_fmt(e['best_single_score'])} ({_partial(e)}"
                  f"{e['size']} rounds, members "
                  f"{'refitted on all rows' + _seeds(e) if e.get('fit') == 'refit' else 'kept as fold models'})"]
+        lines += _kept_though_worse(e)
         for m in e["members"]:
             trial = str(m["trial"]).rsplit(":", 1)[-1]  # another learner's study: "learner:number"
             lines.append(f"  weight {m['weight']:.2f}  {m['learner']} "
@@ -180,6 +181,16 @@ def format_final(s: TuneSummary) -> list[str]:
         return [f"single model: {chosen}, the best CV mean {'minus' if worse == '-' else 'plus'} one standard error "
                 f"of its folds ({_fmt(c['cv_score'])} {worse} {_fmt(c['standard_error'])}; best mean: {best}){gap}"]
     return []
+
+
+def _kept_though_worse(e: dict[str, Any]) -> list[str]:
+    """Why a blend whose CV is a little worse than the best single configuration's is the model (``keeps_blend``)."""
+    gain, single = e.get("gain"), e.get("best_single_score")
+    if gain is None or single is None or not gain < 0:
+        return []
+    return [f"  the blend is kept though its CV is {100 * -gain / max(abs(single), 1e-12):.1f}% worse: the best single "
+            f"score is the best of {e['n_candidates']} candidates' and partly the folds' luck (docs/tuning.md, "
+            f"\"Final model\")"]
 
 
 def _seeds(e: dict[str, Any]) -> str:

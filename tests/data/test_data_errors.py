@@ -241,7 +241,7 @@ def test_unknown_target_case_insensitive_hint():
 def test_unknown_target_lists_columns_when_nothing_close():
     with pytest.raises(UnknownTargetError) as ei:
         as_dataset(_frame(), target="zzzzzz")
-    assert "columns are" in _one_line(ei.value)
+    assert "the target must be one of its columns: 'a'" in _one_line(ei.value)
 
 
 def test_target_position_out_of_range():

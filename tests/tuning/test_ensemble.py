@@ -324,6 +324,15 @@ def test_under_repeated_cv_the_summary_says_the_blend_is_scored_on_predictions_a
     e = res.summary.ensemble
     assert res.summary.evaluation.endswith("3 repeats") and e["repeats"] == 3
     assert e["n_members"] >= 2 and "on the out-of-fold predictions (averaged over 3 repeats)" in str(res.summary)
+    assert ("the blend is kept though its CV is" in str(res.summary)) == (e["gain"] < 0)
+
+
+def test_a_blend_kept_though_its_cv_is_a_little_worse_says_why():
+    from metaopt.tuning._summary import _kept_though_worse
+
+    line, = _kept_though_worse({"gain": -0.0003, "best_single_score": 0.0385, "n_candidates": 11})
+    assert "CV is 0.8% worse" in line and "best of 11 candidates'" in line
+    assert _kept_though_worse({"gain": 0.01, "best_single_score": 0.0385, "n_candidates": 11}) == []
 
 
 def test_worker_processes_trials_enter_the_ensemble():
