@@ -195,7 +195,6 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     Optuna study needs ``metric`` (``learner`` defaults to LightGBM). A ``tune(learner="auto")`` study brings
     its other learners' studies (``<name>+<learner>``) along, unless ``learner`` names one.
     """
-    from metaopt.data import load_data
     from metaopt.features import extract_meta_features
     from metaopt.kb._locate import default_kb_path
     from metaopt.tuning import check_study_data, recorded_setup, storage_label
@@ -215,8 +214,7 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     if learner is None:
         legs += [(leg, *_recorded_setup(leg.study_name, leg_setup, None, None, n_folds))
                  for leg, leg_setup in others.values()]
-    ds = load_data(data, target=target, kind=_recorded_kind(study.study_name, setup, kind), groups=groups,
-                   time_column=time_column)
+    ds = _load_study_data(study.study_name, setup, data, target, kind, groups, time_column)
     check_study_data(study, ds)
     meta_features = dict(extract_meta_features(ds).values)
     done = [leg for leg in legs if _has_completed(leg[0])] or legs[:1]  # none: study_to_kb says why
@@ -296,6 +294,24 @@ def _recorded_setup(name: str, setup: dict[str, Any] | None, learner: str | None
             raise ConfigError(f"study {name!r} was tuned with {what} {setup[what]!r}, not "
                               f"{given!r}; leave --{what} out to use the study's")
     return setup["learner"], setup["metric"], setup["n_folds"] if n_folds is None else n_folds
+
+
+def _load_study_data(name: str, setup: dict[str, Any] | None, data: Any, target: Any, kind: str | None,
+                     groups: Any, time_column: Any) -> Any:
+    """``data`` as study ``name`` was tuned on it (its recorded task kind); a target that cannot be of that
+    kind means other data than the study's, and the message says so."""
+    from metaopt.data import load_data
+    from metaopt.exceptions import TargetError
+
+    use = _recorded_kind(name, setup, kind)
+    try:
+        return load_data(data, target=target, kind=use, groups=groups, time_column=time_column)
+    except TargetError as exc:
+        if kind is not None or use is None:
+            raise
+        why = str(exc).split(";")[0]  # not its advice: another kind is not the way out here
+        raise ConfigError(f"study {name!r} was run on a {use} task and this target cannot be one ({why}); pass "
+                          f"the data the study was run on") from None
 
 
 def _recorded_kind(name: str, setup: dict[str, Any] | None, kind: str | None) -> str | None:

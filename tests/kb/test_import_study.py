@@ -278,6 +278,9 @@ def test_an_auto_study_brings_its_other_learners_and_its_recorded_kind_and_data(
     for argv, message in ((["--kind", "regression"], "tuned with kind 'multiclass', not 'regression'"),
                           (["--data", str(other)], "study 'w' was run on other data (same columns and target but "
                                                    "other values"),
+                          (["--data", str(CREDIT_G), "--target", "class"], "study 'w' was run on a multiclass task and "
+                           "this target cannot be one (kind='multiclass' but target 'class' has only 2 classes); pass "
+                           "the data the study was run on"),
                           (["--groups", "ash"], "study 'w' was run without grouped folds; leave --groups out"),
                           (["--learner", leg], f"its run's {leg} trials are in study 'w+{leg}': pass --study w+{leg}")):
         assert main(["kb", "add-study", "--study", "w", *data, *argv]) == 2
