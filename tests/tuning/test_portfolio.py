@@ -293,13 +293,16 @@ def test_auto_with_a_default_study_name_resumes_the_study_its_first_run_claimed(
     assert study.user_attrs[AUTO_ATTR] == {"primary": "linear"} and len(study.trials) >= 2
 
 
-def test_workers_claiming_a_new_auto_study_together_agree_on_its_primary_learner(tmp_path):
-    """Real processes that would choose different learners (their budgets differ) claim one new study."""
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_workers_claiming_a_new_auto_study_together_agree_on_its_primary_learner(tmp_path, backend, request):
+    """Real processes that would choose different learners (their budgets differ) claim one new study, under
+    the file lock (SQLite) or the advisory lock (PostgreSQL)."""
     import subprocess
 
     from metaopt.tuning._auto import AUTO_ATTR
 
-    url, go = f"sqlite:///{tmp_path / 'race.db'}", tmp_path / "go"
+    go = tmp_path / "go"
+    url = f"sqlite:///{tmp_path / 'race.db'}" if backend == "sqlite" else request.getfixturevalue("postgres_url")
     script = ("import os, sys, time, optuna\n"
               "from metaopt.tuning import open_storage\n"
               "from metaopt.tuning._auto import claim_primary\n"
@@ -307,7 +310,7 @@ def test_workers_claiming_a_new_auto_study_together_agree_on_its_primary_learner
               "open(sys.argv[2] + '.ready-' + str(os.getpid()), 'w').close()\n"
               "while not os.path.exists(sys.argv[2]):\n"
               "    time.sleep(0.002)\n"
-              "names = dict.fromkeys(['lightgbm', 'linear', 'extra_trees', 'random_forest'], 'team')\n"
+              "names = dict.fromkeys(['lightgbm', 'linear', 'extra_trees', 'random_forest'], 'claimed')\n"
               "print(claim_primary(storage, names, sys.argv[3], True, 'maximize', 'roc_auc'))\n")
     choices = ["lightgbm", "linear", "extra_trees", "random_forest"]
     procs = [subprocess.Popen([sys.executable, "-c", script, url, str(go), c], stdout=subprocess.PIPE, text=True)
@@ -317,7 +320,7 @@ def test_workers_claiming_a_new_auto_study_together_agree_on_its_primary_learner
     go.touch()
     agreed = {p.communicate(timeout=120)[0].strip() for p in procs}
     assert len(agreed) == 1 and agreed <= set(choices)
-    assert optuna.load_study(study_name="team", storage=url).user_attrs[AUTO_ATTR] == {"primary": agreed.pop()}
+    assert optuna.load_study(study_name="claimed", storage=url).user_attrs[AUTO_ATTR] == {"primary": agreed.pop()}
 
 
 def test_a_single_learner_run_on_an_auto_runs_study_names_the_leg_to_use(tmp_path):
