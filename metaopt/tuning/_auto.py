@@ -55,9 +55,12 @@ def choose_auto(run: Any, kb: Any, study_name: str | None, meta: dict | None, bu
 
 
 def recorded_primary(storage: Any, names: dict[str, str], explicit: bool) -> str | None:
-    """The primary learner that an earlier run chose; None for a new study.  ``names``: each learner's study
-    name as the primary (the user's study name for all, or each learner's default name).  A study named by the user counts even without :data:`AUTO_ATTR` (one
-    created by ``--learner X``, or before the attribute existed): its recorded learner is the primary."""
+    """The primary learner that an earlier run chose; None for a new study.
+
+    ``names``: each learner's study name as the primary (the user's study name for all, or each learner's
+    default name).  A study named by the user counts even without :data:`AUTO_ATTR` (one created by
+    ``--learner X``, or before the attribute existed): its recorded learner is the primary.
+    """
     from metaopt.learners import list_learners
     from metaopt.tuning._study import SETUP_ATTR
 
