@@ -63,8 +63,11 @@ class LearnerReach:
 
     def describe(self) -> str:
         fits = f"{self.n_fit}+" if self.n_fit >= HORIZON else str(self.n_fit)
-        got = f"KB expects {self.reach:.2f} of {self.full:.2f}" if self.n_fit else "none finishes"
-        return f"{self.learner} fits {fits} trial(s) of ~{self.trial_s:.1f} s, {got}"
+        if not self.n_fit:
+            return f"{self.learner} fits {fits} trial(s) of ~{self.trial_s:.1f} s, none finishes"
+        # the score compared: the first pick's, less what the budget's trials miss of the horizon's
+        return (f"{self.learner} fits {fits} trial(s) of ~{self.trial_s:.1f} s, KB expects {self.reach:.3f} of "
+                f"{self.full:.3f}, first pick {self.lead:.3f} -> {self.score:.3f}")
 
 
 def train_rows(n_rows: int, n_splits: int) -> int:
