@@ -15,6 +15,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
     ("quickstart.py", ["3"], "predictions for 5 rows"),
     ("own_objective.py", [], "MetaSampler      : best"),
     ("grouped_cv.py", ["3"], "grouped folds: CV log_loss"),
+    ("sklearn_pipeline.py", [], "ROC AUC per outer fold"),
 ])
 def test_example_runs(script, args, expect, tmp_path):
     out = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True,
