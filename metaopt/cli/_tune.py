@@ -129,6 +129,7 @@ def run_tune(args: argparse.Namespace) -> int:
                           "(e.g. --storage tune.db), or leave both out")
     if args.output:  # an unwritable --output is found now, not after the whole search
         check_output_path(args.output)
+        _not_the_data(args.output, args.data)
     from metaopt.data import load_data
 
     ds = load_data(args.data, target=args.target, kind=args.kind, groups=args.groups, time_column=args.time_column)
@@ -276,6 +277,17 @@ def run_predict(args: argparse.Namespace) -> int:
     else:
         out.to_csv(sys.stdout, index=False)
     return 0
+
+
+def _not_the_data(output: str, data: str) -> None:
+    """Refuse a model file name that is the data file's: the search would end by overwriting its data."""
+    from pathlib import Path
+
+    from metaopt.exceptions import ConfigError
+
+    if Path(output).exists() and Path(data).exists() and Path(output).resolve() == Path(data).resolve():
+        raise ConfigError(f"--output {output!r} is the data file; the model would overwrite it: use a name such as "
+                          f"model.joblib")
 
 
 def _check_predictions_path(path: str) -> None:

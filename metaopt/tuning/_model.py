@@ -332,6 +332,12 @@ def check_output_path(path: str | os.PathLike) -> Path:
     """
     path = Path(path)
     parent = path.parent
+    data_suffix = next((s for s in (".csv", ".tsv", ".parquet", ".pq", ".arff", ".xlsx", ".xls")
+                        if path.name.lower().endswith((s, s + ".gz"))), None)
+    if data_suffix:  # a model over a data file (the training data itself, even) is a mix-up, not a wish
+        raise ModelFileError(f"cannot write model file {str(path)!r}: the name says {data_suffix[1:]} data, but a "
+                             f"model file is a joblib pickle; use a name such as model.joblib (predictions to a "
+                             f"file: metaopt predict MODEL DATA --output {path.name})")
     if path.is_dir():
         raise ModelFileError(f"cannot write model file {str(path)!r}: it is a directory; give a file name "
                              f"such as model.joblib")

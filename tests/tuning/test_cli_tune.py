@@ -200,6 +200,16 @@ def test_unwritable_output_is_refused_before_the_search(small_csv, tmp_path):
     assert a_file.read_text() == "x"
 
 
+def test_a_model_file_named_like_the_data_is_refused_and_the_data_kept(small_csv, tmp_path):
+    data = tmp_path / "train.data"  # a data file whose name does not say so
+    data.write_bytes(small_csv.read_bytes())
+    for out, says in ((data, "is the data file; the model would overwrite it"),
+                      (small_csv, "the name says csv data")):
+        err = _one_line_error(_cli("tune", str(out), "--target", "class", *QUICK, "--output", str(out)))
+        assert says in err
+    assert data.read_bytes() == small_csv.read_bytes()
+
+
 def test_output_check_leaves_no_file_behind(tmp_path):
     from metaopt.tuning._model import check_output_path
 

@@ -33,7 +33,10 @@ def test_save_replaces_atomically_and_a_failed_save_keeps_the_previous_file(tmp_
 def test_output_path_check_names_the_problem(tmp_path):
     (tmp_path / "file").write_text("x")
     for bad, fragment in [(tmp_path, "is a directory"), (tmp_path / "nope" / "m.joblib", "does not exist"),
-                          (tmp_path / "file" / "m.joblib", "is not a directory")]:
+                          (tmp_path / "file" / "m.joblib", "is not a directory"),
+                          (tmp_path / "m.csv", "the name says csv data, but a model file is a joblib pickle"),
+                          (tmp_path / "M.Parquet", "the name says parquet data"),
+                          (tmp_path / "m.arff.gz", "the name says arff data")]:
         with pytest.raises(ModelFileError, match=fragment):
             check_output_path(bad)
         with pytest.raises(ModelFileError, match=fragment):
