@@ -252,7 +252,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
     model = load_model(args.model)
     if args.output:
-        _check_predictions_path(args.output)  # before reading the data
+        _check_predictions_path(args.output, args.data)  # before reading the data
     if args.proba and model.kind == "regression":
         raise ConfigError("--proba needs a classification model; this model is a regression model")
     target = model.schema.target
@@ -290,11 +290,14 @@ def _not_the_data(output: str, data: str) -> None:
                           f"model.joblib")
 
 
-def _check_predictions_path(path: str) -> None:
+def _check_predictions_path(path: str, data: str) -> None:
     from pathlib import Path
 
     from metaopt.exceptions import ConfigError
 
+    if Path(path).exists() and Path(data).exists() and Path(path).resolve() == Path(data).resolve():
+        raise ConfigError(f"--output {path!r} is the data file; the predictions would replace its rows: give "
+                          f"another file name")
     parent = Path(path).parent
     if Path(path).is_dir():
         raise ConfigError(f"--output {path!r} is a directory; give a file name such as predictions.csv")

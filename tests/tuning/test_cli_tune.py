@@ -91,10 +91,15 @@ def test_predict_writes_the_format_the_output_file_names(model_file, tmp_path, c
     if (tmp_path / "p.csv.gz").read_bytes()[:2] != b"\x1f\x8b":
         pytest.fail("p.csv.gz is not gzip-compressed")
     capsys.readouterr()
-    for bad, says in ((tmp_path / "no" / "p.csv", "does not exist"), (tmp_path, "is a directory")):
-        assert main(["predict", str(path), str(EXAMPLE), "--output", str(bad)]) == 2
+    rows = tmp_path / "rows.csv"
+    pd.read_csv(EXAMPLE).head(5).to_csv(rows, index=False)
+    before = rows.read_bytes()
+    for bad, says in ((tmp_path / "no" / "p.csv", "does not exist"), (tmp_path, "is a directory"),
+                      (rows, "is the data file; the predictions would replace its rows")):
+        assert main(["predict", str(path), str(rows), "--output", str(bad)]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and says in err and "Traceback" not in err
+    assert rows.read_bytes() == before
 
 
 def test_predict_refuses_mismatched_columns(model_file, tmp_path, capsys):
