@@ -103,6 +103,7 @@ def build(inputs: Any, out_dir: str | os.PathLike, learners: Sequence[str] = ("l
     specs = resolve_inputs(inputs, tasks=tasks, limit=limit, exclude=exclude)
     if not specs:
         raise ConfigError("no tasks to build")
+    _check_out_dir(Path(out_dir))
     run = _BuildRun.start(Path(out_dir), protocol, len(specs))
 
     # phase 1: task units (kind, meta-features, hash)
@@ -144,6 +145,26 @@ def _check_options(learners: Sequence[str], folds: int, n_jobs: int | None, pool
     if order not in ("largest", "smallest"):
         raise ConfigError(f"order must be 'largest' or 'smallest', got {order!r}")
     return learners, n_jobs, -1 if order == "largest" else 1
+
+
+def _check_out_dir(out: Path) -> None:
+    """Refuse a knowledge base that holds more than builds (the shipped one, one grown by ``kb add-study``): the
+    compile would rewrite its manifest from the build's sources alone, losing the others' provenance and
+    licences, and its merge steps."""
+    import json
+
+    from metaopt.kb import _schema as S
+
+    try:
+        sources = json.loads((out / S.MANIFEST_FILE).read_text()).get("sources") or []
+        names = [str(s.get("name", "")) for s in sources]
+    except (OSError, ValueError, AttributeError):  # no manifest (a new or uncompiled build), or a damaged one
+        return
+    other = [name for name in names if not name.startswith("metaopt_build_")]
+    if other:
+        raise ConfigError(f"{out} is a knowledge base with other sources ({', '.join(other[:3])}"
+                          f"{', ...' if len(other) > 3 else ''}), not a build directory: build into a new "
+                          f"directory, then merge it: metaopt kb merge NEW_DIR --into {out}")
 
 
 @dataclass

