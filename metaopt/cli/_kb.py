@@ -19,6 +19,7 @@ import json
 import shlex
 import sys
 import time
+from typing import Any
 
 
 def register(sub: argparse._SubParsersAction) -> None:
@@ -253,11 +254,27 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_merge(args: argparse.Namespace) -> int:
     from metaopt.exceptions import ConfigError
-    from metaopt.kb import KnowledgeBase
+    from metaopt.kb import writing
 
     learners = [x.strip() for x in (args.learners or "").split(",") if x.strip()]
     if args.learners is not None and not learners:
         raise ConfigError("--learners is empty: give learner names, e.g. --learners lightgbm")
+    with writing(args.out or args.into):  # another merge or add-study saving meanwhile would be lost
+        base, kb, unfinished = _merged(args, learners)
+    old, new = base.counts()["per_learner"], kb.counts()["per_learner"]
+    out = args.out or args.into
+    print(f"wrote {out}: evaluations per learner " + ", ".join(
+        f"{lr} {old.get(lr, {}).get('evaluations', 0)} -> {v['evaluations']}" for lr, v in new.items()))
+    if unfinished:
+        print(f"kept {len(unfinished)} pool(s) the sources measured on fewer configurations (builds not finished "
+              "there; merge again once they are): " + ", ".join(f"{t} {lr}" for t, lr in sorted(unfinished)))
+    return 0
+
+
+def _merged(args: argparse.Namespace, learners: list[str]) -> tuple[Any, Any, set[tuple[str, str]]]:
+    """(the KB merged into, the merged KB, pools kept from it), the merged KB saved with its step recorded."""
+    from metaopt.kb import KnowledgeBase
+
     base = KnowledgeBase.load(args.into)
     kb = base
     unfinished: set[tuple[str, str]] = set()
@@ -271,15 +288,8 @@ def run_merge(args: argparse.Namespace) -> int:
         [shlex.quote(s) for s in args.sources] + [f"--into {shlex.quote(args.into)}"]
         + [f"--learners {','.join(learners)}"] * bool(learners) + ["--replace"] * bool(args.replace))
     before = base.manifest.get("command")
-    out = args.out or args.into
-    kb.save(out, command=f"{before} ; then {step}" if before else step)
-    old, new = base.counts()["per_learner"], kb.counts()["per_learner"]
-    print(f"wrote {out}: evaluations per learner " + ", ".join(
-        f"{lr} {old.get(lr, {}).get('evaluations', 0)} -> {v['evaluations']}" for lr, v in new.items()))
-    if unfinished:
-        print(f"kept {len(unfinished)} pool(s) the sources measured on fewer configurations (builds not finished "
-              "there; merge again once they are): " + ", ".join(f"{t} {lr}" for t, lr in sorted(unfinished)))
-    return 0
+    kb.save(args.out or args.into, command=f"{before} ; then {step}" if before else step)
+    return base, kb, unfinished
 
 
 def run_add_study(args: argparse.Namespace) -> int:

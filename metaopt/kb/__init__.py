@@ -25,6 +25,7 @@ from metaopt.kb._build_compile import compile_kb
 from metaopt.kb._build_inputs import default_holdout_file, read_rdatasets_list
 from metaopt.kb._builder import build as build_kb
 from metaopt.kb._enrich import enrich_imported
+from metaopt.kb._lock import writing
 from metaopt.kb._collections import SIZE_BANDS, complete_pool_tasks, coverage_table, size_bands, task_collections
 
 __all__ = [
@@ -46,6 +47,7 @@ __all__ = [
     "SIZE_BANDS",
     "complete_pool_tasks",
     "coverage_table",
+    "writing",
     "import_tabrepo",
     "import_pimp",
     "import_openml_runs",

@@ -22,6 +22,7 @@ import pandas as pd
 from metaopt.exceptions import ConfigError, KnowledgeBaseError
 from metaopt.kb import _schema as S
 from metaopt.kb._foreign import foreign_row
+from metaopt.kb._lock import writing
 from metaopt.kb._store import KnowledgeBase
 
 SOURCE = "optuna_study"
@@ -222,9 +223,14 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
         study_to_kb(leg, ds, learner=lrn, metric=met, name=name or Path(str(data)).stem, n_folds=folds,
                     param_map=param_map, storage_label=label, meta_features=meta_features)
         for leg, lrn, met, folds in done])
-    merged = base.merge(new)
     if save:
-        merged.save(target_path)
+        with writing(target_path):  # another writer may have saved since: merge into what is there now
+            if (kb_path / S.MANIFEST_FILE).exists():
+                base = KnowledgeBase.load(kb_path)
+            merged = base.merge(new)
+            merged.save(target_path)
+    else:
+        merged = base.merge(new)
     counts = new.evaluations["learner"].value_counts()
     return {"task_id": new.tasks["task_id"].iloc[0], "n_trials": len(new.evaluations), "path": target_path,
             "learners": {lrn: int(counts[lrn]) for _, lrn, _, _ in legs if lrn in counts},

@@ -8,6 +8,7 @@
 
 from metaopt.utils._clock import process_started_at
 from metaopt.utils._cores import usable_cores
+from metaopt.utils._file_lock import file_lock
 from metaopt.utils._validation import check_scalar
 
-__all__ = ["check_scalar", "process_started_at", "usable_cores"]
+__all__ = ["check_scalar", "file_lock", "process_started_at", "usable_cores"]

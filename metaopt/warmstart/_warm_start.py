@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from metaopt.exceptions import ConfigError
+from metaopt.utils import file_lock
 from metaopt.warmstart._param_space import fit_to_space, learner_space, resolve_param_names, translate
 
 __all__ = ["warm_start", "storage_lock", "get_recommendations", "WarmConfig", "ATTR", "is_warm_started"]
@@ -189,31 +190,6 @@ def _lock_key(study_name: str) -> int:
 
 
 @contextlib.contextmanager
-def _flock(path: str) -> Iterator[None]:
-    with _GUARD:
-        tlock = _PATH_LOCKS.setdefault(path, threading.RLock())
-    with tlock:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - Windows: Optuna's portable lock file
-            from optuna.storages.journal import JournalFileOpenLock
-
-            lk = JournalFileOpenLock(path)
-            lk.acquire()
-            try:
-                yield
-            finally:
-                lk.release()
-            return
-        with open(path, "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
-
-
-@contextlib.contextmanager
 def _thread_lock(obj: Any) -> Iterator[None]:
     with _GUARD:
         try:
@@ -254,7 +230,7 @@ def storage_lock(storage: Any, study_name: str) -> Iterator[str]:
         if dialect == "sqlite":
             db = engine.url.database
             if db and db != ":memory:" and not db.startswith("file::memory:"):
-                with _flock(os.path.abspath(db) + ".metaopt.lock"):
+                with file_lock(os.path.abspath(db) + ".metaopt.lock"):
                     yield "sqlite-file-lock"
                 return
             with _thread_lock(inner):
@@ -269,7 +245,7 @@ def storage_lock(storage: Any, study_name: str) -> Iterator[str]:
         backend = getattr(inner, "_backend", None)
         path = getattr(backend, "_file_path", None)
         if path:
-            with _flock(os.path.abspath(path) + ".metaopt.lock"):
+            with file_lock(os.path.abspath(path) + ".metaopt.lock"):
                 yield "journal-file-lock"
             return
         warnings.warn("metaopt: no cross-process lock for this journal backend; the warm start is only "

@@ -146,6 +146,33 @@ def _build_dir(tmp_path, conflicting=False):
     return path
 
 
+def test_kb_merge_waits_for_another_writer_and_merges_into_what_it_saved(tmp_path):
+    """A real ``metaopt kb merge`` process started while this test holds the KB's write lock (as an ``add-study``
+    saving would) writes nothing until the lock is released, then keeps what was saved meanwhile."""
+    import subprocess
+    import sys
+    import time
+
+    from metaopt.kb import KnowledgeBase, writing
+
+    kb, other, meanwhile = tmp_path / "kb", make_small_kb(), make_small_kb()
+    make_small_kb().save(kb)
+    for part, suffix in ((other, "-merged"), (meanwhile, "-meanwhile")):
+        part.tasks["task_id"] = part.tasks["task_id"] + suffix
+        part.evaluations["task_id"] = part.evaluations["task_id"] + suffix
+    other.save(tmp_path / "other")
+    with writing(kb):
+        proc = subprocess.Popen([sys.executable, "-m", "metaopt", "kb", "merge", str(tmp_path / "other"), "--into",
+                                 str(kb)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        time.sleep(5)  # far longer than the merge takes unblocked (imports included)
+        assert proc.poll() is None, proc.communicate()
+        KnowledgeBase.load(kb).merge(meanwhile).save(kb)  # the other writer's save
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 0, err
+    ids = set(KnowledgeBase.load(kb).tasks["task_id"])
+    assert {"corpus/a", "corpus/a-merged", "corpus/a-meanwhile"} <= ids and len(ids) == 6
+
+
 def test_kb_merge_one_learner_records_the_step(tmp_path, capsys):
     from metaopt.kb import KnowledgeBase
 

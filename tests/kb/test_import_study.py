@@ -173,6 +173,27 @@ def _one_line_error(capsys) -> str:
     return lines[0]
 
 
+def test_two_add_studies_and_a_merge_at_once_into_one_kb_keep_all_three(tmp_path, credit_study):
+    """Real processes: each loaded the KB, merged its part and saved, and the others' parts were lost."""
+    import subprocess
+    import sys
+
+    kb, other = tmp_path / "kb", make_small_kb()
+    make_small_kb().save(kb)
+    other.tasks["task_id"] = other.tasks["task_id"] + "-other"
+    other.evaluations["task_id"] = other.evaluations["task_id"] + "-other"
+    other.save(tmp_path / "other")
+    commands = [_add_study(credit_study, "--name", name, "--kb", str(kb)) for name in ("a", "b")]
+    commands.append(["kb", "merge", str(tmp_path / "other"), "--into", str(kb)])
+    procs = [subprocess.Popen([sys.executable, "-m", "metaopt", *cmd], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True) for cmd in commands]
+    for p in procs:
+        out, err = p.communicate(timeout=300)
+        assert p.returncode == 0, err[-2000:]
+    ids = set(KnowledgeBase.load(kb).tasks["task_id"])
+    assert {"corpus/a", "corpus/a-other", "corpus/b-other"} <= ids and len(ids) == 2 + 2 + 2
+
+
 def test_add_study_refuses_missing_or_bad_storages_creating_nothing(tmp_path, monkeypatch, capsys):
     """Before: --storage sqlite:///missing.db created an empty database file (then 'no study')."""
     monkeypatch.chdir(tmp_path)
