@@ -123,17 +123,19 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
     notes = [] if notes is None else notes
     n = ds.n_rows
     if cv == "auto":  # 5 folds, fewer only on a handful of rows (the plan's splits)
-        cv = auto_splits(n, largest_class(ds))
+        cv = auto_splits(n, largest_class(ds), n_groups(ds))
     most = n - (ds.time_order is not None)  # time order: the first block is only ever fitted on
     if cv > most:
         raise ConfigError(f"cv={cv} folds but the data have {n} rows with a target; every test fold needs "
                           f"rows: use cv <= {most} (5 or 10 is usual)")
     if ds.groups is not None:
-        n_groups = int(ds.groups.nunique())
-        if n_groups < cv:
-            raise ConfigError(f"cv={cv} folds but groups {ds.groups.name!r} has only {n_groups} group(s), and a "
-                              f"group is never split between folds: use cv <= {n_groups}"
-                              + ("" if n_groups >= 2 else " with at least 2 groups"))
+        groups = n_groups(ds) or 0
+        if groups < 2:
+            raise ConfigError(f"groups {ds.groups.name!r} has a single group, and a group is never split between "
+                              f"training and test folds: grouped CV needs at least 2 groups")
+        if groups < cv:
+            raise ConfigError(f"cv={cv} folds but groups {ds.groups.name!r} has only {groups} group(s), and a "
+                              f"group is never split between folds: use cv <= {groups} (or cv='auto')")
     if ds.kind != "regression":
         counts = ds.y.value_counts()
         counts = counts[counts > 0]
@@ -151,6 +153,11 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
             shown = ", ".join(f"{k!r} ({int(v)} rows)" for k, v in small.head(5).items())
             notes.append(f"class(es) with fewer rows than cv={cv} folds: {shown}; some test folds lack them")
     check_feature_magnitude(ds.X)
+
+
+def n_groups(ds: Any) -> int | None:
+    """Distinct groups of grouped data (None: rows are independent)."""
+    return None if getattr(ds, "groups", None) is None else int(ds.groups.nunique())
 
 
 def largest_class(ds: Any) -> int | None:

@@ -16,7 +16,7 @@ from typing import Any
 
 from metaopt.exceptions import ConfigError
 from metaopt.tuning._budget import DEFAULT_SHARE, TimeBudget
-from metaopt.tuning._checks import check_arguments, check_data, largest_class, load_task
+from metaopt.tuning._checks import check_arguments, check_data, largest_class, load_task, n_groups
 from metaopt.tuning._cv import FoldCV, better
 from metaopt.tuning._ensemble import OofStore
 from metaopt.tuning._fidelity import (
@@ -205,8 +205,10 @@ def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
     """The plan from the data size (``cv="auto"``) or ``cv`` folds; the budget and a resumed study may change it."""
     if cv != "auto":
         return kfold_plan(int(cv))
-    plan = plan_by_rows(ds.n_rows, auto_splits(ds.n_rows, largest_class(ds)))
-    return plan if ds.time_order is None else replace(plan, repeats=1)  # time order: one split, no reshuffle
+    plan = plan_by_rows(ds.n_rows, auto_splits(ds.n_rows, largest_class(ds), n_groups(ds)))
+    # time order, or a group per fold: every repeat would be the same split
+    same = ds.time_order is not None or (n_groups(ds) or plan.n_splits + 1) <= plan.n_splits
+    return replace(plan, repeats=1) if same else plan
 
 
 def _choose_learner(run: TuneRun, learner: str, kb: Any, study_name: str | None) -> None:

@@ -66,8 +66,21 @@ def test_a_study_is_resumed_only_with_the_same_groups(tmp_path):
 
 def test_fewer_groups_than_folds_is_refused_before_any_fit():
     frame, g = _leaky(n_groups=3, per_group=10, seed=2)
-    with pytest.raises(ConfigError, match="only 3 group"):
+    with pytest.raises(ConfigError, match=r"only 3 group.*use cv <= 3 \(or cv='auto'\)"):
         tune(frame, target="y", groups=g, n_trials=1, cv=5, **FAST)
+    with pytest.raises(ConfigError, match="a single group.*grouped CV needs at least 2 groups"):
+        tune(frame, target="y", groups=np.zeros(len(g)), n_trials=1, **FAST)
+
+
+@pytest.mark.parametrize("n_groups,plan", [(2, "2-fold CV"), (3, "3-fold CV"), (8, "5-fold CV, 3 repeats")])
+def test_cv_auto_takes_as_many_folds_as_groups_and_repeats_only_where_a_split_can_differ(n_groups, plan):
+    """Five folds of three groups were refused though the user asked for no number of folds; with a group
+    per fold every repeat is the same split, so none is run."""
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=120)
+    frame = pd.DataFrame({"x": x, "y": np.where(x + rng.normal(size=120) > 0, "yes", "no")})
+    res = tune(frame, target="y", groups=np.arange(120) % n_groups, n_trials=1, **FAST)
+    assert res.summary.evaluation == plan
 
 
 def test_cli_groups_column_trains_without_it_and_predict_accepts_it(tmp_path, capsys):
