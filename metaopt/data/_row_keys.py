@@ -41,8 +41,12 @@ def row_key_notes(keys: dict[str, pd.Series | None], dropped: dict[str, str]) ->
         notes.append(f"grouped folds: {gs.nunique()} groups" + (f" of column {gs.name!r}" if gs.name in dropped else "")
                      + "; the rows of a group are never split between training and test")
     if order is not None:
+        distinct = int(order.nunique())
+        ties = "" if distinct == len(order) else (
+            f" ({distinct} distinct times in {len(order)} rows: rows of one time keep their row order and may fall "
+            f"on both sides of a fold's boundary)")
         notes.append(f"time-ordered folds by column {order.name!r}: each fold is fitted on earlier rows and "
-                     "tested on the next ones")
+                     f"tested on the next ones{ties}")
     return notes
 
 
@@ -104,4 +108,7 @@ def _time_order(X: pd.DataFrame, name: str, tname: str, where: str) -> pd.Series
     if n_missing:
         raise TimeOrderError(f"time column {name!r} is missing in {n_missing} of {len(keys)} rows; every row needs "
                              "a time to be put in order")
+    if keys.nunique() < 2:
+        raise TimeOrderError(f"time column {name!r} holds a single value ({str(s.iloc[0])!r}), so no row is earlier than "
+                             f"another: name a column that orders the rows, or leave time_column out")
     return keys.rename(name)

@@ -30,6 +30,14 @@ def test_dates_and_numbers_give_the_rows_order_and_stay_features(frame):
     assert load_data(frame, target="y").time_order is None
 
 
+def test_times_shared_by_several_rows_are_said(frame):
+    frame["week"] = np.arange(len(frame)) // 7
+    note = next(n for n in load_data(frame, target="y", time_column="week").notes if n.startswith("time-ordered"))
+    assert "(8 distinct times in 50 rows: rows of one time keep their row order and may fall on both sides" in note
+    unique = next(n for n in load_data(frame, target="y", time_column="step").notes if n.startswith("time-ordered"))
+    assert "distinct times" not in unique
+
+
 def test_rows_without_a_target_drop_their_time(frame):
     frame.loc[[3, 7], "y"] = None
     ds = load_data(frame, target="y", time_column="step")
@@ -42,12 +50,16 @@ def test_rows_without_a_target_drop_their_time(frame):
     ("text", dict(time_column="x"), "holds neither numbers nor dates"),
     ("gap", dict(time_column="step"), "missing in 1 of 50 rows"),
     (None, dict(time_column="step", groups="day"), "not both"),
+    ("constant", dict(time_column="day"), "time column 'day' holds a single value ('2024-01-01'), so no row is "
+                                          "earlier than another"),
 ])
 def test_unusable_times_are_one_specific_error(frame, change, kwargs, fragment):
     if change == "text":
         frame["x"] = [f"item {i}" for i in range(len(frame))]
     if change == "gap":
         frame.loc[4, "step"] = np.nan
+    if change == "constant":
+        frame["day"] = "2024-01-01"
     with pytest.raises(TimeOrderError) as info:
         load_data(frame, target="y", **kwargs)
     assert fragment in str(info.value) and isinstance(info.value, DataError) and "\n" not in str(info.value)
