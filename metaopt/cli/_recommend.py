@@ -103,12 +103,14 @@ def run(args: argparse.Namespace) -> int:
         recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb,
                          probe=args.probe, n_jobs=args.jobs)
     # metaopt's own warnings as one line each; numeric noise of other libraries (RuntimeWarning) is dropped
-    for msg in dict.fromkeys(str(w.message) for w in caught if issubclass(w.category, UserWarning)):
-        print(f"metaopt: warning: {' '.join(msg.split())}", file=sys.stderr)
+    said = [" ".join(str(w.message).split()) for w in caught if issubclass(w.category, UserWarning)]
+    for msg in dict.fromkeys(said):
+        print(f"metaopt: warning: {msg}", file=sys.stderr)
     for note in ds.essential_notes:  # e.g. rows dropped for a missing target, an integer target taken as numbers
         print(f"note: {note}", file=sys.stderr)
-    if args.json:
+    if args.json:  # the notes and warnings too, as tune --json has them: a script may never see stderr
         json.dump({"dataset": ds.name, "target": ds.target, "kind": ds.kind,
+                   "notes": list(dict.fromkeys([*ds.essential_notes, *said])),
                    "recommendations": [r.to_dict() for r in recs]}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0

@@ -54,6 +54,8 @@ def test_an_integer_coded_target_is_said_and_kind_makes_it_classes(kb_dir, tmp_p
     assert main(["recommend", str(path), "--target", "rating", "-k", "2", "--kb", kb_dir]) == 0
     out, err = capsys.readouterr()
     assert "target 'rating' (regression)" in out and "3 distinct integer values: treated as regression" in err
+    assert main(["recommend", str(path), "--target", "rating", "-k", "2", "--kb", kb_dir, "--json"]) == 0
+    assert any("treated as regression" in n for n in json.loads(capsys.readouterr().out)["notes"])  # not only stderr
     assert main(["recommend", str(path), "--target", "rating", "--kind", "multiclass", "-k", "2", "--kb", kb_dir]) == 0
     out, err = capsys.readouterr()
     assert "target 'rating' (multiclass)" in out and "treated as regression" not in err
