@@ -279,13 +279,18 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def _is_file(path: str, data: str) -> bool:
+    """Whether ``path`` names the existing file ``data``, however it is spelt (a link, another relative path)."""
+    import os
+
+    return os.path.exists(path) and os.path.exists(data) and os.path.samefile(path, data)
+
+
 def _not_the_data(output: str, data: str) -> None:
     """Refuse a model file name that is the data file's: the search would end by overwriting its data."""
-    from pathlib import Path
-
     from metaopt.exceptions import ConfigError
 
-    if Path(output).exists() and Path(data).exists() and Path(output).resolve() == Path(data).resolve():
+    if _is_file(output, data):
         raise ConfigError(f"--output {output!r} is the data file; the model would overwrite it: use a name such as "
                           f"model.joblib")
 
@@ -295,7 +300,7 @@ def _check_predictions_path(path: str, data: str) -> None:
 
     from metaopt.exceptions import ConfigError
 
-    if Path(path).exists() and Path(data).exists() and Path(path).resolve() == Path(data).resolve():
+    if _is_file(path, data):
         raise ConfigError(f"--output {path!r} is the data file; the predictions would replace its rows: give "
                           f"another file name")
     parent = Path(path).parent

@@ -109,6 +109,6 @@ def _time_order(X: pd.DataFrame, name: str, tname: str, where: str) -> pd.Series
         raise TimeOrderError(f"time column {name!r} is missing in {n_missing} of {len(keys)} rows; every row needs "
                              "a time to be put in order")
     if keys.nunique() < 2:
-        raise TimeOrderError(f"time column {name!r} holds a single value ({str(s.iloc[0])!r}), so no row is earlier than "
-                             f"another: name a column that orders the rows, or leave time_column out")
+        raise TimeOrderError(f"time column {name!r} holds a single value ({str(s.iloc[0])!r}), so no row is earlier "
+                             f"than another: name a column that orders the rows, or leave time_column out")
     return keys.rename(name)
