@@ -38,7 +38,6 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-import threading
 import time
 import warnings
 from collections.abc import Iterator
@@ -46,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from metaopt.exceptions import StorageError
+from metaopt.utils import file_lock
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 HEARTBEAT_INTERVAL_S = 10
@@ -60,7 +60,6 @@ _DRIVER_PACKAGES = {"psycopg": "psycopg[binary]", "psycopg2": "psycopg2-binary",
 _FALLBACK_DRIVERS = {"postgresql": ("psycopg2", "psycopg", "pg8000"),
                      "mysql": ("pymysql", "mysqldb", "mysqlconnector"),
                      "mariadb": ("pymysql", "mysqldb", "mysqlconnector")}
-_CREATE_LOCK = threading.Lock()
 
 
 def mask_url(url: str) -> str:
@@ -296,18 +295,8 @@ def _creation_lock(db: Path | None) -> Iterator[None]:
     if db is None:
         yield
         return
-    with _CREATE_LOCK:
-        try:
-            import fcntl
-        except ImportError:  # pragma: no cover - no fcntl (Windows): unserialised, as Optuna itself
-            yield
-            return
-        with open(os.path.abspath(db) + ".metaopt.lock", "a+") as fh:
-            fcntl.flock(fh.fileno(), fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
+    with file_lock(os.path.abspath(db) + ".metaopt.lock"):  # the warm start's lock file, re-entrant in a thread
+        yield
 
 
 def _first_line(exc: BaseException) -> str:

@@ -6,6 +6,8 @@ import math
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from metaopt.tuning._ensemble import blend_shortfall
+
 
 def _fmt(v: Any) -> str:
     if v is None:
@@ -185,10 +187,10 @@ def format_final(s: TuneSummary) -> list[str]:
 
 def _kept_though_worse(e: dict[str, Any]) -> list[str]:
     """Why a blend whose CV is a little worse than the best single configuration's is the model (``keeps_blend``)."""
-    gain, single = e.get("gain"), e.get("best_single_score")
-    if gain is None or single is None or not gain < 0:
+    short = blend_shortfall(e)
+    if short <= 0:
         return []
-    return [f"  the blend is kept though its CV is {100 * -gain / max(abs(single), 1e-12):.1f}% worse: the best single "
+    return [f"  the blend is kept though its CV is {100 * short:.1f}% worse: the best single "
             f"score is the best of {e['n_candidates']} candidates' and partly the folds' luck (docs/tuning.md, "
             f"\"Final model\")"]
 

@@ -205,9 +205,10 @@ def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
     """The plan from the data size (``cv="auto"``) or ``cv`` folds; the budget and a resumed study may change it."""
     if cv != "auto":
         return kfold_plan(int(cv))
-    plan = plan_by_rows(ds.n_rows, auto_splits(ds.n_rows, largest_class(ds), n_groups(ds)))
+    groups = n_groups(ds)
+    plan = plan_by_rows(ds.n_rows, auto_splits(ds.n_rows, largest_class(ds), groups))
     # time order, or a group per fold: every repeat would be the same split
-    same = ds.time_order is not None or (n_groups(ds) or plan.n_splits + 1) <= plan.n_splits
+    same = ds.time_order is not None or (groups or plan.n_splits + 1) <= plan.n_splits
     return replace(plan, repeats=1) if same else plan
 
 
