@@ -19,6 +19,7 @@ import json
 import shlex
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 
@@ -302,7 +303,20 @@ def run_add_study(args: argparse.Namespace) -> int:
     learners = ", ".join(f"{lrn} {n}" for lrn, n in res["learners"].items()) if len(res["learners"]) > 1 \
         else res["learner"]
     print(f"added task {res['task_id']} with {res['n_trials']} trials ({learners}, {res['metric']}) to {res['path']}")
+    kb_option = "" if _is_default_kb(res["path"]) else f" with --kb {shlex.quote(str(res['path']))}"
+    print(f"its best trials come first when you tune or recommend{kb_option} on a table with these columns and "
+          "target (next month's rows)")
     return 0
+
+
+def _is_default_kb(path: Any) -> bool:
+    from metaopt.exceptions import KnowledgeBaseError
+    from metaopt.kb import default_kb_path
+
+    try:
+        return Path(path).resolve() == Path(default_kb_path()).resolve()
+    except KnowledgeBaseError:  # no default KB: the one written is not it
+        return False
 
 
 def run_prefit(args: argparse.Namespace) -> int:

@@ -120,12 +120,13 @@ def run(args: argparse.Namespace) -> int:
 
 def _print_table(ds, recs, probe: int = 0, k: int = 5) -> None:
     print(f"{ds.name}: {ds.n_rows} rows x {ds.n_features} features, target {ds.target!r} ({ds.kind})")
-    if recs and recs[0].similar_tasks:
+    ranked = [r for r in recs if r.own_study is None] or recs  # the meta-model's: whose neighbours to show
+    if ranked and ranked[0].similar_tasks:
         print("most similar KB tasks: " + ", ".join(f"{s['name']} (d={s['distance']:.2f})"
-                                                     for s in recs[0].similar_tasks))
-    far = bool(recs) and recs[0].far_from_kb
+                                                     for s in ranked[0].similar_tasks))
+    far = bool(ranked) and ranked[0].far_from_kb
     if far:
-        print("note: " + recs[0].rationale.split(" Position ")[0])
+        print("note: " + ranked[0].rationale.split(" Position ")[0])
     w_why = max([len("why")] + [len(r.reason) for r in recs])
     w_cfg = max([len("config")] + [len(r.config_id) for r in recs])
     header = (f"{'#':>2}  {'learner':<13} {'config':<{w_cfg}} {'score':>10} {'fit':>7}  {'why':<{w_why}}  "
@@ -139,6 +140,12 @@ def _print_table(ds, recs, probe: int = 0, k: int = 5) -> None:
     first = ("#1 is the best on average over all KB tasks" if far else
              "#1 has the best blend of its scores on the most similar KB tasks and the surrogate's prediction")
     order = f"a portfolio, not sorted by score: {first}; each next one adds the most where those above it are weak"
+    n_own = sum(r.own_study is not None for r in recs)
+    if n_own and n_own < len(recs):
+        order = (f"your studies' trials first, best first; then {order.replace('#1', f'#{n_own + 1}', 1)}"
+                 .replace("; each next", ", each next"))
+    elif n_own:
+        order = "your studies' trials, best first"
     if recs and recs[0].probe_score is not None:
         from metaopt.recommender import PROBE_FOLDS, probes_portfolio
 
@@ -149,6 +156,9 @@ def _print_table(ds, recs, probe: int = 0, k: int = 5) -> None:
     print(f"order: {order}")
     print("score: predicted normalised score (1 = best configuration of the KB pool on a task, 0 = worst) "
           "± uncertainty; fit: predicted seconds per fit")
+    if any(r.own_study for r in recs):
+        print("your study: trials of your own studies on a table with these columns and target (kb add-study) "
+              "come first; their score is among that study's trials (1 = its best)")
     if any(r.adapted for r in recs):
         print(f"(KB: ...): value set for this dataset ({ds.n_rows} rows) instead of the KB configuration's - "
               "minimum leaf sizes capped so a training fold can grow a few leaves, values written inside the "

@@ -19,9 +19,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     from metaopt.core import TUNE_ALL_METRICS
 
     p = sub.add_parser(
-        "tune",
-        help="tune a learner with a warm-started, cross-validated Optuna search",
-        description=(
+        "tune", help="tune a learner with a warm-started, cross-validated Optuna search", description=(
             "Tune a learner's hyperparameters on a dataset: the recommended configurations are tried first, "
             "then the sampler explores; every configuration is scored on the same folds (K-fold cross-validation; "
             "fewer folds or a holdout on larger data or a short --timeout), and compared with the library "
@@ -58,6 +56,8 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--study-name", metavar="NAME", help="the study's name in --storage (only with --storage; default: "
                                                          "derived from dataset, learner, metric, folds and seed)")
     p.add_argument("--output", "-o", metavar="FILE", help="save the refitted final model here (joblib pickle)")
+    p.add_argument("--kb", metavar="DIR", help="knowledge-base directory, e.g. one grown by 'metaopt kb add-study' "
+                   "(default: the shipped one)")
     p.add_argument("--json", action="store_true", help="print the summary as one JSON object")
     p.add_argument("--seed", type=int, default=0, metavar="S", help="seed of folds, sampler and fits (default 0)")
     p.add_argument("--sampler", choices=["meta", "tpe", "random"], default="meta",
@@ -130,6 +130,10 @@ def run_tune(args: argparse.Namespace) -> int:
     if args.output:  # an unwritable --output is found now, not after the whole search
         check_output_path(args.output)
         _not_the_data(args.output, args.data)
+    if args.kb is not None:  # a wrong --kb stops here, not as a search without warm start
+        from metaopt.kb import KnowledgeBase
+
+        KnowledgeBase.check_path(args.kb)
     from metaopt.data import load_data
 
     ds = load_data(args.data, target=args.target, kind=args.kind, groups=args.groups, time_column=args.time_column)
@@ -146,7 +150,7 @@ def run_tune(args: argparse.Namespace) -> int:
                       study_name=args.study_name, random_state=args.seed, warm_start=not args.no_warm_start,
                       sampler=args.sampler, progress=not args.quiet, n_jobs=args.jobs, k=args.k,
                       pruner=None if args.no_pruning else "auto", ensemble=args.ensemble,
-                      ensemble_size=args.ensemble_size, on_interrupt="finish")
+                      ensemble_size=args.ensemble_size, kb=args.kb, on_interrupt="finish")
     path, save_error = None, None
     if args.output:
         try:

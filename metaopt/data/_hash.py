@@ -14,7 +14,7 @@ import pandas as pd
 
 from metaopt.data._dataset import Dataset
 
-__all__ = ["content_hash"]
+__all__ = ["content_hash", "schema_hash"]
 
 
 def content_hash(dataset: Dataset) -> str:
@@ -34,6 +34,18 @@ def content_hash(dataset: Dataset) -> str:
     h.update(b"\0target\0")
     _hash_series(h, dataset.y)
     return h.hexdigest()
+
+
+def schema_hash(dataset: Dataset) -> str:
+    """A SHA-256 hex digest of a dataset's schema: task kind, target name and the set of feature names.
+
+    Two versions of one table (last month's rows and this month's) share it where their content hashes
+    differ: how the knowledge base recognises a user's earlier study on the same table. Column order
+    does not count; values and types do not either (a refresh may read a column's type differently).
+    """
+    names = sorted(str(c) for c in dataset.X.columns)
+    return hashlib.sha256("\0".join(["metaopt-schema-v1", dataset.kind, str(dataset.target), *names])
+                          .encode("utf-8")).hexdigest()
 
 
 def _hash_series(h: Any, s: pd.Series) -> None:

@@ -52,6 +52,7 @@ __all__ = [
     "import_pimp",
     "import_openml_runs",
     "import_optuna_study",
+    "schema_key",
 ]
 
 _LAZY = {
@@ -59,6 +60,7 @@ _LAZY = {
     "import_pimp": "metaopt.kb._import_pimp",
     "import_openml_runs": "metaopt.kb._import_openml",
     "import_optuna_study": "metaopt.kb._import_study",
+    "schema_key": "metaopt.kb._import_study",
 }
 
 

@@ -12,7 +12,7 @@ import functools
 import hashlib
 import json
 import math
-import re
+import os
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,15 @@ from metaopt.kb._lock import writing
 from metaopt.kb._store import KnowledgeBase
 
 SOURCE = "optuna_study"
+#: dataset_key prefix of a user's task: the start of its schema hash, which versions of one table share
+SCHEMA_KEY = "schema/"
+
+
+def schema_key(dataset) -> str:
+    """The ``dataset_key`` of a user's task on ``dataset``; recommendations look their earlier studies up by it."""
+    from metaopt.data import schema_hash
+
+    return SCHEMA_KEY + schema_hash(dataset)[:16]
 
 
 def open_storage(storage: Any) -> Any:
@@ -65,10 +74,6 @@ def data_hash(dataset) -> str:
             s = s.astype(object).where(s.notna(), None).astype(str)
         h.update(pd.util.hash_pandas_object(s, index=False).to_numpy().tobytes())
     return h.hexdigest()
-
-
-def _normalised_name(name: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "", name.lower()) or "data"
 
 
 def map_trial_params(params: dict[str, Any], learner: str, param_map: dict[str, str] | None = None,
@@ -144,7 +149,7 @@ def study_to_kb(study, dataset, *, learner: str = "lightgbm", metric: str, name:
         meta_features = dict(extract_meta_features(dataset).values)
     task = {
         "task_id": task_id, "name": task_name, "source": SOURCE,
-        "dataset_key": f"name/{_normalised_name(task_name)}", "openml_data_id": dataset.openml_data_id,
+        "dataset_key": schema_key(dataset), "openml_data_id": dataset.openml_data_id,
         "openml_task_id": dataset.openml_task_id, "kind": dataset.kind,
         "licence": "user-provided data (not redistributed by metaopt)", "data_hash": h,
         "n_rows": dataset.n_rows, "n_features": dataset.n_features,
@@ -220,21 +225,50 @@ def import_optuna_study(storage: str, study_name: str, data: Any, target: str | 
     meta_features = dict(extract_meta_features(ds).values)
     done = [leg for leg in legs if _has_completed(leg[0])] or legs[:1]  # none: study_to_kb says why
     new = functools.reduce(KnowledgeBase.merge, [
-        study_to_kb(leg, ds, learner=lrn, metric=met, name=name or Path(str(data)).stem, n_folds=folds,
+        study_to_kb(leg, ds, learner=lrn, metric=met, name=name or _task_name(data, ds), n_folds=folds,
                     param_map=param_map, storage_label=label, meta_features=meta_features)
         for leg, lrn, met, folds in done])
     if save:
         with writing(target_path):  # another writer may have saved since: merge into what is there now
             if (kb_path / S.MANIFEST_FILE).exists():
                 base = KnowledgeBase.load(kb_path)
+            new = _fitted_to(new, base)
             merged = base.merge(new)
             merged.save(target_path)
     else:
+        new = _fitted_to(new, base)
         merged = base.merge(new)
     counts = new.evaluations["learner"].value_counts()
     return {"task_id": new.tasks["task_id"].iloc[0], "n_trials": len(new.evaluations), "path": target_path,
             "learners": {lrn: int(counts[lrn]) for _, lrn, _, _ in legs if lrn in counts},
             "learner": legs[0][1], "metric": legs[0][2], "kb": merged}
+
+
+def _task_name(data: Any, ds: Any) -> str:
+    """The task's name: the data file's stem, else the dataset's name (a DataFrame's ``data``)."""
+    return Path(data).stem if isinstance(data, (str, os.PathLike)) else str(ds.name)
+
+
+def _fitted_to(new: KnowledgeBase, base: KnowledgeBase) -> KnowledgeBase:
+    """``new`` (one task) made to merge into ``base``: a task ``base`` holds keeps its dataset key (one added
+    before keys were schema hashes), and a configuration id ``base`` holds with other parameters (a study of
+    the same name on another version of the data, as a weekly re-tune makes) gets the data hash in its id."""
+    tasks, configs, evals = new.tasks.copy(), new.configs.copy(), new.evaluations.copy()
+    keys = dict(zip(base.tasks["task_id"], base.tasks["dataset_key"]))
+    tasks["dataset_key"] = [keys.get(t, k) for t, k in zip(tasks["task_id"], tasks["dataset_key"])]
+    theirs = base.configs[base.configs["origin"] == SOURCE]
+    known = {(lrn, cid): p for lrn, cid, p in zip(theirs["learner"], theirs["config_id"], theirs["params"])}
+    tag = "@" + str(tasks["data_hash"].iloc[0])[:8]
+    renamed = {}
+    for lrn, cid, p in zip(configs["learner"], configs["config_id"], configs["params"]):
+        if (lrn, cid) in known and json.loads(known[lrn, cid]) != json.loads(p):
+            head, number = cid.rsplit("/", 1)
+            renamed[lrn, cid] = f"{head}{tag}/{number}"
+    if renamed:
+        for frame in (configs, evals):
+            frame["config_id"] = [renamed.get((lrn, cid), cid) for lrn, cid in zip(frame["learner"],
+                                                                                   frame["config_id"])]
+    return KnowledgeBase.from_frames(tasks, configs, evals, new.sources)
 
 
 def _load_study(st: Any, study_name: str, label: str) -> Any:

@@ -94,11 +94,7 @@ class KnowledgeBase:
         file, bad JSON, a foreign ``schema_version``, an unreadable or foreign Parquet
         file, a checksum mismatch (modified file or interrupted save) or invalid content.
         """
-        root = Path(path).expanduser() if path is not None else default_kb_path()
-        if not root.exists():
-            raise KnowledgeBaseError(f"no knowledge base at {root}: directory does not exist")
-        if not root.is_dir():
-            raise KnowledgeBaseError(f"{root} is not a knowledge-base directory")
+        root = cls.check_path(path)
         manifest = cls._read_manifest(root)
         frames = {}
         files = manifest.get("files") or {}
@@ -133,6 +129,19 @@ class KnowledgeBase:
         if validate:
             kb.validate(deep=False)
         return kb
+
+    @classmethod
+    def check_path(cls, path: str | os.PathLike | None = None) -> Path:
+        """``path`` (default: :func:`default_kb_path`) as a KB directory with a valid manifest, else a
+        :class:`KnowledgeBaseError`: the cheap check of a ``--kb`` option before any work (:meth:`load`
+        reads and checks the tables)."""
+        root = Path(path).expanduser() if path is not None else default_kb_path()
+        if not root.exists():
+            raise KnowledgeBaseError(f"no knowledge base at {root}: directory does not exist")
+        if not root.is_dir():
+            raise KnowledgeBaseError(f"{root} is not a knowledge-base directory")
+        cls._read_manifest(root)
+        return root
 
     @staticmethod
     def _read_manifest(root: Path) -> dict:

@@ -11,6 +11,7 @@ fitting; later calls cost the meta-features plus a few milliseconds.
 
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import warnings
 from typing import Any
@@ -22,6 +23,7 @@ from metaopt.exceptions import ConfigError
 from metaopt.features import extract_meta_features
 from metaopt.learners import check_offered
 from metaopt.recommender._cache import get_recommender
+from metaopt.recommender._own import own_share, own_studies
 from metaopt.recommender._probe import probe_first, probes_portfolio
 from metaopt.recommender._recommendation import Recommendation
 from metaopt.utils import check_scalar
@@ -50,7 +52,8 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         first has the best blend of its scores on similar KB tasks and the surrogate's
         prediction, each next one adds the most where those above it are weak - so
         ``predicted_score`` need not decrease.  Data-size-dependent parameters are capped
-        for this dataset (``Recommendation.adapted`` lists the changes).
+        for this dataset (``Recommendation.adapted`` lists the changes).  Where ``kb`` holds your own studies
+        (``kb add-study``) on a table with this data's columns and target, up to half are their best trials, first.
     time_budget
         Seconds one fit may take; configurations predicted to take longer are skipped.
     kb
@@ -103,10 +106,19 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
     n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
     probed = int(probe) if probe >= 2 else 0
+    budget = None if time_budget is None else float(time_budget)
     recs = rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, max(int(k), probed),
-                         None if time_budget is None else float(time_budget), features=ds.X,
-                         blind_reason=blind_reason, portfolio_first=probed if probes_portfolio(k, probed) else 0)
-    return probe_first(ds, recs, probed, n_jobs=int(n_jobs))[:int(k)]
+                         budget, features=ds.X, blind_reason=blind_reason,
+                         portfolio_first=probed if probes_portfolio(k, probed) else 0)
+    own = own_studies(kb, ds, learner, own_share(int(k)), budget)
+    return _own_first(own, probe_first(ds, recs, probed, n_jobs=int(n_jobs)), int(k))
+
+
+def _own_first(own: list[Recommendation], recs: list[Recommendation], k: int) -> list[Recommendation]:
+    """The user's own trials on this table, then the meta-model's picks that repeat none of them, ranked anew."""
+    taken = {(r.learner, repr(sorted(r.params.items()))) for r in own}
+    rest = [r for r in recs if (r.learner, repr(sorted(r.params.items()))) not in taken]
+    return [dataclasses.replace(r, rank=i + 1) for i, r in enumerate((own + rest)[:k])]
 
 
 def _check_arguments(k: Any, probe: Any, n_jobs: Any, learner: Any, time_budget: Any, kb: Any) -> None:

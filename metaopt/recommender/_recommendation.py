@@ -28,6 +28,8 @@ class Recommendation:
     adapted: dict[str, tuple[Any, Any]] = field(default_factory=dict)
     #: its mean score on a few folds of this dataset (the kind's primary metric), where ``probe`` tried it
     probe_score: float | None = None
+    #: the study it comes from where it is a trial of your own study on this table (``kb add-study``)
+    own_study: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         d = asdict(self)

@@ -64,6 +64,7 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
     try:
         if learner != "auto":
             recs = list(recommend(ds, learner=learner, k=k, kb=kb, meta_features=meta))
+            note_own_studies(recs, notes)
             return None, for_budget(recs, ds, meta, learner, kb, budget, notes), meta, []
         recs = recommend(ds, learner="auto", k=k, kb=kb, meta_features=meta)
         if not recs:
@@ -81,6 +82,7 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
                 same = recommend(ds, learner=chosen, k=k, kb=kb, meta_features=meta)
             except (KnowledgeBaseError, ConfigError) as exc:  # keep the auto list's configurations
                 notes.append(f"only {len(same)} recommendation(s) of {chosen}: {exc}")
+        note_own_studies(same, notes)
         joint = for_budget(list(recs), ds, meta, chosen, kb, budget, []) if mixed else []
         left_out = sorted({r.learner for r in joint if r.learner in slow and r.learner != chosen})
         if left_out:  # a learner none of whose trials would finish in the budget is not searched
@@ -93,6 +95,16 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
     except Exception as exc:  # noqa: BLE001 - the warm start is an optimisation, never a reason to fail
         notes.append(f"no recommendations: {error_text(exc)}")
     return None, [], meta, []
+
+
+def note_own_studies(recs: list[Any], notes: list[str]) -> None:
+    """Say where the warm start starts from the user's own studies on this table (``metaopt.recommender``)."""
+    studies = list(dict.fromkeys(r.own_study for r in recs if getattr(r, "own_study", None)))
+    if studies:
+        n = sum(bool(getattr(r, "own_study", None)) for r in recs)
+        notes.append(f"warm start: {n} trial(s) of your own stud{'ies' if len(studies) > 1 else 'y'} "
+                     f"{', '.join(map(repr, studies))} on a table with these columns and target first "
+                     "(kb add-study)")
 
 
 def learner_for_budget(ds: Any, meta: dict | None, first_choice: str, kb: Any, budget: SearchBudget,
@@ -113,9 +125,14 @@ def learner_for_budget(ds: Any, meta: dict | None, first_choice: str, kb: Any, b
 def for_budget(recs: list[Any], ds: Any, meta: dict | None, learner: str, kb: Any, budget: SearchBudget | None,
                notes: list[str]) -> list[Any]:
     """``recs`` by expected improvement per predicted second, those predicted not to finish in the search's
-    time last (:func:`metaopt.recommender.order_for_budget`); unchanged without a budget."""
+    time last (:func:`metaopt.recommender.order_for_budget`); unchanged without a budget. The user's own
+    trials on this table stay first: their scores are on another scale than the KB's predictions."""
     from metaopt.recommender import order_for_budget
 
+    own = [r for r in recs if getattr(r, "own_study", None)]
+    if own:
+        rest = [r for r in recs if not getattr(r, "own_study", None)]
+        return own + for_budget(rest, ds, meta, learner, kb, budget, notes)
     if budget is None or not recs:
         return recs
     secs, baseline = predicted_trial_seconds(recs, ds, meta, learner, kb, budget)
@@ -219,8 +236,9 @@ def make_sampler(sampler: Any, ds: Any, learner: str, k: int, kb: Any, seed: int
 def enqueue(study: Any, ds: Any, learner: str, recs: list[Any], space: dict, k: int, kb: Any,
             notes: list[str], adaptive: bool = False) -> int:
     """Warm-start the study with ``recs``; returns how many configurations the warm start holds (enqueued,
-    and with ``adaptive`` planned: the first :data:`~metaopt.metamodel.ADAPTIVE_START` are enqueued, the
-    rest chosen one by one from the scores so far by :func:`adaptive_warm_start`'s callback).
+    and with ``adaptive`` planned: the first :data:`~metaopt.metamodel.ADAPTIVE_START` (or the user's own
+    trials on this table, where more) are enqueued, the rest chosen one by one from the scores so far by
+    :func:`adaptive_warm_start`'s callback).
 
     A failure leaves a plain search (noted); the warm start's warnings become notes.
     """
@@ -230,8 +248,11 @@ def enqueue(study: Any, ds: Any, learner: str, recs: list[Any], space: dict, k: 
     n = 0
     try:
         if recs:
-            planned = len(recs) if adaptive and len(recs) > ADAPTIVE_START else None
-            first = recs[:ADAPTIVE_START] if planned else recs
+            # the user's own trials on this table are all enqueued: the adaptive picks choose among the KB's
+            head = max(ADAPTIVE_START, next((i for i, r in enumerate(recs) if not getattr(r, "own_study", None)),
+                                            len(recs)))
+            planned = len(recs) if adaptive and len(recs) > head else None
+            first = recs[:head] if planned else recs
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 n = len(warm_start(study, ds.X, ds.y, learner=learner, k=len(first), kb=kb, recommendations=first,

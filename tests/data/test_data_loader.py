@@ -372,3 +372,17 @@ def test_content_hash_known_value():
 
 
 _PINNED = "18571ffd98a6f3ec0460e9476d24c71c1de6ccb82230908b598da65a69a896ee"
+
+
+def test_schema_hash_is_shared_by_versions_of_a_table_and_no_other_schema():
+    """Last month's rows and this month's, in any column order, are one table; another column, target or
+    kind is another."""
+    from metaopt.data import schema_hash
+
+    f = pd.DataFrame({"n": np.arange(40) % 7, "c": ["a", "b"] * 20, "y": np.arange(40) % 2})
+    h = schema_hash(as_dataset(f, target="y"))
+    assert len(h) == 64
+    assert schema_hash(as_dataset(f.iloc[::-1].assign(n=lambda d: d["n"] * 2.5)[["c", "y", "n"]], target="y")) == h
+    assert schema_hash(as_dataset(f.assign(m=np.arange(40) % 3), target="y")) != h  # a new column
+    assert schema_hash(as_dataset(f.rename(columns={"y": "z"}), target="z")) != h  # another target name
+    assert schema_hash(as_dataset(f, target="y", kind="regression")) != h  # another kind

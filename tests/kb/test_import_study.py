@@ -323,3 +323,76 @@ def test_a_grouped_study_is_added_with_its_groups_column_and_refused_without(tmp
     assert main(["kb", "add-study", *data, "--groups", "purpose"]) == 0
     task = KnowledgeBase.load(tmp_path / "kb").tasks.iloc[0]
     assert task["n_features"] == 19  # credit-g's 20 features but the groups column, as tuned
+
+
+def _halves(tmp_path) -> tuple:
+    """Two versions of credit-g (its rows cut in two), as CSV files: a table last month and this month."""
+    import pandas as pd
+
+    rows = pd.read_csv(CREDIT_G).sample(frac=1.0, random_state=0)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    rows.iloc[:500].to_csv(a, index=False)
+    rows.iloc[500:].to_csv(b, index=False)
+    return a, b
+
+
+def _random_study(storage: str, data, seed: int) -> None:
+    """A plain Optuna study named 'w' of LightGBM on a holdout of ``data`` (random search, 3 trials)."""
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from metaopt.data import load_data
+    from metaopt.learners import get_learner
+
+    ds = load_data(data, target="class")
+    X_tr, X_te, y_tr, y_te = train_test_split(ds.X, ds.y, test_size=0.3, random_state=0, stratify=ds.y)
+
+    def objective(trial):
+        model = get_learner("lightgbm").fit(
+            X_tr, y_tr, {"learning_rate": trial.suggest_float("learning_rate", 0.02, 0.3)}, ds.kind)
+        pos = list(model.classes_).index(ds.y.cat.categories[1])
+        return roc_auc_score((y_te == ds.y.cat.categories[1]).to_numpy(), model.predict_proba(X_te)[:, pos])
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    optuna.create_study(study_name="w", storage=storage, direction="maximize",
+                        sampler=optuna.samplers.RandomSampler(seed=seed)).optimize(objective, n_trials=3)
+
+
+def test_a_study_of_the_same_name_on_a_new_version_of_the_table_is_added_beside_the_first(tmp_path, capsys):
+    """A monthly re-tune keeps its study name; its trial numbers then name other parameters. Until
+    2026-12-07 the second month's add-study stopped with 'duplicate configs key(s) with conflicting values'."""
+    a, b = _halves(tmp_path)
+    kb = ["--kb", str(tmp_path / "kb"), "--target", "class", "--metric", "roc_auc"]
+    for month, data in enumerate((a, b)):
+        _random_study(f"sqlite:///{tmp_path / f'{month}.db'}", data, seed=month)
+        assert main(["kb", "add-study", "--storage", f"sqlite:///{tmp_path / f'{month}.db'}", "--study", "w",
+                     "--data", str(data), *kb]) == 0
+    assert main(["kb", "add-study", "--storage", f"sqlite:///{tmp_path / '1.db'}", "--study", "w", "--data",
+                 str(b), *kb]) == 0  # again: nothing duplicated
+    capsys.readouterr()
+    got = KnowledgeBase.load(tmp_path / "kb")
+    got.validate()
+    assert len(got.evaluations) == 6 and got.tasks["task_id"].nunique() == 2
+    ids = got.evaluations.groupby("task_id")["config_id"].apply(sorted).to_dict()
+    second = got.tasks.set_index("task_id")["data_hash"].to_dict()
+    assert sorted(ids.values()) == [[f"optuna/w/{i}" for i in range(3)],
+                                    [f"optuna/w@{second[t][:8]}/{i}" for t in ids if "/w@" in ids[t][0]
+                                     for i in range(3)]]
+    assert got.configs["config_id"].nunique() == 6
+    keys = got.tasks["dataset_key"].unique()
+    assert len(keys) == 1 and keys[0].startswith("schema/")  # one table, in two versions
+
+
+def test_a_task_added_before_schema_keys_keeps_its_key_when_its_study_is_added_again(tmp_path, capsys):
+    a, _ = _halves(tmp_path)
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    _random_study(url, a, seed=0)
+    argv = ["kb", "add-study", "--storage", url, "--study", "w", "--data", str(a), "--target", "class",
+            "--metric", "roc_auc", "--kb", str(tmp_path / "kb")]
+    assert main(argv) == 0
+    old = KnowledgeBase.load(tmp_path / "kb")
+    KnowledgeBase.from_frames(old.tasks.assign(dataset_key="name/a"), old.configs, old.evaluations,
+                              old.sources).save(tmp_path / "kb")
+    assert main(argv) == 0, capsys.readouterr().err
+    again = KnowledgeBase.load(tmp_path / "kb")
+    assert again.tasks["dataset_key"].tolist() == ["name/a"] and len(again.evaluations) == 3

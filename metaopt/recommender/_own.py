@@ -1,0 +1,147 @@
+"""A user's own earlier studies on a table come first: ``kb add-study`` tasks with the same schema.
+
+The meta-model ranks what the KB's pools evaluated on many tasks. A user's study evaluated its trials
+on one table only, so no pool holds them and the meta-model never offers them. But where the user tunes
+a new version of a table they tuned before (this month's rows, last month's study), those trials are
+the best-informed configurations there are: their best come first (docs/metamodel.md, "Your own studies
+first"). A table is recognised by its schema (:func:`metaopt.kb.schema_key`), not by its values.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from metaopt.kb import METRICS, KnowledgeBase, default_kb_path, schema_key
+from metaopt.recommender._recommendation import Recommendation
+
+#: the task source of ``kb add-study`` (``metaopt.kb``'s importer of Optuna studies)
+SOURCE = "optuna_study"
+
+
+def own_share(k: int) -> int:
+    """How many of ``k`` recommendations a user's own studies may fill: half, rounded up; the meta-model's
+    picks fill the rest, so that a refresh that changed the table still gets the KB's range of candidates."""
+    return (int(k) + 1) // 2
+
+
+def own_studies(kb: Any, ds: Any, learner: str, n: int, time_budget: float | None = None) -> list[Recommendation]:
+    """The ``n`` best distinct trials of the user's studies on tables with ``ds``'s schema, best first.
+
+    ``learner``: that learner's trials only; ``"auto"``: every learner's, so the learner that did best on
+    the table comes first. Scores are normalised per study's task (1 = its best trial, 0 = its worst).
+    ``time_budget``: trials whose fit is estimated to take longer are left out.
+    """
+    kb = _with_user_studies(kb)
+    if kb is None or n < 1:
+        return []
+    tasks = _same_table(kb, ds)
+    if tasks.empty:
+        return []
+    scored = _scored(kb, tasks, learner)
+    scored["fit_s"] = _fit_seconds(scored, ds.n_rows)
+    if time_budget is not None:
+        scored = scored[~(scored["fit_s"] > float(time_budget))]
+    return [_as_recommendation(row, ds, tasks) for row in _distinct_best(scored, kb, n)]
+
+
+def _with_user_studies(kb: Any) -> KnowledgeBase | None:
+    """``kb`` loaded, or None where it holds no user study (read from the manifest: no KB load)."""
+    from metaopt.recommender._cache import load_kb_cached
+
+    if isinstance(kb, KnowledgeBase):
+        return kb if (kb.tasks["source"] == SOURCE).any() else None
+    root = Path(kb).expanduser() if kb is not None else Path(default_kb_path())
+    try:
+        sources = json.loads((root / "manifest.json").read_text()).get("sources", [])
+    except (OSError, ValueError):
+        return None  # the recommender reports an unreadable KB
+    if not any(str(s.get("name", "")).startswith(SOURCE + ":") for s in sources if isinstance(s, dict)):
+        return None
+    return load_kb_cached(root)
+
+
+def _same_table(kb: KnowledgeBase, ds: Any) -> pd.DataFrame:
+    """The KB's user tasks whose schema is ``ds``'s, indexed by task id."""
+    t = kb.tasks
+    hits = t[(t["source"] == SOURCE) & (t["dataset_key"] == schema_key(ds)) & (t["kind"] == ds.kind)]
+    return hits.set_index("task_id")
+
+
+def _scored(kb: KnowledgeBase, tasks: pd.DataFrame, learner: str) -> pd.DataFrame:
+    """The tasks' completed trials with their metric, raw score and score normalised per task."""
+    e = kb.evaluations
+    e = e[e["task_id"].isin(tasks.index) & (e["status"] == "ok")]
+    if learner != "auto":
+        e = e[e["learner"] == learner]
+    rows = []
+    for task_id, group in e.groupby("task_id", sort=False):
+        metric = next((m for m in METRICS if group[m].notna().any()), None)
+        if metric is None:
+            continue
+        raw = group[metric].astype("float64")
+        score = raw if METRICS[metric][2] else -raw
+        span = score.max() - score.min()
+        norm = (score - score.min()) / span if span > 0 else pd.Series(1.0, index=score.index)
+        rows.append(group[["task_id", "learner", "config_id", "fit_time_s", "n_folds"]].assign(
+            metric=metric, raw=raw, score=norm, n_rows=tasks.at[task_id, "n_rows"]))
+    if not rows:
+        return pd.DataFrame(columns=["task_id", "learner", "config_id", "fit_time_s", "n_folds", "metric", "raw",
+                                     "score", "n_rows"])
+    return pd.concat(rows, ignore_index=True).sort_values("score", ascending=False, kind="stable")
+
+
+def _fit_seconds(scored: pd.DataFrame, n_rows: int) -> pd.Series:
+    """One fit's seconds on ``n_rows`` rows, estimated from the trial's: its duration over its folds, scaled
+    by rows (NaN where the study recorded no folds)."""
+    folds = pd.to_numeric(scored["n_folds"], errors="coerce").astype("float64")
+    rows = pd.to_numeric(scored["n_rows"], errors="coerce").astype("float64")
+    return scored["fit_time_s"].astype("float64") / folds * (float(n_rows) / rows)
+
+
+def _distinct_best(scored: pd.DataFrame, kb: KnowledgeBase, n: int) -> list[dict[str, Any]]:
+    """The ``n`` best rows with distinct (learner, parameters): TPE's repeats of one trial count once."""
+    configs = kb.configs.set_index(["learner", "config_id"])["params"]
+    seen: set[tuple[str, str]] = set()
+    out = []
+    for row in scored.to_dict("records"):
+        params = json.loads(configs.loc[(row["learner"], row["config_id"])])
+        key = (row["learner"], json.dumps(params, sort_keys=True))
+        if key in seen:
+            continue
+        seen.add(key)
+        out.append({**row, "params": params})
+        if len(out) == n:
+            break
+    return out
+
+
+def _as_recommendation(row: dict[str, Any], ds: Any, tasks: pd.DataFrame) -> Recommendation:
+    from metaopt.recommender._recommender import _model_width, _ready_params
+
+    learner = str(row["learner"])
+    params, adapted = _ready_params(learner, dict(row["params"]), ds.kind, ds.n_rows,
+                                    _model_width(learner, ds.X, ds.n_features))
+    study, trial = _study_and_trial(str(row["config_id"]))
+    name = str(tasks.at[row["task_id"], "name"])
+    fit_s = row["fit_s"]
+    return Recommendation(
+        rank=0, learner=learner, config_id=str(row["config_id"]), params=params,
+        predicted_score=float(row["score"]), predicted_score_std=0.0,
+        predicted_fit_time_s=float(fit_s) if np.isfinite(fit_s) else None,
+        similar_tasks=[{"task_id": str(row["task_id"]), "name": name, "distance": 0.0}],
+        rationale=(f"Trial {trial} of your study {study!r} on {name!r} ({int(row['n_rows'])} rows), a table "
+                   f"with this data's columns and target: {row['metric']} {row['raw']:.4g}, score "
+                   f"{row['score']:.2f} among that study's trials (1 = its best). Your own results on this "
+                   "table come before the knowledge base's."),
+        reason=f"your study {study}", adapted=adapted, own_study=study)
+
+
+def _study_and_trial(config_id: str) -> tuple[str, str]:
+    """``optuna/<study>[@<data hash>]/<trial>`` -> (study, trial)."""
+    head, trial = config_id.rsplit("/", 1)
+    return head.split("/", 1)[-1].split("@", 1)[0], trial

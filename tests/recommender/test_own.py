@@ -1,0 +1,113 @@
+"""A user's own earlier studies on a table come first (``metaopt.recommender._own``): real tune runs on two
+versions of credit-g (its rows cut in two), added to a small KB with ``import_optuna_study``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from metaopt import recommend
+from metaopt.cli import main
+from metaopt.data import load_data
+from metaopt.kb import KnowledgeBase, import_optuna_study
+from metaopt.recommender._own import own_studies
+from metaopt.tuning import tune
+
+CREDIT_G = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
+
+
+@pytest.fixture(scope="module")
+def versions(tmp_path_factory) -> tuple[Path, Path]:
+    """Last month's rows (a.csv) and this month's (b.csv) of one table."""
+    root = tmp_path_factory.mktemp("versions")
+    rows = pd.read_csv(CREDIT_G).sample(frac=1.0, random_state=0)
+    rows.iloc[:500].to_csv(root / "a.csv", index=False)
+    rows.iloc[500:].to_csv(root / "b.csv", index=False)
+    return root / "a.csv", root / "b.csv"
+
+
+@pytest.fixture(scope="module")
+def own_kb(kb, versions, tmp_path_factory) -> Path:
+    """The small KB plus last month's studies: LightGBM ('monthly', 4 trials) and random forest ('rf', 3)."""
+    root = tmp_path_factory.mktemp("own")
+    kb.save(root / "kb")
+    url = f"sqlite:///{root / 'a.db'}"
+    for name, learner, trials in (("monthly", "lightgbm", 4), ("rf", "random_forest", 3)):
+        tune(str(versions[0]), target="class", learner=learner, n_trials=trials, storage=url, study_name=name,
+             kb=kb, progress=False, ensemble=False)
+        import_optuna_study(url, name, str(versions[0]), kb_path=root / "kb")
+    return root / "kb"
+
+
+def _evaluations(kb_dir: Path, learner: str | None = None) -> pd.DataFrame:
+    kb = KnowledgeBase.load(kb_dir)
+    e = kb.evaluations[kb.evaluations["source"] == "optuna_study"]
+    return e if learner is None else e[e["learner"] == learner]
+
+
+def test_recommend_puts_last_months_best_trials_first_then_the_meta_models(own_kb, versions):
+    recs = recommend(str(versions[1]), target="class", learner="lightgbm", k=5, kb=own_kb)
+    ev = _evaluations(own_kb, "lightgbm").sort_values("roc_auc", ascending=False, kind="stable")
+    assert [r.rank for r in recs] == [1, 2, 3, 4, 5]
+    assert [r.own_study for r in recs] == ["monthly"] * 3 + [None] * 2  # half of k, rounded up
+    assert recs[0].config_id == ev["config_id"].iloc[0] and recs[0].predicted_score == 1.0
+    assert [r.predicted_score for r in recs[:3]] == sorted((r.predicted_score for r in recs[:3]), reverse=True)
+    assert "Trial" in recs[0].rationale and "your study monthly" == recs[0].reason
+    params = [json.dumps(r.params, sort_keys=True) for r in recs]
+    assert len(set(params)) == 5  # a meta-model pick equal to one of the trials is not repeated
+
+
+def test_auto_ranks_every_learners_trials_on_the_table_together(own_kb, versions):
+    ds = load_data(versions[1], target="class")
+    both = own_studies(own_kb, ds, "auto", 20)
+    assert {r.learner for r in both} == {"lightgbm", "random_forest"}
+    assert [r.predicted_score for r in both] == sorted((r.predicted_score for r in both), reverse=True)
+    assert both[0].predicted_score == 1.0 and both[-1].predicted_score == 0.0  # one scale: the task's trials
+    forest = own_studies(own_kb, ds, "random_forest", 20)
+    assert {r.learner for r in forest} == {"random_forest"} and len(forest) == 3
+    assert {r.own_study for r in forest} == {"rf"}
+
+
+def test_another_schema_or_a_too_slow_trial_gets_none(own_kb, versions):
+    ds = load_data(versions[1], target="class")
+    assert len(own_studies(own_kb, ds, "lightgbm", 3)) == 3
+    frame = pd.read_csv(versions[1])
+    other = load_data(frame.drop(columns=["age"]), target="class")  # a column less: another table
+    assert own_studies(own_kb, other, "lightgbm", 3) == []
+    assert own_studies(own_kb, ds, "lightgbm", 3, time_budget=1e-9) == []  # every trial took longer
+    assert own_studies(None, ds, "lightgbm", 3) == []  # the shipped KB holds no user study
+
+
+def test_tune_enqueues_them_first_and_says_so(own_kb, versions):
+    res = tune(str(versions[1]), target="class", learner="lightgbm", n_trials=4, kb=own_kb, progress=False,
+               ensemble=False)
+    first = [t.user_attrs.get("metaopt:config_id") for t in sorted(res.study.trials, key=lambda t: t.number)]
+    best = _evaluations(own_kb, "lightgbm").sort_values("roc_auc", ascending=False, kind="stable")["config_id"].tolist()
+    assert first[:3] == best[:3]  # all three, though the warm start's later picks are chosen adaptively
+    assert any("your own study 'monthly'" in n for n in res.notes), res.notes
+
+
+def test_cli_recommend_and_tune_with_a_grown_kb(own_kb, versions, tmp_path, capsys):
+    assert main(["recommend", str(versions[1]), "--target", "class", "--learner", "lightgbm", "--kb",
+                 str(own_kb)]) == 0
+    out = capsys.readouterr().out
+    assert "your study monthly" in out and "order: your studies' trials first" in out
+    shutil.copytree(own_kb, tmp_path / "kb")
+    (tmp_path / "kb" / "manifest.json").unlink()
+    for bad in (tmp_path / "nowhere", tmp_path / "kb", versions[1]):
+        assert main(["tune", str(versions[1]), "--target", "class", "--kb", str(bad), "--trials", "1"]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("metaopt: error: ") and str(bad) in err[0], err
+
+
+def test_under_a_time_budget_they_stay_first(own_kb, versions):
+    """The budget's order (expected improvement per second) ranks the KB's picks; the user's trials, whose
+    scores are on their study's scale, are not mixed into it."""
+    res = tune(str(versions[1]), target="class", learner="lightgbm", n_trials=3, timeout=60, kb=own_kb,
+               progress=False, ensemble=False)
+    first = [t.user_attrs.get("metaopt:config_id") for t in sorted(res.study.trials, key=lambda t: t.number)]
+    assert all(str(c).startswith("optuna/monthly/") for c in first[:3]), (first, res.notes)
