@@ -14,8 +14,10 @@ half, of which 25% is kept as a test set). Then, each with LightGBM and without 
    ``own`` with the KB that holds A's study.
 
 Printed per budget (trials 1, 3, ``--trials-b`` of B's study): own's wins / ties / losses against meta
-on the CV score (tune's metric: ROC AUC, log loss, RMSE) and the mean of their difference, signed so
-that > 0 favours own; then the same for the final models' test scores (ROC AUC one-vs-rest, R^2).
+on the CV score (tune's metric: ROC AUC, log loss, RMSE) and the mean of their difference relative to
+meta's, signed so that > 0 favours own; then the same, absolute, for the final models' test scores
+(ROC AUC one-vs-rest, R^2). ``--own-share N`` runs a variant (N of the k from the earlier study);
+``--work DIR`` keeps the studies on A for the next variant.
 Resumable: finished datasets are read back from ``--cache`` (JSON lines)::
 
     python benchmarks/bench_own_history.py --jobs 2 --cache /tmp/own_history.jsonl
@@ -97,7 +99,7 @@ def best_so_far(study, budgets: list[int]) -> dict[int, float]:
     return out
 
 
-def run_dataset(row: dict, trials_a: int, trials_b: int, share: int | None = None) -> dict:
+def run_dataset(row: dict, trials_a: int, trials_b: int, share: int | None = None, work: Path | None = None) -> dict:
     import metaopt
     from metaopt.kb import import_optuna_study
 
@@ -111,9 +113,10 @@ def run_dataset(row: dict, trials_a: int, trials_b: int, share: int | None = Non
     budgets = sorted({1, 3, trials_b})
     out = {"name": row["name"], "kind": kind, "rows_a": len(a), "rows_b": len(b_train)}
     with tempfile.TemporaryDirectory() as tmp:
-        storage = f"sqlite:///{tmp}/a.db"
-        metaopt.tune(a, target=target, learner="lightgbm", n_trials=trials_a, storage=storage,
-                     study_name="monthly", progress=False, ensemble=False)
+        storage = f"sqlite:///{work or tmp}/{row['name'] if work else 'a'}-{trials_a}.db"
+        if not (work and (work / f"{row['name']}-{trials_a}.db").exists()):  # else: the study of an earlier run
+            metaopt.tune(a, target=target, learner="lightgbm", n_trials=trials_a, storage=storage,
+                         study_name="monthly", progress=False, ensemble=False)
         own_kb = import_optuna_study(storage, "monthly", a, target=target, save=False)["kb"]
         for arm, kb in (("meta", None), ("own", own_kb)):
             res = metaopt.tune(b_train, target=target, learner="lightgbm", n_trials=trials_b, progress=False,
@@ -127,9 +130,10 @@ def run_dataset(row: dict, trials_a: int, trials_b: int, share: int | None = Non
 
 def summarise(results: list[dict], trials_b: int) -> None:
     print(f"\n{len(results)} datasets; own = the earlier study's best trials first, meta = the meta-model alone")
-    for b in sorted({1, 3, trials_b}):
-        diff = np.array([r["own"]["cv"][str(b)] - r["meta"]["cv"][str(b)] for r in results])
-        _line(f"CV score after {b} trial(s)", diff)
+    for b in sorted({1, 3, trials_b}):  # relative: RMSE's units differ between tables
+        diff = np.array([(r["own"]["cv"][str(b)] - r["meta"]["cv"][str(b)]) / max(abs(r["meta"]["cv"][str(b)]), 1e-12)
+                         for r in results])
+        _line(f"CV score after {b} trial(s), relative", diff)
     _line("test score of the final model", np.array([r["own"]["test"] - r["meta"]["test"] for r in results]))
 
 
@@ -138,7 +142,7 @@ def _line(label: str, diff: np.ndarray) -> None:
     tol = 1e-9
     wins, ties, losses = int((diff > tol).sum()), int((np.abs(diff) <= tol).sum()), int((diff < -tol).sum())
     rate = (wins + 0.5 * ties) / max(len(diff), 1)
-    print(f"{label:<34} own wins {wins:>2} / ties {ties:>2} / losses {losses:>2}  win rate {rate:.2f}  "
+    print(f"{label:<44} own wins {wins:>2} / ties {ties:>2} / losses {losses:>2}  win rate {rate:.2f}  "
           f"mean difference {diff.mean():+.4f}  median {np.median(diff):+.4f}")
 
 
@@ -152,6 +156,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="trials of the earlier study among the k recommendations (default: metaopt's rule)")
     ap.add_argument("--jobs", type=int, default=1)
     ap.add_argument("--cache", type=Path, default=None)
+    ap.add_argument("--work", type=Path, default=None,
+                    help="keep the studies on A here, and reuse them (variants of --own-share share them)")
     args = ap.parse_args(argv)
     rows = pd.read_csv(REPO / "benchmarks" / "holdout_datasets.csv").to_dict("records")
     rows = [r for r in rows if r["n_rows"] >= args.min_rows and r["name"] not in HEAVY]
@@ -164,7 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         done = {r["name"]: r for r in map(json.loads, args.cache.read_text().splitlines()) if r}
     todo = [r for r in rows if r["name"] not in done]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
-        futures = [pool.submit(run_dataset, r, args.trials_a, args.trials_b, args.own_share) for r in todo]
+        futures = [pool.submit(run_dataset, r, args.trials_a, args.trials_b, args.own_share, args.work) for r in todo]
         for fut in futures:
             res = json.loads(json.dumps(fut.result()))  # budgets become strings, as when read back
             done[res["name"]] = res
