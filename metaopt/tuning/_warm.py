@@ -242,15 +242,12 @@ def enqueue(study: Any, ds: Any, learner: str, recs: list[Any], space: dict, k: 
 
     A failure leaves a plain search (noted); the warm start's warnings become notes.
     """
-    from metaopt.metamodel import ADAPTIVE_START
-    from metaopt.warmstart import ATTR, warm_start
+    from metaopt.warmstart import ATTR, enqueued_first, warm_start
 
     n = 0
     try:
         if recs:
-            # the user's own trials on this table are all enqueued: the adaptive picks choose among the KB's
-            head = max(ADAPTIVE_START, next((i for i, r in enumerate(recs) if not getattr(r, "own_study", None)),
-                                            len(recs)))
+            head = enqueued_first(recs)  # the user's own trials on this table are all enqueued
             planned = len(recs) if adaptive and len(recs) > head else None
             first = recs[:head] if planned else recs
             with warnings.catch_warnings(record=True) as caught:

@@ -111,3 +111,31 @@ def test_under_a_time_budget_they_stay_first(own_kb, versions):
                progress=False, ensemble=False)
     first = [t.user_attrs.get("metaopt:config_id") for t in sorted(res.study.trials, key=lambda t: t.number)]
     assert all(str(c).startswith("optuna/monthly/") for c in first[:3]), (first, res.notes)
+
+
+def test_meta_sampler_on_the_data_places_all_of_them_before_its_adaptive_picks(own_kb, versions):
+    """An Optuna user's own objective with ``MetaSampler(X, y, kb=...)``: the same order as ``tune``'s."""
+    import optuna
+    from sklearn.metrics import roc_auc_score
+    from sklearn.model_selection import train_test_split
+
+    from metaopt.learners import get_learner
+    from metaopt.warmstart import MetaSampler
+
+    ds = load_data(versions[1], target="class")
+    X_tr, X_te, y_tr, y_te = train_test_split(ds.X, ds.y, test_size=0.3, random_state=0, stratify=ds.y)
+
+    def objective(trial):
+        params = {"learning_rate": trial.suggest_float("learning_rate", 0.005, 0.3, log=True),
+                  "num_leaves": trial.suggest_int("num_leaves", 4, 256, log=True),
+                  "min_child_samples": trial.suggest_int("min_child_samples", 2, 100, log=True)}
+        model = get_learner("lightgbm").fit(X_tr, y_tr, params, ds.kind)
+        return roc_auc_score(y_te == model.classes_[1], model.predict_proba(X_te)[:, 1])
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    study = optuna.create_study(direction="maximize",
+                                sampler=MetaSampler(ds.X, ds.y, learner="lightgbm", kb=own_kb, k=5, seed=0))
+    study.optimize(objective, n_trials=4)
+    first = [t.user_attrs.get("metaopt:config_id") for t in sorted(study.trials, key=lambda t: t.number)]
+    best = _evaluations(own_kb, "lightgbm").sort_values("roc_auc", ascending=False, kind="stable")["config_id"]
+    assert first[:3] == best.tolist()[:3]
