@@ -16,8 +16,9 @@ How it samples
    (a study already warm-started by ``warm_start()`` is left as is).
    **Adaptive** (``adaptive=True``, the default, when the sampler chooses the
    recommendations itself): only the first ``ADAPTIVE_START`` (or more: all the user's own trials on
-   the table that lead the list) are placed so; each later one of the ``k`` is chosen in the ``before_trial`` of a new trial (none
-   waiting in the queue) from the scores of those tried, and becomes that trial
+   the table that lead the list) are placed so; each later one of the ``k`` is chosen in the
+   ``before_trial`` of a new trial (none waiting in the queue) from the scores of those tried, and
+   becomes that trial
    (:class:`~metaopt.warmstart.AdaptiveWarmStart`, the rule ``tune`` uses).
    ``recommendations=`` given are tried as given.
 2. **Then, every trial** (over the intersection search space of the completed
