@@ -304,7 +304,7 @@ def run_add_study(args: argparse.Namespace) -> int:
         else res["learner"]
     print(f"added task {res['task_id']} with {res['n_trials']} trials ({learners}, {res['metric']}) to {res['path']}")
     kb_option = "" if _is_default_kb(res["path"]) else f" with --kb {shlex.quote(str(res['path']))}"
-    print(f"its best trials come first when you tune or recommend{kb_option} on a table with these columns and "
+    print(f"its best trial comes first when you tune or recommend{kb_option} on a table with these columns and "
           "target (next month's rows)")
     return 0
 

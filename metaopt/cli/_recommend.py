@@ -142,10 +142,10 @@ def _print_table(ds, recs, probe: int = 0, k: int = 5) -> None:
     order = f"a portfolio, not sorted by score: {first}; each next one adds the most where those above it are weak"
     n_own = sum(r.own_study is not None for r in recs)
     if n_own and n_own < len(recs):
-        order = (f"your studies' trials first, best first; then {order.replace('#1', f'#{n_own + 1}', 1)}"
+        order = (f"the best trial of your own study first; then {order.replace('#1', f'#{n_own + 1}', 1)}"
                  .replace("; each next", ", each next"))
     elif n_own:
-        order = "your studies' trials, best first"
+        order = "the best trial of your own study"
     if recs and recs[0].probe_score is not None:
         from metaopt.recommender import PROBE_FOLDS, probes_portfolio
 
@@ -157,8 +157,8 @@ def _print_table(ds, recs, probe: int = 0, k: int = 5) -> None:
     print("score: predicted normalised score (1 = best configuration of the KB pool on a task, 0 = worst) "
           "± uncertainty; fit: predicted seconds per fit")
     if any(r.own_study for r in recs):
-        print("your study: trials of your own studies on a table with these columns and target (kb add-study) "
-              "come first; their score is among that study's trials (1 = its best)")
+        print("your study: the best trial of your own studies on a table with these columns and target "
+              "(kb add-study) comes first; its score is among those studies' trials (1 = the best)")
     if any(r.adapted for r in recs):
         print(f"(KB: ...): value set for this dataset ({ds.n_rows} rows) instead of the KB configuration's - "
               "minimum leaf sizes capped so a training fold can grow a few leaves, values written inside the "

@@ -24,9 +24,10 @@ SOURCE = "optuna_study"
 
 
 def own_share(k: int) -> int:
-    """How many of ``k`` recommendations a user's own studies may fill: half, rounded up; the meta-model's
-    picks fill the rest, so that a refresh that changed the table still gets the KB's range of candidates."""
-    return (int(k) + 1) // 2
+    """How many of ``k`` recommendations a user's own studies fill: one, their best trial. More did not do
+    better: the meta-model's adaptive picks after it did as well or better (docs/metamodel.md, "Your own
+    studies first"), and they keep the KB's range of candidates for a table that changed."""
+    return min(1, int(k))
 
 
 def own_studies(kb: Any, ds: Any, learner: str, n: int, time_budget: float | None = None) -> list[Recommendation]:

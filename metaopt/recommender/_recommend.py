@@ -53,7 +53,7 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         prediction, each next one adds the most where those above it are weak - so
         ``predicted_score`` need not decrease.  Data-size-dependent parameters are capped
         for this dataset (``Recommendation.adapted`` lists the changes).  Where ``kb`` holds your own studies
-        (``kb add-study``) on a table with this data's columns and target, up to half are their best trials, first.
+        (``kb add-study``) on a table with this data's columns and target, their best trial comes first.
     time_budget
         Seconds one fit may take; configurations predicted to take longer are skipped.
     kb

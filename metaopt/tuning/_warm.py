@@ -98,13 +98,11 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
 
 
 def note_own_studies(recs: list[Any], notes: list[str]) -> None:
-    """Say where the warm start starts from the user's own studies on this table (``metaopt.recommender``)."""
-    studies = list(dict.fromkeys(r.own_study for r in recs if getattr(r, "own_study", None)))
-    if studies:
-        n = sum(bool(getattr(r, "own_study", None)) for r in recs)
-        notes.append(f"warm start: {n} trial(s) of your own stud{'ies' if len(studies) > 1 else 'y'} "
-                     f"{', '.join(map(repr, studies))} on a table with these columns and target first "
-                     "(kb add-study)")
+    """Say where the warm start starts from the user's own study on this table (``metaopt.recommender``)."""
+    own = next((r for r in recs if getattr(r, "own_study", None)), None)
+    if own is not None:
+        notes.append(f"warm start: first the best trial of your own study {own.own_study!r} on a table with these "
+                     f"columns and target ({own.config_id}; kb add-study)")
 
 
 def learner_for_budget(ds: Any, meta: dict | None, first_choice: str, kb: Any, budget: SearchBudget,
@@ -236,20 +234,19 @@ def make_sampler(sampler: Any, ds: Any, learner: str, k: int, kb: Any, seed: int
 def enqueue(study: Any, ds: Any, learner: str, recs: list[Any], space: dict, k: int, kb: Any,
             notes: list[str], adaptive: bool = False) -> int:
     """Warm-start the study with ``recs``; returns how many configurations the warm start holds (enqueued,
-    and with ``adaptive`` planned: the first :data:`~metaopt.metamodel.ADAPTIVE_START` (or the user's own
-    trials on this table, where more) are enqueued, the rest chosen one by one from the scores so far by
-    :func:`adaptive_warm_start`'s callback).
+    and with ``adaptive`` planned: the first :data:`~metaopt.metamodel.ADAPTIVE_START` are enqueued, the
+    rest chosen one by one from the scores so far by :func:`adaptive_warm_start`'s callback).
 
     A failure leaves a plain search (noted); the warm start's warnings become notes.
     """
-    from metaopt.warmstart import ATTR, enqueued_first, warm_start
+    from metaopt.metamodel import ADAPTIVE_START
+    from metaopt.warmstart import ATTR, warm_start
 
     n = 0
     try:
         if recs:
-            head = enqueued_first(recs)  # the user's own trials on this table are all enqueued
-            planned = len(recs) if adaptive and len(recs) > head else None
-            first = recs[:head] if planned else recs
+            planned = len(recs) if adaptive and len(recs) > ADAPTIVE_START else None
+            first = recs[:ADAPTIVE_START] if planned else recs
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 n = len(warm_start(study, ds.X, ds.y, learner=learner, k=len(first), kb=kb, recommendations=first,

@@ -44,7 +44,6 @@ from metaopt.warmstart._sampler import KBSurrogate, MetaSampler, default_surroga
 from metaopt.warmstart._warm_start import (
     ATTR,
     WarmConfig,
-    enqueued_first,
     get_recommendations,
     guard_trial_queue,
     is_warm_started,
@@ -55,7 +54,6 @@ from metaopt.warmstart._warm_start import (
 
 __all__ = [
     "warm_start", "AdaptiveWarmStart", "pending_picks", "MetaSampler", "ParamNameMismatchError", "WarmConfig", "get_recommendations",
-    "enqueued_first",
     "is_warm_started", "storage_lock", "guard_trial_queue", "resolve_param_names", "fit_to_space", "KBSurrogate",
     "default_surrogate", "ATTR", "DistinctSampler", "unwrap_storage",
 ]

@@ -15,10 +15,9 @@ How it samples
    other ``k - 1`` are enqueued - once per study, however many workers share it
    (a study already warm-started by ``warm_start()`` is left as is).
    **Adaptive** (``adaptive=True``, the default, when the sampler chooses the
-   recommendations itself): only the first ``ADAPTIVE_START`` (or more: all the user's own trials on
-   the table that lead the list) are placed so; each later one of the ``k`` is chosen in the
-   ``before_trial`` of a new trial (none waiting in the queue) from the scores of those tried, and
-   becomes that trial
+   recommendations itself): only the first ``ADAPTIVE_START`` are placed so; each
+   later one of the ``k`` is chosen in the ``before_trial`` of a new trial (none
+   waiting in the queue) from the scores of those tried, and becomes that trial
    (:class:`~metaopt.warmstart.AdaptiveWarmStart`, the rule ``tune`` uses).
    ``recommendations=`` given are tried as given.
 2. **Then, every trial** (over the intersection search space of the completed
@@ -70,11 +69,11 @@ from optuna.study import StudyDirection
 from optuna.trial import FrozenTrial, TrialState
 
 from metaopt.exceptions import MetaoptError
-from metaopt.metamodel import KIND_CODES
+from metaopt.metamodel import ADAPTIVE_START, KIND_CODES
 from metaopt.warmstart._adaptive import AdaptiveWarmStart
 from metaopt.warmstart._distinct import Repeats, claim, free_point, is_taken
 from metaopt.warmstart._param_space import ParamNameMismatchError, resolve_param_names
-from metaopt.warmstart._warm_start import check_learner, enqueued_first, task_size
+from metaopt.warmstart._warm_start import check_learner, task_size
 
 __all__ = ["MetaSampler", "KBSurrogate", "default_surrogate"]
 
@@ -219,7 +218,7 @@ class MetaSampler(BaseSampler):
                 self.recommendations = get_recommendations(
                     self._X, self._y, learner=self.learner, k=self.k, kb=self._kb, target=self._target,
                     kind=self.kind, meta_features=self.meta_features)
-                if self._do_adaptive and len(self.recommendations) > enqueued_first(self.recommendations):
+                if self._do_adaptive and len(self.recommendations) > ADAPTIVE_START:
                     self._adaptive = self._later_picks()
             if self.surrogate is None and self.kind is not None and self.meta_features is not None:
                 try:
@@ -284,8 +283,7 @@ class MetaSampler(BaseSampler):
         if not self.recommendations:
             self._warm_done.add(key)
             return
-        first = self.recommendations[:enqueued_first(self.recommendations)] if self._adaptive is not None \
-            else self.recommendations
+        first = self.recommendations[:ADAPTIVE_START] if self._adaptive is not None else self.recommendations
         prepared, _ = prepare_configs(first, study, learner=self.learner,
                                       param_names=self._param_names, search_space=self._search_space,
                                       kind=self.kind)

@@ -104,21 +104,9 @@ def as_warm_configs(recommendations: Sequence[Any], learner: str = "lightgbm") -
             lr, score = getattr(rec, "learner", None) or learner, getattr(rec, "score", None)
         else:
             raise ConfigError(f"a recommendation must be a dict or have .params, got {type(rec).__name__}")
-        own = getattr(rec, "own_study", None)
         out.append(WarmConfig(str(cid) if cid else _config_id(params), params, str(lr),
-                              None if score is None else float(score), extra={"own_study": own} if own else {}))
+                              None if score is None else float(score)))
     return out
-
-
-def enqueued_first(recommendations: Sequence[Any]) -> int:
-    """How many of the recommendations an adaptive warm start enqueues before it chooses the rest:
-    ``ADAPTIVE_START``, or more where the user's own trials on this table lead the list (all of those)."""
-    from metaopt.metamodel import ADAPTIVE_START
-
-    def own(rec: Any) -> bool:
-        return bool(getattr(rec, "own_study", None) or getattr(rec, "extra", {}).get("own_study"))
-
-    return max(ADAPTIVE_START, next((i for i, r in enumerate(recommendations) if not own(r)), len(recommendations)))
 
 
 def task_of(X: Any, y: Any = None, *, target: Any = None, kind: str | None = None,
