@@ -30,7 +30,7 @@ SOURCE = "optuna_study"
 SCHEMA_KEY = "schema/"
 
 
-def schema_key(dataset) -> str:
+def schema_key(dataset: Any) -> str:
     """The ``dataset_key`` of a user's task on ``dataset``; recommendations look their earlier studies up by it."""
     from metaopt.data import schema_hash
 

@@ -3,8 +3,8 @@
 The meta-model ranks what the KB's pools evaluated on many tasks. A user's study evaluated its trials
 on one table only, so no pool holds them and the meta-model never offers them. But where the user tunes
 a new version of a table they tuned before (this month's rows, last month's study), those trials are
-the best-informed configurations there are: their best come first (docs/metamodel.md, "Your own studies
-first"). A table is recognised by its schema (:func:`metaopt.kb.schema_key`), not by its values.
+the best-informed configurations there are: their best trial comes first (docs/metamodel.md, "Your own
+studies first"). A table is recognised by its schema (:func:`metaopt.kb.schema_key`), not by its values.
 """
 
 from __future__ import annotations
