@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from metaopt.kb._schema import METRICS, SCHEMA_VERSION, TABLE_FILES, TASK_KINDS
+from metaopt.kb._schema import METRICS, SCHEMA_VERSION, TABLE_FILES, TASK_KINDS, USER_STUDY_SOURCE
 from metaopt.kb._locate import default_kb_path
 from metaopt.kb._store import KnowledgeBase, compile_parts, load_kb
 from metaopt.kb._build_compile import compile_kb
@@ -34,6 +34,7 @@ __all__ = [
     "METRICS",
     "TASK_KINDS",
     "TABLE_FILES",
+    "USER_STUDY_SOURCE",
     "compile_parts",
     "default_kb_path",
     "load_kb",

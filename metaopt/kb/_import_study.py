@@ -25,7 +25,7 @@ from metaopt.kb._foreign import foreign_row
 from metaopt.kb._lock import writing
 from metaopt.kb._store import KnowledgeBase
 
-SOURCE = "optuna_study"
+SOURCE = S.USER_STUDY_SOURCE
 #: dataset_key prefix of a user's task: the start of its schema hash, which versions of one table share
 SCHEMA_KEY = "schema/"
 

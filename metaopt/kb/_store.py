@@ -95,7 +95,7 @@ class KnowledgeBase:
         file, a checksum mismatch (modified file or interrupted save) or invalid content.
         """
         root = cls.check_path(path)
-        manifest = cls._read_manifest(root)
+        manifest = cls.read_manifest(root)
         frames = {}
         files = manifest.get("files") or {}
         for table, fname in S.TABLE_FILES.items():
@@ -140,11 +140,14 @@ class KnowledgeBase:
             raise KnowledgeBaseError(f"no knowledge base at {root}: directory does not exist")
         if not root.is_dir():
             raise KnowledgeBaseError(f"{root} is not a knowledge-base directory")
-        cls._read_manifest(root)
+        cls.read_manifest(root)
         return root
 
     @staticmethod
-    def _read_manifest(root: Path) -> dict:
+    def read_manifest(root: str | os.PathLike) -> dict:
+        """The manifest of the KB directory ``root``, checked (JSON object, supported ``schema_version``),
+        else a :class:`KnowledgeBaseError`: what a caller may read without loading the tables."""
+        root = Path(root)
         mpath = root / S.MANIFEST_FILE
         if not mpath.is_file():
             raise KnowledgeBaseError(f"{root} is not a metaopt knowledge base: {S.MANIFEST_FILE} is missing")

@@ -131,7 +131,7 @@ def _files_match(root, digest: tuple) -> bool:
 def _dir_digest(root) -> tuple | None:
     """The content key of the complete KB directory ``root`` from its manifest (None: not a complete KB)."""
     try:
-        digest = _digest(KnowledgeBase._read_manifest(root))
+        digest = _digest(KnowledgeBase.read_manifest(root))
     except Exception:  # noqa: BLE001 - load() gives the specific error
         return None
     if digest is None or {f for f, _ in digest} != set(TABLE_FILES.values()):

@@ -16,11 +16,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from metaopt.kb import METRICS, KnowledgeBase, default_kb_path, schema_key
+from metaopt.exceptions import KnowledgeBaseError
+from metaopt.kb import METRICS, USER_STUDY_SOURCE as SOURCE, KnowledgeBase, default_kb_path, schema_key
 from metaopt.recommender._recommendation import Recommendation
-
-#: the task source of ``kb add-study`` (``metaopt.kb``'s importer of Optuna studies)
-SOURCE = "optuna_study"
 
 
 def own_share(k: int) -> int:
@@ -58,8 +56,8 @@ def _with_user_studies(kb: Any) -> KnowledgeBase | None:
         return kb if (kb.tasks["source"] == SOURCE).any() else None
     root = Path(kb).expanduser() if kb is not None else Path(default_kb_path())
     try:
-        sources = json.loads((root / "manifest.json").read_text()).get("sources", [])
-    except (OSError, ValueError):
+        sources = KnowledgeBase.read_manifest(root).get("sources", [])
+    except (OSError, KnowledgeBaseError):
         return None  # the recommender reports an unreadable KB
     if not any(str(s.get("name", "")).startswith(SOURCE + ":") for s in sources if isinstance(s, dict)):
         return None
