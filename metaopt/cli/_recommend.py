@@ -29,6 +29,14 @@ def kind_choices() -> list[str]:
     return [*TASK_KINDS, "classification"]
 
 
+def add_row_key_args(p: argparse.ArgumentParser) -> None:
+    """``--groups`` and ``--time-column``, as ``tune`` and ``recommend`` take them: the same options give the
+    same features, the same folds and the same table schema (how an own study is found)."""
+    p.add_argument("--groups", metavar="COL", help="column whose rows belong together (a patient): no group is "
+                                                   "split between training and test folds; not a feature")
+    p.add_argument("--time-column", metavar="COL", help="column of times (numbers, dates): folds fit earlier rows")
+
+
 def learner_metavar() -> str:
     from metaopt.learners import list_learners
 
@@ -51,6 +59,7 @@ def register(sub: argparse._SubParsersAction) -> None:
                    help="learner to recommend configurations of (default auto: all of them, ranked jointly)")
     p.add_argument("--time-budget", type=float, metavar="S", help="seconds one fit may take")
     p.add_argument("--kb", metavar="DIR", help="knowledge-base directory (default: the shipped one)")
+    add_row_key_args(p)  # the probes' folds, and the features and schema of a table tuned with them
     p.add_argument("--probe", type=int, default=0, metavar="N",
                    help="cross-validate N configurations on 2 folds of the data and return them first, best first: "
                         "with N >= -k the k best of the KB portfolio's first N, else the ranking's first N reordered "
@@ -99,7 +108,8 @@ def run(args: argparse.Namespace) -> int:
     _check_options(args)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = load_data(args.data, target=args.target, kind=args.kind)
+        ds = load_data(args.data, target=args.target, kind=args.kind, groups=args.groups,
+                       time_column=args.time_column)
         recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb,
                          probe=args.probe, n_jobs=args.jobs)
     # metaopt's own warnings as one line each; numeric noise of other libraries (RuntimeWarning) is dropped

@@ -15,7 +15,7 @@ _PICKLE_WARNING = ("Model files are Python pickles (joblib): loading one can run
 
 
 def register(sub: argparse._SubParsersAction) -> None:
-    from metaopt.cli._recommend import kind_choices, learner_arg, learner_metavar
+    from metaopt.cli._recommend import add_row_key_args, kind_choices, learner_arg, learner_metavar
     from metaopt.core import TUNE_ALL_METRICS
 
     p = sub.add_parser(
@@ -47,9 +47,7 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric", choices=list(TUNE_ALL_METRICS),
                    help="metric to optimise (default: roc_auc binary, log_loss multiclass, rmse regression); "
                         "average_precision and binary f1 take the second class as positive (multiclass f1: macro)")
-    p.add_argument("--groups", metavar="COL", help="column whose rows belong together (a patient): no group is "
-                                                   "split between training and test folds; not a feature")
-    p.add_argument("--time-column", metavar="COL", help="column of times (numbers, dates): folds fit earlier rows")
+    add_row_key_args(p)
     p.add_argument("--storage", metavar="URL",
                    help="Optuna storage URL (e.g. sqlite:///tune.db) or a .db file path; an existing study "
                         "of the same name is resumed")

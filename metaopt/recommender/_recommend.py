@@ -34,7 +34,8 @@ QUERY_GROUPS = ("general", "statistical", "info-theory")
 
 def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = "auto", k: int = 5,
               time_budget: float | None = None, kb: Any = None, *, meta_features: dict | None = None,
-              probe: int = 0, n_jobs: int = 1, kind: str | None = None) -> list[Recommendation]:
+              probe: int = 0, n_jobs: int = 1, kind: str | None = None, groups: Any = None,
+              time_column: str | None = None) -> list[Recommendation]:
     """Learner and configurations to try first on a dataset, best first.
 
     Parameters
@@ -48,12 +49,12 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         ``"auto"`` (choose among every learner with a shared pool in the KB) or a
         learner name (with the shipped KB: one of :func:`metaopt.learners.list_learners`).
     k
-        Number of configurations (positive integer).  They come in portfolio order: the
-        first has the best blend of its scores on similar KB tasks and the surrogate's
-        prediction, each next one adds the most where those above it are weak - so
-        ``predicted_score`` need not decrease.  Data-size-dependent parameters are capped
-        for this dataset (``Recommendation.adapted`` lists the changes).  Where ``kb`` holds your own studies
-        (``kb add-study``) on a table with this data's columns and target, their best trial comes first.
+        Number of configurations (positive integer).  They come in portfolio order: the first has the
+        best blend of its scores on similar KB tasks and the surrogate's prediction, each next one adds
+        the most where those above it are weak - so ``predicted_score`` need not decrease.  Data-size-
+        dependent parameters are capped for this dataset (``Recommendation.adapted``).  Where ``kb`` holds
+        your own studies (``kb add-study``) on a table with this data's columns and target, their best
+        trial comes first.
     time_budget
         Seconds one fit may take; configurations predicted to take longer are skipped.
     kb
@@ -62,18 +63,17 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         Precomputed meta-features of the dataset (skips their extraction).
     probe
         Cross-validate ``probe`` configurations on 2 folds of the data (up to 10,000 rows) and return them
-        first, best probe score first (``Recommendation.probe_score``).  Where ``probe >= k`` the probes
-        choose the ``k`` returned among the first ``probe`` of the KB's static portfolio (those that together
-        do best across its tasks): ``k=5, probe=10`` returns the portfolio's 5 best-probed of its first 10.
-        Where ``probe < k`` the ranking's first ``k`` are returned and the probes order its first ``probe``.
-        It fits models (each probe about a quarter of one 5-fold cross-validation) where the rest is a
-        lookup; it is what chooses well across fields (docs/metamodel.md, "Which configurations to
-        probe").  0 (the default) or 1: no probe.
+        first, best probe score first (``Recommendation.probe_score``).  ``probe >= k``: the ``k`` best-probed
+        of the first ``probe`` of the KB's static portfolio (its configurations that together do best across
+        its tasks); ``probe < k``: the ranking's first ``k``, its first ``probe`` reordered.  It fits models
+        (docs/metamodel.md, "Which configurations to probe"); 0 (the default) or 1: no probe.
     n_jobs
         Configurations probed at once (threads, one per fit).
     kind
         ``"binary"``, ``"multiclass"``, ``"regression"`` or ``"classification"``; default: inferred
         (:func:`metaopt.load_data`: integer class codes such as 0, 1, 2 are read as regression).
+    groups, time_column
+        As in :func:`metaopt.tune` (the table's features, own studies and probe folds are then tune's).
 
     Raises
     ------
@@ -93,7 +93,7 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         target) where ``data_or_X`` is not a :class:`~metaopt.data.Dataset` already (which holds them).
     """
     _check_arguments(k, probe, n_jobs, learner, time_budget, kb)
-    ds = load_data(data_or_X, target=target, y=y, kind=kind)
+    ds = load_data(data_or_X, target=target, y=y, kind=kind, groups=groups, time_column=time_column)
     if not isinstance(data_or_X, Dataset):  # loaded here: a warning is the API's one way to say it
         for note in ds.essential_notes:
             warnings.warn(f"metaopt: {note}", UserWarning, stacklevel=2)

@@ -139,3 +139,27 @@ def test_meta_sampler_on_the_data_starts_with_it(own_kb, versions):
     first = [t.user_attrs.get("metaopt:config_id") for t in sorted(study.trials, key=lambda t: t.number)]
     best = _evaluations(own_kb, "lightgbm").sort_values("roc_auc", ascending=False, kind="stable")["config_id"]
     assert first[0] == best.tolist()[0] and not str(first[1]).startswith("optuna/")
+
+
+def test_a_table_tuned_with_groups_is_found_when_recommended_with_them(kb, versions, tmp_path, capsys):
+    """``tune --groups`` drops the groups column from the features, so the table's schema lacks it: ``recommend``
+    takes the same ``--groups`` (and ``--time-column``) to see the same table, features and folds."""
+    rng = pd.Series(range(1000)).sample(frac=1.0, random_state=1).to_numpy() % 40  # 40 branches, not an id
+    for i, path in enumerate(versions):
+        frame = pd.read_csv(path)
+        frame.assign(branch=rng[i * 500:(i + 1) * 500]).to_csv(tmp_path / path.name, index=False)
+    a, b = tmp_path / "a.csv", tmp_path / "b.csv"
+    kb.save(tmp_path / "kb")
+    url = f"sqlite:///{tmp_path / 'g.db'}"
+    tune(str(a), target="class", learner="lightgbm", n_trials=2, storage=url, study_name="grouped", kb=kb,
+         progress=False, ensemble=False, groups="branch")
+    import_optuna_study(url, "grouped", str(a), "class", kb_path=tmp_path / "kb", groups="branch")
+    base = ["recommend", str(b), "--target", "class", "--learner", "lightgbm", "--kb", str(tmp_path / "kb")]
+    assert main([*base, "--groups", "branch", "--probe", "2", "--json"]) == 0
+    recs = json.loads(capsys.readouterr().out)["recommendations"]
+    assert recs[0]["own_study"] == "grouped" and "branch" not in recs[0]["params"]
+    assert main(base) == 0  # without it, branch is a feature: another table
+    assert "your study" not in capsys.readouterr().out
+    assert main([*base, "--time-column", "nowhere"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "nowhere" in err[0], err
