@@ -113,14 +113,23 @@ class Protocol:
                         .split(np.zeros(n), _codes(y), groups=codes))
 
     def _time_folds(self, order: pd.Series) -> list[tuple[np.ndarray, np.ndarray]]:
-        """scikit-learn's ``TimeSeriesSplit`` on the rows sorted by time (ties keep their row order), the
-        latest test block first: so a plan's first fold, or its holdout, is the most recent one."""
+        """scikit-learn's ``TimeSeriesSplit`` blocks on the rows sorted by time, each boundary moved to the
+        nearest change of time: the rows of one time (a day) are never split between training and test.
+        The latest test block comes first, so a plan's first fold, or its holdout, is the most recent one.
+        At most one fold per distinct time after the first."""
         from sklearn.model_selection import TimeSeriesSplit
 
-        ranked = np.argsort(np.asarray(order, dtype="float64"), kind="stable")
-        k = min(self.n_folds, len(ranked) - 1)
-        splits = [(ranked[tr], ranked[te]) for tr, te in TimeSeriesSplit(k).split(ranked)]
-        return splits[::-1]
+        times = np.asarray(order, dtype="float64")
+        ranked = np.argsort(times, kind="stable")
+        changes = np.flatnonzero(np.diff(times[ranked]) != 0) + 1  # sorted positions where a new time starts
+        k = min(self.n_folds, len(changes))
+        if k < 1:
+            return []
+        ideal = [len(ranked) - len(ranked) // 2] if k == 1 else \
+            [int(te[0]) for _, te in TimeSeriesSplit(k).split(ranked)]
+        bounds = _nearest_increasing(ideal, changes)
+        ends = [*bounds[1:], len(ranked)]
+        return [(ranked[:b], ranked[b:e]) for b, e in zip(bounds, ends)][::-1]
 
     # ------------------------------------------------------------------ evaluation
     def prepare(self, dataset: Any) -> PreparedTask:
@@ -184,6 +193,22 @@ class Protocol:
             row[m] = float(np.mean(finite)) if finite else None
             row[f"{m}_folds"] = [float(v) for v in vals] if vals else None
         return row
+
+
+def _nearest_increasing(ideal: list[int], candidates: np.ndarray) -> list[int]:
+    """For each of the increasing ``ideal`` positions the nearest of the sorted ``candidates``, all distinct and
+    increasing (each pick leaves enough candidates for the picks after it).  Written here: scikit-learn's time
+    splitter has no notion of tied times."""
+    picks: list[int] = []
+    lo = 0
+    for j, want in enumerate(ideal):
+        hi = len(candidates) - (len(ideal) - j)  # the last index that leaves one candidate per later pick
+        i = int(np.clip(np.searchsorted(candidates, want), lo, hi))
+        if i > lo and abs(int(candidates[i - 1]) - want) <= abs(int(candidates[i]) - want):
+            i -= 1
+        picks.append(int(candidates[i]))
+        lo = i + 1
+    return picks
 
 
 @dataclass

@@ -43,8 +43,8 @@ def row_key_notes(keys: dict[str, pd.Series | None], dropped: dict[str, str]) ->
     if order is not None:
         distinct = int(order.nunique())
         ties = "" if distinct == len(order) else (
-            f" ({distinct} distinct times in {len(order)} rows: rows of one time keep their row order and may fall "
-            f"on both sides of a fold's boundary)")
+            f" ({distinct} distinct times in {len(order)} rows: the rows of one time are never split between "
+            f"training and test)")
         notes.append(f"time-ordered folds by column {order.name!r}: each fold is fitted on earlier rows and "
                      f"tested on the next ones{ties}")
     return notes

@@ -123,11 +123,12 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
     notes = [] if notes is None else notes
     n = ds.n_rows
     if cv == "auto":  # 5 folds, fewer only on a handful of rows (the plan's splits)
-        cv = auto_splits(n, largest_class(ds), n_groups(ds))
-    most = n - (ds.time_order is not None)  # time order: the first block is only ever fitted on
-    if cv > most:
+        cv = auto_splits(n, largest_class(ds), most_folds(ds))
+    if cv > n:
         raise ConfigError(f"cv={cv} folds but the data have {n} rows with a target; every test fold needs "
-                          f"rows: use cv <= {most} (5 or 10 is usual)")
+                          f"rows: use cv <= {n} (5 or 10 is usual)")
+    if ds.time_order is not None:
+        _check_times(ds.time_order, cv)
     if ds.groups is not None:
         groups = n_groups(ds) or 0
         if groups < 2:
@@ -153,6 +154,26 @@ def check_data(ds: Any, cv: Any, notes: list[str] | None = None) -> None:
             shown = ", ".join(f"{k!r} ({int(v)} rows)" for k, v in small.head(5).items())
             notes.append(f"class(es) with fewer rows than cv={cv} folds: {shown}; some test folds lack them")
     check_feature_magnitude(ds.X)
+
+
+def _check_times(order: Any, cv: int) -> None:
+    """Time-ordered folds: one per distinct time after the first at most (a time's rows are never split)."""
+    times = int(order.nunique())
+    if times < 3:
+        raise ConfigError(f"time column {order.name!r} holds {times} distinct times; time-ordered folds need at "
+                          f"least 3 (two folds, each tested on later times than it is fitted on)")
+    if cv > times - 1:
+        raise ConfigError(f"cv={cv} folds but time column {order.name!r} holds only {times} distinct times, and the "
+                          f"rows of one time are never split between training and test: use cv <= {times - 1} "
+                          f"(or cv='auto')")
+
+
+def most_folds(ds: Any) -> int | None:
+    """The folds the rows' keys allow at most: one per group, or one per distinct time after the first (rows of
+    one time stay together); None: independent rows."""
+    if getattr(ds, "time_order", None) is not None:
+        return int(ds.time_order.nunique()) - 1
+    return n_groups(ds)
 
 
 def n_groups(ds: Any) -> int | None:

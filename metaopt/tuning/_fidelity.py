@@ -121,10 +121,10 @@ def kfold_plan(cv: int) -> EvalPlan:
     return EvalPlan(cv, cv, why=f"cv={cv}")
 
 
-def auto_splits(n_rows: int, largest_class: int | None, n_groups: int | None = None) -> int:
-    """Splits of the ``auto`` plan: 5, fewer only when the rows (or the largest class, or the groups: a group is
-    never split between folds) are fewer."""
-    return max(2, min(AUTO_SPLITS, n_rows, largest_class or n_rows, n_groups or n_rows))
+def auto_splits(n_rows: int, largest_class: int | None, most_folds: int | None = None) -> int:
+    """Splits of the ``auto`` plan: 5, fewer only when the rows (or the largest class, or ``most_folds``: the
+    groups or distinct times, whose rows are never split between training and test) allow fewer."""
+    return max(2, min(AUTO_SPLITS, n_rows, largest_class or n_rows, most_folds or n_rows))
 
 
 def plan_by_rows(n_rows: int, n_splits: int = AUTO_SPLITS) -> EvalPlan:

@@ -16,7 +16,7 @@ from typing import Any
 
 from metaopt.exceptions import ConfigError
 from metaopt.tuning._budget import DEFAULT_SHARE, TimeBudget
-from metaopt.tuning._checks import check_arguments, check_data, largest_class, load_task, n_groups
+from metaopt.tuning._checks import check_arguments, check_data, largest_class, load_task, most_folds, n_groups
 from metaopt.tuning._cv import FoldCV, better
 from metaopt.tuning._ensemble import OofStore
 from metaopt.tuning._fidelity import (
@@ -206,7 +206,7 @@ def _first_plan(ds: Any, cv: int | str) -> EvalPlan:
     if cv != "auto":
         return kfold_plan(int(cv))
     groups = n_groups(ds)
-    plan = plan_by_rows(ds.n_rows, auto_splits(ds.n_rows, largest_class(ds), groups))
+    plan = plan_by_rows(ds.n_rows, auto_splits(ds.n_rows, largest_class(ds), most_folds(ds)))
     # time order, or a group per fold: every repeat would be the same split
     same = ds.time_order is not None or (groups or plan.n_splits + 1) <= plan.n_splits
     return replace(plan, repeats=1) if same else plan

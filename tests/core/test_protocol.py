@@ -162,3 +162,26 @@ def test_time_ordered_folds_fit_on_earlier_rows_latest_block_first():
     assert starts == sorted(starts, reverse=True)  # fold 0 (a holdout plan's only fold) is the latest
     other_seed = Protocol(n_folds=5, seed=9).folds(ds.y, "binary", order=times)
     assert all(np.array_equal(a[1], b[1]) for a, b in zip(folds, other_seed))  # time decides, not the seed
+
+
+def test_time_ordered_folds_never_split_the_rows_of_one_time():
+    """Daily data: TimeSeriesSplit's row blocks would cut days in two; the boundaries move to a change of day,
+    and without ties the folds are TimeSeriesSplit's own."""
+    from sklearn.model_selection import TimeSeriesSplit
+
+    rng = np.random.default_rng(3)
+    days = pd.Series(rng.choice(np.arange(11), size=200, p=np.r_[0.3, np.full(10, 0.07)]).astype(float))
+    ds = dataset("binary", n=200)
+    folds = Protocol(n_folds=5).folds(ds.y, "binary", order=days)
+    assert len(folds) == 5
+    for tr, te in folds:
+        assert days[tr].max() < days[te].min()  # strictly earlier: no day on both sides
+        assert len(np.intersect1d(tr, te)) == 0
+    tested = np.concatenate([te for _, te in folds])
+    assert len(tested) == len(np.unique(tested))  # test blocks do not overlap
+    assert len(Protocol(n_folds=5).folds(ds.y, "binary", order=pd.Series([0.0] * 190 + [1.0] * 10))) == 1
+    unique = pd.Series(rng.permutation(200).astype(float))
+    ranked = np.argsort(unique.to_numpy())
+    theirs = [(ranked[tr], ranked[te]) for tr, te in TimeSeriesSplit(5).split(ranked)][::-1]
+    ours = Protocol(n_folds=5).folds(ds.y, "binary", order=unique)
+    assert all(np.array_equal(a[0], b[0]) and np.array_equal(a[1], b[1]) for a, b in zip(ours, theirs))

@@ -33,7 +33,7 @@ def test_dates_and_numbers_give_the_rows_order_and_stay_features(frame):
 def test_times_shared_by_several_rows_are_said(frame):
     frame["week"] = np.arange(len(frame)) // 7
     note = next(n for n in load_data(frame, target="y", time_column="week").notes if n.startswith("time-ordered"))
-    assert "(8 distinct times in 50 rows: rows of one time keep their row order and may fall on both sides" in note
+    assert "(8 distinct times in 50 rows: the rows of one time are never split between training and test)" in note
     unique = next(n for n in load_data(frame, target="y", time_column="step").notes if n.startswith("time-ordered"))
     assert "distinct times" not in unique
 

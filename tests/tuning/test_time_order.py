@@ -102,3 +102,18 @@ def test_estimators_take_the_time_column_by_name_or_position():
 
     with pytest.raises(TimeOrderError):
         MetaTunedRegressor(time_column="when", **kw).fit(X, y)
+
+
+def test_folds_are_capped_by_the_distinct_times():
+    """Weekly times in 120 rows: four weeks allow three folds at most, since a week is never split."""
+    frame = _trend(n=120)
+    frame["week"] = (frame["t"] // 30).astype(int)  # 4 distinct times
+    res = tune(frame, target="y", n_trials=1, time_column="week", **FAST)
+    week = frame["week"].to_numpy()
+    for t in res.study.trials:
+        assert len(t.user_attrs["fold_scores"]) == 3  # cv="auto" takes the 3 the weeks allow
+    with pytest.raises(ConfigError, match="holds only 4 distinct times.*use cv <= 3"):
+        tune(frame, target="y", n_trials=1, cv=4, time_column="week", **FAST)
+    frame["half"] = (week >= 2).astype(int)
+    with pytest.raises(ConfigError, match="holds 2 distinct times; time-ordered folds need at least 3"):
+        tune(frame, target="y", n_trials=1, time_column="half", **FAST)
