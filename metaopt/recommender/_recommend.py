@@ -26,6 +26,7 @@ from metaopt.recommender._cache import get_recommender
 from metaopt.recommender._own import own_share, own_studies
 from metaopt.recommender._probe import probe_first, probes_portfolio
 from metaopt.recommender._recommendation import Recommendation
+from metaopt.recommender._why import config_key, renumber_reasons
 from metaopt.utils import check_scalar
 
 #: meta-feature groups computed for a new task (landmarkers are too slow for an interactive call)
@@ -111,13 +112,13 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
                          budget, features=ds.X, blind_reason=blind_reason,
                          portfolio_first=probed if probes_portfolio(k, probed) else 0)
     own = own_studies(kb, ds, learner, own_share(int(k)), budget)
-    return _own_first(own, probe_first(ds, recs, probed, n_jobs=int(n_jobs)), int(k))
+    return renumber_reasons(_own_first(own, probe_first(ds, recs, probed, n_jobs=int(n_jobs)), int(k)), recs)
 
 
 def _own_first(own: list[Recommendation], recs: list[Recommendation], k: int) -> list[Recommendation]:
     """The user's own trials on this table, then the meta-model's picks that repeat none of them, ranked anew."""
-    taken = {(r.learner, repr(sorted(r.params.items()))) for r in own}
-    rest = [r for r in recs if (r.learner, repr(sorted(r.params.items()))) not in taken]
+    taken = {config_key(r) for r in own}
+    rest = [r for r in recs if config_key(r) not in taken]
     return [dataclasses.replace(r, rank=i + 1) for i, r in enumerate((own + rest)[:k])]
 
 

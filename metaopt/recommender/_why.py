@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
 
@@ -54,3 +56,39 @@ class Why:
                                 for name, (old, new) in adapted.items())
             text += f" Set for this dataset ({n_rows} rows): {changes}."
         return text + self.note
+
+
+#: a reason that names positions of the ranking ("covers where #1-#2 are weak", :meth:`Why.reason`)
+_COVERS = re.compile(r"covers where #(\d+)(?:-#(\d+))? (?:is|are) weak")
+
+
+def renumber_reasons(final: list, ranking: list) -> list:
+    """``final`` with each reason's positions of ``ranking`` (the meta-model's order) renamed to where those
+    configurations stand in ``final``: own trials put first, or probes reordering, move them."""
+    at = {config_key(r): r.rank for r in final}
+    moved = {r.rank: at.get(config_key(r)) for r in ranking}
+    if all(old == new for old, new in moved.items() if new is not None):
+        return final
+
+    def words(match: re.Match) -> str:
+        first = int(match[1])
+        ranks = sorted({moved[j] for j in range(first, int(match[2] or first) + 1) if moved.get(j) is not None})
+        return f"covers where {_positions(ranks)} {'is' if len(ranks) == 1 else 'are'} weak" if ranks else match[0]
+
+    return [dataclasses.replace(r, reason=_COVERS.sub(words, r.reason)) for r in final]
+
+
+def config_key(r: Any) -> tuple[str, str]:
+    """What makes two recommendations the same configuration: learner and parameters."""
+    return r.learner, repr(sorted(r.params.items()))
+
+
+def _positions(ranks: list[int]) -> str:
+    """``[1, 2, 3, 5]`` as ``#1-#3, #5``."""
+    runs: list[list[int]] = []
+    for p in ranks:
+        if runs and p == runs[-1][-1] + 1:
+            runs[-1].append(p)
+        else:
+            runs.append([p])
+    return ", ".join(f"#{r[0]}" if len(r) == 1 else f"#{r[0]}-#{r[-1]}" for r in runs)

@@ -163,3 +163,12 @@ def test_a_table_tuned_with_groups_is_found_when_recommended_with_them(kb, versi
     assert main([*base, "--time-column", "nowhere"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "nowhere" in err[0], err
+
+
+def test_the_meta_models_reasons_name_positions_in_the_list_returned(own_kb, versions):
+    """"covers where #1 is weak" of the meta-model's ranking is "#2" once the own trial stands first."""
+    recs = recommend(str(versions[1]), target="class", learner="lightgbm", k=5, kb=own_kb)
+    assert [r.reason for r in recs[2:]] == ["covers where #2 is weak", "covers where #2-#3 are weak",
+                                            "covers where #2-#4 are weak"]
+    probed = recommend(str(versions[1]), target="class", learner="lightgbm", k=5, kb=own_kb, probe=3)
+    assert probed[0].own_study == "monthly" and probed[4].reason == "covers where #2-#4 are weak"
