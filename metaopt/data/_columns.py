@@ -196,7 +196,9 @@ def normalise_features(X: pd.DataFrame, *, drop_id_like: bool
     expanded_names = {n for v in datetime_cols.values() for n in v}
     final, dropped, constant, empty = _screen(out, expanded_names, drop_id_like)
     if dropped:
-        notes.append(f"dropped id-like column(s): {', '.join(k for k, v in dropped.items() if v == 'id-like')}")
+        notes.append(f"dropped id-like column(s): {', '.join(k for k, v in dropped.items() if v == 'id-like')} "
+                     f"(a distinct value in nearly every row, or consecutive integers: row identifiers, not "
+                     f"features; load_data(..., drop_id_like=False) keeps them)")
     if empty:
         notes.append(f"all-missing column(s) kept: {', '.join(empty[:10])}"
                      + (f" (+{len(empty) - 10} more)" if len(empty) > 10 else ""))

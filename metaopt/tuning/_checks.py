@@ -90,7 +90,8 @@ def load_task(data_or_X: Any, y: Any, target: Any, kind: str | None, metric: str
     ds = load_data(data_or_X, target=target, y=y, kind=kind, groups=groups, time_column=time_column)
     metric = check_metric(ds.kind, metric)
     notes: list[str] = list(ds.essential_notes)  # rows lost, or a kind the user may not mean: always say so
-    notes += [n for n in ds.notes if n.startswith(("grouped folds", "time-ordered folds"))]  # not the usual CV
+    # not the usual CV, or a column the user gave that the model will not see
+    notes += [n for n in ds.notes if n.startswith(("grouped folds", "time-ordered folds", "dropped id-like"))]
     if ds.kind == "binary" and metric in ("average_precision", "f1"):
         positive = class_labels(ds.y, ds.kind)[-1]
         notes.append(f"{metric}: class {positive!r} is the positive one (the second of the target's classes; "

@@ -59,3 +59,15 @@ def test_the_notes_of_a_tuned_task_say_an_integer_coded_target_is_taken_as_regre
     assert any("'grade' is numeric with 5 distinct integer values: treated as regression" in n for n in notes)
     ds, metric, notes = load_task(frame, None, "grade", "multiclass", None, 3)
     assert ds.kind == "multiclass" and not any("treated as regression" in n for n in notes)
+
+
+def test_the_notes_of_a_tuned_task_name_a_column_dropped_as_an_identifier():
+    """A free-text column (a distinct value per row) is no feature: ``tune`` says it leaves it out."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"a": rng.normal(size=60), "remark": [f"called on day {i}" for i in range(60)],
+                          "y": rng.normal(size=60)})
+    ds, _, notes = load_task(frame, None, "y", None, None, 3)
+    assert list(ds.X.columns) == ["a"]
+    assert any(n.startswith("dropped id-like column(s): remark (a distinct value in nearly every row") for n in notes)
+    _, _, kept = load_task(frame.drop(columns=["remark"]), None, "y", None, None, 3)
+    assert not any("id-like" in n for n in kept)
