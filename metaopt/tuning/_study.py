@@ -92,7 +92,7 @@ def check_study_data(study: Any, ds: Any) -> None:
 
 
 def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any],
-                   advice: str = "use another study name, or the study's data") -> str:
+                   advice: str = "use another study name, or the study's data", reuse: str = "") -> str:
     if old.get("target") != new["target"]:
         what = f"target {old.get('target')!r}, this run {new['target']!r}"
     elif old.get("groups") != new.get("groups") and old.get("hash") == new["hash"]:
@@ -108,7 +108,13 @@ def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any],
     else:
         what = (f"same columns and target but other values (content hash {str(old.get('hash'))[:12]}, this run "
                 f"{new['hash'][:12]})")
+        advice += reuse  # tune: likely a new version of the table (next month's rows)
     return f"study {name!r} was run on other data ({what}); its scores would be mixed with this data's: {advice}"
+
+
+#: how a study on an earlier version of the table (same columns and target) can still start the new search
+_REUSE = ("; to start from its best trial, add it to a knowledge base (metaopt kb add-study) and tune with --kb "
+          "(docs/metamodel.md, 'Your own studies first')")
 
 
 def check_setup(study: Any, setup: dict[str, Any]) -> int:
@@ -143,7 +149,7 @@ def check_setup(study: Any, setup: dict[str, Any]) -> int:
         if not isinstance(old.get("data"), dict):  # a study from before data fingerprints: record this one
             study.set_user_attr(SETUP_ATTR, {**old, "data": setup["data"]})
         elif old["data"] != setup["data"]:
-            raise ConfigError(_data_mismatch(study.study_name, old["data"], setup["data"]))
+            raise ConfigError(_data_mismatch(study.study_name, old["data"], setup["data"], reuse=_REUSE))
     return int(old.get("seed", setup["seed"]))  # the summary shows it when it is not this worker's seed
 
 
