@@ -306,6 +306,9 @@ def run_add_study(args: argparse.Namespace) -> int:
     kb_option = "" if _is_default_kb(res["path"]) else f" with --kb {shlex.quote(str(res['path']))}"
     print(f"its best trial comes first when you tune or recommend{kb_option} on a table with these columns and "
           "target (next month's rows)")
+    path = "" if _is_default_kb(res["path"]) else f" --path {shlex.quote(str(res['path']))}"
+    print(f"the meta-models are fitted again for the changed knowledge base on its next use; 'metaopt kb prefit{path}' "
+          "does it now, so the next tune spends no time budget on it")
     return 0
 
 

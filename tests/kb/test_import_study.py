@@ -101,7 +101,11 @@ def test_add_study_cli_new_kb(tmp_path, study_db, capsys):
     rc = main(["kb", "add-study", "--storage", url, "--study", "diab", "--data", str(data), "--target", "class",
                "--metric", "roc_auc", "--kb", str(tmp_path / "fresh"), "--n-folds", "1"])
     assert rc == 0, capsys.readouterr().err
-    assert "with 4 trials" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "with 4 trials" in out
+    hint = out.strip().splitlines()[-1]  # the refit the change costs, and the command that does it now
+    assert f"'metaopt kb prefit --path {tmp_path / 'fresh'}' does it now" in hint
+    assert main(hint.split("'")[1].split()[1:]) == 0 and "meta-model of lightgbm: fitted" in capsys.readouterr().out
     kb = KnowledgeBase.load(tmp_path / "fresh")
     assert (len(kb.tasks), len(kb.configs), len(kb.evaluations)) == (1, 4, 4)
     assert kb.evaluations["n_folds"].eq(1).all() and kb.sources[0]["name"] == "optuna_study:diab"
