@@ -9,6 +9,7 @@ studies first"). A table is recognised by its schema (:func:`metaopt.kb.schema_k
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -119,25 +120,42 @@ def _distinct_best(scored: pd.DataFrame, kb: KnowledgeBase, n: int) -> list[dict
     return out
 
 
-def _as_recommendation(row: dict[str, Any], ds: Any, tasks: pd.DataFrame) -> Recommendation:
+def own_trial(ds: Any, learner: str, params: dict[str, Any], *, config_id: str, study: str, trial: Any,
+              table: str, n_rows: int, metric: str, raw: float, score: float = 1.0, fit_s: float = np.nan,
+              task_id: str = "") -> Recommendation:
+    """A trial of the user's study on an earlier version of ``ds``'s table, as a recommendation for ``ds``
+    (data-size-dependent parameters capped for its rows, as the meta-model's picks are)."""
     from metaopt.recommender._recommender import _model_width, _ready_params
 
-    learner = str(row["learner"])
-    params, adapted = _ready_params(learner, dict(row["params"]), ds.kind, ds.n_rows,
-                                    _model_width(learner, ds.X, ds.n_features))
-    study, trial = _study_and_trial(str(row["config_id"]))
-    name = str(tasks.at[row["task_id"], "name"])
-    fit_s = row["fit_s"]
+    width = _model_width(learner, ds.X, ds.n_features)
+    params, adapted = _ready_params(learner, dict(params), ds.kind, ds.n_rows, width)
     return Recommendation(
-        rank=0, learner=learner, config_id=str(row["config_id"]), params=params,
-        predicted_score=float(row["score"]), predicted_score_std=0.0,
+        rank=0, learner=learner, config_id=config_id, params=params,
+        predicted_score=float(score), predicted_score_std=0.0,
         predicted_fit_time_s=float(fit_s) if np.isfinite(fit_s) else None,
-        similar_tasks=[{"task_id": str(row["task_id"]), "name": name, "distance": 0.0}],
-        rationale=(f"Trial {trial} of your study {study!r} on {name!r} ({int(row['n_rows'])} rows), a table "
-                   f"with this data's columns and target: {row['metric']} {row['raw']:.4g}, score "
-                   f"{row['score']:.2f} among that study's trials (1 = its best). Your own results on this "
+        similar_tasks=[{"task_id": task_id, "name": table, "distance": 0.0}],
+        rationale=(f"Trial {trial} of your study {study!r} on {table} ({int(n_rows)} rows), a table "
+                   f"with this data's columns and target: {metric} {raw:.4g}, score "
+                   f"{score:.2f} among that study's trials (1 = its best). Your own results on this "
                    "table come before the knowledge base's."),
         reason=f"your study {study}", adapted=adapted, own_study=study)
+
+
+def own_first(own: list[Recommendation], recs: list[Recommendation], k: int) -> list[Recommendation]:
+    """The user's own trials on this table, then the meta-model's picks that repeat none of them, ranked anew."""
+    from metaopt.recommender._why import config_key
+
+    taken = {config_key(r) for r in own}
+    rest = [r for r in recs if config_key(r) not in taken]
+    return [dataclasses.replace(r, rank=i + 1) for i, r in enumerate((own + rest)[:k])]
+
+
+def _as_recommendation(row: dict[str, Any], ds: Any, tasks: pd.DataFrame) -> Recommendation:
+    study, trial = _study_and_trial(str(row["config_id"]))
+    return own_trial(ds, str(row["learner"]), row["params"], config_id=str(row["config_id"]), study=study,
+                     trial=trial, table=repr(str(tasks.at[row["task_id"], "name"])), n_rows=int(row["n_rows"]),
+                     metric=str(row["metric"]), raw=float(row["raw"]), score=float(row["score"]),
+                     fit_s=float(row["fit_s"]), task_id=str(row["task_id"]))
 
 
 def _study_and_trial(config_id: str) -> tuple[str, str]:

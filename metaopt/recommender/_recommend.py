@@ -11,7 +11,6 @@ fitting; later calls cost the meta-features plus a few milliseconds.
 
 from __future__ import annotations
 
-import dataclasses
 import numbers
 import warnings
 from typing import Any
@@ -23,10 +22,10 @@ from metaopt.exceptions import ConfigError
 from metaopt.features import extract_meta_features
 from metaopt.learners import check_offered
 from metaopt.recommender._cache import get_recommender
-from metaopt.recommender._own import own_share, own_studies
+from metaopt.recommender._own import own_first, own_share, own_studies
 from metaopt.recommender._probe import probe_first, probes_portfolio
 from metaopt.recommender._recommendation import Recommendation
-from metaopt.recommender._why import config_key, renumber_reasons
+from metaopt.recommender._why import renumber_reasons
 from metaopt.utils import check_scalar
 
 #: meta-feature groups computed for a new task (landmarkers are too slow for an interactive call)
@@ -112,14 +111,7 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
                          budget, features=ds.X, blind_reason=blind_reason,
                          portfolio_first=probed if probes_portfolio(k, probed) else 0)
     own = own_studies(kb, ds, learner, own_share(int(k)), budget)
-    return renumber_reasons(_own_first(own, probe_first(ds, recs, probed, n_jobs=int(n_jobs)), int(k)), recs)
-
-
-def _own_first(own: list[Recommendation], recs: list[Recommendation], k: int) -> list[Recommendation]:
-    """The user's own trials on this table, then the meta-model's picks that repeat none of them, ranked anew."""
-    taken = {config_key(r) for r in own}
-    rest = [r for r in recs if config_key(r) not in taken]
-    return [dataclasses.replace(r, rank=i + 1) for i, r in enumerate((own + rest)[:k])]
+    return renumber_reasons(own_first(own, probe_first(ds, recs, probed, n_jobs=int(n_jobs)), int(k)), recs)
 
 
 def _check_arguments(k: Any, probe: Any, n_jobs: Any, learner: Any, time_budget: Any, kb: Any) -> None:

@@ -35,7 +35,7 @@ def choose_auto(run: Any, kb: Any, study_name: str | None, meta: dict | None, bu
     primary = recorded_primary(run.storage, names, explicit) if names else None
     for _ in range(2):  # a second time where another worker claimed the study first with another learner
         choice, run.recs, run.meta_features, run.joint = recommendations(
-            ds, "auto", args.k, kb, run.notes, meta_features=meta, budget=budget, primary=primary)
+            ds, "auto", args.k, kb, run.notes, meta_features=meta, budget=budget, primary=primary, earlier=run.earlier)
         chosen = choice or primary or "lightgbm"
         if choice is None:
             run.notes.append(f"learner 'auto' fell back to {chosen}")

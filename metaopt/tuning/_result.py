@@ -113,6 +113,8 @@ class TuneRun:
     cvx: Any = None  #: the :class:`~metaopt.tuning._cv.FoldCV` of the trials
     study_name: str | None = None  #: the (primary) study's name as asked for (None: Optuna names it)
     joint: list[Any] = field(default_factory=list)  #: ``"auto"``: the joint ranking of all learners' configurations
+    #: the best trials of the storage's earlier studies on this table (``_earlier``), put first as own studies
+    earlier: list[Any] = field(default_factory=list)
     other_learners: list[str] = field(default_factory=list)  #: ``"auto"``: learners searched beside ``learner``
     legs: list[Any] = field(default_factory=list)  #: each learner's :class:`~metaopt.tuning._portfolio.Leg`, primary first
     #: ``(learner, configuration as JSON) -> the folds' mean early-stopping rounds``, read once (``_final._rounds``)

@@ -39,6 +39,7 @@ from metaopt.tuning._objective import (
     score_default,
 )
 from metaopt.tuning._auto import choose_auto, default_study_name
+from metaopt.tuning._earlier import earlier_studies
 from metaopt.tuning._portfolio import Leg, WarmPlan, WarmTurn, search_portfolio
 from metaopt.tuning._pruner import make_pruner
 from metaopt.tuning._result import TuneResult, TuneRun, finish
@@ -226,11 +227,12 @@ def _choose_learner(run: TuneRun, learner: str, kb: Any, study_name: str | None)
         end = run.budget.search_deadline()  # with a time budget: learner and warm-start order by value per second
         # one split's folds: repeats are kept only where they leave every learner many trials (_fidelity)
         budget = None if end is None else SearchBudget(end, run.plan.n_folds, run.plan.n_splits, run.args.n_trials)
+        run.earlier = earlier_studies(run, study_name) if run.warm_start else []
         if learner == "auto":  # with the other learners to search, agreed with the study's other runs
             chosen = choose_auto(run, kb, study_name, meta, budget)
         else:
             _, run.recs, run.meta_features, run.joint = recommendations(
-                run.ds, learner, run.args.k, kb, run.notes, meta_features=meta, budget=budget)
+                run.ds, learner, run.args.k, kb, run.notes, meta_features=meta, budget=budget, earlier=run.earlier)
     run.lrn = get_learner(chosen)
     if run.ds.kind not in run.lrn.kinds:
         raise ConfigError(f"learner {chosen!r} does not support {run.ds.kind} tasks")

@@ -38,8 +38,8 @@ class SearchBudget:
 
 
 def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], meta_features: dict | None = None,
-                    budget: SearchBudget | None = None,
-                    primary: str | None = None) -> tuple[str | None, list[Any], dict | None, list[Any]]:
+                    budget: SearchBudget | None = None, primary: str | None = None,
+                    earlier: list[Any] | None = None) -> tuple[str | None, list[Any], dict | None, list[Any]]:
     """(learner chosen by 'auto' or None, recommendations of that learner, meta-features, the joint ranking).
 
     The joint ranking (``"auto"`` only; else empty) is the top ``k`` configurations of all learners, in the
@@ -49,9 +49,11 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
     ``budget``: with a time budget, ``"auto"`` weighs learners by what they reach in it and the
     recommendations come ordered by value per second (:func:`for_budget`); None: neither.
     ``primary``: ``"auto"``'s learner as a resumed or shared study recorded it (``_auto``); None: chosen here.
+    ``earlier``: the best trials of the storage's earlier studies on this table (``_earlier``): one goes first.
     """
     from metaopt import recommend
     from metaopt.recommender import QUERY_GROUPS  # the groups recommend computes
+    from metaopt.tuning._earlier import with_earlier
 
     meta: dict | None = meta_features
     try:
@@ -63,10 +65,11 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
         notes.append(f"meta-features failed ({error_text(exc)})")
     try:
         if learner != "auto":
-            recs = list(recommend(ds, learner=learner, k=k, kb=kb, meta_features=meta))
+            recs = with_earlier(list(recommend(ds, learner=learner, k=k, kb=kb, meta_features=meta)), earlier or [],
+                                learner, k)
             note_own_studies(recs, notes)
             return None, for_budget(recs, ds, meta, learner, kb, budget, notes), meta, []
-        recs = recommend(ds, learner="auto", k=k, kb=kb, meta_features=meta)
+        recs = with_earlier(recommend(ds, learner="auto", k=k, kb=kb, meta_features=meta), earlier or [], "auto", k)
         if not recs:
             return None, [], meta, []
         chosen, slow = (recs[0].learner, set()) if budget is None else learner_for_budget(
@@ -82,6 +85,7 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
                 same = recommend(ds, learner=chosen, k=k, kb=kb, meta_features=meta)
             except (KnowledgeBaseError, ConfigError) as exc:  # keep the auto list's configurations
                 notes.append(f"only {len(same)} recommendation(s) of {chosen}: {exc}")
+        same = with_earlier(same, earlier or [], chosen, k)
         note_own_studies(same, notes)
         joint = for_budget(list(recs), ds, meta, chosen, kb, budget, []) if mixed else []
         left_out = sorted({r.learner for r in joint if r.learner in slow and r.learner != chosen})
@@ -101,8 +105,9 @@ def note_own_studies(recs: list[Any], notes: list[str]) -> None:
     """Say where the warm start starts from the user's own study on this table (``metaopt.recommender``)."""
     own = next((r for r in recs if getattr(r, "own_study", None)), None)
     if own is not None:
+        where = "in this storage" if own.config_id.startswith("study:") else "kb add-study"
         notes.append(f"warm start: first the best trial of your own study {own.own_study!r} on a table with these "
-                     f"columns and target ({own.config_id}; kb add-study)")
+                     f"columns and target ({own.config_id}; {where})")
 
 
 def learner_for_budget(ds: Any, meta: dict | None, first_choice: str, kb: Any, budget: SearchBudget,
