@@ -22,5 +22,6 @@ from metaopt.recommender._recommender import Recommender
 
 __all__ = ["HORIZON", "PROBE_FOLDS", "QUERY_GROUPS", "LearnerReach", "Recommendation", "Recommender", "TaskProfile",
            "choose_learner", "fit_allowance", "fit_seconds", "get_recommender", "learner_reaches", "load_kb_cached",
-           "meta_model_fits", "order_for_budget", "own_first", "own_trial", "peek_recommender", "prefit", "probe_first", "probe_order",
-           "probe_scores", "probes_portfolio", "recommend", "shared_surrogate", "trial_seconds"]
+           "meta_model_fits", "order_for_budget", "own_first", "own_trial", "peek_recommender", "prefit",
+           "probe_first", "probe_order", "probe_scores", "probes_portfolio", "recommend", "shared_surrogate",
+           "trial_seconds"]

@@ -20,6 +20,7 @@ import pandas as pd
 from metaopt.exceptions import KnowledgeBaseError
 from metaopt.kb import METRICS, USER_STUDY_SOURCE as SOURCE, KnowledgeBase, default_kb_path, schema_key
 from metaopt.recommender._recommendation import Recommendation
+from metaopt.recommender._why import config_key
 
 
 def own_share(k: int) -> int:
@@ -143,8 +144,6 @@ def own_trial(ds: Any, learner: str, params: dict[str, Any], *, config_id: str, 
 
 def own_first(own: list[Recommendation], recs: list[Recommendation], k: int) -> list[Recommendation]:
     """The user's own trials on this table, then the meta-model's picks that repeat none of them, ranked anew."""
-    from metaopt.recommender._why import config_key
-
     taken = {config_key(r) for r in own}
     rest = [r for r in recs if config_key(r) not in taken]
     return [dataclasses.replace(r, rank=i + 1) for i, r in enumerate((own + rest)[:k])]

@@ -112,9 +112,9 @@ def _data_mismatch(name: str, old: dict[str, Any], new: dict[str, Any],
     return f"study {name!r} was run on other data ({what}); its scores would be mixed with this data's: {advice}"
 
 
-#: how a study on an earlier version of the table (same columns and target) can still start the new search
-_REUSE = ("; to start from its best trial, add it to a knowledge base (metaopt kb add-study) and tune with --kb "
-          "(docs/metamodel.md, 'Your own studies first')")
+#: how a study on an earlier version of the table (same columns and target) still starts the new search
+_REUSE = ("; a new study name in this storage starts from its best trial (docs/metamodel.md, 'Your own studies "
+          "first')")
 
 
 def check_setup(study: Any, setup: dict[str, Any]) -> int:

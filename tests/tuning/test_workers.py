@@ -93,14 +93,14 @@ def test_resuming_with_other_data_of_the_same_shape_is_refused(tmp_path, credit_
     renamed = credit_small.rename(columns={"duration": "months"})
     with pytest.raises(ConfigError, match=r"columns missing here: \['duration'\]") as refused:
         tune(renamed, storage=url, study_name="fp", n_trials=1, **FAST)
-    assert "kb add-study" not in str(refused.value)  # another table: its trials would not be found
+    assert "starts from its best trial" not in str(refused.value)  # another table: its trials are not used
     other.to_csv(tmp_path / "other.csv", index=False)
     rc = main(["tune", str(tmp_path / "other.csv"), "--target", "class", "--trials", "1", "--cv", "2", "-q",
                "--no-warm-start", "--learner", "lightgbm", "--sampler", "random", "--storage", url,
                "--study-name", "fp"])
     err = capsys.readouterr().err
     assert rc == 2 and len(err.strip().splitlines()) == 1 and "other data" in err and "Traceback" not in err
-    assert "add it to a knowledge base (metaopt kb add-study) and tune with --kb" in err  # next month's rows
+    assert "a new study name in this storage starts from its best trial" in err  # next month's rows
     # a study from before fingerprints: this run's data is recorded, not refused; then it is enforced
     study = optuna.load_study(study_name="fp", storage=url)
     old = dict(study.user_attrs[SETUP_ATTR])
