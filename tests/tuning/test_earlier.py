@@ -1,8 +1,9 @@
 """Earlier studies of the same table in the run's storage come first (``metaopt.tuning._earlier``): real tune
-runs on two versions of credit-g (its rows cut in two) into one SQLite storage, a study per version."""
+runs on two versions of credit-g (its rows cut in two) into one SQLite or PostgreSQL storage, a study per version."""
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import optuna
@@ -10,6 +11,7 @@ import pandas as pd
 import pytest
 
 from metaopt.tuning import tune
+from tuning_support import start_together, summary_of
 
 CREDIT_G = Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv"
 RUN = dict(target="class", learner="lightgbm", cv=3, progress=False, ensemble=False, random_state=0)
@@ -64,3 +66,25 @@ def test_auto_searches_the_learner_of_the_earlier_best_first(tmp_path, versions)
     dec = tune(versions[1], n_trials=1, storage=url, study_name="dec", **{**RUN, "learner": "auto"})
     assert dec.learner == "random_forest"
     assert _first(dec.study).user_attrs["metaopt:config_id"] == f"study:nov/{best.number}"
+
+
+def test_two_postgresql_workers_starting_together_run_last_months_best_once(postgres_url, versions, tmp_path):
+    """A shared PostgreSQL storage: both workers of December find November's study; its trial runs once."""
+    import psycopg2
+
+    conn = psycopg2.connect(postgres_url.replace("postgresql+psycopg2", "postgresql"))
+    conn.autocommit = True
+    conn.cursor().execute("CREATE DATABASE earlier")
+    conn.close()
+    url = postgres_url.rsplit("/", 1)[0] + "/earlier"
+    tune(versions[0], n_trials=2, storage=url, study_name="nov", **RUN)
+    best = optuna.load_study(study_name="nov", storage=url).best_trial
+    versions[1].to_csv(tmp_path / "dec.csv", index=False)
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "dec.csv"), "--target", "class", "--trials", "2",
+           "--cv", "3", "--learner", "lightgbm", "--no-ensemble", "-q", "--json", "--storage", url,
+           "--study-name", "dec"]
+    procs = start_together([[*cmd, "--seed", str(seed)] for seed in (0, 1)], tmp_path / "go")
+    for proc in procs:
+        assert any("your own study 'nov'" in n for n in summary_of(proc)["notes"])
+    ids = [t.user_attrs.get("metaopt:config_id") for t in optuna.load_study(study_name="dec", storage=url).trials]
+    assert ids.count(f"study:nov/{best.number}") == 1, ids
