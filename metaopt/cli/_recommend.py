@@ -116,11 +116,13 @@ def run(args: argparse.Namespace) -> int:
     said = [" ".join(str(w.message).split()) for w in caught if issubclass(w.category, UserWarning)]
     for msg in dict.fromkeys(said):
         print(f"metaopt: warning: {msg}", file=sys.stderr)
-    for note in ds.essential_notes:  # e.g. rows dropped for a missing target, an integer target taken as numbers
+    # e.g. rows dropped for a missing target, an integer target taken as numbers, a column left out as an id
+    notes = [*ds.essential_notes, *(n for n in ds.notes if n.startswith("dropped id-like"))]
+    for note in notes:
         print(f"note: {note}", file=sys.stderr)
     if args.json:  # the notes and warnings too, as tune --json has them: a script may never see stderr
         json.dump({"dataset": ds.name, "target": ds.target, "kind": ds.kind,
-                   "notes": list(dict.fromkeys([*ds.essential_notes, *said])),
+                   "notes": list(dict.fromkeys([*notes, *said])),
                    "recommendations": [r.to_dict() for r in recs]}, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
         return 0

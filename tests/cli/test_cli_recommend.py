@@ -61,6 +61,15 @@ def test_an_integer_coded_target_is_said_and_kind_makes_it_classes(kb_dir, tmp_p
     assert "target 'rating' (multiclass)" in out and "treated as regression" not in err
 
 
+def test_a_column_left_out_as_an_identifier_is_said(kb_dir, tmp_path, capsys):
+    path = tmp_path / "remarks.csv"
+    frame = pd.read_csv(EXAMPLE)
+    frame.assign(remark=[f"called on day {i}" for i in range(len(frame))]).to_csv(path, index=False)
+    assert main(["recommend", str(path), "--target", "class", "-k", "2", "--kb", kb_dir]) == 0
+    err = capsys.readouterr().err
+    assert "note: dropped id-like column(s): remark (a distinct value in nearly every row" in err
+
+
 def test_small_data_shows_the_kb_value_of_adapted_parameters(kb_dir, tmp_path, capsys):
     path = tmp_path / "small.csv"
     pd.read_csv(EXAMPLE).sample(32, random_state=0).to_csv(path, index=False)
