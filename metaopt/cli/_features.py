@@ -106,6 +106,14 @@ def run(args: argparse.Namespace) -> int:
     ds = load_data(args.data, target=args.target, kind=args.kind)
     t_load = time.perf_counter() - t0
     groups = tuple(args.groups) if args.groups else GROUPS
+    columns = [g for g in groups if g not in (*GROUPS, "all") and g in map(str, ds.X.columns)]
+    if columns:  # tune's and recommend's --groups COL names rows that belong together; here it is another thing
+        from metaopt.exceptions import ConfigError
+
+        raise ConfigError(f"--groups here names meta-feature groups ({', '.join(GROUPS)} or 'all'), and "
+                          f"{columns[0]!r} is a column of the data: 'tune --groups COL' and 'recommend --groups "
+                          f"COL' leave such a column out of the features: drop it from the file to see the "
+                          f"meta-features they use")
     mf = extract_meta_features(ds, groups=groups, random_state=args.random_state)
     if args.json:
         out = {

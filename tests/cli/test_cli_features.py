@@ -48,6 +48,7 @@ def test_verbose_prints_timings(capsys):
     (["features", "no/such/file.csv", "--target", "y"], "not found"),
     (["features", str(EXAMPLE), "--target", "clas"], "did you mean 'class'"),
     (["features", str(EXAMPLE), "--target", "class", "--groups", "nonsense"], "nonsense"),
+    (["features", str(EXAMPLE), "--target", "class", "--groups", "purpose"], "'purpose' is a column of the data"),
 ])
 def test_bad_input_is_one_line_exit_2(capsys, argv, fragment):
     assert main(argv) == 2
