@@ -16,6 +16,7 @@ EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
     ("own_objective.py", [], "MetaSampler      : best"),
     ("grouped_cv.py", ["3"], "grouped folds: CV log_loss"),
     ("sklearn_pipeline.py", [], "ROC AUC per outer fold"),
+    ("monthly_retune.py", ["2"], "December, the same storage: first trial study:2026-11/"),
 ])
 def test_example_runs(script, args, expect, tmp_path):
     out = subprocess.run([sys.executable, str(EXAMPLES / script), *args], capture_output=True, text=True,
