@@ -90,14 +90,14 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
         Trials and/or seconds of this call (``"auto"``: 50 trials, or with a ``timeout`` as many as it
         allows); ``timeout`` covers the whole call, refit included, and holds within about 10%.
     cv
-        ``"auto"`` (5 folds on small data, fewer or one holdout as the rows grow or the budget shrinks;
-        row-subsample rungs on large data) or a number of folds (>= 2, at most the rows and the
-        largest class's rows).
+        ``"auto"`` (5 folds on small data; fewer, a holdout or row-subsample rungs as the rows grow or the
+        budget shrinks) or folds (>= 2, at most the rows, largest class, groups, or distinct times less one).
     metric
         One of ``metaopt.core.TUNE_METRICS[kind]``; default ``roc_auc``, ``log_loss`` (multiclass), ``rmse``.
     storage, study_name
         Optuna storage (URL, SQLite or journal file, storage object; :mod:`metaopt.tuning._storage`) and
-        study name (default: from dataset, learner, metric, ``cv`` and seed); a study is resumed.
+        study name (default: from dataset, learner, metric, ``cv`` and seed); a study is resumed; the best trial
+        of the storage's other studies on a table with these columns and target goes first (``_earlier``).
     random_state
         Seed of the folds, the sampler and the fits (a worker joining a study keeps the study's folds).
     warm_start, k, sampler, pruner
