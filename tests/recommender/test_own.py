@@ -144,10 +144,10 @@ def test_meta_sampler_on_the_data_starts_with_it(own_kb, versions):
 def test_a_table_tuned_with_groups_is_found_when_recommended_with_them(kb, versions, tmp_path, capsys):
     """``tune --groups`` drops the groups column from the features, so the table's schema lacks it: ``recommend``
     takes the same ``--groups`` (and ``--time-column``) to see the same table, features and folds."""
-    rng = pd.Series(range(1000)).sample(frac=1.0, random_state=1).to_numpy() % 40  # 40 branches, not an id
+    branches = pd.Series(range(1000)).sample(frac=1.0, random_state=1).to_numpy() % 40  # 40 of them, not an id
     for i, path in enumerate(versions):
         frame = pd.read_csv(path)
-        frame.assign(branch=rng[i * 500:(i + 1) * 500]).to_csv(tmp_path / path.name, index=False)
+        frame.assign(branch=branches[i * 500:(i + 1) * 500]).to_csv(tmp_path / path.name, index=False)
     a, b = tmp_path / "a.csv", tmp_path / "b.csv"
     kb.save(tmp_path / "kb")
     url = f"sqlite:///{tmp_path / 'g.db'}"
