@@ -20,18 +20,25 @@ def default_study_name(ds_name: str, learner: str, metric: str, cv: Any, seed: i
     return f"metaopt-{ds_name}-{learner}-{metric}-cv{cv}-s{seed}"
 
 
+def study_names(run: Any, study_name: str | None) -> dict[str, str]:
+    """Each learner's study name as the run's primary: the user's study name for all, or each learner's
+    default name."""
+    from metaopt.learners import list_learners
+
+    ds, args = run.ds, run.args
+    return {name: study_name or default_study_name(ds.name, name, run.metric, args.cv, args.seed)
+            for name in list_learners(include_unoffered=True)}
+
+
 def choose_auto(run: Any, kb: Any, study_name: str | None, meta: dict | None, budget: Any) -> str:
     """``auto``'s primary learner (the study's where it has one) and the learners searched beside it; sets
     the run's recommendations, meta-features, joint ranking and other learners."""
-    from metaopt.learners import list_learners
     from metaopt.tuning._portfolio import portfolio_learners
     from metaopt.tuning._warm import recommendations
 
     ds, args = run.ds, run.args
     explicit = study_name is not None
-    names = {} if run.storage is None else {
-        name: study_name or default_study_name(ds.name, name, run.metric, args.cv, args.seed)
-        for name in list_learners(include_unoffered=True)}
+    names = {} if run.storage is None else study_names(run, study_name)
     primary = recorded_primary(run.storage, names, explicit) if names else None
     for _ in range(2):  # a second time where another worker claimed the study first with another learner
         choice, run.recs, run.meta_features, run.joint = recommendations(

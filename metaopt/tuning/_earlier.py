@@ -20,15 +20,11 @@ from metaopt.tuning._study import SETUP_ATTR
 def earlier_studies(run: Any, study_name: str | None) -> list[Any]:
     """The best trials of the run's storage's other studies on its table (:func:`earlier_best`), best first;
     ``study_name``: the run's (None: every learner's default name, as ``learner="auto"`` would use)."""
-    from metaopt.learners import list_learners
-    from metaopt.tuning._auto import default_study_name
+    from metaopt.tuning._auto import study_names
 
     if run.storage is None:
         return []
-    a, names = run.args, list_learners(include_unoffered=True)
-    own = {study_name} if study_name is not None else {
-        default_study_name(run.ds.name, name, run.metric, a.cv, a.seed) for name in names}
-    return earlier_best(run.storage, run.ds, run.metric, own)
+    return earlier_best(run.storage, run.ds, run.metric, set(study_names(run, study_name).values()))
 
 
 def earlier_best(storage: Any, ds: Any, metric: str, own_names: set[str]) -> list[Any]:
