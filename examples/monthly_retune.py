@@ -7,9 +7,10 @@ December's.
 
     python examples/monthly_retune.py     # ~20 s; an argument sets December's trials (default 3)
 
-The same from the shell:
+The same from the shell (``recommend --storage`` shows what December's search starts from):
 
     metaopt tune november.csv --target class --storage tune.db --study-name 2026-11
+    metaopt recommend december.csv --target class --storage tune.db
     metaopt tune december.csv --target class --storage tune.db --study-name 2026-12
 """
 
@@ -22,6 +23,7 @@ from pathlib import Path
 import optuna
 import pandas as pd
 
+from metaopt import recommend
 from metaopt.tuning import tune
 
 N_TRIALS = int(sys.argv[1]) if len(sys.argv) > 1 else 3
@@ -34,6 +36,8 @@ run = dict(target="class", learner="lightgbm", progress=False, ensemble=False)
 tune(november, n_trials=10, storage=STORAGE, study_name="2026-11", **run)
 best = optuna.load_study(study_name="2026-11", storage=STORAGE).best_trial
 print(f"November: best CV roc_auc {best.value:.4f} (trial {best.number})")
+first_pick = recommend(december, target="class", learner="lightgbm", k=3, storage=STORAGE)[0]
+print(f"recommend(storage=...) for December: first {first_pick.config_id} ({first_pick.reason})")
 
 for storage, name in ((STORAGE, "2026-12"), (None, None)):
     result = tune(december, n_trials=N_TRIALS, storage=storage, study_name=name, **run)

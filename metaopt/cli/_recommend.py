@@ -60,6 +60,9 @@ def register(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--time-budget", type=float, metavar="S", help="seconds one fit may take")
     p.add_argument("--kb", metavar="DIR", help="knowledge-base directory (default: the shipped one)")
     add_row_key_args(p)  # the probes' folds, and the features and schema of a table tuned with them
+    p.add_argument("--storage", metavar="URL",
+                   help="Optuna storage URL or .db file that 'metaopt tune --storage' wrote: the best trial of its "
+                        "studies on a table with these columns and target comes first")
     p.add_argument("--probe", type=int, default=0, metavar="N",
                    help="cross-validate N configurations on 2 folds of the data and return them first, best first: "
                         "with N >= -k the k best of the KB portfolio's first N, else the ranking's first N reordered "
@@ -111,7 +114,7 @@ def run(args: argparse.Namespace) -> int:
         ds = load_data(args.data, target=args.target, kind=args.kind, groups=args.groups,
                        time_column=args.time_column)
         recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb,
-                         probe=args.probe, n_jobs=args.jobs)
+                         probe=args.probe, n_jobs=args.jobs, storage=args.storage)
     # metaopt's own warnings as one line each; numeric noise of other libraries (RuntimeWarning) is dropped
     said = [" ".join(str(w.message).split()) for w in caught if issubclass(w.category, UserWarning)]
     for msg in dict.fromkeys(said):
@@ -170,7 +173,7 @@ def _print_table(ds, recs, probe: int = 0, k: int = 5) -> None:
           "± uncertainty; fit: predicted seconds per fit")
     if any(r.own_study for r in recs):
         print("your study: the best trial of your own studies on a table with these columns and target "
-              "(kb add-study) comes first; its score is among those studies' trials (1 = the best)")
+              "(kb add-study, or --storage) comes first; its score is among those studies' trials (1 = the best)")
     if any(r.adapted for r in recs):
         print(f"(KB: ...): value set for this dataset ({ds.n_rows} rows) instead of the KB configuration's - "
               "minimum leaf sizes capped so a training fold can grow a few leaves, values written inside the "

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +49,29 @@ def own_studies(kb: Any, ds: Any, learner: str, n: int, time_budget: float | Non
     if time_budget is not None:
         scored = scored[~(scored["fit_s"] > float(time_budget))]
     return [_as_recommendation(row, ds, tasks) for row in _distinct_best(scored, kb, n)]
+
+
+def storage_studies(storage: Any, ds: Any, learner: str, n: int,
+                    time_budget: float | None = None) -> list[Recommendation]:
+    """The ``n`` best of the best trials of ``metaopt tune``'s studies in ``storage`` on tables with ``ds``'s
+    schema, best first: where ``tune --storage`` would start (``metaopt.tuning.earlier_best``).
+
+    ``storage``: an Optuna storage URL, a SQLite or journal file, or a storage object; it must exist
+    (:class:`~metaopt.StorageError`).  Warns where it holds no such study."""
+    if storage is None:
+        return []
+    from metaopt.tuning import earlier_best, open_storage, storage_label  # tuning sits above: imported on use
+
+    opened = open_storage(storage, create=False)
+    found = [r for r in earlier_best(opened, ds, None) if learner in ("auto", r.learner)]
+    if time_budget is not None:
+        found = [r for r in found if not (r.predicted_fit_time_s or 0.0) > time_budget]
+    if not found:
+        what = "" if learner == "auto" else f" of {learner}"
+        warnings.warn(f"no study of 'metaopt tune'{what} in {storage_label(storage)} on a table with this data's "
+                      f"columns, target and kind{' and fits within time_budget' if time_budget else ''}: "
+                      "the knowledge base's picks only", UserWarning, stacklevel=3)
+    return found[:max(0, int(n))]
 
 
 def _with_user_studies(kb: Any) -> KnowledgeBase | None:

@@ -22,7 +22,7 @@ from metaopt.exceptions import ConfigError
 from metaopt.features import extract_meta_features
 from metaopt.learners import check_offered
 from metaopt.recommender._cache import get_recommender
-from metaopt.recommender._own import own_first, own_share, own_studies
+from metaopt.recommender._own import own_first, own_share, own_studies, storage_studies
 from metaopt.recommender._probe import probe_first, probes_portfolio
 from metaopt.recommender._recommendation import Recommendation
 from metaopt.recommender._why import renumber_reasons
@@ -35,7 +35,7 @@ QUERY_GROUPS = ("general", "statistical", "info-theory")
 def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = "auto", k: int = 5,
               time_budget: float | None = None, kb: Any = None, *, meta_features: dict | None = None,
               probe: int = 0, n_jobs: int = 1, kind: str | None = None, groups: Any = None,
-              time_column: str | None = None) -> list[Recommendation]:
+              time_column: str | None = None, storage: Any = None) -> list[Recommendation]:
     """Learner and configurations to try first on a dataset, best first.
 
     Parameters
@@ -52,13 +52,13 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
         Number of configurations (positive integer).  They come in portfolio order: the first has the
         best blend of its scores on similar KB tasks and the surrogate's prediction, each next one adds
         the most where those above it are weak - so ``predicted_score`` need not decrease.  Data-size-
-        dependent parameters are capped for this dataset (``Recommendation.adapted``).  Where ``kb`` holds
-        your own studies (``kb add-study``) on a table with this data's columns and target, their best
-        trial comes first.
+        dependent parameters are capped for this dataset (``Recommendation.adapted``).
     time_budget
         Seconds one fit may take; configurations predicted to take longer are skipped.
-    kb
-        A :class:`~metaopt.kb.KnowledgeBase`, a KB directory, or None (the shipped one).
+    kb, storage
+        A :class:`~metaopt.kb.KnowledgeBase`, a KB directory, or None (the shipped one); an Optuna storage
+        (URL, SQLite or journal file) that ``tune`` wrote.  The best trial of your studies in the KB
+        (``kb add-study``), else in ``storage``, on a table with this data's columns and target comes first.
     meta_features
         Precomputed meta-features of the dataset (skips their extraction).
     probe
@@ -79,6 +79,8 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     ------
     ConfigError
         Bad ``k``, ``learner``, ``time_budget``, ``kb``, ``probe`` or ``n_jobs``.
+    StorageError
+        No such ``storage``.
     DataError
         Unusable data (see :func:`metaopt.load_data`).
     KnowledgeBaseError
@@ -97,21 +99,27 @@ def recommend(data_or_X: Any, y: Any = None, target: Any = None, learner: str = 
     if not isinstance(data_or_X, Dataset):  # loaded here: a warning is the API's one way to say it
         for note in ds.essential_notes:
             warnings.warn(f"metaopt: {note}", UserWarning, stacklevel=2)
+    budget = None if time_budget is None else float(time_budget)
+    stored = storage_studies(storage, ds, learner, own_share(int(k)), budget)  # a bad storage: before any fit
     rec = get_recommender(kb, learner)
-    blind_reason = None
-    if not ds.X.notna().to_numpy().any():  # nothing to describe: only the data-blind portfolio is left
-        blind_reason = "every feature value is missing"
-        meta_features = {}
-    elif meta_features is None:
-        meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
+    meta_features, blind_reason = _describe(ds, meta_features)
     n_classes = int(ds.y.nunique()) if ds.kind != "regression" else 0
     probed = int(probe) if probe >= 2 else 0
-    budget = None if time_budget is None else float(time_budget)
     recs = rec.recommend(ds.kind, meta_features, ds.n_rows, ds.n_features, n_classes, max(int(k), probed),
                          budget, features=ds.X, blind_reason=blind_reason,
                          portfolio_first=probed if probes_portfolio(k, probed) else 0)
-    own = own_studies(kb, ds, learner, own_share(int(k)), budget)
+    own = own_studies(kb, ds, learner, own_share(int(k)), budget) or stored  # a study in the KB wins, as in tune
     return renumber_reasons(own_first(own, probe_first(ds, recs, probed, n_jobs=int(n_jobs)), int(k)), recs)
+
+
+def _describe(ds: Dataset, meta_features: dict | None) -> tuple[dict, str | None]:
+    """The data's meta-features (``meta_features`` where given), and why nothing describes the data (None
+    where something does): only the data-blind portfolio is left then."""
+    if not ds.X.notna().to_numpy().any():
+        return {}, "every feature value is missing"
+    if meta_features is None:
+        meta_features = dict(extract_meta_features(ds, groups=QUERY_GROUPS).values)
+    return meta_features, None
 
 
 def _check_arguments(k: Any, probe: Any, n_jobs: Any, learner: Any, time_budget: Any, kb: Any) -> None:

@@ -13,6 +13,7 @@ pickles: load only files from a source you trust.**
 """
 
 from metaopt.tuning._checks import DEFAULT_TRIALS, check_arguments, check_metric, resolve_trials
+from metaopt.tuning._earlier import earlier_best
 from metaopt.tuning._model import (
     MODEL_MARKER,
     ColumnSchema,
@@ -33,4 +34,6 @@ __all__ = ["tune", "TuneResult", "FoldPruner", "TuneSummary", "format_summary", 
            "load_model", "ModelFileError", "SchemaMismatchError", "MODEL_MARKER",
            # for ``metaopt tune`` and ``metaopt kb add-study``: checks before any work, the one storage opener
            "check_data", "check_output_path", "open_storage", "storage_label", "DEFAULT_TRIALS",
-           "resolve_trials", "check_arguments", "check_metric", "recorded_setup", "check_study_data"]
+           "resolve_trials", "check_arguments", "check_metric", "recorded_setup", "check_study_data",
+           # for ``recommend(storage=...)``: the best trials of the storage's studies on a table
+           "earlier_best"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from metaopt.core import PRIMARY
 from metaopt.tuning._objective import FIT_S_ATTR
 from metaopt.tuning._study import SETUP_ATTR
 
@@ -27,12 +28,14 @@ def earlier_studies(run: Any, study_name: str | None) -> list[Any]:
     return earlier_best(run.storage, run.ds, run.metric, set(study_names(run, study_name).values()))
 
 
-def earlier_best(storage: Any, ds: Any, metric: str, own_names: set[str]) -> list[Any]:
+def earlier_best(storage: Any, ds: Any, metric: str | None, own_names: set[str] = frozenset()) -> list[Any]:
     """The best trial of every other study of ``tune`` in ``storage`` on a table with ``ds``'s schema and
     ``metric``, best first.
 
-    ``own_names``: this run's studies, and their learners' studies (``NAME+<learner>``): a resumed study's
-    trials are in it already. Never raises: the storage is read for a head start only."""
+    ``metric``: None takes studies in any metric, those in the kind's primary metric first (``recommend``,
+    which has no metric).  ``own_names``: this run's studies, and their learners' studies
+    (``NAME+<learner>``): a resumed study's trials are in it already. Never raises: the storage is read
+    for a head start only."""
     try:
         studies = storage.get_all_studies()
     except Exception:  # noqa: BLE001 - e.g. a journal storage being written: no head start
@@ -50,9 +53,9 @@ def earlier_best(storage: Any, ds: Any, metric: str, own_names: set[str]) -> lis
         config = best.user_attrs.get("config")
         if isinstance(config, dict) and best.value is not None and math.isfinite(best.value):
             found.append((study, setup, best))
-    maximise = found and found[0][0].direction.name == "MAXIMIZE"
-    found.sort(key=lambda f: -f[2].value if maximise else f[2].value)
-    return [_as_recommendation(ds, study, setup, best, metric) for study, setup, best in found]
+    found.sort(key=lambda f: (f[1]["metric"] != PRIMARY[ds.kind], f[1]["metric"],
+                              -f[2].value if f[0].direction.name == "MAXIMIZE" else f[2].value))
+    return [_as_recommendation(ds, study, setup, best) for study, setup, best in found]
 
 
 def with_earlier(recs: list[Any], earlier: list[Any], learner: str, k: int) -> list[Any]:
@@ -66,21 +69,23 @@ def with_earlier(recs: list[Any], earlier: list[Any], learner: str, k: int) -> l
     return own_first(mine, list(recs), k)
 
 
-def _same_table(setup: Any, ds: Any, metric: str) -> bool:
-    """A study of ``tune`` on a version of ``ds``'s table (columns, target, kind) scored in ``metric``."""
+def _same_table(setup: Any, ds: Any, metric: str | None) -> bool:
+    """A study of ``tune`` on a version of ``ds``'s table (columns, target, kind) scored in ``metric`` (None:
+    in any)."""
     if not isinstance(setup, dict) or not isinstance(setup.get("data"), dict):
         return False
     data = setup["data"]
-    return (setup.get("metric") == metric and setup.get("kind") == ds.kind and data.get("target") == str(ds.target)
+    return (isinstance(setup.get("metric"), str) and metric in (None, setup["metric"])
+            and setup.get("kind") == ds.kind and data.get("target") == str(ds.target)
             and sorted(map(str, data.get("columns") or [])) == sorted(map(str, ds.X.columns)))
 
 
-def _as_recommendation(ds: Any, study: Any, setup: dict, best: Any, metric: str) -> Any:
+def _as_recommendation(ds: Any, study: Any, setup: dict, best: Any) -> Any:
     from metaopt.recommender import own_trial
 
     rows = int(setup.get("n_rows") or 0)
     fit_s = float(best.user_attrs.get(FIT_S_ATTR, math.nan)) * (ds.n_rows / rows if rows else math.nan)
     return own_trial(ds, str(setup["learner"]), best.user_attrs["config"],
                      config_id=f"study:{study.study_name}/{best.number}", study=study.study_name,
-                     trial=best.number, table="its data", n_rows=rows, metric=metric,
+                     trial=best.number, table="its data", n_rows=rows, metric=setup["metric"],
                      raw=float(best.value), fit_s=fit_s)

@@ -172,3 +172,59 @@ def test_the_meta_models_reasons_name_positions_in_the_list_returned(own_kb, ver
                                             "covers where #2-#4 are weak"]
     probed = recommend(str(versions[1]), target="class", learner="lightgbm", k=5, kb=own_kb, probe=3)
     assert probed[0].own_study == "monthly" and probed[4].reason == "covers where #2-#4 are weak"
+
+
+def _best_of(url: str, name: str):
+    import optuna
+
+    return optuna.load_study(study_name=name, storage=url).best_trial
+
+
+def test_a_storage_that_tune_wrote_puts_its_best_trial_first(kb, own_kb, versions):
+    """``recommend(storage=)``: the studies ``tune`` wrote there, without ``kb add-study``; where a study in the
+    KB is on the table too, it wins (one own trial, as ``tune`` does)."""
+    url = f"sqlite:///{own_kb.parent / 'a.db'}"
+    monthly, rf = _best_of(url, "monthly"), _best_of(url, "rf")
+    for learner, name, best in (("lightgbm", "monthly", monthly), ("random_forest", "rf", rf)):
+        recs = recommend(str(versions[1]), target="class", learner=learner, k=3, kb=kb if learner == "lightgbm"
+                         else None, storage=own_kb.parent / "a.db")
+        assert [r.own_study for r in recs] == [name, None, None]
+        assert recs[0].config_id == f"study:{name}/{best.number}" and recs[0].learner == learner
+        assert recs[0].params == {**best.user_attrs["config"], **{p: v for p, (_, v) in recs[0].adapted.items()}}
+    both = recommend(str(versions[1]), target="class", k=2, kb=kb, storage=url)
+    winner = "monthly" if monthly.value >= rf.value else "rf"
+    assert both[0].own_study == winner and both[1].own_study is None  # the best of the studies' best trials
+    in_kb = recommend(str(versions[1]), target="class", learner="lightgbm", k=2, kb=own_kb, storage=url)
+    assert in_kb[0].config_id.startswith("optuna/monthly") and in_kb[1].own_study is None
+
+
+def test_a_storage_without_the_table_warns_and_a_missing_one_is_refused(kb, own_kb, versions, tmp_path, capsys):
+    from metaopt import StorageError
+
+    url = f"sqlite:///{own_kb.parent / 'a.db'}"
+    other = pd.read_csv(versions[1]).drop(columns=["age"])  # a column less: another table
+    with pytest.warns(UserWarning, match="no study of 'metaopt tune' of lightgbm in .*a.db on a table with this data's"):
+        recs = recommend(other, target="class", learner="lightgbm", k=2, kb=kb, storage=url)
+    assert [r.own_study for r in recs] == [None, None]
+    with pytest.warns(UserWarning, match="and fits within time_budget"):
+        recommend(str(versions[1]), target="class", learner="lightgbm", k=2, kb=kb, storage=url, time_budget=1e-9)
+    with pytest.raises(StorageError, match="no such file"):
+        recommend(str(versions[1]), target="class", k=2, kb=kb, storage=tmp_path / "nowhere.db")
+    assert not (tmp_path / "nowhere.db").exists()  # recommend creates no storage
+    assert main(["recommend", str(versions[1]), "--target", "class", "--storage", str(tmp_path / "nowhere.db")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("metaopt: error: storage ") and "nowhere.db" in err[0], err
+
+
+def test_studies_in_another_metric_count_after_the_kinds_own(kb, versions, tmp_path, capsys):
+    """``recommend`` has no metric: a study scored in another one is taken where none in the kind's primary
+    metric is on the table, and after those where both are."""
+    url = f"sqlite:///{tmp_path / 'tune.db'}"
+    run = dict(target="class", learner="lightgbm", kb=kb, progress=False, ensemble=False, storage=url)
+    tune(str(versions[0]), n_trials=1, metric="log_loss", study_name="loss", **run)
+    assert main(["recommend", str(versions[1]), "--target", "class", "--storage", url, "-k", "2"]) == 0
+    out = capsys.readouterr().out
+    assert " 1  lightgbm      study:loss/0 " in out and "your study loss" in out and "or --storage" in out
+    assert recommend(str(versions[1]), target="class", k=2, kb=kb, storage=url)[0].own_study == "loss"
+    tune(str(versions[0]), n_trials=1, study_name="auc", **run)
+    assert recommend(str(versions[1]), target="class", k=2, kb=kb, storage=url)[0].own_study == "auc"
