@@ -55,6 +55,7 @@ from metaopt.tuning._warm import (
     make_sampler,
     meta_model_notes,
     note_fit_time_error,
+    note_own_ran_before,
     predicted_trial_seconds,
     recommendations,
 )
@@ -159,6 +160,7 @@ def _steps(run: TuneRun, learner: str, kb: Any, study_name: str | None, sampler:
     if run.warm_start:
         run.n_warm = enqueue(run.study, run.ds, run.learner, run.recs, run.space, run.args.k, kb, run.notes,
                              adaptive=True)
+        note_own_ran_before(run.study, run.recs, run.notes)
     run.legs = [Leg(run.learner, run.study, _objective(run, cvx, run.space, kb), primary=True,
                     n_warm=run.n_warm, adaptive=_adaptive(run, run.study, run.learner, run.space, kb))]
     run.legs += [_open_leg(run, name, sampler, pruner, kb) for name in run.other_learners]

@@ -19,7 +19,7 @@ from typing import Any
 import optuna
 
 from metaopt.exceptions import ConfigError, KnowledgeBaseError, MetaoptError
-from metaopt.tuning._objective import FIT_S_ATTR, PREDICTED_FIT_S_ATTR, error_text
+from metaopt.tuning._objective import FIT_S_ATTR, PREDICTED_FIT_S_ATTR, WARM_CONFIG_ATTR, error_text
 
 
 @dataclass(frozen=True)
@@ -103,11 +103,35 @@ def recommendations(ds: Any, learner: str, k: int, kb: Any, notes: list[str], me
 
 def note_own_studies(recs: list[Any], notes: list[str]) -> None:
     """Say where the warm start starts from the user's own study on this table (``metaopt.recommender``)."""
-    own = next((r for r in recs if getattr(r, "own_study", None)), None)
+    own = _own(recs)
     if own is not None:
-        where = "in this storage" if own.config_id.startswith("study:") else "kb add-study"
-        notes.append(f"warm start: first the best trial of your own study {own.own_study!r} on a table with these "
-                     f"columns and target ({own.config_id}; {where})")
+        notes.append(_own_note(own))
+
+
+def note_own_ran_before(study: Any, recs: list[Any], notes: list[str]) -> None:
+    """On a resumed study whose earlier run tried the user's own trial already (it is not run again), the note
+    says so, naming that trial, instead of "first"."""
+    own = _own(recs)
+    if own is None or _own_note(own) not in notes:
+        return
+    finished = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+    ran = [t.number for t in study.get_trials(deepcopy=False, states=finished)
+           if t.user_attrs.get(WARM_CONFIG_ATTR) == own.config_id]
+    if ran:
+        notes[notes.index(_own_note(own))] = _own_note(own, ran_as=min(ran))
+
+
+def _own(recs: list[Any]) -> Any:
+    return next((r for r in recs if getattr(r, "own_study", None)), None)
+
+
+def _own_note(own: Any, ran_as: int | None = None) -> str:
+    where = "in this storage" if own.config_id.startswith("study:") else "kb add-study"
+    what = (f"the best trial of your own study {own.own_study!r} on a table with these columns and target "
+            f"({own.config_id}; {where})")
+    if ran_as is None:
+        return f"warm start: first {what}"
+    return f"warm start: {what} ran in an earlier run of this study, as trial {ran_as}"
 
 
 def learner_for_budget(ds: Any, meta: dict | None, first_choice: str, kb: Any, budget: SearchBudget,

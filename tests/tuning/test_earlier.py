@@ -44,6 +44,11 @@ def test_next_months_study_starts_from_last_months_best_trial(tmp_path, versions
     assert first.user_attrs["config"] == best.user_attrs["config"]
     assert _own_note(dec.notes) == ("warm start: first the best trial of your own study 'nov' on a table with these "
                                     f"columns and target (study:nov/{best.number}; in this storage)")
+    resumed = tune(versions[1], n_trials=1, storage=url, study_name="dec", **RUN)
+    assert _own_note(resumed.notes) == ("warm start: the best trial of your own study 'nov' on a table with these "
+                                        f"columns and target (study:nov/{best.number}; in this storage) ran in an "
+                                        f"earlier run of this study, as trial {first.number}")
+    assert [t.user_attrs.get("metaopt:config_id") for t in resumed.study.trials].count(f"study:nov/{best.number}") == 1
 
 
 def test_another_table_metric_or_a_cold_start_takes_none(tmp_path, versions):
