@@ -162,15 +162,12 @@ class Recommender:
         keys = [key for key in cand if cfg.at[key, "learner"] == learner]
         by_id = {str(cfg.at[key, "config_id"]): key for key in keys}
         observed = {by_id[c]: float(v) for c, v in tried.items() if c in by_id}
-        allowed = None
-        times: dict[str, float] = {}
-        if max_fit_seconds is not None:
-            times = self.fit_time.predict(keys, n_rows, n_features, n_classes)
+        times = {} if max_fit_seconds is None else self.fit_time.predict(keys, n_rows, n_features, n_classes)
 
-            def allowed(key: str) -> bool:
-                t = times.get(key, np.nan)
-                return not np.isfinite(t) or t <= max_fit_seconds
-        key = next_key(self.sm, keys, observed, allowed=allowed)
+        def fits(key: str) -> bool:
+            t = times.get(key, np.nan)
+            return not np.isfinite(t) or t <= max_fit_seconds
+        key = next_key(self.sm, keys, observed, allowed=None if max_fit_seconds is None else fits)
         if key is None:
             return None
         width = int(width) if width is not None else _model_width(learner, features, n_features)
