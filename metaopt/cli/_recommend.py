@@ -161,12 +161,13 @@ def _print_table(ds, recs, probe: int = 0, k: int = 5) -> None:
                  .replace("; each next", ", each next"))
     elif n_own:
         order = "the best trial of your own study"
-    if recs and recs[0].probe_score is not None:
+    if ranked and ranked[0].probe_score is not None:
         from metaopt.recommender import PROBE_FOLDS, probes_portfolio
 
-        unprobed = any(r.probe_score is None for r in recs)
-        order = (f"the probed ones by their scores on {PROBE_FOLDS} folds of this data, best first (--probe); "
-                 f"the probed are the {'KB portfolio' if probes_portfolio(k, probe) else 'ranking'}'s first {probe}"
+        unprobed = any(r.probe_score is None and r.own_study is None for r in recs)
+        order = (f"{'the best trial of your own study first; then ' if n_own else ''}the probed ones by their "
+                 f"scores on {PROBE_FOLDS} folds of this data, best first (--probe); the probed are the "
+                 f"{'KB portfolio' if probes_portfolio(k, probe) else 'ranking'}'s first {probe}"
                  f"{'; the rest as the ranking orders them' if unprobed else ''}")
     print(f"order: {order}")
     print("score: predicted normalised score (1 = best configuration of the KB pool on a task, 0 = worst) "

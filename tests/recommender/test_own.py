@@ -225,6 +225,10 @@ def test_studies_in_another_metric_count_after_the_kinds_own(kb, versions, tmp_p
     assert main(["recommend", str(versions[1]), "--target", "class", "--storage", url, "-k", "2"]) == 0
     out = capsys.readouterr().out
     assert " 1  lightgbm      study:loss/0 " in out and "your study loss" in out and "or --storage" in out
+    assert main(["recommend", str(versions[1]), "--target", "class", "--storage", url, "-k", "2", "--probe", "3"]) == 0
+    out = capsys.readouterr().out
+    assert " 1  lightgbm      study:loss/0 " in out and ("order: the best trial of your own study first; then the probed "
+                                                         "ones by their scores on 2 folds") in out
     assert recommend(str(versions[1]), target="class", k=2, kb=kb, storage=url)[0].own_study == "loss"
     tune(str(versions[0]), n_trials=1, study_name="auc", **run)
     assert recommend(str(versions[1]), target="class", k=2, kb=kb, storage=url)[0].own_study == "auc"
