@@ -7,6 +7,7 @@ import contextlib
 import json
 import logging
 import sys
+import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -267,11 +268,15 @@ def run_predict(args: argparse.Namespace) -> int:
         shown = ", ".join(repr(c) for c in list(frame.columns)[:8])
         raise ConfigError(f"--id-column {args.id_column!r} is not a column of {args.data} (columns: {shown}"
                           f"{', ...' if frame.shape[1] > 8 else ''})")
-    if args.proba:
-        proba = model.predict_proba(frame)
-        out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
-    else:
-        out = pd.DataFrame({target: model.predict(frame)})
+    with warnings.catch_warnings(record=True) as caught:  # e.g. values not seen in training: one line each
+        warnings.simplefilter("always", UserWarning)
+        if args.proba:
+            proba = model.predict_proba(frame)
+            out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
+        else:
+            out = pd.DataFrame({target: model.predict(frame)})
+    for msg in dict.fromkeys(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, UserWarning)):
+        print(f"metaopt: warning: {msg}", file=sys.stderr)
     if id_col is not None:
         out.insert(0, id_col, frame[id_col].to_numpy())
     if args.output:

@@ -22,6 +22,7 @@ from __future__ import annotations
 import datetime as _dt
 import os
 import uuid
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -205,7 +206,23 @@ class ColumnSchema:
                 out[c] = _to_category(s)
         frame = pd.DataFrame(out, index=frame.index)
         check_feature_magnitude(frame, training=False)
+        self._warn_unseen(frame)
         return frame
+
+    def _warn_unseen(self, frame: pd.DataFrame) -> None:
+        """Warn of nominal values the training data never held: the fitted preprocessing reads them as missing
+        (``metaopt.learners``), which a user scoring new rows should know (as scikit-learn's
+        ``OneHotEncoder(handle_unknown="warn")`` says it)."""
+        parts = []
+        for c, cats in self.categories.items():
+            values = frame[c].dropna().astype(str) if c in frame.columns else pd.Series(dtype=str)
+            new = values[~values.isin(cats)]
+            if len(new):
+                parts.append(f"{c!r} ({len(new)} row(s), e.g. {new.iloc[0]!r})")
+        if parts:
+            warnings.warn("values not seen in training, predicted as missing: " + ", ".join(parts[:5])
+                          + (f" (+{len(parts) - 5} more columns)" if len(parts) > 5 else ""), UserWarning,
+                          stacklevel=6)
 
 
 def _to_numeric(name: str, s: pd.Series) -> pd.Series:

@@ -82,3 +82,35 @@ def test_the_raw_frame_of_every_pandas_dtype_is_prepared_as_the_features_it_was_
     assert prepared["d"].iloc[1] == raw["d"].iloc[1].total_seconds() and np.isnan(prepared["d"].iloc[0])
     pd.testing.assert_frame_equal(ColumnSchema.from_dataset(ds).prepare(raw.iloc[5:9].drop(columns="y")),
                                   ds.X.iloc[5:9], check_categorical=False)
+
+
+def test_values_not_seen_in_training_are_said_once_and_predicted_as_missing(tmp_path, capsys):
+    """A real model of credit-g: a new 'purpose' level is read as missing by the fitted preprocessing, and
+    both ``predict`` and ``metaopt predict`` say so; the training rows raise no warning."""
+    import warnings
+    from pathlib import Path
+
+    from metaopt.cli import main
+    from metaopt.tuning import tune
+
+    rows = pd.read_csv(Path(__file__).resolve().parents[2] / "examples" / "data" / "credit-g.csv").iloc[:300]
+    model = tune(rows, target="class", learner="lightgbm", n_trials=1, cv=2, ensemble=False, progress=False,
+                 random_state=0).model
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        known = model.predict_proba(rows)
+    new = rows.head(3).assign(purpose=["spaceship", "spaceship", rows["purpose"].iloc[2]])
+    with pytest.warns(UserWarning, match=r"not seen in training, predicted as missing: 'purpose' \(2 row\(s\), "
+                                         r"e\.g\. 'spaceship'\)"):
+        proba = model.predict_proba(new)
+    as_missing = model.predict_proba(rows.head(3).assign(purpose=[np.nan, np.nan, rows["purpose"].iloc[2]]))
+    np.testing.assert_allclose(proba, as_missing)
+    np.testing.assert_allclose(proba[2], known[2])
+    model.save(tmp_path / "m.joblib")
+    new.to_csv(tmp_path / "new.csv", index=False)
+    assert main(["predict", str(tmp_path / "m.joblib"), str(tmp_path / "new.csv"),
+                 "--output", str(tmp_path / "p.csv")]) == 0
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == ["metaopt: warning: values not seen in training, predicted as missing: 'purpose' (2 row(s), "
+                   "e.g. 'spaceship')"], err
+    assert len(pd.read_csv(tmp_path / "p.csv")) == 3
