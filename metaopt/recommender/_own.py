@@ -70,7 +70,7 @@ def storage_studies(storage: Any, ds: Any, learner: str, n: int,
         what = "" if learner == "auto" else f" of {learner}"
         warnings.warn(f"no study of 'metaopt tune'{what} in {storage_label(storage)} on a table with this data's "
                       f"columns, target and kind{' and fits within time_budget' if time_budget else ''}: "
-                      "the knowledge base's picks only", UserWarning, stacklevel=3)
+                      "none of its trials comes first", UserWarning, stacklevel=3)
     return found[:max(0, int(n))]
 
 
