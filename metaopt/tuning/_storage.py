@@ -274,8 +274,10 @@ def _driver_url(url: Any, label: str) -> Any:
 
 def _rdb_kwargs(url: Any, create: bool, heartbeat: bool) -> dict[str, Any]:
     kw: dict[str, Any] = {"skip_table_creation": not create}
+    if url.get_backend_name() != "sqlite":  # a server restarted between two calls: its pooled connections are
+        kw["engine_kwargs"] = {"pool_pre_ping": True}  # dead; SQLAlchemy's ping replaces them (no error)
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg2", "psycopg"):
-        kw["engine_kwargs"] = {"connect_args": {"connect_timeout": 20}}  # an unreachable host must not hang
+        kw["engine_kwargs"]["connect_args"] = {"connect_timeout": 20}  # an unreachable host must not hang
     if heartbeat:
         import optuna
         from optuna.storages import RetryHeartbeatStaleTrialCallback
@@ -297,6 +299,41 @@ def _creation_lock(db: Path | None) -> Iterator[None]:
         return
     with file_lock(os.path.abspath(db) + ".metaopt.lock"):  # the warm start's lock file, re-entrant in a thread
         yield
+
+
+@contextlib.contextmanager
+def storage_failures(run: Any) -> Iterator[None]:
+    """A storage that fails during ``run`` (its database server stopped or unreachable, a SQLite file locked
+    too long) ends it with one :class:`StorageError` that says what is kept and how to go on, not with the
+    error Optuna's trial loop raises on the way out (Optuna 5.0 even an ``UnboundLocalError``)."""
+    try:
+        yield
+    except StorageError:
+        raise
+    except Exception as exc:
+        fault = _storage_fault(exc) if run.storage is not None else None
+        if fault is None:
+            raise
+        kept = (f"the trials finished so far are in study {run.study_name!r}; the same command resumes it once "
+                f"the database answers (a trial that was running is retried by a run started "
+                f"{3 * heartbeat_interval()} s or more after it stopped)") if run.study_name else \
+            "nothing of this run was saved"
+        raise StorageError(f"storage {storage_label(run.storage)!r} failed during the run "
+                           f"({_first_line(fault)}): {kept}") from exc
+
+
+def _storage_fault(exc: BaseException) -> BaseException | None:
+    """The database's connection-level error behind ``exc`` (its cause or context chain), or None."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    seen: set[int] = set()
+    cur: BaseException | None = exc
+    while cur is not None and id(cur) not in seen:
+        seen.add(id(cur))
+        if isinstance(cur, (OperationalError, InterfaceError)):
+            return cur
+        cur = cur.__cause__ or cur.__context__
+    return None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -44,7 +44,7 @@ from metaopt.tuning._portfolio import Leg, WarmPlan, WarmTurn, search_portfolio
 from metaopt.tuning._pruner import make_pruner
 from metaopt.tuning._result import TuneResult, TuneRun, finish
 from metaopt.tuning._resume import retry_interrupted
-from metaopt.tuning._storage import open_storage, storage_label
+from metaopt.tuning._storage import open_storage, storage_failures, storage_label
 from metaopt.tuning._study import SETUP_ATTR, check_setup, data_fingerprint, open_study, quiet_optuna
 from metaopt.tuning._parallel import SearchInterrupted, after_ctrl_c, processes_available, search_in_processes
 from metaopt.tuning._warm import (
@@ -126,7 +126,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
     ConfigError
         Bad arguments, ``cv`` above the rows, or a study created with another setup or other data.
     DataError, StorageError
-        Unusable data (e.g. values beyond +-3.4e38) or storage, before any work.
+        Unusable data (e.g. values beyond +-3.4e38) or storage, before any work; a storage failing mid-run.
     MetaoptError
         No configuration at all (trials and the library default) could be evaluated.
     """
@@ -141,7 +141,7 @@ def tune(data_or_X: Any, y: Any = None, *, target: Any = None, learner: str = "a
                   plan=_first_plan(ds, args.cv), oof=OofStore.for_storage(storage_obj))
     from metaopt.recommender import fit_allowance
     try:
-        with fit_allowance(run.budget.fit_allowance):  # a meta-model fit too long for the budget: a quick one
+        with fit_allowance(run.budget.fit_allowance), storage_failures(run):  # fit: a quick one if too long
             _steps(run, learner, kb, study_name, sampler, pruner, progress)
         return finish(run)
     finally:

@@ -131,3 +131,63 @@ def test_sqlalchemy_default_driver_missing_falls_back_to_an_installed_one():
     with pytest.raises(StorageError, match="Connection refused") as info:
         open_storage(f"postgresql://u:{SECRET}@127.0.0.1:{_closed_port()}/db")
     assert "postgresql://u:***@" in str(info.value)
+
+
+@pytest.fixture()
+def own_postgres():
+    """A PostgreSQL server of this test's own, to restart or stop (skips with the reason when impossible)."""
+    from pg_server import PostgresServer, PostgresUnavailable
+
+    try:
+        server = PostgresServer().start()
+    except PostgresUnavailable as exc:
+        pytest.skip(f"PostgreSQL unavailable: {exc}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def test_a_restarted_database_server_is_reconnected(own_postgres):
+    """The pooled connections die with the server; the storage's next call must not fail (Optuna's own
+    ``RDBStorage`` without a pre-ping raises there)."""
+    storage = open_storage(own_postgres.url, heartbeat=True)
+    optuna.create_study(storage=storage, study_name="before")
+    own_postgres.restart()
+    assert [s.study_name for s in storage.get_all_studies()] == ["before"]
+    bare = optuna.storages.RDBStorage(own_postgres.url)
+    bare.get_all_studies()
+    own_postgres.restart()
+    with pytest.raises(optuna.exceptions.StorageInternalError):
+        bare.get_all_studies()  # what the pre-ping spares a long search
+
+
+def test_a_database_server_that_stops_during_the_run_ends_it_in_one_line(own_postgres, tmp_path, credit_small):
+    import subprocess
+    import sys
+    import time
+
+    credit_small.to_csv(tmp_path / "credit.csv", index=False)
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--timeout",
+           "300", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "drop", "--no-ensemble"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(1)
+            try:
+                done = optuna.load_study(study_name="drop", storage=own_postgres.url).get_trials(
+                    deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+            except KeyError:  # not created yet
+                continue
+            if len(done) >= 2:
+                break
+        own_postgres.stop()  # mid-search: the database is gone
+        out, err = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+    assert proc.returncode == 2, err[-2000:]
+    assert "Traceback" not in err, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(f"metaopt: error: storage '{own_postgres.url}' failed during the run (") and (
+        "the trials finished so far are in study 'drop'; the same command resumes it once the database answers" in last)

@@ -102,7 +102,19 @@ class PostgresServer:
         if res.returncode != 0:
             self.stop()
             raise PostgresUnavailable(f"initdb failed: {(res.stderr or res.stdout).strip()[-500:]}")
-        log = open(os.path.join(self.dir, "server.log"), "w")
+        return self._launch(timeout)
+
+    def restart(self, timeout: float = 60.0) -> PostgresServer:
+        """Shut the server down and start it again on the same port and data (a restart for maintenance):
+        the clients' pooled connections are then dead."""
+        self.proc.send_signal(2)
+        self.proc.wait(20)
+        return self._launch(timeout)
+
+    def _launch(self, timeout: float) -> PostgresServer:
+        data = os.path.join(self.dir, "data")
+        env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
+        log = open(os.path.join(self.dir, "server.log"), "a")
         self.proc = subprocess.Popen(
             [str(self.bindir / "postgres"), "-D", data, "-p", str(self.port), "-h", "127.0.0.1",
              "-k", self.dir, "-c", "fsync=off", "-c", "synchronous_commit=off",
