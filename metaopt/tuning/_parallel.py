@@ -42,7 +42,7 @@ from typing import Any
 
 import optuna
 
-from metaopt.tuning._storage import open_storage
+from metaopt.tuning._storage import open_storage, storage_fault
 
 #: trial attribute: the process id of the worker that ran the trial
 WORKER_ATTR = "metaopt:pid"
@@ -207,11 +207,12 @@ def _worker(study: Any, objective: Any, control: _Control, worker: int, catch: t
     except KeyboardInterrupt:  # its trial is marked interrupted (Objective); the parent re-raises
         raise SystemExit(130) from None
     except Exception as exc:
-        if not after_ctrl_c(exc, objective):
+        if not after_ctrl_c(exc, objective) and storage_fault(exc) is None:
             raise
         # Ctrl-C inside Optuna's own bookkeeping of a finished trial, or a storage error while it records
-        # an interrupted one (``_run_trial`` then raises an UnboundLocalError or AssertionError): no
-        # traceback; the parent sees the exit code and re-queues the trial once
+        # an interrupted one (``_run_trial`` then raises an UnboundLocalError or AssertionError), or a
+        # database gone (the parent meets it too and says so in one line): no traceback; the parent sees
+        # the exit code and re-queues the trial once
         raise SystemExit(1) from None
     finally:
         conn.close()

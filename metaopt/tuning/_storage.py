@@ -311,7 +311,7 @@ def storage_failures(run: Any) -> Iterator[None]:
     except StorageError:
         raise
     except Exception as exc:
-        fault = _storage_fault(exc) if run.storage is not None else None
+        fault = storage_fault(exc) if run.storage is not None else None
         if fault is None:
             raise
         kept = (f"the trials finished so far are in study {run.study_name!r}; the same command resumes it once "
@@ -322,7 +322,7 @@ def storage_failures(run: Any) -> Iterator[None]:
                            f"({_first_line(fault)}): {kept}") from exc
 
 
-def _storage_fault(exc: BaseException) -> BaseException | None:
+def storage_fault(exc: BaseException) -> BaseException | None:
     """The database's connection-level error behind ``exc`` (its cause or context chain), or None."""
     from sqlalchemy.exc import InterfaceError, OperationalError
 

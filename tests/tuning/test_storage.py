@@ -162,14 +162,16 @@ def test_a_restarted_database_server_is_reconnected(own_postgres):
         bare.get_all_studies()  # what the pre-ping spares a long search
 
 
-def test_a_database_server_that_stops_during_the_run_ends_it_in_one_line(own_postgres, tmp_path, credit_small):
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_database_server_that_stops_during_the_run_ends_it_in_one_line(own_postgres, tmp_path, credit_small, jobs):
+    """In every process: a forked worker that meets the dead database exits without a traceback."""
     import subprocess
     import sys
     import time
 
     credit_small.to_csv(tmp_path / "credit.csv", index=False)
     cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--timeout",
-           "300", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "drop", "--no-ensemble"]
+           "300", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "drop", "--no-ensemble", "--jobs", jobs]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
