@@ -171,7 +171,8 @@ def test_a_database_server_that_stops_during_the_run_ends_it_in_one_line(own_pos
 
     credit_small.to_csv(tmp_path / "credit.csv", index=False)
     cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--timeout",
-           "300", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "drop", "--no-ensemble", "--jobs", jobs]
+           "300", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "drop", "--no-ensemble",
+           "--jobs", jobs]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         deadline = time.monotonic() + 240
