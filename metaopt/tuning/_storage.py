@@ -40,14 +40,18 @@ import os
 import re
 import time
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+import optuna
 
 from metaopt.exceptions import StorageError
 from metaopt.utils import file_lock
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
+#: seconds a search waits for a storage that failed during it to answer again (``through_outages``)
+STORAGE_WAIT_S = 300.0
 HEARTBEAT_INTERVAL_S = 10
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _EXAMPLES = ("sqlite:///tune.db (a SQLite file here), postgresql+psycopg2://user:PASSWORD@host/db "
@@ -86,6 +90,22 @@ def storage_label(storage: Any) -> str | None:
     if path:
         return f"journal:///{os.path.abspath(path).lstrip('/')}"
     return type(inner).__name__
+
+
+class OutageProofRDBStorage(optuna.storages.RDBStorage):
+    """Optuna's RDB storage whose trials' heartbeats outlast a database outage.
+
+    Optuna's heartbeat thread ends at its first failed write (printing a traceback); the trial, still
+    running, then looks dead to the other workers once the grace period has passed, and is failed under
+    it.  Here a beat the database cannot take is skipped; the next one, once it answers, goes on.  Only
+    connection-level errors are skipped (:func:`storage_fault`); Optuna offers no hook for this."""
+
+    def record_heartbeat(self, trial_id: int) -> None:
+        try:
+            super().record_heartbeat(trial_id)
+        except Exception as exc:
+            if storage_fault(exc) is None:
+                raise
 
 
 def heartbeat_interval() -> int:
@@ -322,6 +342,52 @@ def storage_failures(run: Any) -> Iterator[None]:
                            f"({_first_line(fault)}): {kept}") from exc
 
 
+def through_outages(storage: Any, attempt: Callable[[], None], deadline: Callable[[], float | None],
+                    interrupted: Callable[[BaseException], bool], notes: list[str]) -> None:
+    """``attempt()`` (a search), called again after the storage failed during it and answered again within
+    :func:`outage_wait` seconds (or the search's ``deadline``, ``time.monotonic()``): a database server
+    restarted or failed over does not end a long search.  The trial that was running is failed and
+    re-queued by Optuna's heartbeat.  A storage that stays away, or an error that is not the storage's, is
+    raised (:func:`storage_failures` words it)."""
+    while True:
+        try:
+            attempt()
+            return
+        except Exception as exc:
+            fault = storage_fault(exc)
+            if fault is None or interrupted(exc):
+                raise
+            t0 = time.monotonic()
+            if not _answers_again(storage, deadline()):
+                raise
+            notes.append(f"storage {storage_label(storage)!r} failed during the search ({_first_line(fault)}); it "
+                         f"answered again {time.monotonic() - t0:.0f} s later and the search went on")
+
+
+def outage_wait() -> float:
+    """Seconds a search waits for a failed storage to answer again (``METAOPT_STORAGE_WAIT_S`` overrides)."""
+    raw = os.environ.get("METAOPT_STORAGE_WAIT_S", "").strip()
+    try:
+        return max(0.0, float(raw)) if raw else STORAGE_WAIT_S
+    except ValueError:
+        raise StorageError(f"METAOPT_STORAGE_WAIT_S must be a number of seconds >= 0, got {raw!r}") from None
+
+
+def _answers_again(storage: Any, deadline: float | None) -> bool:
+    """Poll ``storage`` until it lists its studies (True) or the wait is over (False)."""
+    end = time.monotonic() + outage_wait()
+    end = end if deadline is None else min(end, deadline)
+    pause = 1.0
+    while time.monotonic() < end:
+        time.sleep(min(pause, max(0.0, end - time.monotonic())))
+        try:
+            storage.get_all_studies()
+            return True
+        except Exception:  # noqa: BLE001 - still away: wait longer
+            pause = min(2 * pause, 10.0)
+    return False
+
+
 def storage_fault(exc: BaseException) -> BaseException | None:
     """The database's connection-level error behind ``exc`` (its cause or context chain), or None."""
     from sqlalchemy.exc import InterfaceError, OperationalError
@@ -364,7 +430,7 @@ def _open_rdb(url_text: str, label: str, create: bool, heartbeat: bool) -> Any:
         try:
             with _creation_lock(db if create else None), warnings.catch_warnings():
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-                return optuna.storages.RDBStorage(url.render_as_string(hide_password=False), **kw)
+                return OutageProofRDBStorage(url.render_as_string(hide_password=False), **kw)
         except (SQLAlchemyError, optuna.exceptions.OptunaError, RuntimeError, ImportError) as exc:
             text = _first_line(exc)
             racing = not isinstance(exc, ImportError) and any(

@@ -44,21 +44,12 @@ from metaopt.tuning._portfolio import Leg, WarmPlan, WarmTurn, search_portfolio
 from metaopt.tuning._pruner import make_pruner
 from metaopt.tuning._result import TuneResult, TuneRun, finish
 from metaopt.tuning._resume import retry_interrupted
-from metaopt.tuning._storage import open_storage, storage_failures, storage_label
+from metaopt.tuning._storage import open_storage, storage_failures, storage_label, through_outages
 from metaopt.tuning._study import SETUP_ATTR, check_setup, data_fingerprint, open_study, quiet_optuna
 from metaopt.tuning._parallel import SearchInterrupted, after_ctrl_c, processes_available, search_in_processes
-from metaopt.tuning._warm import (
-    SearchBudget,
-    adaptive_warm_start,
-    enqueue,
-    fit_time_predictor,
-    make_sampler,
-    meta_model_notes,
-    note_fit_time_error,
-    note_own_ran_before,
-    predicted_trial_seconds,
-    recommendations,
-)
+from metaopt.tuning._warm import (SearchBudget, adaptive_warm_start, enqueue, fit_time_predictor, make_sampler,
+                                  meta_model_notes, note_fit_time_error, note_own_ran_before, predicted_trial_seconds,
+                                  recommendations)
 
 #: with ``ensemble=True`` the refit's reserve covers the best this many trials (most of an ensemble's weight)
 ENSEMBLE_RESERVE_MEMBERS = 3
@@ -444,16 +435,23 @@ def _run_trials(run: TuneRun, leg: Leg, n_trials: int | None, callback: Any) -> 
     callbacks = [callback] if leg.adaptive is None else [leg.adaptive, callback]  # the next pick before a stop
     if leg.adaptive is not None:
         leg.adaptive.step(leg.study)  # a resumed study whose queue ran empty: its next pick first
-    try:
+    start = run.n_trials_run
+
+    def attempt() -> None:  # again after a storage outage: the trials this call still has to run
+        n = None if n_trials is None else n_trials - (run.n_trials_run - start)
+        if n is not None and n <= 0:
+            return
         if run.args.n_jobs > 1 and processes_available():  # worker processes on the shared study
             leg.study, worker_notes = search_in_processes(
-                leg.study, leg.objective, n_jobs=run.args.n_jobs, n_trials=n_trials,
+                leg.study, leg.objective, n_jobs=run.args.n_jobs, n_trials=n,
                 deadline=budget.search_deadline, catch=(TrialFailed,), callbacks=callbacks)
             run.notes.extend(worker_notes)
         else:
-            leg.study.optimize(leg.objective, n_trials=n_trials, timeout=budget.search_left(),
-                               n_jobs=run.args.n_jobs, catch=(TrialFailed,), callbacks=callbacks,
-                               gc_after_trial=False)
+            leg.study.optimize(leg.objective, n_trials=n, timeout=budget.search_left(), n_jobs=run.args.n_jobs,
+                               catch=(TrialFailed,), callbacks=callbacks, gc_after_trial=False)
+    try:
+        through_outages(run.storage, attempt, budget.search_deadline, lambda exc: after_ctrl_c(exc, leg.objective),
+                        run.notes)
     except SearchInterrupted as stop:  # Ctrl-C: keep what the workers finished (``_search`` stops)
         leg.study = stop.study
         raise

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import importlib.util
+import json
 import os
 import socket
 import sqlite3
@@ -162,29 +163,85 @@ def test_a_restarted_database_server_is_reconnected(own_postgres):
         bare.get_all_studies()  # what the pre-ping spares a long search
 
 
+def test_a_heartbeat_the_database_cannot_take_is_skipped(own_postgres):
+    """Optuna's heartbeat thread would end at the failed write, and the still-running trial be failed by
+    another worker after the grace period."""
+    storage = open_storage(own_postgres.url, heartbeat=True)
+    with pytest.warns(UserWarning, match="Heartbeat of storage is supposed to be used with Study.optimize"):
+        trial = optuna.create_study(storage=storage, study_name="beat").ask()  # a trial as optimize starts it
+    storage.record_heartbeat(trial._trial_id)
+    own_postgres.pause()
+    storage.record_heartbeat(trial._trial_id)  # skipped: no error
+    with pytest.raises(optuna.exceptions.StorageInternalError):
+        storage.get_all_studies()  # the database is down indeed
+    own_postgres.resume()
+    storage.record_heartbeat(trial._trial_id)
+    assert storage.get_trial(trial._trial_id).state == optuna.trial.TrialState.RUNNING
+
+
+def _wait_for_trials(proc, url: str, name: str, n: int) -> None:
+    """Until study ``name`` holds ``n`` complete trials (or the run ended, or 4 minutes passed)."""
+    import time
+
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline and proc.poll() is None:
+        time.sleep(1)
+        try:
+            done = optuna.load_study(study_name=name, storage=url).get_trials(
+                deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
+        except KeyError:  # not created yet
+            continue
+        if len(done) >= n:
+            return
+
+
+@pytest.mark.parametrize("jobs", ["1", "2"])
+def test_a_database_restarted_during_the_search_is_waited_for_and_nothing_is_lost(own_postgres, tmp_path,
+                                                                                  credit_small, jobs):
+    """The server goes away for a few seconds mid-search: the run waits, goes on and finishes its trials; the
+    trial that was running when it went is failed by the heartbeat and re-queued once."""
+    import subprocess
+    import sys
+
+    credit_small.to_csv(tmp_path / "credit.csv", index=False)
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--trials",
+           "16", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "restart", "--no-ensemble",
+           "--jobs", jobs, "--json"]
+    env = {**os.environ, "METAOPT_HEARTBEAT_S": "1"}  # stale after 3 s: the lost trial is retried in this run
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_for_trials(proc, own_postgres.url, "restart", 3)
+        own_postgres.restart(down_s=3)
+        out, err = proc.communicate(timeout=300)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    assert "Traceback" not in err, err[-3000:]
+    summary = json.loads(out)
+    said = [n for n in summary["notes"] if "failed during the search" in n]
+    assert len(said) == 1 and "it answered again" in said[0] and "the search went on" in said[0], summary["notes"]
+    study = optuna.load_study(study_name="restart", storage=own_postgres.url)
+    finished = [t for t in study.trials if t.state.name in ("COMPLETE", "PRUNED")]
+    assert len(finished) == 16  # every trial asked for ran
+    lost = [t for t in study.trials if t.state.name == "FAIL"]
+    retried = [t for t in study.trials if t.system_attrs.get("failed_trial") in {x.number for x in lost}]
+    assert len(lost) <= int(jobs) and len(retried) == len(lost), [(t.number, t.state.name) for t in study.trials]
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_database_server_that_stops_during_the_run_ends_it_in_one_line(own_postgres, tmp_path, credit_small, jobs):
     """In every process: a forked worker that meets the dead database exits without a traceback."""
     import subprocess
     import sys
-    import time
 
     credit_small.to_csv(tmp_path / "credit.csv", index=False)
     cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--timeout",
            "300", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "drop", "--no-ensemble",
            "--jobs", jobs]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    env = {**os.environ, "METAOPT_STORAGE_WAIT_S": "3"}  # then the search gives up waiting for it
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     try:
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline and proc.poll() is None:
-            time.sleep(1)
-            try:
-                done = optuna.load_study(study_name="drop", storage=own_postgres.url).get_trials(
-                    deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-            except KeyError:  # not created yet
-                continue
-            if len(done) >= 2:
-                break
+        _wait_for_trials(proc, own_postgres.url, "drop", 2)
         own_postgres.stop()  # mid-search: the database is gone
         out, err = proc.communicate(timeout=240)
     finally:

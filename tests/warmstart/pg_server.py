@@ -104,11 +104,19 @@ class PostgresServer:
             raise PostgresUnavailable(f"initdb failed: {(res.stderr or res.stdout).strip()[-500:]}")
         return self._launch(timeout)
 
-    def restart(self, timeout: float = 60.0) -> PostgresServer:
-        """Shut the server down and start it again on the same port and data (a restart for maintenance):
-        the clients' pooled connections are then dead."""
-        self.proc.send_signal(2)
+    def restart(self, down_s: float = 0.0, timeout: float = 60.0) -> PostgresServer:
+        """Shut the server down and start it again ``down_s`` seconds later on the same port and data (a
+        restart for maintenance): the clients' pooled connections are then dead."""
+        self.pause()
+        time.sleep(down_s)
+        return self.resume(timeout)
+
+    def pause(self) -> None:
+        """Shut the server down, keeping its data for :meth:`resume`."""
+        self.proc.send_signal(2)  # SIGINT: fast shutdown
         self.proc.wait(20)
+
+    def resume(self, timeout: float = 60.0) -> PostgresServer:
         return self._launch(timeout)
 
     def _launch(self, timeout: float) -> PostgresServer:
