@@ -6,7 +6,9 @@ import os
 import shutil
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,9 +47,8 @@ def pytest_unconfigure(config) -> None:
         _OWN_CACHE = None
 
 
-@pytest.fixture(scope="session")
-def postgres_url():
-    """URL of a throw-away PostgreSQL server on 127.0.0.1 (skips with the reason when impossible)."""
+def _postgres_server() -> Iterator[Any]:
+    """A throw-away PostgreSQL server on 127.0.0.1, stopped afterwards (skips with the reason when impossible)."""
     from pg_server import PostgresServer, PostgresUnavailable
 
     try:
@@ -55,6 +56,19 @@ def postgres_url():
     except PostgresUnavailable as exc:
         pytest.skip(f"PostgreSQL unavailable: {exc}")
     try:
-        yield server.url
+        yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of the session's throw-away PostgreSQL server."""
+    for server in _postgres_server():
+        yield server.url
+
+
+@pytest.fixture()
+def own_postgres():
+    """A PostgreSQL server of the test's own, to restart, pause or stop (``pg_server.PostgresServer``)."""
+    yield from _postgres_server()

@@ -215,10 +215,13 @@ class ColumnSchema:
         ``OneHotEncoder(handle_unknown="warn")`` says it)."""
         parts = []
         for c, cats in self.categories.items():
-            values = frame[c].dropna().astype(str) if c in frame.columns else pd.Series(dtype=str)
-            new = values[~values.isin(cats)]
-            if len(new):
-                parts.append(f"{c!r} ({len(new)} row(s), e.g. {new.iloc[0]!r})")
+            col = frame[c] if c in frame.columns else None
+            if col is None or not isinstance(col.dtype, pd.CategoricalDtype):
+                continue
+            known = set(cats)
+            new = [v for v in col.cat.categories if str(v) not in known]  # levels, not rows: cheap on big data
+            if new:
+                parts.append(f"{c!r} ({int(col.isin(new).sum())} row(s), e.g. {str(new[0])!r})")
         if parts:
             warnings.warn("values not seen in training, predicted as missing: " + ", ".join(parts[:5])
                           + (f" (+{len(parts) - 5} more columns)" if len(parts) > 5 else ""), UserWarning,

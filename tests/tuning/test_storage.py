@@ -134,21 +134,6 @@ def test_sqlalchemy_default_driver_missing_falls_back_to_an_installed_one():
     assert "postgresql://u:***@" in str(info.value)
 
 
-@pytest.fixture()
-def own_postgres():
-    """A PostgreSQL server of this test's own, to restart or stop (skips with the reason when impossible)."""
-    from pg_server import PostgresServer, PostgresUnavailable
-
-    try:
-        server = PostgresServer().start()
-    except PostgresUnavailable as exc:
-        pytest.skip(f"PostgreSQL unavailable: {exc}")
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 def test_a_restarted_database_server_is_reconnected(own_postgres):
     """The pooled connections die with the server; the storage's next call must not fail (Optuna's own
     ``RDBStorage`` without a pre-ping raises there)."""
