@@ -136,8 +136,6 @@ def open_storage(storage: Any, *, create: bool = True, heartbeat: bool = False) 
         Open RDB storages with Optuna's heartbeat and a one-time retry of trials
         whose worker died.
     """
-    import optuna
-
     if storage is None or isinstance(storage, optuna.storages.BaseStorage):
         return storage
     if isinstance(storage, os.PathLike):
@@ -234,7 +232,6 @@ def _open_journal(label: str, path_text: str, create: bool) -> Any:
 
 
 def _journal_storage(path: Path) -> Any:
-    import optuna
     from optuna.storages.journal import JournalFileBackend
 
     return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
@@ -299,7 +296,6 @@ def _rdb_kwargs(url: Any, create: bool, heartbeat: bool) -> dict[str, Any]:
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg2", "psycopg"):
         kw["engine_kwargs"]["connect_args"] = {"connect_timeout": 20}  # an unreachable host must not hang
     if heartbeat:
-        import optuna
         from optuna.storages import RetryHeartbeatStaleTrialCallback
 
         interval = heartbeat_interval()
@@ -403,8 +399,6 @@ def storage_fault(exc: BaseException) -> BaseException | None:
 
 
 def _first_line(exc: BaseException) -> str:
-    import optuna
-
     if isinstance(exc, optuna.exceptions.StorageInternalError) and exc.__cause__ is not None:
         exc = exc.__cause__  # Optuna's wrapper says nothing; the database's own message does
     text = str(getattr(exc, "orig", None) or exc).strip()
@@ -412,7 +406,6 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _open_rdb(url_text: str, label: str, create: bool, heartbeat: bool) -> Any:
-    import optuna
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
 
