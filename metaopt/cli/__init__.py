@@ -63,6 +63,22 @@ def _interrupt_again(unraisable: Any, others: Callable[[Any], None] = sys.__unra
 
 
 @contextlib.contextmanager
+def warnings_as_lines() -> Iterator[list[str]]:
+    """The block's ``UserWarning`` messages (metaopt's), each printed once after it as one
+    ``metaopt: warning: ...`` line on stderr, and left in the yielded list (``--json`` repeats them); other
+    libraries' numeric noise (``RuntimeWarning``) is dropped."""
+    import warnings
+
+    said: list[str] = []
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        yield said
+    said += dict.fromkeys(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, UserWarning))
+    for msg in said:
+        print(f"metaopt: warning: {msg}", file=sys.stderr)
+
+
+@contextlib.contextmanager
 def ctrl_c_in_finalizers_interrupts() -> Iterator[None]:
     """:func:`_interrupt_again` as ``sys.unraisablehook`` for the command (and the workers it forks); the
     hook before it still gets every other unraisable exception."""

@@ -6,7 +6,6 @@ import argparse
 import json
 import numbers
 import sys
-import warnings
 
 
 def learner_arg(value: str) -> str:
@@ -108,17 +107,14 @@ def run(args: argparse.Namespace) -> int:
     from metaopt import recommend
     from metaopt.data import load_data
 
+    from metaopt.cli import warnings_as_lines
+
     _check_options(args)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
+    with warnings_as_lines() as said:
         ds = load_data(args.data, target=args.target, kind=args.kind, groups=args.groups,
                        time_column=args.time_column)
         recs = recommend(ds, learner=args.learner, k=args.k, time_budget=args.time_budget, kb=args.kb,
                          probe=args.probe, n_jobs=args.jobs, storage=args.storage)
-    # metaopt's own warnings as one line each; numeric noise of other libraries (RuntimeWarning) is dropped
-    said = [" ".join(str(w.message).split()) for w in caught if issubclass(w.category, UserWarning)]
-    for msg in dict.fromkeys(said):
-        print(f"metaopt: warning: {msg}", file=sys.stderr)
     # e.g. rows dropped for a missing target, an integer target taken as numbers, a column left out as an id
     notes = [*ds.essential_notes, *(n for n in ds.notes if n.startswith("dropped id-like"))]
     for note in notes:

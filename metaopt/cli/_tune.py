@@ -7,7 +7,6 @@ import contextlib
 import json
 import logging
 import sys
-import warnings
 from collections.abc import Iterator
 from typing import Any
 
@@ -249,6 +248,7 @@ def _notices(enabled: bool = True) -> Iterator[None]:
 def run_predict(args: argparse.Namespace) -> int:
     import pandas as pd
 
+    from metaopt.cli import warnings_as_lines
     from metaopt.data import read_frame
     from metaopt.exceptions import ConfigError
     from metaopt.tuning import load_model
@@ -268,15 +268,12 @@ def run_predict(args: argparse.Namespace) -> int:
         shown = ", ".join(repr(c) for c in list(frame.columns)[:8])
         raise ConfigError(f"--id-column {args.id_column!r} is not a column of {args.data} (columns: {shown}"
                           f"{', ...' if frame.shape[1] > 8 else ''})")
-    with warnings.catch_warnings(record=True) as caught:  # e.g. values not seen in training: one line each
-        warnings.simplefilter("always", UserWarning)
+    with warnings_as_lines():  # e.g. values not seen in training
         if args.proba:
             proba = model.predict_proba(frame)
             out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
         else:
             out = pd.DataFrame({target: model.predict(frame)})
-    for msg in dict.fromkeys(" ".join(str(w.message).split()) for w in caught if issubclass(w.category, UserWarning)):
-        print(f"metaopt: warning: {msg}", file=sys.stderr)
     if id_col is not None:
         out.insert(0, id_col, frame[id_col].to_numpy())
     if args.output:
