@@ -11,6 +11,7 @@ import os
 import socket
 import time
 import traceback
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,7 +21,7 @@ import optuna
 
 from metaopt.exceptions import ConfigError
 from metaopt.tuning._cv import Deadline, Evaluation, FoldCV, mean_score
-from metaopt.tuning._resume import INTERRUPTED_ATTR
+from metaopt.tuning._resume import INTERRUPTED_ATTR, RUN_ATTR
 from metaopt.tuning._study import DEFAULT_ATTR
 
 
@@ -114,6 +115,7 @@ class Objective:
     def __init__(self, cvx: FoldCV, space: dict[str, Any], metric: str, deadline: Deadline | None = None,
                  predict_fit_s: FitTimePredictor | None = None, oof: Any = None):
         self.cvx, self.space, self.metric, self.deadline = cvx, space, metric, deadline
+        self.run_id = uuid.uuid4().hex  #: tags this search's trials (``RUN_ATTR``)
         self.predict_fit_s = predict_fit_s
         self.oof = oof  #: the :class:`~metaopt.tuning._ensemble.OofStore` of completed trials' predictions
         #: a Ctrl-C reached a trial: an error in Optuna's bookkeeping after it is the stop, not a fault
@@ -131,6 +133,7 @@ class Objective:
         params = {name: suggest(trial, name, dist) for name, dist in self.space.items()}
         trial.set_user_attr("config", jsonable(params))
         trial.set_user_attr(WORKER_ATTR, f"{socket.gethostname()}:{os.getpid()}")
+        trial.set_user_attr(RUN_ATTR, self.run_id)
         steps = self.cvx.steps
         what = "rung" if len(steps) > 1 and steps[-1] != len(steps) - 1 else "fold"
 

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 from typing import Any
 
 INTERRUPTED_ATTR = "metaopt:interrupted"
+#: trial attribute: the search (one ``Objective``) that ran the trial, to find its trials after a storage outage
+RUN_ATTR = "metaopt:run"
 
 
 @dataclass
@@ -49,6 +51,33 @@ def _retry_callback() -> Any:
 def is_interrupted(trial: Any) -> bool:
     """Whether a trial ended because its worker stopped or died (not because its configuration failed)."""
     return trial.state.name == "FAIL" and not trial.user_attrs.get("error")
+
+
+class ReportedTrials:
+    """A trial callback that remembers the trials it was called for, so that it can be called late for those
+    it missed (:meth:`report_late`)."""
+
+    def __init__(self, callback: Any):
+        self.callback, self.numbers = callback, set()
+
+    def __call__(self, study: Any, frozen: Any) -> None:
+        self.numbers.add(frozen.number)
+        self.callback(study, frozen)
+
+    def report_late(self, study: Any, run_id: str) -> int:
+        """Call the callback for the trials of the search ``run_id`` that finished unreported; returns how many.
+
+        A trial that finished as the storage went down is written, but Optuna reads it back before its
+        callbacks, and that read fails: uncounted, a search that goes on after the outage would run one trial
+        too many."""
+        import optuna
+
+        states = (optuna.trial.TrialState.COMPLETE, optuna.trial.TrialState.PRUNED, optuna.trial.TrialState.FAIL)
+        late = [t for t in study.get_trials(deepcopy=False, states=states)
+                if t.user_attrs.get(RUN_ATTR) == run_id and t.number not in self.numbers and not is_interrupted(t)]
+        for t in late:
+            self(study, t)
+        return len(late)
 
 
 def retry_interrupted(study: Any) -> int:

@@ -52,6 +52,9 @@ from metaopt.utils import file_lock
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
 #: seconds a search waits for a storage that failed during it to answer again (``through_outages``)
 STORAGE_WAIT_S = 300.0
+#: seconds a statement on a SQLite file waits for another process's lock (SQLite's own default, 5 s, fails runs
+#: started together on one file, Optuna issue #820, and writes while a reader such as a dashboard holds it)
+SQLITE_BUSY_S = 60.0
 HEARTBEAT_INTERVAL_S = 10
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _EXAMPLES = ("sqlite:///tune.db (a SQLite file here), postgresql+psycopg2://user:PASSWORD@host/db "
@@ -291,8 +294,10 @@ def _driver_url(url: Any, label: str) -> Any:
 
 def _rdb_kwargs(url: Any, create: bool, heartbeat: bool) -> dict[str, Any]:
     kw: dict[str, Any] = {"skip_table_creation": not create}
-    if url.get_backend_name() != "sqlite":  # a server restarted between two calls: its pooled connections are
-        kw["engine_kwargs"] = {"pool_pre_ping": True}  # dead; SQLAlchemy's ping replaces them (no error)
+    if url.get_backend_name() == "sqlite":
+        kw["engine_kwargs"] = {"connect_args": {"timeout": SQLITE_BUSY_S}}
+    else:  # a server restarted between two calls leaves dead pooled connections; SQLAlchemy's ping replaces them
+        kw["engine_kwargs"] = {"pool_pre_ping": True}
     if url.get_backend_name() == "postgresql" and url.get_driver_name() in ("psycopg2", "psycopg"):
         kw["engine_kwargs"]["connect_args"] = {"connect_timeout": 20}  # an unreachable host must not hang
     if heartbeat:
@@ -319,15 +324,15 @@ def _creation_lock(db: Path | None) -> Iterator[None]:
 
 @contextlib.contextmanager
 def storage_failures(run: Any) -> Iterator[None]:
-    """A storage that fails during ``run`` (its database server stopped or unreachable, a SQLite file locked
-    too long) ends it with one :class:`StorageError` that says what is kept and how to go on, not with the
+    """A storage that fails during ``run`` (its database server stopped, unreachable or refusing writes, a
+    SQLite file locked too long) ends it with one :class:`StorageError` that says what is kept and how to go on, not with the
     error Optuna's trial loop raises on the way out (Optuna 5.0 even an ``UnboundLocalError``)."""
     try:
         yield
     except StorageError:
         raise
     except Exception as exc:
-        fault = storage_fault(exc) if run.storage is not None else None
+        fault = database_error(exc) if run.storage is not None else None
         if fault is None:
             raise
         kept = (f"the trials finished so far are in study {run.study_name!r}; the same command resumes it once "
@@ -339,12 +344,18 @@ def storage_failures(run: Any) -> Iterator[None]:
 
 
 def through_outages(storage: Any, attempt: Callable[[], None], deadline: Callable[[], float | None],
-                    interrupted: Callable[[BaseException], bool], notes: list[str]) -> None:
+                    interrupted: Callable[[BaseException], bool], notes: list[str],
+                    progress: Callable[[], int]) -> None:
     """``attempt()`` (a search), called again after the storage failed during it and answered again within
     :func:`outage_wait` seconds (or the search's ``deadline``, ``time.monotonic()``): a database server
     restarted or failed over does not end a long search.  The trial that was running is failed and
     re-queued by Optuna's heartbeat.  A storage that stays away, or an error that is not the storage's, is
-    raised (:func:`storage_failures` words it)."""
+    raised (:func:`storage_failures` words it).
+
+    An outage lasts until a trial finishes again (``progress()``, the trials finished so far): a storage that
+    answers reads but fails every write (a full disk, a SQLite file another process keeps locked for writing)
+    gets one wait in all, not a new one per failed write."""
+    since = resumed_at = said = None  # the outage's first failure; progress() when the search went on; its note
     while True:
         try:
             attempt()
@@ -353,11 +364,17 @@ def through_outages(storage: Any, attempt: Callable[[], None], deadline: Callabl
             fault = storage_fault(exc)
             if fault is None or interrupted(exc):
                 raise
-            t0 = time.monotonic()
-            if not _answers_again(storage, deadline()):
+            if since is None or progress() != resumed_at:  # a new outage, not the one the search went on after
+                since = time.monotonic()
+            elif said in notes:
+                notes.remove(said)  # the same outage: one note for it
+            end = since + outage_wait()
+            if not _answers_again(storage, end if deadline() is None else min(end, deadline())):
                 raise
-            notes.append(f"storage {storage_label(storage)!r} failed during the search ({_first_line(fault)}); it "
-                         f"answered again {time.monotonic() - t0:.0f} s later and the search went on")
+            resumed_at = progress()
+            said = (f"storage {storage_label(storage)!r} failed during the search ({_first_line(fault)}); it "
+                    f"answered again {time.monotonic() - since:.0f} s later and the search went on")
+            notes.append(said)
 
 
 def outage_wait() -> float:
@@ -369,10 +386,8 @@ def outage_wait() -> float:
         raise StorageError(f"METAOPT_STORAGE_WAIT_S must be a number of seconds >= 0, got {raw!r}") from None
 
 
-def _answers_again(storage: Any, deadline: float | None) -> bool:
-    """Poll ``storage`` until it lists its studies (True) or the wait is over (False)."""
-    end = time.monotonic() + outage_wait()
-    end = end if deadline is None else min(end, deadline)
+def _answers_again(storage: Any, end: float) -> bool:
+    """Poll ``storage`` until it lists its studies (True) or ``end`` (``time.monotonic()``) has passed (False)."""
     pause = 1.0
     while time.monotonic() < end:
         time.sleep(min(pause, max(0.0, end - time.monotonic())))
@@ -384,18 +399,42 @@ def _answers_again(storage: Any, deadline: float | None) -> bool:
     return False
 
 
-def storage_fault(exc: BaseException) -> BaseException | None:
-    """The database's connection-level error behind ``exc`` (its cause or context chain), or None."""
-    from sqlalchemy.exc import InterfaceError, OperationalError
+#: SQLSTATE of a write refused by a read-only server (a standby, a fail-over not yet complete)
+_READ_ONLY_SQLSTATE = "25006"
 
+
+def storage_fault(exc: BaseException) -> BaseException | None:
+    """The database's error behind ``exc`` (its cause or context chain) that a wait may cure: connection-level
+    ones, and a server that only reads (a fail-over reached a standby); else None."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+
+    for cur in _chain(exc):
+        if isinstance(cur, (OperationalError, InterfaceError)):
+            return cur
+        if isinstance(cur, DBAPIError) and _sqlstate(cur.orig) == _READ_ONLY_SQLSTATE:
+            return cur
+    return None
+
+
+def database_error(exc: BaseException) -> BaseException | None:
+    """Any error of the database behind ``exc`` (a :func:`storage_fault` or another refusal), or None."""
+    from sqlalchemy.exc import DBAPIError
+
+    return storage_fault(exc) or next((e for e in _chain(exc) if isinstance(e, DBAPIError)), None)
+
+
+def _chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and its causes or contexts, each once."""
     seen: set[int] = set()
     cur: BaseException | None = exc
     while cur is not None and id(cur) not in seen:
         seen.add(id(cur))
-        if isinstance(cur, (OperationalError, InterfaceError)):
-            return cur
+        yield cur
         cur = cur.__cause__ or cur.__context__
-    return None
+
+
+def _sqlstate(orig: Any) -> str | None:
+    return getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)  # psycopg2, psycopg 3
 
 
 def _first_line(exc: BaseException) -> str:
@@ -447,4 +486,7 @@ def _hint(text: str, create: bool) -> str:
         return "check the user name and password in the URL"
     if "not a database" in low or "malformed" in low:
         return "the file is not a usable SQLite database; give another file name"
+    if "database is locked" in low:
+        return (f"another process held the SQLite file locked for more than {SQLITE_BUSY_S:.0f} s; try again once "
+                f"it is done, or use a database server for many workers")
     return "check that the database server is running and that the URL's host, port, user and database are right"

@@ -43,7 +43,7 @@ from metaopt.tuning._earlier import earlier_studies
 from metaopt.tuning._portfolio import Leg, WarmPlan, WarmTurn, search_portfolio
 from metaopt.tuning._pruner import make_pruner
 from metaopt.tuning._result import TuneResult, TuneRun, finish
-from metaopt.tuning._resume import retry_interrupted
+from metaopt.tuning._resume import ReportedTrials, retry_interrupted
 from metaopt.tuning._storage import open_storage, storage_failures, storage_label, through_outages
 from metaopt.tuning._study import SETUP_ATTR, check_setup, data_fingerprint, open_study, quiet_optuna
 from metaopt.tuning._parallel import SearchInterrupted, after_ctrl_c, processes_available, search_in_processes
@@ -432,12 +432,16 @@ def _run_trials(run: TuneRun, leg: Leg, n_trials: int | None, callback: Any) -> 
     budget = run.budget
     guard_trial_queue(leg.study)  # SQLite: two processes must not pop the same enqueued trial
     retry_interrupted(leg.study)  # Ctrl-C'd trials; dead workers' ones are retried by Optuna's heartbeat (_storage)
-    callbacks = [callback] if leg.adaptive is None else [leg.adaptive, callback]  # the next pick before a stop
+    counted = ReportedTrials(callback)
+    callbacks = [counted] if leg.adaptive is None else [leg.adaptive, counted]  # the next pick before a stop
     if leg.adaptive is not None:
         leg.adaptive.step(leg.study)  # a resumed study whose queue ran empty: its next pick first
-    start = run.n_trials_run
+    start, attempts = run.n_trials_run, []
 
     def attempt() -> None:  # again after a storage outage: the trials this call still has to run
+        if attempts:  # count what finished as the outage began
+            counted.report_late(leg.study, leg.objective.run_id)
+        attempts.append(time.monotonic())
         n = None if n_trials is None else n_trials - (run.n_trials_run - start)
         if n is not None and n <= 0:
             return
@@ -451,7 +455,7 @@ def _run_trials(run: TuneRun, leg: Leg, n_trials: int | None, callback: Any) -> 
                                catch=(TrialFailed,), callbacks=callbacks, gc_after_trial=False)
     try:
         through_outages(run.storage, attempt, budget.search_deadline, lambda exc: after_ctrl_c(exc, leg.objective),
-                        run.notes)
+                        run.notes, lambda: run.n_trials_run)
     except SearchInterrupted as stop:  # Ctrl-C: keep what the workers finished (``_search`` stops)
         leg.study = stop.study
         raise

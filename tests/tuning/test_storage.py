@@ -170,11 +170,11 @@ def _wait_for_trials(proc, url: str, name: str, n: int) -> None:
 
     deadline = time.monotonic() + 240
     while time.monotonic() < deadline and proc.poll() is None:
-        time.sleep(1)
+        time.sleep(0.3)
         try:
             done = optuna.load_study(study_name=name, storage=url).get_trials(
                 deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,))
-        except KeyError:  # not created yet
+        except Exception:  # noqa: BLE001 - not created yet, or this call raced the run creating the tables
             continue
         if len(done) >= n:
             return
@@ -236,3 +236,161 @@ def test_a_database_server_that_stops_during_the_run_ends_it_in_one_line(own_pos
     last = err.strip().splitlines()[-1]
     assert last.startswith(f"metaopt: error: storage '{own_postgres.url}' failed during the run (") and (
         "the trials finished so far are in study 'drop'; the same command resumes it once the database answers" in last)
+
+
+_HOLD_LOCK = """
+import sqlite3, sys, time
+db = sqlite3.connect(sys.argv[1], isolation_level=None)
+db.execute({"write": "BEGIN EXCLUSIVE", "reserve": "BEGIN IMMEDIATE", "read": "BEGIN"}[sys.argv[2]])
+db.execute("SELECT count(*) FROM trials").fetchone()  # a reader's transaction holds a shared lock from here
+print("locked", flush=True)
+time.sleep(float(sys.argv[3]))
+db.execute("COMMIT")
+"""
+
+
+def _hold_sqlite_lock(db, mode: str, seconds: float):
+    """Another process holding ``db`` locked (``"write"``: as a writer; ``"reserve"``: reserved for writing,
+    so that others can read but not write; ``"read"``: as a reader with an open transaction, e.g. a
+    dashboard), returned once the lock is taken."""
+    import subprocess
+    import sys
+
+    proc = subprocess.Popen([sys.executable, "-c", _HOLD_LOCK, str(db), mode, str(seconds)], stdout=subprocess.PIPE,
+                            text=True)
+    assert proc.stdout.readline().strip() == "locked"
+    return proc
+
+
+def _sqlite_tune(tmp_path, credit_small, study: str, trials: int):
+    import subprocess
+    import sys
+
+    credit_small.to_csv(tmp_path / "credit.csv", index=False)
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--trials",
+           str(trials), "--learner", "lightgbm", "--storage", f"sqlite:///{tmp_path / 'study.db'}", "--study-name",
+           study, "--no-ensemble", "--sampler", "random", "--no-warm-start", "--json"]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _finished(tmp_path, study: str) -> list[str]:
+    trials = optuna.load_study(study_name=study, storage=f"sqlite:///{tmp_path / 'study.db'}").trials
+    return [t.state.name for t in trials]
+
+
+def test_a_sqlite_file_locked_by_another_process_at_the_start_is_waited_for(tmp_path, credit_small):
+    """Several processes starting on one SQLite file at once (Optuna issue #820), or another writer, hold it for
+    seconds: the run waits for it, longer than SQLite's default 5 s."""
+    optuna.create_study(study_name="other", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    holder = _hold_sqlite_lock(tmp_path / "study.db", "write", 8)
+    proc = _sqlite_tune(tmp_path, credit_small, "locked", 3)
+    out, err = proc.communicate(timeout=300)
+    holder.wait(timeout=60)
+    assert proc.returncode == 0, err[-2000:]
+    assert _finished(tmp_path, "locked") == ["COMPLETE"] * 3
+
+
+def test_a_reader_holding_the_sqlite_file_mid_search_loses_no_trial(tmp_path, credit_small):
+    """A reader with a long open transaction (optuna-dashboard on a big study) mid-search: each write waits for it,
+    no trial fails and the search ends with every trial asked for."""
+    proc = _sqlite_tune(tmp_path, credit_small, "read", 12)
+    try:
+        _wait_for_trials(proc, f"sqlite:///{tmp_path / 'study.db'}", "read", 3)
+        holder = _hold_sqlite_lock(tmp_path / "study.db", "read", 8)
+        assert proc.poll() is None, "the search ended before the lock was taken"
+        out, err = proc.communicate(timeout=300)
+        holder.wait(timeout=60)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err[-2000:]
+    states = _finished(tmp_path, "read")
+    assert len(states) == 12 and set(states) <= {"COMPLETE", "PRUNED"}, states
+    assert not [n for n in json.loads(out)["notes"] if "failed during the search" in n]
+
+
+def test_a_sqlite_file_locked_too_long_is_one_storage_error_that_says_so(tmp_path, credit_small, monkeypatch):
+    from metaopt.tuning import _storage
+
+    monkeypatch.setattr(_storage, "SQLITE_BUSY_S", 1.0)  # the real wait is a minute
+    optuna.create_study(study_name="other", storage=f"sqlite:///{tmp_path / 'study.db'}")
+    holder = _hold_sqlite_lock(tmp_path / "study.db", "write", 6)
+    with pytest.raises(StorageError, match="another process held the SQLite file locked for more than 1 s"):
+        tune(credit_small, storage=f"sqlite:///{tmp_path / 'study.db'}", study_name="late", **FAST)
+    holder.wait(timeout=60)
+    assert optuna.study.get_all_study_names(f"sqlite:///{tmp_path / 'study.db'}") == ["other"]
+
+
+_TUNE_ON_SQLITE = """
+import sys
+import pandas as pd
+from metaopt.tuning import _storage, tune
+_storage.SQLITE_BUSY_S = 1.0  # each write gives up after 1 s instead of a minute
+try:
+    tune(pd.read_csv(sys.argv[1]), target="class", n_trials=200, cv=2, progress=False, warm_start=False,
+         learner="lightgbm", sampler="random", storage=sys.argv[2], study_name="held", ensemble=False)
+except _storage.StorageError as exc:
+    print("StorageError:", exc)
+"""
+
+
+def test_a_storage_that_reads_but_never_writes_gets_one_wait_not_one_per_write(tmp_path, credit_small):
+    """Another process keeps the SQLite file reserved for writing (reads still work, as on a full disk): before,
+    each failed write was a new outage whose poll (a read) succeeded, so a search without a time budget retried
+    for as long as the lock stayed; now the outage's wait (METAOPT_STORAGE_WAIT_S) holds for all of them."""
+    import subprocess
+    import sys
+
+    credit_small.to_csv(tmp_path / "credit.csv", index=False)
+    url = f"sqlite:///{tmp_path / 'study.db'}"
+    env = {**os.environ, "METAOPT_STORAGE_WAIT_S": "4"}
+    proc = subprocess.Popen([sys.executable, "-c", _TUNE_ON_SQLITE, str(tmp_path / "credit.csv"), url],
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    holder = None
+    try:
+        _wait_for_trials(proc, url, "held", 3)
+        holder = _hold_sqlite_lock(tmp_path / "study.db", "reserve", 600)
+        assert proc.poll() is None, "the search ended before the lock was taken"
+        out, err = proc.communicate(timeout=120)  # the lock is held for 10 minutes
+    finally:
+        proc.kill()
+        if holder is not None:
+            holder.kill()
+    assert "StorageError: storage" in out and "failed during the run (database is locked)" in out, (out, err[-2000:])
+
+
+@pytest.mark.parametrize("back_after_s", [3, None])
+def test_a_database_that_refuses_writes_mid_search_is_waited_for_then_one_line(own_postgres, tmp_path, credit_small,
+                                                                              back_after_s):
+    """A fail-over that reaches a read-only standby: before, a traceback (Optuna's "Should not reach"); now the
+    search waits as for an outage, goes on when writes are taken again, and ends in one line if they are not."""
+    import subprocess
+    import sys
+    import time
+
+    credit_small.to_csv(tmp_path / "credit.csv", index=False)
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--trials",
+           "16", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "ro", "--no-ensemble",
+           "--sampler", "random", "--no-warm-start", "--json"]
+    env = {**os.environ, "METAOPT_STORAGE_WAIT_S": "30" if back_after_s else "3", "METAOPT_HEARTBEAT_S": "1"}
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        _wait_for_trials(proc, own_postgres.url, "ro", 3)
+        own_postgres.read_only()
+        if back_after_s:
+            time.sleep(back_after_s)
+            own_postgres.read_only(False)
+        out, err = proc.communicate(timeout=240)
+    finally:
+        proc.kill()
+    assert "Traceback" not in err, err[-3000:]
+    if back_after_s:
+        assert proc.returncode == 0, err[-2000:]
+        assert any("read-only transaction" in n and "the search went on" in n for n in json.loads(out)["notes"])
+        finished = [t for t in optuna.load_study(study_name="ro", storage=own_postgres.url).trials
+                    if t.state.name in ("COMPLETE", "PRUNED")]
+        assert len(finished) == 16
+    else:
+        assert proc.returncode == 2, err[-2000:]
+        last = err.strip().splitlines()[-1]
+        assert "failed during the run (cannot execute" in last and "read-only transaction" in last, last
+        assert "the trials finished so far are in study 'ro'" in last, last

@@ -119,6 +119,18 @@ class PostgresServer:
     def resume(self, timeout: float = 60.0) -> PostgresServer:
         return self._launch(timeout)
 
+    def read_only(self, on: bool = True) -> None:
+        """Refuse (or take again) writes in every session, open ones included, as a standby does that a
+        fail-over reached before its promotion."""
+        import psycopg2
+
+        conn = psycopg2.connect(host="127.0.0.1", port=self.port, user="postgres", dbname="postgres")
+        conn.autocommit = True
+        with conn.cursor() as cur:
+            cur.execute(f"ALTER SYSTEM SET default_transaction_read_only = {'on' if on else 'off'}")
+            cur.execute("SELECT pg_reload_conf()")
+        conn.close()
+
     def _launch(self, timeout: float) -> PostgresServer:
         data = os.path.join(self.dir, "data")
         env = {**os.environ, "LC_ALL": "C", "LANG": "C"}
