@@ -78,9 +78,9 @@ def register(sub: argparse._SubParsersAction) -> None:
         help="predict with a model saved by 'metaopt tune'",
         description=(
             "Write one prediction per row of DATA (CSV with a header; to stdout unless --output). DATA must "
-            "have the training columns (the target and dropped identifier columns may be present); other "
-            "columns are refused. The identifier column dropped in training (or --id-column) is copied into "
-            "the output as its first column. " + _PICKLE_WARNING),
+            "have the training columns; other columns (the target, identifiers, bookkeeping) are ignored, "
+            "with a warning for those the model never saw. The identifier column dropped in training (or "
+            "--id-column) is copied into the output as its first column. " + _PICKLE_WARNING),
     )
     q.add_argument("model", help="model file written by 'metaopt tune --output' (a joblib pickle)")
     q.add_argument("data", help="CSV/TSV/Parquet/ARFF file with the training columns")
@@ -268,14 +268,18 @@ def run_predict(args: argparse.Namespace) -> int:
         shown = ", ".join(repr(c) for c in list(frame.columns)[:8])
         raise ConfigError(f"--id-column {args.id_column!r} is not a column of {args.data} (columns: {shown}"
                           f"{', ...' if frame.shape[1] > 8 else ''})")
-    with warnings_as_lines():  # e.g. values not seen in training
+    if id_col is not None and id_col not in model.schema.input_columns:
+        frame, ids = frame.drop(columns=[id_col]), frame[id_col]  # not a feature: no "ignored column" warning
+    else:
+        ids = frame[id_col] if id_col is not None else None
+    with warnings_as_lines():  # e.g. values not seen in training, columns not trained on
         if args.proba:
             proba = model.predict_proba(frame)
             out = pd.DataFrame(proba, columns=[f"proba_{c}" for c in model.classes_])
         else:
             out = pd.DataFrame({target: model.predict(frame)})
-    if id_col is not None:
-        out.insert(0, id_col, frame[id_col].to_numpy())
+    if ids is not None:
+        out.insert(0, id_col, ids.to_numpy())
     if args.output:
         _write_predictions(out, args.output)
     else:

@@ -7,10 +7,11 @@ metaopt's model marker after loading, but the marker is checked only once the
 pickle has been read, so it is no protection against a malicious file.
 
 At prediction time the input columns are checked against the training columns
-(the schema): missing and unexpected columns are named, numeric training
-columns holding text are refused, and so are numeric values beyond
-:data:`MAX_FEATURE_MAGNITUDE` (as in training); the target column and columns
-dropped at training time (identifier-like columns) may be present and are ignored.
+(the schema): missing columns are named (with any unexpected ones, which may be
+renamed ones), numeric training columns holding text are refused, and so are
+numeric values beyond :data:`MAX_FEATURE_MAGNITUDE` (as in training); the target
+column and columns dropped at training time (identifier-like columns) may be
+present and are ignored, and so are other columns, with a warning that names them.
 
 Load a model in Python with :func:`load_model` (also ``metaopt.load_model``):
 ``joblib.load`` returns the file's wrapper dict (marker, format version, the
@@ -167,15 +168,14 @@ class ColumnSchema:
         required = [c for c in self.input_columns if c not in ignorable]
         missing = [c for c in required if c not in present]
         extra = [c for c in cols if c not in ignorable and c not in set(self.input_columns)]
-        if missing or extra:
-            parts = []
-            if missing:
-                parts.append(f"missing column(s) {_names(missing)}")
-            if extra:
-                parts.append(f"unexpected column(s) {_names(extra)}")
+        if missing:
+            parts = [f"missing column(s) {_names(missing)}"] + ([f"unexpected column(s) {_names(extra)}"] * bool(extra))
             raise SchemaMismatchError(
                 "the data's columns do not match the model's training columns: " + "; ".join(parts)
                 + f" (the model expects {len(required)} column(s): {_names(required, 6)})")
+        if extra:  # new rows often carry bookkeeping columns; as AutoGluon and H2O, score them, and say so
+            warnings.warn(f"column(s) the model was not trained on, ignored: {_names(extra)}", UserWarning,
+                          stacklevel=3)
         frame = X[required]
         if self.datetime_columns:
             frame = self._expand_dates(frame)

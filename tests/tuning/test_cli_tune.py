@@ -102,6 +102,30 @@ def test_predict_writes_the_format_the_output_file_names(model_file, tmp_path, c
     assert rows.read_bytes() == before
 
 
+def test_predict_ignores_columns_the_model_was_not_trained_on_and_says_so(model_file, tmp_path, capsys):
+    """A table of new rows with a bookkeeping column scores as without it (AutoGluon and H2O do the same); a
+    new identifier named by --id-column is copied, not warned about."""
+    path, _ = model_file
+    frame = pd.read_csv(EXAMPLE).head(20).drop(columns=["class"])
+    frame.to_csv(tmp_path / "plain.csv", index=False)
+    frame.assign(scored_by="batch 7", order_no=[f"A{i:03d}" for i in range(20)]).to_csv(tmp_path / "extra.csv",
+                                                                                         index=False)
+    plain = _cli("predict", str(path), str(tmp_path / "plain.csv"))
+    extra = _cli("predict", str(path), str(tmp_path / "extra.csv"))
+    assert plain.returncode == 0 and extra.returncode == 0, extra.stderr
+    assert extra.stdout == plain.stdout and plain.stderr == ""
+    assert extra.stderr == ("metaopt: warning: column(s) the model was not trained on, ignored: 'scored_by', "
+                            "'order_no'\n")
+    ided = _cli("predict", str(path), str(tmp_path / "extra.csv"), "--id-column", "order_no", "--proba")
+    assert ided.returncode == 0, ided.stderr
+    out = pd.read_csv(io.StringIO(ided.stdout))
+    assert list(out.columns) == ["order_no", "proba_bad", "proba_good"] and out["order_no"].iloc[3] == "A003"
+    assert ided.stderr == "metaopt: warning: column(s) the model was not trained on, ignored: 'scored_by'\n"
+    with pytest.warns(UserWarning, match="not trained on, ignored: 'scored_by'"):
+        labels = load_model(path).predict(frame.assign(scored_by="x"))
+    assert list(labels) == plain.stdout.splitlines()[1:]
+
+
 def test_predict_refuses_mismatched_columns(model_file, tmp_path, capsys):
     path, _ = model_file
     frame = pd.read_csv(EXAMPLE).head(20)
