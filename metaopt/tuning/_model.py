@@ -168,8 +168,10 @@ class ColumnSchema:
         required = [c for c in self.input_columns if c not in ignorable]
         missing = [c for c in required if c not in present]
         extra = [c for c in cols if c not in ignorable and c not in set(self.input_columns)]
-        if missing:
-            parts = [f"missing column(s) {_names(missing)}"] + ([f"unexpected column(s) {_names(extra)}"] * bool(extra))
+        if missing:  # unexpected columns too: they may be the missing ones, renamed
+            parts = [f"missing column(s) {_names(missing)}"]
+            if extra:
+                parts.append(f"unexpected column(s) {_names(extra)}")
             raise SchemaMismatchError(
                 "the data's columns do not match the model's training columns: " + "; ".join(parts)
                 + f" (the model expects {len(required)} column(s): {_names(required, 6)})")

@@ -325,8 +325,9 @@ def _creation_lock(db: Path | None) -> Iterator[None]:
 @contextlib.contextmanager
 def storage_failures(run: Any) -> Iterator[None]:
     """A storage that fails during ``run`` (its database server stopped, unreachable or refusing writes, a
-    SQLite file locked too long) ends it with one :class:`StorageError` that says what is kept and how to go on, not with the
-    error Optuna's trial loop raises on the way out (Optuna 5.0 even an ``UnboundLocalError``)."""
+    SQLite file locked too long) ends it with one :class:`StorageError` that says what is kept and how to go
+    on, not with the error Optuna's trial loop raises on the way out (Optuna 5.0 even an
+    ``UnboundLocalError``)."""
     try:
         yield
     except StorageError:

@@ -436,12 +436,13 @@ def _run_trials(run: TuneRun, leg: Leg, n_trials: int | None, callback: Any) -> 
     callbacks = [counted] if leg.adaptive is None else [leg.adaptive, counted]  # the next pick before a stop
     if leg.adaptive is not None:
         leg.adaptive.step(leg.study)  # a resumed study whose queue ran empty: its next pick first
-    start, attempts = run.n_trials_run, []
+    start, first = run.n_trials_run, True
 
     def attempt() -> None:  # again after a storage outage: the trials this call still has to run
-        if attempts:  # count what finished as the outage began
+        nonlocal first
+        if not first:  # count what finished as the outage began
             counted.report_late(leg.study, leg.objective.run_id)
-        attempts.append(time.monotonic())
+        first = False
         n = None if n_trials is None else n_trials - (run.n_trials_run - start)
         if n is not None and n <= 0:
             return
