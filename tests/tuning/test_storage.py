@@ -180,20 +180,25 @@ def _wait_for_trials(proc, url: str, name: str, n: int) -> None:
             return
 
 
+def _tune_in_background(tmp_path, credit_small, url: str, study: str, *options: str, **env: str):
+    """``metaopt tune`` of LightGBM on ``credit_small`` into study ``study`` of ``url``, started, not awaited;
+    ``env``: environment variables on top of this process's."""
+    import subprocess
+    import sys
+
+    credit_small.to_csv(tmp_path / "credit.csv", index=False)
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--learner",
+           "lightgbm", "--storage", url, "--study-name", study, "--no-ensemble", *options]
+    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **env})
+
+
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_database_restarted_during_the_search_is_waited_for_and_nothing_is_lost(own_postgres, tmp_path,
                                                                                   credit_small, jobs):
     """The server goes away for a few seconds mid-search: the run waits, goes on and finishes its trials; the
     trial that was running when it went is failed by the heartbeat and re-queued once."""
-    import subprocess
-    import sys
-
-    credit_small.to_csv(tmp_path / "credit.csv", index=False)
-    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--trials",
-           "16", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "restart", "--no-ensemble",
-           "--jobs", jobs, "--json"]
-    env = {**os.environ, "METAOPT_HEARTBEAT_S": "1"}  # stale after 3 s: the lost trial is retried in this run
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = _tune_in_background(tmp_path, credit_small, own_postgres.url, "restart", "--trials", "16", "--jobs", jobs,
+                               "--json", METAOPT_HEARTBEAT_S="1")  # stale after 3 s: retried in this run
     try:
         _wait_for_trials(proc, own_postgres.url, "restart", 3)
         own_postgres.restart(down_s=3)
@@ -216,15 +221,8 @@ def test_a_database_restarted_during_the_search_is_waited_for_and_nothing_is_los
 @pytest.mark.parametrize("jobs", ["1", "2"])
 def test_a_database_server_that_stops_during_the_run_ends_it_in_one_line(own_postgres, tmp_path, credit_small, jobs):
     """In every process: a forked worker that meets the dead database exits without a traceback."""
-    import subprocess
-    import sys
-
-    credit_small.to_csv(tmp_path / "credit.csv", index=False)
-    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--timeout",
-           "300", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "drop", "--no-ensemble",
-           "--jobs", jobs]
-    env = {**os.environ, "METAOPT_STORAGE_WAIT_S": "3"}  # then the search gives up waiting for it
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = _tune_in_background(tmp_path, credit_small, own_postgres.url, "drop", "--timeout", "300", "--jobs", jobs,
+                               METAOPT_STORAGE_WAIT_S="3")  # then the search gives up waiting for it
     try:
         _wait_for_trials(proc, own_postgres.url, "drop", 2)
         own_postgres.stop()  # mid-search: the database is gone
@@ -263,14 +261,8 @@ def _hold_sqlite_lock(db, mode: str, seconds: float):
 
 
 def _sqlite_tune(tmp_path, credit_small, study: str, trials: int):
-    import subprocess
-    import sys
-
-    credit_small.to_csv(tmp_path / "credit.csv", index=False)
-    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--trials",
-           str(trials), "--learner", "lightgbm", "--storage", f"sqlite:///{tmp_path / 'study.db'}", "--study-name",
-           study, "--no-ensemble", "--sampler", "random", "--no-warm-start", "--json"]
-    return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return _tune_in_background(tmp_path, credit_small, f"sqlite:///{tmp_path / 'study.db'}", study, "--trials",
+                               str(trials), "--sampler", "random", "--no-warm-start", "--json")
 
 
 def _finished(tmp_path, study: str) -> list[str]:
@@ -363,16 +355,11 @@ def test_a_database_that_refuses_writes_mid_search_is_waited_for_then_one_line(o
                                                                               back_after_s):
     """A fail-over that reaches a read-only standby: before, a traceback (Optuna's "Should not reach"); now the
     search waits as for an outage, goes on when writes are taken again, and ends in one line if they are not."""
-    import subprocess
-    import sys
     import time
 
-    credit_small.to_csv(tmp_path / "credit.csv", index=False)
-    cmd = [sys.executable, "-m", "metaopt", "tune", str(tmp_path / "credit.csv"), "--target", "class", "--trials",
-           "16", "--learner", "lightgbm", "--storage", own_postgres.url, "--study-name", "ro", "--no-ensemble",
-           "--sampler", "random", "--no-warm-start", "--json"]
-    env = {**os.environ, "METAOPT_STORAGE_WAIT_S": "30" if back_after_s else "3", "METAOPT_HEARTBEAT_S": "1"}
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    proc = _tune_in_background(tmp_path, credit_small, own_postgres.url, "ro", "--trials", "16", "--sampler", "random",
+                               "--no-warm-start", "--json", METAOPT_STORAGE_WAIT_S="30" if back_after_s else "3",
+                               METAOPT_HEARTBEAT_S="1")
     try:
         _wait_for_trials(proc, own_postgres.url, "ro", 3)
         own_postgres.read_only()
