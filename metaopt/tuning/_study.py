@@ -52,6 +52,9 @@ def open_study(storage: Any, study_name: str | None, sampler: Any, pruner: Any, 
     except SQLAlchemyError as exc:  # e.g. a read-only database file, a lost connection
         text = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
         raise StorageError(f"cannot open study {study_name!r} in {storage_label(storage)!r}: {text}") from None
+    if len(study.directions) != 1:  # a study of the user's own, e.g. score and model size
+        raise ConfigError(f"study {study.study_name!r} has {len(study.directions)} objectives, but metaopt tune "
+                          f"optimises one metric ({metric!r}); use another study name")
     if study.direction.name.lower() != direction:
         raise ConfigError(f"study {study.study_name!r} is a {study.direction.name.lower()} study, but metric "
                           f"{metric!r} needs {direction}; use another study name")

@@ -140,12 +140,15 @@ def _queued(study: Any) -> bool:
 
 
 def _scores(study: Any, trials: list[Any], record: Mapping[str, Any]) -> dict[str, float]:
-    """``{config_id: score}`` of the record's picks, higher is better (NaN: not complete)."""
+    """``{config_id: score}`` of the record's picks, higher is better (NaN: not complete; all NaN in a study of
+    several objectives, whose picks then follow the KB's ranking)."""
     from optuna.study import StudyDirection
     from optuna.trial import TrialState
 
-    sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
     out = {cid: math.nan for cid in [*record.get("config_ids", []), *record.get("skipped", [])]}
+    if len(study.directions) != 1:
+        return out
+    sign = 1.0 if study.direction == StudyDirection.MAXIMIZE else -1.0
     for t in trials:
         cid = t.user_attrs.get(CONFIG_ATTR)
         if cid in out and t.state == TrialState.COMPLETE and t.value is not None and math.isfinite(t.value):

@@ -138,18 +138,24 @@ class Repeats:
 
     def relative(self, study: Any, trial: FrozenTrial, search_space: dict[str, BaseDistribution],
                  params: dict[str, Any]) -> dict[str, Any]:
-        """``params`` (a relative proposal of ``base``), or a later one that is not taken, else a random one."""
+        """``params`` (a relative proposal of ``base``, completed), or a later one that is not taken, else a random
+        one; none (NSGA-II's first generation, TPE's start-up trials): :meth:`joint`."""
         if not params:
-            return params
-        names = list(params)
+            return self.joint(study, trial, search_space)
+        names = sorted(search_space)
         space = {n: search_space[n] for n in names}
 
+        def whole(p: dict[str, Any]) -> dict[str, Any]:
+            # NSGA-II proposes a part and leaves its mutated parameters to sample_independent: drawn here
+            # the same way, so that the whole configuration is checked and redrawn at once
+            return {**{n: self.base.sample_independent(study, trial, n, space[n]) for n in names if n not in p}, **p}
+
         def choose(taken: list[dict[str, Any]]) -> dict[str, Any]:
-            p = params
+            p = whole(params)
             for _ in range(self.max_tries):
                 if not is_taken(p, taken, names):
                     return p
-                p = self.base.sample_relative(study, trial, search_space)
+                p = whole(self.base.sample_relative(study, trial, search_space))
             if not is_taken(p, taken, names):
                 return p
             return self._random_point(study, trial, space, taken) or p  # late TPE keeps proposing taken points

@@ -46,6 +46,11 @@ How it samples
    lock (:mod:`._distinct`); an independently sampled parameter that would
    complete a taken configuration is drawn again.
 
+5. **Several objectives** (``directions=[...]``): the surrogate predicts one score, so the warm start
+   still comes first, its later picks follow the KB's ranking without reading the study's values, and
+   the base sampler (TPE handles several objectives) proposes every later trial, without repeats; one
+   warning says so.
+
 The surrogate is any object with ``predict(meta_features: dict, params_list:
 list[dict]) -> (mean, std)`` in the learner's parameter names; by default the
 surrogate of metaopt's fitted meta-model (the one :func:`metaopt.recommend` uses,
@@ -195,6 +200,7 @@ class MetaSampler(BaseSampler):
         self._ready = False
         self._warm_done: set[tuple[int, str]] = set()
         self._warned_unknown: set[str] = set()
+        self._warned_objectives = False
         self._intersection = IntersectionSearchSpace(include_pruned=True)
         self.kind: str | None = kind
         self.meta_features: dict[str, float] | None = dict(meta_features) if meta_features is not None else None
@@ -303,7 +309,20 @@ class MetaSampler(BaseSampler):
         if self._adaptive.done(study):
             self._adaptive_done.add(key)
 
+    def _several_objectives(self, study: Any) -> bool:
+        """Whether ``study`` has several objectives, which the base sampler searches (module docstring, 5)."""
+        if len(study.directions) == 1:
+            return False
+        if not self._warned_objectives:
+            self._warned_objectives = True
+            warnings.warn(f"MetaSampler: the study has {len(study.directions)} objectives: the warm start comes "
+                          f"first, then {type(self._base).__name__} proposes the trials (the meta-model ranks "
+                          "candidates for one objective only)", UserWarning, stacklevel=3)
+        return True
+
     def infer_relative_search_space(self, study: Any, trial: FrozenTrial) -> dict[str, BaseDistribution]:
+        if self._several_objectives(study):
+            return self._base.infer_relative_search_space(study, trial)
         space = {}
         for name, d in sorted(self._intersection.calculate(study).items()):
             if not d.single():
@@ -333,6 +352,9 @@ class MetaSampler(BaseSampler):
                         search_space: dict[str, BaseDistribution]) -> dict[str, Any]:
         if not search_space:
             return {}
+        if self._several_objectives(study):
+            return self._repeats.relative(study, trial, search_space,
+                                          self._base.sample_relative(study, trial, search_space))
         self._prepare()
         names = sorted(search_space)
         dists = [search_space[n] for n in names]

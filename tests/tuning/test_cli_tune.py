@@ -278,6 +278,24 @@ def test_a_study_name_without_storage_is_refused(small_csv, capsys):
     assert rc == 2 and err.count("\n") == 1 and "--study-name 'mine' names a study in --storage" in err
 
 
+def test_a_study_of_two_objectives_or_the_other_direction_is_refused_and_kept(small_csv, tmp_path):
+    """A user's own study under the name given (before: a traceback from Optuna for two objectives)."""
+    import optuna
+
+    url = f"sqlite:///{tmp_path / 'own.db'}"
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    for name, directions in (("score_and_size", ["maximize", "minimize"]), ("loss", ["minimize"])):
+        own = optuna.create_study(storage=url, study_name=name, directions=directions)
+        own.optimize(lambda t: [t.suggest_float("learning_rate", 0.01, 0.3)] * len(directions), n_trials=2)
+    for name, says in (("score_and_size", "has 2 objectives, but metaopt tune optimises one metric ('roc_auc')"),
+                       ("loss", "is a minimize study, but metric 'roc_auc' needs maximize")):
+        err = _one_line_error(_cli("tune", str(small_csv), "--target", "class", *QUICK, "--quiet", "--storage", url,
+                                   "--study-name", name))
+        assert says in err and "use another study name" in err
+        kept = optuna.load_study(study_name=name, storage=url)
+        assert len(kept.trials) == 2 and not kept.user_attrs
+
+
 def test_a_target_of_one_row_per_class_is_named_as_such(tmp_path):
     """An identifier passed as a classification target: no cv can fold it, so the error says what is wrong
     (before: "use cv <= 1", which no cv satisfies)."""

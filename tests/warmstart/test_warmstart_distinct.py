@@ -38,8 +38,12 @@ def _small_grid(trial):
 
 
 @pytest.mark.parametrize("make", [lambda s: optuna.samplers.TPESampler(seed=s),
-                                  lambda s: optuna.samplers.RandomSampler(seed=s)], ids=["tpe", "random"])
+                                  lambda s: optuna.samplers.RandomSampler(seed=s),
+                                  lambda s: optuna.samplers.NSGAIISampler(seed=s, population_size=6)],
+                         ids=["tpe", "random", "nsga2"])
 def test_wrapped_samplers_cover_a_small_space_without_repeats(make):
+    """NSGA-II proposes parts of the space, its mutated parameters left to sample_independent (before: a
+    KeyError when a redrawn part lacked a parameter of the first)."""
     plain = optuna.create_study(direction="maximize", sampler=make(0))
     plain.optimize(_small_grid, n_trials=30)
     assert len({_key(t) for t in plain.trials}) < 30  # what the wrapper is for

@@ -77,6 +77,44 @@ def test_real_study_starts_with_recommendations(credit_g, adaptive):
     assert 0 < sampler.last_weight < 1
 
 
+def test_a_study_of_two_objectives_starts_with_the_warm_start_then_the_base_sampler(credit_g):
+    """Score and model size (before: a RuntimeError from Optuna at the third trial, where the adaptive pick
+    read "the" score): the picks come first, the later ones in the KB's order, then TPE's, none repeated."""
+    from metaopt.recommender import get_recommender
+    from metaopt.warmstart._warm_start import task_size
+
+    ds, lgbm = credit_g, get_learner("lightgbm")
+    space = {n: d for n, d in lgbm.search_space(ds.kind).items() if n in ("learning_rate", "num_leaves")}
+    X_tr, X_va, y_tr, y_va = train_test_split(ds.X, ds.y, test_size=0.25, random_state=0, stratify=ds.y)
+    pos = ds.y.cat.categories[1]
+
+    def objective(trial):
+        params = {n: _suggest(trial, n, d) for n, d in space.items()}
+        m = lgbm.fit(X_tr, y_tr, params, ds.kind)
+        return roc_auc_score(np.asarray(y_va) == pos, m.predict_proba(X_va)[:, 1]), params["num_leaves"]
+
+    sampler = MetaSampler(ds.X, ds.y, k=5, seed=0, search_space=space)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=sampler)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        study.optimize(objective, n_trials=10)
+    said = [str(w.message) for w in caught if "objectives" in str(w.message)]
+    assert len(said) == 1 and "2 objectives" in said[0] and "TPESampler proposes" in said[0]
+    assert len(study.trials) == 10 and all(t.state.name == "COMPLETE" for t in study.trials)
+    record = study.user_attrs[ATTR]
+    assert record["planned"] == 5 and len(record["config_ids"]) == 5
+    assert [t.user_attrs["metaopt:config_id"] for t in study.trials[:5]] == record["config_ids"]
+    rec = get_recommender(None, "lightgbm")
+    for i in range(2, 5):  # no score read: each later pick is the rule's choice with nothing observed
+        tried = {cid: float("nan") for cid in record["config_ids"][:i]}
+        nxt = rec.next_recommendation(ds.kind, "lightgbm", tried, *task_size(sampler.meta_features),
+                                      width=lgbm.model_width(ds.X))
+        assert record["config_ids"][i] == nxt.config_id
+    assert not any("metaopt:config_id" in t.user_attrs for t in study.trials[5:])
+    assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 10
+    assert study.best_trials
+
+
 RECS = [{"config_id": "a", "params": {"learning_rate": 0.05, "num_leaves": 31}},
         {"config_id": "b", "params": {"learning_rate": 0.02, "num_leaves": 100}}]
 
