@@ -42,6 +42,10 @@ def final_ensemble(run: Any, fields: dict[str, Any], mode: str = ENSEMBLE_FIT) -
     import time
 
     cands = _candidates(run)
+    if run.oof.missing:
+        run.notes.append(f"{run.oof.missing} finished configuration(s) have no out-of-fold predictions in "
+                         f"{run.oof.base} (not saved, e.g. on a full disk, or saved in another machine's folder: "
+                         "METAOPT_OOF_DIR): the ensemble chooses among the others")
     if len(cands) < 2:
         return None, {"n_candidates": len(cands), "why_not": "fewer than 2 configurations with out-of-fold "
                                                              "predictions"}

@@ -42,7 +42,8 @@ from typing import Any
 
 import optuna
 
-from metaopt.tuning._storage import open_storage, storage_fault
+from metaopt.tuning._storage import open_storage
+from metaopt.tuning._storage_errors import storage_fault
 
 #: trial attribute: the process id of the worker that ran the trial
 WORKER_ATTR = "metaopt:pid"

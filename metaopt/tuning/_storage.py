@@ -47,6 +47,7 @@ from typing import Any
 import optuna
 
 from metaopt.exceptions import StorageError
+from metaopt.tuning._storage_errors import database_error, first_line, storage_fault
 from metaopt.utils import file_lock
 
 SQLITE_SUFFIXES = (".db", ".sqlite", ".sqlite3")
@@ -220,7 +221,9 @@ def _check_new_file(path: Path, label: str, create: bool) -> None:
 def _open_journal(label: str, path_text: str, create: bool) -> Any:
     if not path_text:
         raise StorageError(f"storage {label!r} names no journal file; use journal:///path/study.log")
-    path = Path(path_text).expanduser()  # journal:///abs/x.log -> /abs/x.log, journal://x.log -> x.log
+    # journal:///abs/x.log -> /abs/x.log, journal://x.log -> x.log; journal:////abs/x.log, as SQLite spells an
+    # absolute path, -> /abs/x.log too (POSIX keeps a leading "//", which Optuna's artifact store refuses)
+    path = Path(re.sub(r"^/{2,}", "/", path_text)).expanduser()
     if path.is_dir():
         raise StorageError(f"storage {label!r} is a directory; give a journal file such as "
                            f"journal:///{str(path / 'study.log').lstrip('/')}")
@@ -235,9 +238,9 @@ def _open_journal(label: str, path_text: str, create: bool) -> Any:
 
 
 def _journal_storage(path: Path) -> Any:
-    from optuna.storages.journal import JournalFileBackend
+    from metaopt.tuning._journal import CutBackJournalFile
 
-    return optuna.storages.JournalStorage(JournalFileBackend(str(path)))
+    return optuna.storages.JournalStorage(CutBackJournalFile(str(path)))
 
 
 # --------------------------------------------------------------------------- RDB
@@ -336,12 +339,12 @@ def storage_failures(run: Any) -> Iterator[None]:
         fault = database_error(exc) if run.storage is not None else None
         if fault is None:
             raise
+        retried = f" (a trial that was running is retried by a run started {3 * heartbeat_interval()} s or more " \
+            "after it stopped)" if isinstance(run.storage, optuna.storages.RDBStorage) else ""  # a heartbeat
         kept = (f"the trials finished so far are in study {run.study_name!r}; the same command resumes it once "
-                f"the database answers (a trial that was running is retried by a run started "
-                f"{3 * heartbeat_interval()} s or more after it stopped)") if run.study_name else \
-            "nothing of this run was saved"
+                f"the storage answers{retried}") if run.study_name else "nothing of this run was saved"
         raise StorageError(f"storage {storage_label(run.storage)!r} failed during the run "
-                           f"({_first_line(fault)}): {kept}") from exc
+                           f"({first_line(fault)}): {kept}") from exc
 
 
 def through_outages(storage: Any, attempt: Callable[[], None], deadline: Callable[[], float | None],
@@ -373,7 +376,7 @@ def through_outages(storage: Any, attempt: Callable[[], None], deadline: Callabl
             if not _answers_again(storage, end if deadline() is None else min(end, deadline())):
                 raise
             resumed_at = progress()
-            said = (f"storage {storage_label(storage)!r} failed during the search ({_first_line(fault)}); it "
+            said = (f"storage {storage_label(storage)!r} failed during the search ({first_line(fault)}); it "
                     f"answered again {time.monotonic() - since:.0f} s later and the search went on")
             notes.append(said)
 
@@ -400,51 +403,6 @@ def _answers_again(storage: Any, end: float) -> bool:
     return False
 
 
-#: SQLSTATE of a write refused by a read-only server (a standby, a fail-over not yet complete)
-_READ_ONLY_SQLSTATE = "25006"
-
-
-def storage_fault(exc: BaseException) -> BaseException | None:
-    """The database's error behind ``exc`` (its cause or context chain) that a wait may cure: connection-level
-    ones, and a server that only reads (a fail-over reached a standby); else None."""
-    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
-
-    for cur in _chain(exc):
-        if isinstance(cur, (OperationalError, InterfaceError)):
-            return cur
-        if isinstance(cur, DBAPIError) and _sqlstate(cur.orig) == _READ_ONLY_SQLSTATE:
-            return cur
-    return None
-
-
-def database_error(exc: BaseException) -> BaseException | None:
-    """Any error of the database behind ``exc`` (a :func:`storage_fault` or another refusal), or None."""
-    from sqlalchemy.exc import DBAPIError
-
-    return storage_fault(exc) or next((e for e in _chain(exc) if isinstance(e, DBAPIError)), None)
-
-
-def _chain(exc: BaseException) -> Iterator[BaseException]:
-    """``exc`` and its causes or contexts, each once."""
-    seen: set[int] = set()
-    cur: BaseException | None = exc
-    while cur is not None and id(cur) not in seen:
-        seen.add(id(cur))
-        yield cur
-        cur = cur.__cause__ or cur.__context__
-
-
-def _sqlstate(orig: Any) -> str | None:
-    return getattr(orig, "pgcode", None) or getattr(orig, "sqlstate", None)  # psycopg2, psycopg 3
-
-
-def _first_line(exc: BaseException) -> str:
-    if isinstance(exc, optuna.exceptions.StorageInternalError) and exc.__cause__ is not None:
-        exc = exc.__cause__  # Optuna's wrapper says nothing; the database's own message does
-    text = str(getattr(exc, "orig", None) or exc).strip()
-    return (text.splitlines() or [type(exc).__name__])[0].strip()[:300]
-
-
 def _open_rdb(url_text: str, label: str, create: bool, heartbeat: bool) -> Any:
     from sqlalchemy.engine import make_url
     from sqlalchemy.exc import ArgumentError, SQLAlchemyError
@@ -465,7 +423,7 @@ def _open_rdb(url_text: str, label: str, create: bool, heartbeat: bool) -> Any:
                 warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
                 return OutageProofRDBStorage(url.render_as_string(hide_password=False), **kw)
         except (SQLAlchemyError, optuna.exceptions.OptunaError, RuntimeError, ImportError) as exc:
-            text = _first_line(exc)
+            text = first_line(exc)
             racing = not isinstance(exc, ImportError) and any(
                 s in text.lower() for s in ("already exists", "duplicate key", "unique constraint"))
             if racing and attempt < 2:  # another worker is creating the tables right now

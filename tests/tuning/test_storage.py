@@ -114,6 +114,18 @@ def test_accepted_forms(tmp_path, monkeypatch):
     assert isinstance(hb.heartbeat_stale_trial_callback, optuna.storages.RetryHeartbeatStaleTrialCallback)
 
 
+def test_a_journal_url_with_four_slashes_is_an_absolute_path_like_sqlites(tmp_path, credit_small):
+    """journal:////abs/x.log, spelled as SQLite's absolute URLs are (before: a traceback from Optuna's artifact
+    store, "Invalid artifact_id", when the first out-of-fold predictions were saved next to the file)."""
+    log = tmp_path / "study.log"
+    url = f"journal:///{log}"
+    assert url.startswith("journal:////")
+    result = tune(credit_small, storage=url, study_name="j", **{**FAST, "n_trials": 3})
+    assert log.is_file() and len(optuna.load_study(study_name="j", storage=open_storage(url)).trials) == 3
+    assert result.summary.storage == f"journal://{log}"
+    assert any((tmp_path / "study.log.metaopt-oof").iterdir())
+
+
 def test_open_existing_only_creates_nothing(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     for storage in ("sqlite:///missing.db", "missing.db", "journal://missing.log"):
@@ -233,7 +245,7 @@ def test_a_database_server_that_stops_during_the_run_ends_it_in_one_line(own_pos
     assert "Traceback" not in err, err[-3000:]
     last = err.strip().splitlines()[-1]
     assert last.startswith(f"metaopt: error: storage '{own_postgres.url}' failed during the run (") and (
-        "the trials finished so far are in study 'drop'; the same command resumes it once the database answers" in last)
+        "the trials finished so far are in study 'drop'; the same command resumes it once the storage answers" in last)
 
 
 _HOLD_LOCK = """
@@ -381,3 +393,83 @@ def test_a_database_that_refuses_writes_mid_search_is_waited_for_then_one_line(o
         last = err.strip().splitlines()[-1]
         assert "failed during the run (cannot execute" in last and "read-only transaction" in last, last
         assert "the trials finished so far are in study 'ro'" in last, last
+
+
+def test_a_journal_file_that_cannot_grow_ends_the_run_in_one_line_and_the_same_command_resumes(tmp_path,
+                                                                                               credit_small):
+    """A size limit on the files the run writes (as a full disk, but without the wait: the limit does not go
+    away). Before: a traceback from the out-of-fold store, and a journal file no reader could parse."""
+    import resource
+    import signal
+    import subprocess
+    import sys
+
+    from optuna.storages.journal import JournalFileBackend
+
+    data, log = tmp_path / "credit.csv", tmp_path / "study.log"
+    credit_small.to_csv(data, index=False)
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(data), "--target", "class", "--storage", f"journal:///{log}",
+           "--study-name", "j", "--cv", "2", "--learner", "lightgbm", "--no-warm-start", "--sampler", "random",
+           "--quiet", "--trials"]
+
+    def size_limit():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # EFBIG instead of a killed process
+        resource.setrlimit(resource.RLIMIT_FSIZE, (48_000, resource.RLIM_INFINITY))
+
+    proc = subprocess.run([*cmd, "400"], preexec_fn=size_limit, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert proc.stderr.strip().splitlines()[-1].startswith(
+        f"metaopt: error: storage 'journal:///{str(log).lstrip('/')}' failed during the run (File too large): "
+        "the trials finished so far are in study 'j'")
+
+    def trials():  # read by Optuna's own backend
+        storage = optuna.storages.JournalStorage(JournalFileBackend(str(log)))
+        return optuna.load_study(study_name="j", storage=storage).trials
+
+    before = trials()
+    assert 0 < len(before) < 400
+    proc = subprocess.run([*cmd, "3"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    after = trials()
+    assert len(after) == len(before) + 3 and [t.params for t in after[:len(before)]] == [t.params for t in before]
+    assert sum(t.state == optuna.trial.TrialState.COMPLETE for t in after[len(before):]) >= 2
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 1 MiB tmpfs at ``tmp_path / "disk"`` (needs root in a namespace that may mount; else skipped)."""
+    import subprocess
+
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    proc = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(disk)], capture_output=True)
+    if proc.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {proc.stderr.decode(errors='replace').strip()[:200]}")
+    try:
+        yield disk
+    finally:
+        subprocess.run(["umount", "-l", str(disk)], capture_output=True)
+
+
+def test_a_full_disk_under_a_journal_is_waited_for_then_one_line_and_the_same_command_resumes(small_disk,
+                                                                                              credit_small):
+    """ENOSPC mid-search: a wait (shortened to 3 s), then one line; space freed, the run resumes."""
+    import subprocess
+    import sys
+
+    data, log, pad = small_disk.parent / "credit.csv", small_disk / "study.log", small_disk / "pad"
+    credit_small.to_csv(data, index=False)
+    pad.write_bytes(b"\0" * 800_000)
+    cmd = [sys.executable, "-m", "metaopt", "tune", str(data), "--target", "class", "--storage", f"journal:///{log}",
+           "--study-name", "j", "--cv", "2", "--learner", "lightgbm", "--no-warm-start", "--sampler", "random",
+           "--quiet", "--trials"]
+    proc = subprocess.run([*cmd, "1000"], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "METAOPT_STORAGE_WAIT_S": "3"})
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-3000:]
+    assert "failed during the run (No space left on device): the trials finished so far are in study 'j'" in \
+        proc.stderr.strip().splitlines()[-1]
+    before = len(optuna.load_study(study_name="j", storage=open_storage(f"journal:///{log}")).trials)
+    pad.unlink()
+    proc = subprocess.run([*cmd, "3"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert len(optuna.load_study(study_name="j", storage=open_storage(f"journal:///{log}")).trials) == before + 3

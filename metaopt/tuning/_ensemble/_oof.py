@@ -53,6 +53,7 @@ class OofStore:
         base.mkdir(parents=True, exist_ok=True)
         self.base, self.temporary = base, temporary
         self.store = FileSystemArtifactStore(base)
+        self.missing = 0  #: candidates :meth:`load` found without predictions (not saved, or another machine's)
 
     @classmethod
     def for_storage(cls, storage: Any) -> OofStore:
@@ -66,18 +67,23 @@ class OofStore:
         return cls(Path(tempfile.mkdtemp(prefix="metaopt-oof-")), temporary=True)
 
     def save(self, trial_or_study: Any, rows: np.ndarray, pred: np.ndarray, default: bool = False,
-             storage: Any = None) -> str:
-        """Upload ``(rows, pred)`` for a trial (or, ``default``, for the study's library default)."""
+             storage: Any = None) -> str | None:
+        """Upload ``(rows, pred)`` for a trial (or, ``default``, for the study's library default); None where the
+        file system refuses it (a full disk): the ensemble leaves that candidate out, the search goes on."""
         from optuna.artifacts import upload_artifact
 
-        tmp = Path(tempfile.mkdtemp(prefix="metaopt-oof-up-"))
+        tmp = None
         try:
+            tmp = Path(tempfile.mkdtemp(prefix="metaopt-oof-up-"))
             path = tmp / (DEFAULT_OOF_FILENAME if default else OOF_FILENAME)
             np.savez_compressed(path, rows=rows.astype("int64"), pred=compact(pred))
             return upload_artifact(artifact_store=self.store, file_path=str(path), study_or_trial=trial_or_study,
                                    storage=storage)
+        except OSError:  # a journal storage's own write on that disk fails next: an outage (tuning._storage)
+            return None
         finally:
-            shutil.rmtree(tmp, ignore_errors=True)
+            if tmp is not None:
+                shutil.rmtree(tmp, ignore_errors=True)
 
     def load(self, trial_or_study: Any, storage: Any, default: bool = False) -> tuple[np.ndarray, np.ndarray] | None:
         """The ``(rows, pred)`` uploaded for a trial or study; None when there is none or its file is gone
@@ -93,6 +99,7 @@ class OofStore:
                     return data["rows"], data["pred"]
             except Exception:  # noqa: BLE001 - a missing or damaged file: that candidate is left out
                 continue
+        self.missing += 1
         return None
 
     def close(self) -> None:
