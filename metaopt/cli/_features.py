@@ -21,7 +21,8 @@ def register(sub: argparse._SubParsersAction) -> None:
                      "mo_). Prints a few telling values per group; --all prints every value, --json all of "
                      "them machine-readable."),
     )
-    p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
+    p.add_argument("data", help="CSV/TSV/Parquet/ARFF file (- for standard input), openml:<data id> or "
+                   "openml-task:<task id>")
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
     p.add_argument("--kind", choices=kind_choices(), help="override the inferred task kind")
     p.add_argument("--groups", nargs="+", metavar="GROUP",

@@ -49,7 +49,8 @@ def register(sub: argparse._SubParsersAction) -> None:
         description="Rank learners and configurations for a dataset from the knowledge base "
                     "(meta-learned; see docs/metamodel.md).",
     )
-    p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
+    p.add_argument("data", help="CSV/TSV/Parquet/ARFF file (- for standard input), openml:<data id> or "
+                   "openml-task:<task id>")
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
     p.add_argument("--kind", choices=kind_choices(), help="override the inferred task kind")
     # --k as in `tune` and `benchmark lodo`; without it argparse read `--k 8` as an abbreviation of --kb

@@ -27,7 +27,8 @@ def register(sub: argparse._SubParsersAction) -> None:
             "ensemble of the trials, or with --no-ensemble one configuration) is refitted on all rows and saved. "
             + _PICKLE_WARNING),
     )
-    p.add_argument("data", help="CSV/TSV/Parquet/ARFF file, openml:<data id> or openml-task:<task id>")
+    p.add_argument("data", help="CSV/TSV/Parquet/ARFF file (- for standard input), openml:<data id> or "
+                   "openml-task:<task id>")
     p.add_argument("--target", "-t", help="target column (default: the file's default target or last column)")
     p.add_argument("--kind", choices=kind_choices(), help="override the inferred task kind")
     p.add_argument("--trials", "-n", type=int, default=None, metavar="N",
@@ -83,7 +84,7 @@ def register(sub: argparse._SubParsersAction) -> None:
             "--id-column) is copied into the output as its first column. " + _PICKLE_WARNING),
     )
     q.add_argument("model", help="model file written by 'metaopt tune --output' (a joblib pickle)")
-    q.add_argument("data", help="CSV/TSV/Parquet/ARFF file with the training columns")
+    q.add_argument("data", help="CSV/TSV/Parquet/ARFF file with the training columns (- for standard input)")
     q.add_argument("--output", "-o", metavar="FILE", help="write the predictions here instead of stdout: Parquet "
                    "for .parquet/.pq, tab-separated for .tsv, else CSV (.csv.gz: compressed)")
     q.add_argument("--proba", action="store_true",

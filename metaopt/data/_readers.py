@@ -11,6 +11,9 @@ Formats
 * Any of the text formats compressed with gzip (``.gz``), bz2 (``.bz2``) or xz
   (``.xz``); gzip is also recognised by its magic bytes.
 
+The path ``-`` is standard input (``... | metaopt predict model.joblib - > predictions.csv``), read once
+per process and named ``stdin``; its format is found from the content.
+
 Text encodings: UTF-8 (with or without BOM), UTF-16 with BOM; anything that is
 not valid UTF-8 is decoded as latin-1 (and a note says so).
 
@@ -23,9 +26,11 @@ declaration order, numeric attributes ``float64``, date attributes
 from __future__ import annotations
 
 import bz2
+import functools
 import gzip
 import io
 import lzma
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -35,10 +40,24 @@ from metaopt.data._csv import read_csv_text
 from metaopt.data._raw_table import COMPRESSION, RawTable, check_unique, file_stem
 from metaopt.exceptions import DataFileError, EmptyDataError, MissingFileError, NotTabularError
 
-__all__ = ["RawTable", "read_table", "read_frame", "detect_format"]
+__all__ = ["RawTable", "read_table", "read_frame", "detect_format", "STDIN"]
+
+#: the data path that means standard input
+STDIN = "-"
+
+
+@functools.cache  # once per process: a second read (e.g. the columns, then the data) finds it consumed
+def _stdin_bytes() -> bytes:
+    raw = sys.stdin.buffer.read()
+    if not raw:
+        raise EmptyDataError("standard input is empty (0 bytes); pipe a table with a header and data rows, "
+                             "e.g. `cat new.csv | metaopt predict model.joblib -`")
+    return raw
 
 
 def _read_bytes(path: Path) -> bytes:
+    if str(path) == STDIN:
+        return _decompressed(_stdin_bytes(), Path("stdin"))
     if not path.exists():
         raise MissingFileError(f"data file not found: {path}; check the path")
     if path.is_dir():
@@ -49,6 +68,10 @@ def _read_bytes(path: Path) -> bytes:
         raise DataFileError(f"cannot read {path}: {exc.strerror or exc}; check its permissions") from exc
     if not raw:
         raise EmptyDataError(f"{path} is empty (0 bytes); pass a file with a header and data rows")
+    return _decompressed(raw, path)
+
+
+def _decompressed(raw: bytes, path: Path) -> bytes:
     comp = COMPRESSION.get(path.suffix.lower())
     if comp is None and raw[:2] == b"\x1f\x8b":
         comp = "gzip"
@@ -146,6 +169,8 @@ def read_table(path: str | Path, *, fast_arff: bool = True, text_columns: tuple[
     """Read any supported file into a :class:`RawTable` (``text_columns``: see :func:`read_frame`)."""
     path = Path(path).expanduser()
     raw = _read_bytes(path)
+    if str(path) == STDIN:
+        path = Path("stdin")  # its name in messages and summaries
     fmt = detect_format(path, raw)
     notes: list[str] = []
     if fmt == "parquet":

@@ -81,6 +81,25 @@ def test_predict_round_trip_csv_with_header(model_file, tmp_path, capsys):
     assert np.allclose(proba.sum(axis=1), 1)
 
 
+def test_predict_and_tune_read_standard_input_for_a_pipeline(model_file):
+    """``cat new.csv | metaopt predict model.joblib - > predictions.csv`` (gzip too, found by its magic bytes);
+    ``-`` with nothing piped is one line."""
+    import gzip
+
+    path, _ = model_file
+    by_file = _cli("predict", str(path), str(EXAMPLE)).stdout
+    for piped in (EXAMPLE.read_bytes(), gzip.compress(EXAMPLE.read_bytes())):
+        proc = subprocess.run([sys.executable, "-m", "metaopt", "predict", str(path), "-"], input=piped,
+                              capture_output=True)
+        assert proc.returncode == 0 and proc.stdout.decode() == by_file, proc.stderr
+    proc = subprocess.run([sys.executable, "-m", "metaopt", "predict", str(path), "-"], input=b"", capture_output=True)
+    assert proc.returncode == 2 and proc.stderr.decode().startswith("metaopt: error: standard input is empty")
+    proc = subprocess.run([sys.executable, "-m", "metaopt", "tune", "-", "--target", "class", *QUICK, "--json"],
+                          input=EXAMPLE.read_bytes(), capture_output=True)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["dataset"] == "stdin"
+
+
 def test_predict_writes_the_format_the_output_file_names(model_file, tmp_path, capsys):
     path, _ = model_file
     want = list(load_model(path).predict(pd.read_csv(EXAMPLE)))
