@@ -21,6 +21,9 @@ from metaopt.data._rdatasets import load_rdatasets
 from metaopt.data._readers import RawTable, read_table
 from metaopt.exceptions import DataError, DuplicateColumnError, EmptyDataError, TargetError
 
+#: most cells a sparse ``X`` (scipy.sparse, e.g. TF-IDF features) is turned dense with: 400 MB of float64
+MAX_DENSE_CELLS = 50_000_000
+
 __all__ = ["load_data", "as_dataset"]
 
 
@@ -97,8 +100,8 @@ def as_dataset(X: Any, y: Any = None, *, target: Any = None, kind: str | None = 
                source: str | None = None, groups: Any = None, time_column: str | None = None) -> Dataset:
     """Validate ``X``/``y`` (or a frame with a ``target`` column) into a :class:`Dataset`.
 
-    ``X`` may be a DataFrame, a 2-D array/list (columns named ``x0, x1, ...``) or
-    a :class:`Dataset` (returned unchanged). ``y`` may be a Series, array, list,
+    ``X`` may be a DataFrame, a 2-D array/list or scipy.sparse matrix (columns named ``x0, x1, ...``; a
+    sparse one turned dense up to :data:`MAX_DENSE_CELLS`) or a :class:`Dataset` (returned unchanged). ``y`` may be a Series, array, list,
     or a column name of ``X`` (same as ``target=``).
     """
     if isinstance(X, Dataset):
@@ -123,6 +126,8 @@ def _to_frame(X: Any) -> pd.DataFrame:
     if X is None:
         raise DataError("no data given (the data is None); pass a file path, 'openml:<id>', a DataFrame, "
                         "a 2-D array or an (X, y) tuple")
+    if _is_sparse(X):
+        X = _densified(X)
     if isinstance(X, pd.DataFrame):
         frame = X
     elif isinstance(X, pd.Series):
@@ -157,6 +162,22 @@ def _to_frame(X: Any) -> pd.DataFrame:
         frame.attrs.update(attrs)
     return frame
 
+
+
+def _is_sparse(X: Any) -> bool:
+    import scipy.sparse
+
+    return scipy.sparse.issparse(X)
+
+
+def _densified(X: Any) -> np.ndarray:
+    """A sparse ``X`` as a dense array: every step after loading (meta-features, preprocessing) reads a table."""
+    n, m = X.shape
+    if n * m > MAX_DENSE_CELLS:
+        raise DataError(f"X is a sparse matrix of {n} x {m}: dense, as metaopt needs it, it would take "
+                        f"{n * m * 8 / 1e9:.1f} GB; reduce its columns first (e.g. scikit-learn's TruncatedSVD "
+                        f"or SelectKBest) to at most {MAX_DENSE_CELLS // max(n, 1)}")
+    return X.toarray()
 
 
 def _from_table(table: RawTable, *, target: Any, name: str | None, source: str, **opts: Any) -> Dataset:

@@ -386,3 +386,26 @@ def test_schema_hash_is_shared_by_versions_of_a_table_and_no_other_schema():
     assert schema_hash(as_dataset(f.assign(m=np.arange(40) % 3), target="y")) != h  # a new column
     assert schema_hash(as_dataset(f.rename(columns={"y": "z"}), target="z")) != h  # another target name
     assert schema_hash(as_dataset(f, target="y", kind="regression")) != h  # another kind
+
+
+def test_a_sparse_x_is_turned_dense_where_it_fits_and_refused_in_one_error_where_not():
+    """A scikit-learn pipeline's sparse output (one-hot of credit-g's nominal columns); before: pandas made it
+    one column of matrix objects and the loader failed with "unhashable type: 'csr_matrix'"."""
+    import scipy.sparse
+    from sklearn.preprocessing import OneHotEncoder
+
+    from metaopt.data._loader import MAX_DENSE_CELLS
+    from metaopt.exceptions import DataError
+    from shared_support import REPO
+
+    credit = load_data(REPO / "examples" / "data" / "credit-g.csv", target="class")
+    nominal = [c for c in credit.X.columns if isinstance(credit.X[c].dtype, pd.CategoricalDtype)]
+    sparse = OneHotEncoder().fit_transform(credit.X[nominal].astype(str))
+    assert scipy.sparse.issparse(sparse)
+    ds = as_dataset(sparse, credit.y)
+    assert ds.X.shape == sparse.shape and list(ds.X.columns[:2]) == ["x0", "x1"]
+    assert np.array_equal(ds.X.to_numpy(dtype="float64"), sparse.toarray())
+    too_big = scipy.sparse.csr_matrix((MAX_DENSE_CELLS // 1000 + 1, 1000))  # no cell set: cheap to build
+    with pytest.raises(DataError, match=r"sparse matrix of 50001 x 1000: dense, as metaopt needs it, it would "
+                                        r"take 0.4 GB; reduce its columns first .* to at most 999"):
+        as_dataset(too_big, np.zeros(too_big.shape[0]))
