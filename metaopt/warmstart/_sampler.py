@@ -51,6 +51,9 @@ How it samples
    the base sampler (TPE handles several objectives) proposes every later trial, without repeats; one
    warning says so.
 
+A sampler pickles (Optuna's FAQ resumes a study with a pickled sampler); the KB's surrogate is not copied
+but fetched again on loading, and the adaptive warm start's step made again.
+
 The surrogate is any object with ``predict(meta_features: dict, params_list:
 list[dict]) -> (mean, std)`` in the learner's parameter names; by default the
 surrogate of metaopt's fitted meta-model (the one :func:`metaopt.recommend` uses,
@@ -194,6 +197,7 @@ class MetaSampler(BaseSampler):
         self._do_warm = bool(warm_start)
         self._do_adaptive = bool(adaptive) and recommendations is None
         self._adaptive: AdaptiveWarmStart | None = None  # set in _prepare when the warm start plans later picks
+        self._width: int | None = None  # the learner's model width for the data (later picks' parameters)
         self._adaptive_done: set[tuple[int, str]] = set()
         self._rng = np.random.RandomState(seed)
         self._lock = threading.RLock()
@@ -226,31 +230,38 @@ class MetaSampler(BaseSampler):
                     kind=self.kind, meta_features=self.meta_features)
                 if self._do_adaptive and len(self.recommendations) > ADAPTIVE_START:
                     self._adaptive = self._later_picks()
-            if self.surrogate is None and self.kind is not None and self.meta_features is not None:
-                try:
-                    self.surrogate = default_surrogate(self.kind, self.learner, self._kb)
-                except Exception as exc:  # noqa: BLE001 - no KB: plain TPE ranking, said once
-                    warnings.warn(f"MetaSampler: no surrogate ({exc}); candidates are ranked by the study's "
-                                  "own evidence only", RuntimeWarning, stacklevel=3)
+            self._fetch_surrogate()
             self._X = self._y = None  # do not keep the data alive in the sampler
             self._ready = True
+
+    def _fetch_surrogate(self) -> None:
+        if self.surrogate is None and self.kind is not None and self.meta_features is not None:
+            try:
+                self.surrogate = default_surrogate(self.kind, self.learner, self._kb)
+            except Exception as exc:  # noqa: BLE001 - no KB: plain TPE ranking, said once
+                warnings.warn(f"MetaSampler: no surrogate ({exc}); candidates are ranked by the study's "
+                              "own evidence only", RuntimeWarning, stacklevel=4)
 
     def _later_picks(self) -> AdaptiveWarmStart:
         """The step that chooses warm-start picks after the first ones (needs the task's size, not its data)."""
         from metaopt.learners import get_learner
-        from metaopt.recommender import get_recommender
 
-        n_rows, n_features, n_classes = task_size(self.meta_features or {})
-        width = None
+        self._width = None
         if self._X is not None:
             from metaopt.data import as_dataset
 
             try:
-                width = get_learner(self.learner).model_width(
+                self._width = get_learner(self.learner).model_width(
                     as_dataset(self._X, self._y, target=self._target, kind=self.kind).X)
             except MetaoptError:
                 pass  # a learner without a width rule: its parameters stay as the KB has them
-        kind, learner, kb = self.kind, self.learner, self._kb
+        return self._adaptive_step()
+
+    def _adaptive_step(self) -> AdaptiveWarmStart:
+        from metaopt.recommender import get_recommender
+
+        n_rows, n_features, n_classes = task_size(self.meta_features or {})
+        kind, learner, kb, width = self.kind, self.learner, self._kb, self._width
 
         def next_config(tried: dict[str, float]) -> Any:
             return get_recommender(kb, learner).next_recommendation(
@@ -258,6 +269,23 @@ class MetaSampler(BaseSampler):
 
         return AdaptiveWarmStart(next_config, learner=learner, search_space=self._search_space,
                                  param_names=self._param_names, kind=kind)
+
+    # -- pickling: Optuna's FAQ saves a sampler with pickle to resume a study with the sampler's state ----------
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        del state["_lock"]
+        state["_adaptive"] = self._adaptive is not None  # its step is a closure: made again on loading
+        if self._surrogate_in is None:
+            state["surrogate"] = None  # the KB's, shared by the process (MBs): fetched again on loading
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        adaptive = state.pop("_adaptive")
+        self.__dict__.update(state)
+        self._lock = threading.RLock()
+        self._adaptive = self._adaptive_step() if adaptive else None
+        if self._ready:
+            self._fetch_surrogate()
 
     # -- BaseSampler -------------------------------------------------------------------
     def reseed_rng(self) -> None:

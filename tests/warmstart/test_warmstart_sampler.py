@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import warnings
 
 import numpy as np
@@ -113,6 +114,39 @@ def test_a_study_of_two_objectives_starts_with_the_warm_start_then_the_base_samp
     assert not any("metaopt:config_id" in t.user_attrs for t in study.trials[5:])
     assert len({tuple(sorted(t.params.items())) for t in study.trials}) == 10
     assert study.best_trials
+
+
+def test_a_pickled_sampler_resumes_a_study_as_optunas_faq_does(credit_g, tmp_path):
+    """Optuna's FAQ saves a sampler with pickle and passes it to ``load_study`` to resume with its state
+    (before: "cannot pickle '_thread.RLock' object"); the warm start goes on where it stopped."""
+    import pickle
+    import shutil
+
+    ds, lgbm = credit_g, get_learner("lightgbm")
+    space = {n: d for n, d in lgbm.search_space(ds.kind).items() if n in ("learning_rate", "num_leaves")}
+    X_tr, X_va, y_tr, y_va = train_test_split(ds.X, ds.y, test_size=0.25, random_state=0, stratify=ds.y)
+    pos = ds.y.cat.categories[1]
+
+    def objective(trial):
+        m = lgbm.fit(X_tr, y_tr, {n: _suggest(trial, n, d) for n, d in space.items()}, ds.kind)
+        return roc_auc_score(np.asarray(y_va) == pos, m.predict_proba(X_va)[:, 1])
+
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    study = optuna.create_study(storage=url, study_name="s", direction="maximize",
+                                sampler=MetaSampler(ds.X, ds.y, k=5, seed=0, search_space=space))
+    study.optimize(objective, n_trials=3)  # the warm start is halfway: 3 of its 5 picks
+    saved = pickle.dumps(study.sampler)
+    assert len(saved) < 200_000 and pickle.loads(saved).surrogate is not None  # the KB's surrogate: fetched again
+    shutil.copy(tmp_path / "a.db", tmp_path / "b.db")
+    runs = []
+    for db in ("a.db", "b.db"):  # the same saved state on two copies of the study: the same trials
+        resumed = optuna.load_study(study_name="s", storage=f"sqlite:///{tmp_path / db}", sampler=pickle.loads(saved))
+        resumed.optimize(objective, n_trials=6)
+        runs.append([t.params for t in resumed.trials])
+        assert len({json.dumps(p, sort_keys=True) for p in runs[-1]}) == 9
+        assert len(resumed.user_attrs[ATTR]["config_ids"]) == 5
+        assert [t.user_attrs.get("metaopt:config_id") is not None for t in resumed.trials] == [True] * 5 + [False] * 4
+    assert runs[0] == runs[1]
 
 
 RECS = [{"config_id": "a", "params": {"learning_rate": 0.05, "num_leaves": 31}},
