@@ -127,7 +127,9 @@ def test_trials_are_pruned_per_fold(credit_small):
     for t in trials[2:]:
         assert list(t.intermediate_values) == [0]  # stopped after the first of 3 folds
         assert len(t.user_attrs["fold_scores"]) == 1
-    assert res.summary.n_pruned == 2 and res.summary.best_trial in (0, 1)
+    # never a pruned trial; the library default may beat both complete ones (TPE's start-up draws decide)
+    assert res.summary.n_pruned == 2 and res.summary.best_trial not in (2, 3)
+    assert res.summary.best_trial in (0, 1) or res.summary.best_is_default
 
 
 def test_default_pruner_stops_a_hopeless_trial(credit_small):
