@@ -101,8 +101,8 @@ def as_dataset(X: Any, y: Any = None, *, target: Any = None, kind: str | None = 
     """Validate ``X``/``y`` (or a frame with a ``target`` column) into a :class:`Dataset`.
 
     ``X`` may be a DataFrame, a 2-D array/list or scipy.sparse matrix (columns named ``x0, x1, ...``; a
-    sparse one turned dense up to :data:`MAX_DENSE_CELLS`) or a :class:`Dataset` (returned unchanged). ``y`` may be a Series, array, list,
-    or a column name of ``X`` (same as ``target=``).
+    sparse one turned dense up to :data:`MAX_DENSE_CELLS`) or a :class:`Dataset` (returned unchanged).
+    ``y`` may be a Series, array, list, or a column name of ``X`` (same as ``target=``).
     """
     if isinstance(X, Dataset):
         return X
@@ -163,7 +163,6 @@ def _to_frame(X: Any) -> pd.DataFrame:
     return frame
 
 
-
 def _is_sparse(X: Any) -> bool:
     import scipy.sparse
 
@@ -178,6 +177,7 @@ def _densified(X: Any) -> np.ndarray:
                         f"{n * m * 8 / 1e9:.1f} GB; reduce its columns first (e.g. scikit-learn's TruncatedSVD "
                         f"or SelectKBest) to at most {MAX_DENSE_CELLS // max(n, 1)}")
     return X.toarray()
+
 
 
 def _from_table(table: RawTable, *, target: Any, name: str | None, source: str, **opts: Any) -> Dataset:
