@@ -21,7 +21,7 @@ import optuna
 
 from metaopt.exceptions import ConfigError
 from metaopt.tuning._cv import Deadline, Evaluation, FoldCV, mean_score
-from metaopt.tuning._resume import INTERRUPTED_ATTR, RUN_ATTR
+from metaopt.tuning._resume import INTERRUPTED_ATTR, RUN_ATTR, WORKER_ATTR
 from metaopt.tuning._study import DEFAULT_ATTR
 
 
@@ -79,8 +79,6 @@ ROUNDS_ATTR = "metaopt:rounds"
 PREDICTED_FIT_S_ATTR = "metaopt:predicted_fit_s"
 #: trial attribute of a warm-started trial: its KB configuration (set by ``metaopt.warmstart``)
 WARM_CONFIG_ATTR = "metaopt:config_id"
-#: trial attribute: the process that ran the trial (``host:pid``; the ensemble reports whose trials it used)
-WORKER_ATTR = "metaopt:worker"
 #: ``(KB config id or None, training rows) -> predicted seconds of one fit`` (None: no prediction)
 FitTimePredictor = Callable[[str | None, int | None], float | None]
 

@@ -4,9 +4,10 @@
   storages (SQLite included) ``tune`` opens the storage with Optuna's heartbeat
   (:mod:`metaopt.tuning._storage`): the next worker fails the trial once its
   heartbeat is stale and Optuna's ``RetryHeartbeatStaleTrialCallback``
-  re-queues the configuration once.  Optuna 5.0's journal and in-memory
-  storages have no heartbeat: such a trial is indistinguishable from one still
-  running in another worker and is only reported.
+  re-queues the configuration once.  Optuna 5.0's journal storage has no
+  heartbeat: the next run on the same machine fails and re-queues the trials
+  whose worker ran there and is gone (:func:`retry_dead_here`, by process id);
+  a worker of another machine cannot be asked, so its trial is only reported.
 * **Stopped** (Ctrl-C): Optuna marks the trial FAIL.  The objective records
   :data:`INTERRUPTED_ATTR` first, and :func:`retry_interrupted` re-queues the
   configuration once with the same callback, under the storage lock that the
@@ -19,7 +20,10 @@ it is counted neither as a failure nor as a warm-started trial.
 
 from __future__ import annotations
 
+import contextlib
 import copy
+import os
+import socket
 import warnings
 from dataclasses import dataclass
 from typing import Any
@@ -27,6 +31,8 @@ from typing import Any
 INTERRUPTED_ATTR = "metaopt:interrupted"
 #: trial attribute: the search (one ``Objective``) that ran the trial, to find its trials after a storage outage
 RUN_ATTR = "metaopt:run"
+#: trial attribute: the process that ran the trial (``host:pid``; the ensemble reports whose trials it used)
+WORKER_ATTR = "metaopt:worker"
 
 
 @dataclass
@@ -81,16 +87,18 @@ class ReportedTrials:
 
 
 def retry_interrupted(study: Any) -> int:
-    """Re-queue, once, every configuration whose trial was stopped by Ctrl-C; returns how many."""
+    """Re-queue, once, every configuration whose trial was stopped by Ctrl-C, or whose worker on this machine
+    died where no heartbeat does it (:func:`retry_dead_here`); returns how many."""
     from metaopt.warmstart import storage_lock
 
     with storage_lock(study._storage, study.study_name):
+        n_dead = retry_dead_here(study)
         trials = study.get_trials(deepcopy=False)
         done = {n for t in trials for n in t.system_attrs.get("retry_history", [])}
         todo = [t for t in trials if is_interrupted(t) and t.user_attrs.get(INTERRUPTED_ATTR)
                 and t.number not in done]
         if not todo:
-            return 0
+            return n_dead
         retry, n = _retry_callback(), len(trials)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # Optuna's ExperimentalWarning of retry_history
@@ -98,7 +106,38 @@ def retry_interrupted(study: Any) -> int:
                 clone = copy.deepcopy(t)
                 clone.user_attrs = {k: v for k, v in clone.user_attrs.items() if k != INTERRUPTED_ATTR}
                 retry(study, clone)  # skips a trial that is itself a retry (max_retry=1)
-        return len(study.get_trials(deepcopy=False)) - n
+        return n_dead + len(study.get_trials(deepcopy=False)) - n
+
+
+def retry_dead_here(study: Any) -> int:
+    """On a storage without a heartbeat (Optuna 5.0's journal): fail the RUNNING trials whose worker ran on this
+    machine and is gone, and re-queue each once, as the heartbeat does on RDB storages; returns how many."""
+    import optuna
+    from optuna.trial import TrialState
+
+    from metaopt.warmstart import unwrap_storage
+
+    if isinstance(unwrap_storage(study._storage), optuna.storages.RDBStorage):
+        return 0  # Optuna's heartbeat (tuning._storage)
+    here, n = socket.gethostname(), 0
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        host, _, pid = str(t.user_attrs.get(WORKER_ATTR, "")).rpartition(":")
+        if host == here and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
+            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # it finished meanwhile
+                if study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
+                    _retry_callback()(study, study._storage.get_trial(t._trial_id))
+                    n += 1
+    return n
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)  # no signal sent: whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's process of that id
+    return True
 
 
 def count_trials(trials: list[Any]) -> TrialCounts:

@@ -24,7 +24,8 @@ a trial whose worker died (SIGKILL, a lost machine) is failed by the next
 worker once ``3 * interval`` seconds have passed since its last heartbeat, and
 :class:`optuna.storages.RetryHeartbeatStaleTrialCallback` re-queues its
 configuration once.  ``interval`` is 10 s; ``METAOPT_HEARTBEAT_S`` overrides
-it (whole seconds >= 1).  Optuna 5.0's journal storage has no heartbeat.
+it (whole seconds >= 1).  Optuna 5.0's journal storage has no heartbeat (see
+:func:`metaopt.tuning._resume.retry_dead_here`).
 
 New SQLite files are created under an ``fcntl`` lock on
 ``<database>.metaopt.lock`` (the warm start's lock file): Optuna creates its

@@ -431,7 +431,7 @@ def _run_trials(run: TuneRun, leg: Leg, n_trials: int | None, callback: Any) -> 
 
     budget = run.budget
     guard_trial_queue(leg.study)  # SQLite: two processes must not pop the same enqueued trial
-    retry_interrupted(leg.study)  # Ctrl-C'd trials; dead workers' ones are retried by Optuna's heartbeat (_storage)
+    retry_interrupted(leg.study)  # Ctrl-C'd trials, dead workers' on a journal (RDB: Optuna's heartbeat, _storage)
     counted = ReportedTrials(callback)
     callbacks = [counted] if leg.adaptive is None else [leg.adaptive, counted]  # the next pick before a stop
     if leg.adaptive is not None:

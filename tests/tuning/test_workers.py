@@ -114,12 +114,17 @@ def test_resuming_with_other_data_of_the_same_shape_is_refused(tmp_path, credit_
 
 
 # --------------------------------------------------------------------------- interrupted trials
-_STORAGES: dict[str, optuna.storages.RDBStorage] = {}
+_STORAGES: dict[str, optuna.storages.BaseStorage] = {}
+
+
+def _storage(url: str) -> optuna.storages.BaseStorage:
+    from metaopt.tuning._storage import open_storage
+
+    return _STORAGES.setdefault(url, open_storage(url))  # one engine (or journal reader) for all the polling
 
 
 def _trials(url: str, name: str) -> dict[int, optuna.trial.FrozenTrial]:
-    storage = _STORAGES.setdefault(url, optuna.storages.RDBStorage(url))  # one engine for all the polling
-    return {t.number: t for t in optuna.load_study(study_name=name, storage=storage).get_trials(deepcopy=False)}
+    return {t.number: t for t in optuna.load_study(study_name=name, storage=_storage(url)).get_trials(deepcopy=False)}
 
 
 def _trial_states(url: str, name: str) -> dict[int, str]:
@@ -174,7 +179,7 @@ def _interrupt_and_resume(url: str, name: str, folder: Path) -> None:
     s = _summary(_start(_cmd(data, url, name, learner="random_forest", trials=2), **HEARTBEAT_ENV))
     assert (s["n_interrupted"], s["n_retried"], s["n_running"]) == (2, 2, 0)
     assert s["n_warm_started"] == 2 and s["n_trials"] == 3  # trial 0 and the two retries, not the lost ones
-    study = optuna.load_study(study_name=name, storage=url)
+    study = optuna.load_study(study_name=name, storage=_storage(url))
     retries = {t.system_attrs["failed_trial"]: t for t in study.trials if "failed_trial" in t.system_attrs}
     assert sorted(retries) == [1, 2]
     for number, t in retries.items():
@@ -189,6 +194,12 @@ def _interrupt_and_resume(url: str, name: str, folder: Path) -> None:
 
 def test_sigint_and_sigkill_of_a_worker_then_resume_retries_once_sqlite(tmp_path):
     _interrupt_and_resume(f"sqlite:///{tmp_path / 'faults.db'}", "faults", tmp_path)
+
+
+def test_sigint_and_sigkill_of_a_worker_then_resume_retries_once_journal(tmp_path):
+    """No heartbeat in Optuna 5.0's journal storage: the resume on the same machine finds the killed worker's
+    process gone (before: its trial stayed RUNNING for good, its configuration never retried)."""
+    _interrupt_and_resume(f"journal:///{tmp_path / 'faults.log'}", "faults", tmp_path)
 
 
 def test_postgresql_workers_start_together_and_a_killed_trial_is_retried(postgres_url, data_csv):
