@@ -56,8 +56,6 @@ def _stdin_bytes() -> bytes:
 
 
 def _read_bytes(path: Path) -> bytes:
-    if str(path) == STDIN:
-        return _decompressed(_stdin_bytes(), Path("stdin"))
     if not path.exists():
         raise MissingFileError(f"data file not found: {path}; check the path")
     if path.is_dir():
@@ -168,9 +166,11 @@ def _read_parquet(raw: bytes, path: Path) -> pd.DataFrame:
 def read_table(path: str | Path, *, fast_arff: bool = True, text_columns: tuple[str, ...] = ()) -> RawTable:
     """Read any supported file into a :class:`RawTable` (``text_columns``: see :func:`read_frame`)."""
     path = Path(path).expanduser()
-    raw = _read_bytes(path)
     if str(path) == STDIN:
         path = Path("stdin")  # its name in messages and summaries
+        raw = _decompressed(_stdin_bytes(), path)
+    else:
+        raw = _read_bytes(path)
     fmt = detect_format(path, raw)
     notes: list[str] = []
     if fmt == "parquet":

@@ -257,20 +257,12 @@ def _listen(study: Any, workers: dict[Any, tuple[int, Any]], control: _Control, 
 def retry_dead(study: Any, pid: int) -> int:
     """Fail the trials the dead worker ``pid`` was running and re-queue each once (as Optuna's heartbeat
     does for a stale trial, without waiting for its grace period); returns how many."""
-    from optuna.exceptions import UpdateFinishedTrialError
     from optuna.trial import TrialState
 
-    from metaopt.tuning._resume import _retry_callback
+    from metaopt.tuning._resume import fail_and_retry
 
-    n = 0
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        if t.user_attrs.get(WORKER_ATTR) != pid:
-            continue
-        with contextlib.suppress(UpdateFinishedTrialError):  # it finished, or a heartbeat failed it first
-            if study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
-                _retry_callback()(study, study._storage.get_trial(t._trial_id))
-                n += 1
-    return n
+    return fail_and_retry(study, [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+                                  if t.user_attrs.get(WORKER_ATTR) == pid])
 
 
 def optimize_in_processes(study: Any, objective: Any, *, n_jobs: int, n_trials: int | None,

@@ -119,14 +119,26 @@ def retry_dead_here(study: Any) -> int:
 
     if isinstance(unwrap_storage(study._storage), optuna.storages.RDBStorage):
         return 0  # Optuna's heartbeat (tuning._storage)
-    here, n = socket.gethostname(), 0
+    here, dead = socket.gethostname(), []
     for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         host, _, pid = str(t.user_attrs.get(WORKER_ATTR, "")).rpartition(":")
         if host == here and pid.isdigit() and int(pid) != os.getpid() and not _alive(int(pid)):
-            with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # it finished meanwhile
-                if study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
-                    _retry_callback()(study, study._storage.get_trial(t._trial_id))
-                    n += 1
+            dead.append(t)
+    return fail_and_retry(study, dead)
+
+
+def fail_and_retry(study: Any, trials: list[Any]) -> int:
+    """Fail each of the RUNNING ``trials`` (their worker is gone) and re-queue its configuration once, as Optuna's
+    heartbeat does for a stale trial; returns how many were failed here."""
+    import optuna
+    from optuna.trial import TrialState
+
+    n = 0
+    for t in trials:
+        with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # it finished, or was failed first
+            if study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL):
+                _retry_callback()(study, study._storage.get_trial(t._trial_id))
+                n += 1
     return n
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 from metaopt.exceptions import ConfigError, StorageError
 from metaopt.tuning._auto import AUTO_ATTR
 from metaopt.tuning._storage import storage_label
+from metaopt.tuning._storage_errors import first_line
 
 DEFAULT_ATTR = "metaopt:default"  #: study attribute: the library default's score on the folds
 SETUP_ATTR = "metaopt:tune"  #: study attribute: learner, metric, folds, seed, data fingerprint
@@ -50,8 +51,8 @@ def open_study(storage: Any, study_name: str | None, sampler: Any, pruner: Any, 
     except ValueError as exc:
         raise ConfigError(f"cannot open study {study_name!r}: {exc}") from None
     except SQLAlchemyError as exc:  # e.g. a read-only database file, a lost connection
-        text = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or ["?"])[0]
-        raise StorageError(f"cannot open study {study_name!r} in {storage_label(storage)!r}: {text}") from None
+        raise StorageError(f"cannot open study {study_name!r} in {storage_label(storage)!r}: "
+                           f"{first_line(exc)}") from None
     if len(study.directions) != 1:  # a study of the user's own, e.g. score and model size
         raise ConfigError(f"study {study.study_name!r} has {len(study.directions)} objectives, but metaopt tune "
                           f"optimises one metric ({metric!r}); use another study name")
